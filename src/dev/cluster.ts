@@ -1,0 +1,137 @@
+/**
+ * make cluster-up / cluster-down / cluster-status: a local control plane with all CRDs, running in the
+ * background until stopped. State lives in $KAIWO_MONITOR_CLUSTER_DIR or <cache>/cluster/ (see README).
+ *
+ *   tsx src/dev/cluster.ts up | down | status | serve
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalControlPlane } from './controlplane.js';
+import { installCrds, kaiwoCrds, kueueCrds, ownCrds } from './crds.js';
+import { cacheRoot, repoRoot } from './paths.js';
+
+interface State {
+  pid: number;
+  childPids: number[];
+  kubeconfig: string;
+  server: string;
+  version: string;
+}
+
+const dir = process.env.KAIWO_MONITOR_CLUSTER_DIR ?? join(cacheRoot(), 'cluster');
+const stateFile = join(dir, 'state.json');
+const dataDir = join(dir, 'data');
+const serveLog = join(dir, 'serve.log');
+const out = (msg: string) => process.stdout.write(`${msg}\n`);
+const err = (msg: string) => process.stderr.write(`${msg}\n`);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readState(): State | undefined {
+  try {
+    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
+    return alive(s.pid) ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function up(): Promise<number> {
+  const running = readState();
+  if (running) {
+    err(`local control plane already running (pid ${running.pid}, ${running.version} at ${running.server})`);
+    out(running.kubeconfig);
+    return 0;
+  }
+  mkdirSync(dir, { recursive: true });
+  rmSync(stateFile, { force: true });
+  const logFd = openSync(serveLog, 'w');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'dev', 'cluster.ts'), 'serve'], {
+    detached: true, stdio: ['ignore', logFd, logFd], cwd: repoRoot,
+  });
+  child.unref();
+  const deadline = Date.now() + 15 * 60_000; // includes a first build of the binaries
+  while (Date.now() < deadline) {
+    const s = readState();
+    if (s) {
+      err(`local control plane started (pid ${s.pid}, ${s.version} at ${s.server}); stop it with: make cluster-down`);
+      err(`use it with: export KUBECONFIG=${s.kubeconfig}`);
+      out(s.kubeconfig);
+      return 0;
+    }
+    if (child.pid === undefined || !alive(child.pid)) {
+      err(`local control plane failed to start; log ${serveLog}:\n${readFileSync(serveLog, 'utf8').split('\n').slice(-30).join('\n')}`);
+      return 1;
+    }
+    await sleep(200);
+  }
+  err(`local control plane not ready after 15 minutes; see ${serveLog}`);
+  return 1;
+}
+
+async function serve(): Promise<void> {
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const cp = new LocalControlPlane({ dir: dataDir, log: (m) => { err(m); } });
+  process.on('exit', () => {
+    rmSync(stateFile, { force: true });
+  });
+  await cp.start();
+  const sets = await Promise.all([ownCrds(), kueueCrds(), kaiwoCrds()]);
+  await installCrds(cp.kubeConfig(), sets.flatMap((s) => s.crds));
+  for (const s of sets) err(`installed ${s.crds.length} CRDs: ${s.name} from ${s.source}`);
+  const state: State = { pid: process.pid, childPids: cp.pids, kubeconfig: cp.kubeconfigPath, server: cp.server, version: cp.serverVersion };
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  // Runs until SIGTERM/SIGINT; LocalControlPlane's signal hook stops etcd and kube-apiserver, then exits.
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function down(): Promise<number> {
+  let s: State | undefined;
+  try {
+    s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
+  } catch {
+    out('no local control plane is running');
+    return 0;
+  }
+  if (alive(s.pid)) process.kill(s.pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (alive(s.pid) && Date.now() < deadline) await sleep(100);
+  for (const pid of [s.pid, ...s.childPids]) {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(stateFile, { force: true });
+  out(`local control plane stopped (pid ${s.pid})`);
+  return 0;
+}
+
+function status(): number {
+  const s = readState();
+  if (!s) {
+    out('no local control plane is running');
+    return 1;
+  }
+  out(`running: pid ${s.pid}, ${s.version} at ${s.server}, kubeconfig ${s.kubeconfig}`);
+  return 0;
+}
+
+const cmd = process.argv[2];
+switch (cmd) {
+  case 'up': process.exitCode = await up(); break;
+  case 'down': process.exitCode = await down(); break;
+  case 'status': process.exitCode = status(); break;
+  case 'serve': await serve(); break;
+  default:
+    err('usage: cluster.ts up|down|status');
+    process.exitCode = 2;
+}

@@ -1,0 +1,104 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { rawJson } from '../runtime/rawrequest.js';
+import { goModuleDir } from './gomod.js';
+import { kaiwoStandInCrds } from './kaiwo-crds.js';
+import { repoRoot } from './paths.js';
+import { versions } from './versions.js';
+
+/**
+ * A CRD exactly as its YAML says (wire-form keys such as x-kubernetes-preserve-unknown-fields). Kept untyped on
+ * purpose: client-node's typed serializer would drop keys it does not model when re-encoding.
+ */
+export interface RawCrd {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [k: string]: unknown };
+  spec: Record<string, unknown>;
+}
+
+export interface CrdSet {
+  /** e.g. "kueue v0.19.2" */
+  name: string;
+  /** where the YAML came from, for logs */
+  source: string;
+  crds: RawCrd[];
+}
+
+async function loadDir(dir: string, only?: (file: string) => boolean): Promise<RawCrd[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && (!only || only(f))).sort();
+  const out: RawCrd[] = [];
+  for (const f of files) {
+    for (const parsed of parseAllDocuments(await readFile(join(dir, f), 'utf8'))) {
+      const doc = parsed.toJS({ maxAliasCount: 100 }) as Partial<RawCrd> | null;
+      if (doc?.kind === 'CustomResourceDefinition') out.push(doc as RawCrd);
+    }
+  }
+  return out;
+}
+
+/** Kueue's 11 base CRDs (no conversion webhook) from the sigs.k8s.io/kueue module in the Go module cache. */
+export async function kueueCrds(version = versions().KUEUE_VERSION): Promise<CrdSet> {
+  const dir = join(await goModuleDir('sigs.k8s.io/kueue', version), 'config', 'components', 'crd', 'bases');
+  return { name: `kueue ${version}`, source: dir, crds: await loadDir(dir) };
+}
+
+/**
+ * Kaiwo's CRDs: the files listed in config/crd/kustomization.yaml of the github.com/silogen/kaiwo module, or,
+ * when the module proxy does not serve that module, our stand-ins (see kaiwo-crds.ts).
+ */
+export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<CrdSet> {
+  let root: string;
+  try {
+    root = await goModuleDir('github.com/silogen/kaiwo', version);
+  } catch (err) {
+    return {
+      name: `kaiwo ${version} (stand-in)`,
+      source: `stand-in schemas from src/dev/kaiwo-crds.ts (${(err as Error).message.split('\n')[0] ?? ''})`,
+      crds: kaiwoStandInCrds(),
+    };
+  }
+  const kustomization = await readFile(join(root, 'config', 'crd', 'kustomization.yaml'), 'utf8');
+  const listed = new Set([...kustomization.matchAll(/^\s*-\s*bases\/(\S+\.yaml)\s*$/gm)].map((m) => m[1]));
+  const dir = join(root, 'config', 'crd', 'bases');
+  return { name: `kaiwo ${version}`, source: dir, crds: await loadDir(dir, (f) => listed.has(f)) };
+}
+
+/** This project's own CRDs (crds/*.yaml). */
+export async function ownCrds(): Promise<CrdSet> {
+  const dir = join(repoRoot, 'crds');
+  let crds: RawCrd[] = [];
+  try {
+    crds = await loadDir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return { name: 'kaiwo-monitor', source: dir, crds };
+}
+
+/**
+ * Creates or updates CRDs with server-side apply (Kueue's Workload CRD is over 1 MB, too big for client-side
+ * apply's last-applied annotation) and waits until each is Established. YAML is parsed with `yaml`, not
+ * client-node's loadAllYaml, which turns known kinds into typed models with camelCase keys.
+ */
+export async function installCrds(kc: KubeConfig, crds: RawCrd[], timeoutMs = 60_000): Promise<void> {
+  const base = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+  for (const crd of crds) {
+    await rawJson(kc, {
+      method: 'PATCH', path: `${base}/${crd.metadata.name}?fieldManager=kaiwo-monitor-dev&force=true`,
+      body: crd, contentType: PatchStrategy.ServerSideApply,
+    });
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (const crd of crds) {
+    const name = crd.metadata.name;
+    for (;;) {
+      const got = await rawJson<{ status?: { conditions?: { type: string; status: string }[] } }>(kc, { method: 'GET', path: `${base}/${name}` });
+      if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs / 1000}s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { type Cluster, startCluster } from '../../src/dev/backend.js';
+
+let shared: Promise<Cluster> | undefined;
+
+const log = (m: string) => process.stderr.write(`      [cluster] ${m}\n`);
+
+/**
+ * The integration tests' cluster, started once per mocha run on first use and stopped by the root hook in
+ * hooks.ts. Prints which backend and Kubernetes version the tests run against.
+ */
+export function sharedCluster(): Promise<Cluster> {
+  shared ??= startCluster({ log }).then((c) => {
+    const crds = c.crdSets.map((s) => `${s.name} (${s.crds.length})`).join(', ');
+    process.stderr.write(
+      `\n  integration backend: ${c.backend} — ${c.description}; server ${c.serverVersion}; ` +
+        `Node ${process.version}; ready in ${(c.startupMs / 1000).toFixed(1)}s; CRDs: ${crds}\n\n`,
+    );
+    return c;
+  });
+  return shared;
+}
+
+export async function stopSharedCluster(): Promise<void> {
+  if (!shared) return;
+  const c = await shared.catch(() => undefined);
+  shared = undefined;
+  await c?.stop();
+}
+
+/** A unique, DNS-safe name for objects a test creates. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
