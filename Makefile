@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CP_BIN):$(PATH)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:dev
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane build lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane build generate lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push
 
 help: ## list targets
@@ -26,6 +26,9 @@ controlplane: ## build kube-apiserver, kubectl and etcd from Go modules into ~/.
 
 build: deps ## compile TypeScript to dist/
 	npm run --silent build
+
+generate: deps ## regenerate the KaiwoMonitor CRD (crds/, config/crd/bases/) from src/api/schema.ts
+	tsx hack/generate.ts
 
 lint: deps ## typecheck + eslint (strict)
 	npm run --silent lint

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '../../src/dev/paths.js';
 import { freePort } from '../../src/dev/ports.js';
 import { sharedCluster } from '../support/cluster.js';
+import { OperatorProcess } from '../support/operator.js';
 
 const run = promisify(execFile);
 const entry = join(repoRoot, 'src', 'cli', 'main.ts');
@@ -24,15 +25,19 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('integration: kaiwo-monitor entry point', function () {
   this.timeout(60_000);
 
-  it('connects with --kubeconfig and logs one JSON line with the server version', async () => {
+  it('connects with --kubeconfig, logs the server version, runs until SIGTERM and stops within 5s', async () => {
     const c = await sharedCluster();
-    const r = await cli(['run', '--kubeconfig', c.kubeconfigPath]);
-    expect(r.code, r.stderr).to.equal(0);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).to.have.length(1);
-    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).to.include({ level: 'info', logger: 'kaiwo-monitor', msg: 'connected to Kubernetes API server', serverVersion: c.serverVersion });
-    expect(line.ts).to.be.a('string');
+    const op = await OperatorProcess.start(c.kubeconfigPath);
+    try {
+      const line = await op.waitForLog((l) => l.msg === 'connected to Kubernetes API server');
+      expect(line).to.include({ level: 'info', logger: 'kaiwo-monitor', serverVersion: c.serverVersion });
+      expect(line.ts).to.be.a('string');
+      await op.waitForLog((l) => l.msg === 'serving');
+    } finally {
+      const t0 = Date.now();
+      expect(await op.stop('SIGTERM')).to.equal(0);
+      expect(Date.now() - t0).to.be.below(5000);
+    }
   });
 
   it('exits 1 with a clear message when the API server is unreachable', async () => {
@@ -53,10 +58,20 @@ describe('integration: kaiwo-monitor entry point', function () {
     expect(r.stderr).to.not.include('not-a-real-token');
   });
 
-  it('rejects an unknown flag with one line and exit code 2', async () => {
-    const r = await cli(['run', '--bogus']);
-    expect(r.code).to.equal(2);
-    expect(r.stderr.trim().split('\n')).to.have.length(1);
-    expect(r.stderr).to.include('--bogus');
+  it('rejects an unknown flag or a bad value with one line and exit code 2', async () => {
+    for (const args of [['run', '--bogus'], ['run', '--log-level=loud'], ['launch']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).to.equal(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
+    }
+    expect((await cli(['run', '--bogus'])).stderr).to.include('--bogus');
+  });
+
+  it('prints help for every flag', async () => {
+    const r = await cli(['run', '--help']);
+    expect(r.code).to.equal(0);
+    for (const flag of ['--metrics-bind-address', '--metrics-secure', '--health-probe-bind-address', '--leader-elect', '--kubeconfig', '--log-level', '--log-format']) {
+      expect(r.stdout).to.include(flag);
+    }
   });
 });

@@ -1,0 +1,81 @@
+import type { ComponentSummary, Component, ConditionStatus, Finding, KaiwoMonitorSpec } from '../api/types.js';
+import type { KubeObject } from '../runtime/objects.js';
+
+/** A collection a check reads, served by a shared informer. */
+export interface SourceSpec {
+  /** "v1", "apps/v1", "kueue.x-k8s.io/v1beta2", ... */
+  apiVersion: string;
+  plural: string;
+  kind: string;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export type SourceState = 'pending' | 'synced' | 'absent' | 'failing';
+
+/** What a check sees of one source: the informer cache (read-only) and whether it can be trusted. */
+export interface SourceView {
+  state: SourceState;
+  error?: string;
+  objects: readonly KubeObject[];
+}
+
+export interface CheckInput<S> {
+  spec: S;
+  /** Sources by the names the check gave them in sources(). */
+  data: Record<string, SourceView>;
+  now: Date;
+}
+
+export interface CheckResult {
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  findings: Omit<Finding, 'component'>[];
+  summary?: ComponentSummary;
+  /** When a time-based rule would next change the result; the monitor is re-evaluated then. */
+  nextCheckAt?: Date;
+}
+
+/** One health check: a pure function of its sources' caches, its spec section and the time. */
+export interface ComponentCheck<S extends { enabled: boolean }> {
+  component: Component;
+  /** The spec section this check reads. */
+  section(spec: KaiwoMonitorSpec): S;
+  /** The collections it needs, by local name. */
+  sources(spec: S): Record<string, SourceSpec>;
+  evaluate(input: CheckInput<S>): CheckResult;
+}
+
+/** Shared rule for every check: Unknown until each source it needs has been observed. */
+export function notObserved(data: Record<string, SourceView>): CheckResult | undefined {
+  const entries = Object.entries(data);
+  const absent = entries.filter(([, v]) => v.state === 'absent');
+  const pending = entries.filter(([, v]) => v.state === 'pending');
+  if (pending.length) {
+    return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.map(([k]) => k).join(', ')}`, findings: [] };
+  }
+  if (absent.length) {
+    return { status: 'Unknown', reason: 'ResourceNotServed', message: `not served by the API server: ${absent.map(([k]) => k).join(', ')}`, findings: [] };
+  }
+  return undefined;
+}
+
+/** A check bound to one monitor's spec section, so callers need not know its section type. */
+export interface BoundCheck {
+  component: Component;
+  enabled: boolean;
+  sources: Record<string, SourceSpec>;
+  evaluate(data: Record<string, SourceView>, now: Date): CheckResult;
+}
+
+export function bindCheck<S extends { enabled: boolean }>(check: ComponentCheck<S>, spec: KaiwoMonitorSpec): BoundCheck {
+  const section = check.section(spec);
+  return {
+    component: check.component,
+    enabled: section.enabled,
+    sources: section.enabled ? check.sources(section) : {},
+    evaluate: (data, now) => check.evaluate({ spec: section, data, now }),
+  };
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../api/schema.js';
+import { EventRecorder } from '../runtime/events.js';
+import { Informer } from '../runtime/informer.js';
+import { LeaderElector } from '../runtime/leader.js';
+import type { Logger } from '../runtime/log.js';
+import { RuntimeMetrics } from '../runtime/metrics.js';
+import { startMetricsServer, startProbeServer } from '../runtime/serving.js';
+import { WorkQueue } from '../runtime/workqueue.js';
+import { MonitorMetrics } from './metrics.js';
+import { Reconciler } from './reconciler.js';
+import { SourceManager } from './sources.js';
+
+export const CONTROLLER = 'kaiwomonitor';
+
+export interface ManagerOptions {
+  kc: KubeConfig;
+  log: Logger;
+  metricsBindAddress: string;
+  metricsSecure: boolean;
+  metricsCertPath?: string;
+  metricsCertName?: string;
+  metricsCertKey?: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  maxConcurrentReconciles: number;
+  statusHeartbeatMs: number;
+  /** Called when leadership is lost: the process should exit (controller-runtime does). */
+  onLostLeadership: () => void;
+}
+
+function inClusterNamespace(): string | undefined {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wires informers → work queue → reconciler, plus leader election, probes and metrics. Every replica keeps its
+ * caches warm and serves probes and metrics; only the leader runs reconcile workers and writes.
+ */
+export class Manager {
+  readonly metrics = new RuntimeMetrics();
+  readonly monitorMetrics = new MonitorMetrics(this.metrics.registry);
+  readonly identity = `${hostname()}_${randomUUID()}`;
+  metricsPort: number | undefined;
+  probePort: number | undefined;
+  private readonly monitors: Informer;
+  private readonly sources: SourceManager;
+  private readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private elector: LeaderElector | undefined;
+  private servers: { close: () => Promise<void> }[] = [];
+  private leading = false;
+  private stopping = false;
+
+  constructor(private readonly opts: ManagerOptions) {
+    const { kc, log } = opts;
+    const m = this.metrics;
+    this.monitors = new Informer(kc, { path: `/apis/${GROUP}/${VERSION}/${PLURAL}`, log: log.child('informer', { resource: PLURAL }), absentRetryMs: 10_000 });
+    this.sources = new SourceManager(kc, log, (names) => { for (const n of names) this.queue.add(n); }, {},
+      (resource, synced) => { m.informerSynced.set({ resource }, synced ? 1 : 0); });
+    const recorder = new EventRecorder(kc, {
+      controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
+      onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },
+    });
+    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs });
+    const labels = { name: CONTROLLER, controller: CONTROLLER };
+    this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
+      concurrency: opts.maxConcurrentReconciles,
+      hooks: {
+        onDepth: (d) => { m.workqueueDepth.set(labels, d); },
+        onAdd: () => { m.workqueueAdds.inc(labels); },
+        onRetry: () => { m.workqueueRetries.inc(labels); },
+        onResult: (key, result, secs, error) => {
+          m.reconcileTime.observe({ controller: CONTROLLER }, secs);
+          m.reconcileTotal.inc({ controller: CONTROLLER, result });
+          if (result === 'error') {
+            m.reconcileErrors.inc({ controller: CONTROLLER });
+            log.error('reconcile failed; will retry with backoff', { monitor: key, controller: CONTROLLER, error: error instanceof Error ? error.message : String(error) });
+          }
+        },
+      },
+    });
+    this.monitors.on((_type, obj) => { this.queue.add(obj.metadata.name); });
+  }
+
+  /** Ready once the KaiwoMonitor cache (and every source cache in use) has listed. */
+  ready(): { ok: boolean; reason?: string } {
+    if (!this.monitors.synced) return { ok: false, reason: 'KaiwoMonitor cache not synced' };
+    if (!this.sources.allSynced) return { ok: false, reason: 'source caches not synced' };
+    return { ok: true };
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    this.monitors.start();
+    const probes = await startProbeServer(this.opts.healthProbeBindAddress, () => this.ready());
+    if (probes) {
+      this.probePort = probes.port;
+      this.servers.push(probes);
+    }
+    const metrics = await startMetricsServer({
+      bindAddress: this.opts.metricsBindAddress, secure: this.opts.metricsSecure, registry: this.metrics.registry, kc: this.opts.kc, log,
+      ...(this.opts.metricsCertPath ? { certPath: this.opts.metricsCertPath } : {}),
+      ...(this.opts.metricsCertName ? { certName: this.opts.metricsCertName } : {}),
+      ...(this.opts.metricsCertKey ? { keyName: this.opts.metricsCertKey } : {}),
+    });
+    if (metrics) {
+      this.metricsPort = metrics.port;
+      this.servers.push(metrics);
+    }
+    log.info('serving', { metricsPort: this.metricsPort ?? 'off', metricsSecure: this.opts.metricsSecure, probePort: this.probePort ?? 'off', identity: this.identity });
+
+    const startLeading = () => {
+      this.leading = true;
+      this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 1);
+      for (const obj of this.monitors.list()) this.queue.add(obj.metadata.name);
+      this.queue.start();
+    };
+    if (!this.opts.leaderElect) {
+      startLeading();
+      return;
+    }
+    const namespace = this.opts.leaderElectionNamespace ?? inClusterNamespace();
+    if (!namespace) throw new Error('--leader-elect needs --leader-election-namespace when not running in a cluster');
+    this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 0);
+    this.elector = new LeaderElector(this.opts.kc, {
+      namespace, name: this.opts.leaderElectionId, identity: this.identity, log: log.child('leader'),
+      leaseDurationMs: this.opts.leaseDurationMs, renewDeadlineMs: this.opts.renewDeadlineMs, retryPeriodMs: this.opts.retryPeriodMs,
+      onStartedLeading: startLeading,
+      onStoppedLeading: () => {
+        this.leading = false;
+        this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 0);
+        if (!this.stopping) this.opts.onLostLeadership();
+      },
+    });
+    this.elector.start();
+  }
+
+  /** Graceful stop: finish in-flight reconciles, hand back the lease, stop watches, close servers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.queue.shutdown();
+    await this.elector?.release();
+    await this.monitors.stop();
+    await this.sources.stop();
+    await Promise.all(this.servers.map((s) => s.close()));
+  }
+}

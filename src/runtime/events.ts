@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from './log.js';
+import { rawJson, RawRequestError } from './rawrequest.js';
+
+export interface EventRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+export interface EventInput {
+  regarding: EventRef;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
+}
+
+/** Token bucket: `burst` tokens, refilled at one per `refillMs` (client-go spam filter: 25, 1 per 5 min). */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(private readonly burst: number, private readonly refillMs: number, now: number) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) / this.refillMs);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** Per-key token buckets in a bounded LRU (client-go keeps 4096). */
+export class KeyedLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+  constructor(private readonly burst = 25, private readonly refillMs = 300_000, private readonly maxKeys = 4096) {}
+
+  allow(key: string, now: number): boolean {
+    let b = this.buckets.get(key);
+    if (b) this.buckets.delete(key);
+    else b = new TokenBucket(this.burst, this.refillMs, now);
+    this.buckets.set(key, b);
+    if (this.buckets.size > this.maxKeys) {
+      const oldest = this.buckets.keys().next().value;
+      if (oldest !== undefined) this.buckets.delete(oldest);
+    }
+    return b.take(now);
+  }
+}
+
+interface Series {
+  name: string;
+  namespace: string;
+  count: number;
+  lastObserved: number;
+  lastWritten: number;
+  api: 'events.k8s.io' | 'core';
+}
+
+/** Series semantics of client-go tools/events: a repeat within 6 min joins the series; heartbeat 30 min. */
+const SERIES_WINDOW_MS = 6 * 60_000;
+const SERIES_HEARTBEAT_MS = 30 * 60_000;
+
+export type EventOutcome = 'created' | 'series' | 'deduplicated' | 'dropped' | 'failed';
+
+/** MicroTime as the API server expects it (RFC 3339 with exactly 6 fractional digits). */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Emits Kubernetes Events (events.k8s.io/v1, core/v1 when that API is not served) with reportingController
+ * set, a per-(object, reason) rate limit with client-go's numbers, and series for repeats. Never throws.
+ */
+export class EventRecorder {
+  private readonly limiter: KeyedLimiter;
+  private readonly series = new Map<string, Series>();
+  private api: 'events.k8s.io' | 'core' = 'events.k8s.io';
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly opts: { controller: string; instance: string; log: Logger; burst?: number; refillMs?: number; now?: () => number; onOutcome?: (o: EventOutcome, reason: string) => void },
+  ) {
+    this.limiter = new KeyedLimiter(opts.burst ?? 25, opts.refillMs ?? 300_000);
+  }
+
+  async emit(e: EventInput): Promise<EventOutcome> {
+    const outcome = await this.emitInner(e).catch((err: unknown) => {
+      this.opts.log.warn('failed to write event', { reason: e.reason, error: err });
+      return 'failed' as const;
+    });
+    this.opts.onOutcome?.(outcome, e.reason);
+    return outcome;
+  }
+
+  private async emitInner(e: EventInput): Promise<EventOutcome> {
+    const now = (this.opts.now ?? Date.now)();
+    const reason = e.reason.slice(0, 128);
+    const action = e.action.slice(0, 128);
+    const note = e.note.length > 1024 ? `${e.note.slice(0, 1023)}…` : e.note;
+    const refKey = `${e.regarding.kind}/${e.regarding.namespace ?? ''}/${e.regarding.name}/${e.regarding.uid ?? ''}`;
+    const key = `${refKey}|${action}|${reason}|${e.type}`;
+    const s = this.series.get(key);
+    if (s && now - s.lastObserved < SERIES_WINDOW_MS) {
+      s.count++;
+      s.lastObserved = now;
+      if (s.count === 2 || now - s.lastWritten >= SERIES_HEARTBEAT_MS) {
+        await this.patchSeries(s, now);
+        s.lastWritten = now;
+        return 'series';
+      }
+      return 'deduplicated';
+    }
+    if (!this.limiter.allow(`${refKey}|${reason}`, now)) return 'dropped';
+    const namespace = e.regarding.namespace ?? 'default';
+    const name = `${e.regarding.name}.${now.toString(16)}${randomUUID().slice(0, 8)}`;
+    const api = await this.create(namespace, name, e, reason, action, note, now);
+    this.series.set(key, { name, namespace, count: 1, lastObserved: now, lastWritten: now, api });
+    if (this.series.size > 4096) {
+      const oldest = this.series.keys().next().value;
+      if (oldest !== undefined) this.series.delete(oldest);
+    }
+    return 'created';
+  }
+
+  private async create(namespace: string, name: string, e: EventInput, reason: string, action: string, note: string, now: number): Promise<'events.k8s.io' | 'core'> {
+    const { uid, resourceVersion, apiVersion, kind, name: objName, namespace: objNs } = e.regarding;
+    const ref = { apiVersion, kind, name: objName, ...(objNs ? { namespace: objNs } : {}), ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+    if (this.api === 'events.k8s.io') {
+      try {
+        await rawJson(this.kc, {
+          method: 'POST', path: `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+          body: {
+            apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name, namespace },
+            eventTime: microTime(new Date(now)), reportingController: this.opts.controller, reportingInstance: this.opts.instance,
+            action, reason, note, type: e.type, regarding: ref,
+          },
+        });
+        return 'events.k8s.io';
+      } catch (err) {
+        if (!(err instanceof RawRequestError) || err.status !== 404 || err.body.includes('"namespaces"')) throw err;
+        this.api = 'core'; // events.k8s.io not served: fall back
+      }
+    }
+    const ts = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await rawJson(this.kc, {
+      method: 'POST', path: `/api/v1/namespaces/${namespace}/events`,
+      body: {
+        apiVersion: 'v1', kind: 'Event', metadata: { name, namespace }, involvedObject: ref, reason, message: note, type: e.type,
+        action, firstTimestamp: ts, lastTimestamp: ts, count: 1, source: { component: this.opts.controller },
+        reportingComponent: this.opts.controller, reportingInstance: this.opts.instance,
+      },
+    });
+    return 'core';
+  }
+
+  private async patchSeries(s: Series, now: number): Promise<void> {
+    const path = s.api === 'core' ? `/api/v1/namespaces/${s.namespace}/events/${s.name}` : `/apis/events.k8s.io/v1/namespaces/${s.namespace}/events/${s.name}`;
+    const body = s.api === 'core'
+      ? { count: s.count, lastTimestamp: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+      : { series: { count: s.count, lastObservedTime: microTime(new Date(now)) } };
+    await rawJson(this.kc, { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' });
+  }
+}

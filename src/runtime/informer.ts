@@ -1,0 +1,214 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Backoff, sleep } from './backoff.js';
+import type { Logger } from './log.js';
+import { type KubeObject, objectKey, stripBulk } from './objects.js';
+import { rawRequest } from './rawrequest.js';
+import { HttpStatusError, watchOnce } from './watch.js';
+
+export type InformerState = 'pending' | 'synced' | 'absent' | 'failing';
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type InformerHandler = (type: InformerEvent, obj: KubeObject, old?: KubeObject) => void;
+
+export interface InformerOptions {
+  /** Collection path, e.g. /apis/kueue.x-k8s.io/v1beta2/clusterqueues or /api/v1/namespaces/x/pods. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Applied to every object before caching (default: drop managedFields and last-applied annotation). */
+  transform?: (obj: KubeObject) => KubeObject;
+  log: Logger;
+  /** Retry period while the resource is not served (CRD not installed). Default 30 s. */
+  absentRetryMs?: number;
+  backoff?: Backoff;
+  pageSize?: number;
+  /** Server-side watch timeout range in seconds (randomised, like client-go). Default 300–600. */
+  watchTimeoutSeconds?: [number, number];
+}
+
+class GoneError extends Error {}
+
+/**
+ * A list-then-watch cache of one collection, in the manner of client-go's reflector: paged list, watch from
+ * the list's resourceVersion with bookmarks, relist on 410 Gone (emitting deletes for vanished objects),
+ * restart with exponential backoff on any other error, and a 404 (CRD not installed) noted as `absent` and
+ * retried periodically. Never throws past start().
+ */
+export class Informer {
+  state: InformerState = 'pending';
+  lastError: string | undefined;
+  private readonly cache = new Map<string, KubeObject>();
+  private readonly handlers: InformerHandler[] = [];
+  private readonly stateHandlers: ((s: InformerState) => void)[] = [];
+  private controller: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private resourceVersion = '';
+  private readonly backoff: Backoff;
+  private readonly transform: (obj: KubeObject) => KubeObject;
+
+  constructor(private readonly kc: KubeConfig, readonly opts: InformerOptions) {
+    this.backoff = opts.backoff ?? new Backoff(1000, 30_000);
+    this.transform = opts.transform ?? stripBulk;
+  }
+
+  get synced(): boolean {
+    return this.state === 'synced' || this.state === 'absent';
+  }
+
+  on(handler: InformerHandler): void {
+    this.handlers.push(handler);
+  }
+
+  onState(handler: (s: InformerState) => void): void {
+    this.stateHandlers.push(handler);
+  }
+
+  list(): KubeObject[] {
+    return [...this.cache.values()];
+  }
+
+  get(key: string): KubeObject | undefined {
+    return this.cache.get(key);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.controller = new AbortController();
+    this.loop = this.run(this.controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.controller?.abort();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  private setState(s: InformerState, error?: string): void {
+    this.lastError = error;
+    if (s === this.state) return;
+    this.state = s;
+    for (const h of this.stateHandlers) h(s);
+  }
+
+  private emit(type: InformerEvent, obj: KubeObject, old?: KubeObject): void {
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (err) {
+        this.opts.log.error('informer handler failed', { path: this.opts.path, error: err });
+      }
+    }
+  }
+
+  private query(extra: Record<string, string>): string {
+    const q = new URLSearchParams(extra);
+    if (this.opts.labelSelector) q.set('labelSelector', this.opts.labelSelector);
+    if (this.opts.fieldSelector) q.set('fieldSelector', this.opts.fieldSelector);
+    return `${this.opts.path}?${q.toString()}`;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
+      try {
+        if (!this.resourceVersion) await this.relist(signal);
+        this.backoff.reset();
+        await this.watch(signal);
+      } catch (err) {
+        if (stopped()) break;
+        if (err instanceof GoneError || (err instanceof HttpStatusError && err.status === 410)) {
+          this.resourceVersion = '';
+          continue;
+        }
+        if (err instanceof HttpStatusError && err.status === 404) {
+          // The resource is not served: CRD absent. Forget what we had and look again later.
+          this.resourceVersion = '';
+          for (const obj of this.cache.values()) this.emit('delete', obj);
+          this.cache.clear();
+          if (this.state !== 'absent') this.opts.log.info('resource not served; will retry', { path: this.opts.path });
+          this.setState('absent', err.message);
+          await sleep(this.opts.absentRetryMs ?? 30_000, signal);
+          continue;
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        const delay = this.backoff.next();
+        if (this.state !== 'failing') this.opts.log.warn('list/watch failed; retrying with backoff', { path: this.opts.path, error: message, retryInMs: delay });
+        this.setState(this.state === 'synced' || this.state === 'failing' ? 'failing' : this.state, message);
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private async relist(signal: AbortSignal): Promise<void> {
+    const fresh = new Map<string, KubeObject>();
+    let cont = '';
+    let rv = '';
+    do {
+      const extra: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
+      if (cont) extra.continue = cont;
+      const res = await rawRequest(this.kc, { method: 'GET', path: this.query(extra), timeoutMs: 60_000 });
+      if (signal.aborted) return;
+      if (res.status === 410 && cont) {
+        cont = '';
+        fresh.clear();
+        continue; // continue token expired: start the list over
+      }
+      if (res.status < 200 || res.status >= 300) throw new HttpStatusError(res.status, `list ${this.opts.path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+      const list = JSON.parse(res.body) as { metadata?: { resourceVersion?: string; continue?: string }; items?: KubeObject[] };
+      for (const item of list.items ?? []) {
+        const obj = this.transform(item);
+        fresh.set(objectKey(obj), obj);
+      }
+      cont = list.metadata?.continue ?? '';
+      rv = list.metadata?.resourceVersion ?? '';
+    } while (cont);
+    for (const [key, old] of this.cache) {
+      if (!fresh.has(key)) {
+        this.cache.delete(key);
+        this.emit('delete', old);
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.cache.get(key);
+      this.cache.set(key, obj);
+      if (!old) this.emit('add', obj);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
+    }
+    this.resourceVersion = rv;
+    this.setState('synced');
+  }
+
+  private async watch(signal: AbortSignal): Promise<void> {
+    const [lo, hi] = this.opts.watchTimeoutSeconds ?? [300, 600];
+    const timeoutSeconds = Math.floor(lo + Math.random() * (hi - lo));
+    const url = this.query({ watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+    const seen = { gone: false };
+    await watchOnce(this.kc, url, (ev) => {
+      if (ev.type === 'ERROR') {
+        if (ev.object.code === 410) seen.gone = true;
+        else throw new HttpStatusError(ev.object.code ?? 500, `watch ${this.opts.path}: ${ev.object.message ?? 'error event'}`);
+        return;
+      }
+      const rv = ev.object.metadata.resourceVersion;
+      if (rv) this.resourceVersion = rv;
+      if (ev.type === 'BOOKMARK') return;
+      const obj = this.transform(ev.object);
+      const key = objectKey(obj);
+      const old = this.cache.get(key);
+      if (ev.type === 'DELETED') {
+        this.cache.delete(key);
+        this.emit('delete', obj);
+      } else {
+        this.cache.set(key, obj);
+        this.emit(old ? 'update' : 'add', obj, old);
+      }
+      this.backoff.reset();
+      if (this.state === 'failing') this.setState('synced');
+    }, { idleMs: (timeoutSeconds + 30) * 1000, signal });
+    if (seen.gone) throw new GoneError('resourceVersion too old');
+    if (this.state === 'failing') this.setState('synced');
+  }
+}

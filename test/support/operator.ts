@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { repoRoot } from '../../src/dev/paths.js';
+import { freePort } from '../../src/dev/ports.js';
+import { join } from 'node:path';
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** An operator process (`kaiwo-monitor run`) started from source with the pinned Node, for integration tests. */
+export class OperatorProcess {
+  readonly lines: LogLine[] = [];
+  readonly raw: string[] = [];
+  exitCode: number | null = null;
+  private readonly exited: Promise<number | null>;
+  private readonly waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+
+  private constructor(readonly child: ChildProcess, readonly probePort: number, readonly metricsPort: number | undefined) {
+    let buf = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        this.raw.push(text);
+        try {
+          const line = JSON.parse(text) as LogLine;
+          this.lines.push(line);
+          for (const w of [...this.waiters]) {
+            if (w.pred(line)) {
+              this.waiters.splice(this.waiters.indexOf(w), 1);
+              w.resolve(line);
+            }
+          }
+        } catch { /* not a JSON log line */ }
+        nl = buf.indexOf('\n');
+      }
+    });
+    this.exited = new Promise((r) => child.once('exit', (code) => {
+      this.exitCode = code;
+      r(code);
+    }));
+  }
+
+  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean } = {}): Promise<OperatorProcess> {
+    const probePort = await freePort();
+    const metricsPort = opts.metrics ? await freePort() : undefined;
+    const args = [
+      '--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'run',
+      `--kubeconfig=${kubeconfig}`, `--health-probe-bind-address=127.0.0.1:${probePort}`,
+      `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`, '--log-level=debug', ...extra,
+    ];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+    return new OperatorProcess(child, probePort, metricsPort);
+  }
+
+  /** Resolves with the first (past or future) log line matching `pred`. */
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
+    const past = this.lines.find(pred);
+    if (past) return Promise.resolve(past);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no matching log line within ${timeoutMs}ms; last lines:\n${this.raw.slice(-15).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.push({ pred, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<number | null> {
+    if (this.exitCode === null) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  wait(): Promise<number | null> {
+    return this.exited;
+  }
+}
