@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CP_BIN):$(PATH)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:dev
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane build generate lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane build generate bench-operator lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push
 
 help: ## list targets
@@ -42,6 +42,9 @@ test-unit: deps ## unit tests only (no cluster)
 test-integration: deps controlplane ## integration tests only
 	npm run --silent test:integration
 
+bench-operator: build controlplane ## measure operator start-up, idle status PATCHes and RSS on the local control plane
+	tsx hack/bench/operator.ts
+
 cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path
 	@tsx src/dev/cluster.ts up
 
@@ -51,13 +54,8 @@ cluster-down: deps ## stop the local control plane
 cluster-status: deps ## is the local control plane running?
 	@tsx src/dev/cluster.ts status
 
-demo: cluster-up ## local control plane with all CRDs, and how to use it
-	@kc=$$(tsx src/dev/cluster.ts up 2>/dev/null); \
-	  echo; echo "Local control plane is up. Try:"; \
-	  echo "  export KUBECONFIG=$$kc"; \
-	  echo "  kubectl get crds"; echo "  kubectl get clusterqueues,kaiwojobs -A"; \
-	  echo "Stop it with: make cluster-down"; echo; \
-	  KUBECONFIG=$$kc kubectl get crds
+demo: deps controlplane ## local control plane + CRDs + the operator + a sample KaiwoMonitor (runs until make cluster-down)
+	@bash hack/demo.sh
 
 clean: ## remove build output
 	rm -rf dist coverage

@@ -31,6 +31,15 @@ export const runFlags: FlagDef[] = [
 /** `kaiwo-monitor run`: the operator. Resolves with the process exit code. */
 export async function runOperator(values: Record<string, string>): Promise<number> {
   const log = createLogger({ level: values['log-level'] as LogLevel, format: values['log-format'] === 'console' ? 'console' : 'json' });
+  // Catch SIGTERM/SIGINT from the very start, so a signal during start-up still shuts down gracefully.
+  let signalled: string | undefined;
+  let onSignal: ((signal: string) => void) | undefined;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      signalled ??= sig;
+      onSignal?.(sig);
+    });
+  }
   let kc;
   try {
     kc = loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
@@ -88,7 +97,7 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
         resolveRun(1);
       });
     };
-    process.once('SIGTERM', () => { shutdown('SIGTERM'); });
-    process.once('SIGINT', () => { shutdown('SIGINT'); });
+    onSignal = shutdown;
+    if (signalled) shutdown(signalled);
   });
 }

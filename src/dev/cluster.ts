@@ -104,6 +104,11 @@ async function down(): Promise<number> {
     out('no local control plane is running');
     return 0;
   }
+  try {
+    const op = Number(readFileSync(join(dir, 'operator.pid'), 'utf8'));
+    if (op && alive(op)) process.kill(op, 'SIGTERM'); // started by make demo
+  } catch { /* no operator */ }
+  rmSync(join(dir, 'operator.pid'), { force: true });
   if (alive(s.pid)) process.kill(s.pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
   while (alive(s.pid) && Date.now() < deadline) await sleep(100);

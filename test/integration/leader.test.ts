@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Cluster } from '../../src/dev/backend.js';
+import { rawJson } from '../../src/runtime/rawrequest.js';
+import { sharedCluster, uniqueName } from '../support/cluster.js';
+import { OperatorProcess } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
+
+const NS = 'kaiwo-monitor-system';
+
+async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 409) throw err;
+  });
+}
+
+async function holder(kc: KubeConfig, lease: string): Promise<string | undefined> {
+  const l = await rawJson<{ spec?: { holderIdentity?: string } }>(kc, { method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${lease}` });
+  return l.spec?.holderIdentity;
+}
+
+const acquired = (op: OperatorProcess) => op.lines.some((l) => l.msg === 'acquired leader lease');
+const identity = async (op: OperatorProcess) => (await op.waitForLog((l) => l.msg === 'serving')).identity as string;
+
+describe('integration: leader election', function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+  let kc: KubeConfig;
+  const ops: OperatorProcess[] = [];
+  const start = async (lease: string) => {
+    const op = await OperatorProcess.start(cluster.kubeconfigPath, ['--leader-elect', `--leader-election-namespace=${NS}`, `--leader-election-id=${lease}`]);
+    ops.push(op);
+    return op;
+  };
+
+  before(async () => {
+    cluster = await sharedCluster();
+    kc = cluster.kubeConfig();
+    await ensureNamespace(kc, NS);
+  });
+
+  afterEach(async () => {
+    await Promise.all(ops.splice(0).map((o) => o.stop('SIGKILL')));
+  });
+
+  it('elects exactly one leader of two; on SIGTERM the lease is released and the standby takes over at once', async () => {
+    const lease = uniqueName('lease');
+    const [a, b] = [await start(lease), await start(lease)];
+    const ids = [await identity(a), await identity(b)];
+    const leaderId = await waitFor('a leader', async () => holder(kc, lease).catch(() => undefined));
+    expect(ids).to.include(leaderId);
+    await new Promise((r) => setTimeout(r, 4000)); // two more retry periods: nobody else may acquire
+    expect([a, b].filter(acquired)).to.have.length(1);
+    const [leader, standby] = ids[0] === leaderId ? [a, b] : [b, a];
+    expect(acquired(leader)).to.equal(true);
+
+    const t0 = Date.now();
+    expect(await leader.stop('SIGTERM')).to.equal(0);
+    await standby.waitForLog((l) => l.msg === 'acquired leader lease', 20_000);
+    const takeover = Date.now() - t0;
+    process.stderr.write(`      leader takeover after SIGTERM (lease released): ${takeover} ms\n`);
+    expect(takeover).to.be.below(15_000);
+    expect(await holder(kc, lease)).to.equal(ids[ids[0] === leaderId ? 1 : 0]);
+  });
+
+  it('takes over from a SIGKILLed leader once the 15s lease expires', async () => {
+    const lease = uniqueName('lease');
+    const a = await start(lease);
+    await a.waitForLog((l) => l.msg === 'acquired leader lease');
+    const b = await start(lease);
+    await identity(b);
+    await new Promise((r) => setTimeout(r, 2500)); // b has observed a's lease at least once
+    const t0 = Date.now();
+    await a.stop('SIGKILL');
+    await b.waitForLog((l) => l.msg === 'acquired leader lease', 30_000);
+    const takeover = Date.now() - t0;
+    process.stderr.write(`      leader takeover after SIGKILL (lease expiry): ${takeover} ms\n`);
+    // Lease duration 15 s, measured from the standby's last observed renewal (≤ 2 s before the kill), plus
+    // up to one 2 s retry period.
+    expect(takeover).to.be.within(11_000, 17_500);
+  });
+});
