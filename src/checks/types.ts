@@ -10,6 +10,8 @@ export interface SourceSpec {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Slims objects before caching (e.g. drop Node images or Workload pod templates). Same id ⇒ same transform. */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 export type SourceState = 'pending' | 'synced' | 'absent' | 'failing';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
+import { VersionDiscovery } from '../runtime/discovery.js';
 import { EventRecorder } from '../runtime/events.js';
 import { Informer } from '../runtime/informer.js';
 import { LeaderElector } from '../runtime/leader.js';
@@ -74,7 +75,7 @@ export class Manager {
       controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
       onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },
     });
-    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs });
+    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs }, new VersionDiscovery(kc));
     const labels = { name: CONTROLLER, controller: CONTROLLER };
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: opts.maxConcurrentReconciles,

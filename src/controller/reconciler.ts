@@ -4,6 +4,7 @@ import { API_VERSION, GROUP, KIND, PLURAL, specSchema, VERSION } from '../api/sc
 import { CONDITION_TYPES, type KaiwoMonitor, type KaiwoMonitorSpec, type KaiwoMonitorStatus } from '../api/types.js';
 import { checksFor } from '../checks/registry.js';
 import type { SourceView } from '../checks/types.js';
+import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/log.js';
@@ -35,6 +36,7 @@ export class Reconciler {
     private readonly monitorMetrics: MonitorMetrics,
     private readonly log: Logger,
     private readonly opts: ReconcilerOptions,
+    private readonly discovery: VersionDiscovery,
   ) {}
 
   private current(name: string): KaiwoMonitor | undefined {
@@ -81,10 +83,12 @@ export class Reconciler {
       return {};
     }
     this.loggedInvalid.delete(name);
+    const kueueVersion = spec.kueue.enabled ? await this.discovery.version('kueue.x-k8s.io', 'clusterqueues.kueue.x-k8s.io') : undefined;
+    const checks = checksFor(spec, kueueVersion ? { kueueVersion } : {});
 
-    this.sources.use(name, bound.flatMap((c) => Object.values(c.sources)));
+    this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
     let next = now.getTime() + durationMs(spec.interval);
-    const outcomes: ComponentOutcome[] = bound.map((check) => {
+    const outcomes: ComponentOutcome[] = checks.map((check) => {
       if (!check.enabled) return { component: check.component, enabled: false };
       try {
         const data: Record<string, SourceView> = {};
@@ -118,7 +122,8 @@ export class Reconciler {
   private async emitEvents(m: KaiwoMonitor, spec: KaiwoMonitorSpec, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): Promise<void> {
     if (!spec.events.enabled) return;
     const regarding = { apiVersion: API_VERSION, kind: KIND, name: m.metadata.name, ...(m.metadata.uid ? { uid: m.metadata.uid } : {}) };
-    for (const t of transitions(before, after)) {
+    const changed = transitions(before, after);
+    for (const t of changed) {
       const c = t.condition;
       await this.recorder.emit({
         regarding, reason: c.reason, action: c.type,
@@ -126,7 +131,9 @@ export class Reconciler {
         note: `${c.type} is ${c.status}${t.previous ? ` (was ${t.previous.status})` : ''}: ${c.message}`,
       });
     }
-    for (const f of newCriticalFindings(before, after)) {
+    // A new critical finding in a component that just turned False is already told by that transition's Event.
+    const turned = new Set(changed.map((t) => t.condition.type));
+    for (const f of newCriticalFindings(before, after).filter((x) => !turned.has(CONDITION_TYPES[x.component]))) {
       const o = f.object;
       const ref = o ? ` ${o.kind ?? ''}${o.namespace ? ` ${o.namespace}/` : ' '}${o.name ?? ''}` : '';
       await this.recorder.emit({

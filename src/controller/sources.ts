@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { SourceSpec, SourceView } from '../checks/types.js';
 import { Informer, type InformerOptions } from '../runtime/informer.js';
 import type { Logger } from '../runtime/log.js';
-import { collectionPath } from '../runtime/objects.js';
+import { collectionPath, type KubeObject, stripBulk } from '../runtime/objects.js';
 
 export function sourceId(s: SourceSpec): string {
   return `${s.apiVersion}/${s.plural}|${s.namespace ?? ''}|${s.labelSelector ?? ''}|${s.fieldSelector ?? ''}`;
@@ -75,6 +75,7 @@ export class SourceManager {
       path: collectionPath(s.apiVersion, s.plural, s.namespace),
       ...(s.labelSelector ? { labelSelector: s.labelSelector } : {}),
       ...(s.fieldSelector ? { fieldSelector: s.fieldSelector } : {}),
+      ...(s.transform ? { transform: (o: KubeObject) => (s.transform ?? stripBulk)(stripBulk(o)) } : {}),
       log: this.log.child('informer', { resource: `${s.plural}.${s.apiVersion}` }),
     });
     const notify = () => {

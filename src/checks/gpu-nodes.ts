@@ -1,0 +1,127 @@
+import type { GPUNodesSpec } from '../api/types.js';
+import type { KubeObject } from '../runtime/objects.js';
+import { matchesSelector } from '../runtime/selector.js';
+import { durationMs } from '../controller/validate.js';
+import { type ComponentCheck, notObserved } from './types.js';
+import { ageMs, conditionOf, type F, nameList, NextCheck, quantity, verdict } from './util.js';
+
+const NODE = { apiVersion: 'v1', kind: 'Node' };
+const PRESSURES = ['MemoryPressure', 'DiskPressure', 'PIDPressure'];
+const AMD_HEALTH_LABEL = /^metricsexporter\.amd\.com\.gpu\.([^.]+)\.state$/;
+
+/** Nodes carry large image lists the check never reads; drop them before caching. */
+function slimNode(n: KubeObject): KubeObject {
+  const status = n.status as Record<string, unknown> | undefined;
+  if (!status) return n;
+  const { images: _i, volumesInUse: _v, volumesAttached: _a, ...rest } = status;
+  return { ...n, status: rest };
+}
+
+interface NodeStatus { capacity?: Record<string, string>; allocatable?: Record<string, string> }
+
+/**
+ * GPU nodes: readiness (cordoned nodes counted apart), pressure, NPD-style GPU problem conditions, lost GPUs
+ * (allocatable < capacity, latched until serviced), AMD exporter health labels; thresholds on the fraction of
+ * ready GPU nodes, available GPUs and NotReady duration.
+ */
+export const gpuNodesCheck: ComponentCheck<GPUNodesSpec> = {
+  component: 'gpuNodes',
+  section: (s) => s.gpuNodes,
+  sources: () => ({ nodes: { apiVersion: 'v1', plural: 'nodes', kind: 'Node', transform: slimNode } }),
+  evaluate: ({ spec, data, now }) => {
+    const missing = notObserved(data);
+    if (missing) return missing;
+    const next = new NextCheck(now);
+    const findings: F[] = [];
+    const isGpuNode = (n: KubeObject) => {
+      const cap = (n.status as NodeStatus | undefined)?.capacity ?? {};
+      return spec.resourceNames.some((r) => quantity(cap[r]) > 0) || (spec.nodeSelector !== undefined && matchesSelector(spec.nodeSelector, n.metadata.labels));
+    };
+    const nodes = (data.nodes?.objects ?? []).filter(isGpuNode);
+    if (nodes.length === 0) {
+      return {
+        status: 'Unknown', reason: 'NoGPUNodes', findings: [],
+        message: `no node has ${spec.resourceNames.join(' or ')} capacity${spec.nodeSelector ? ' or matches the node selector' : ''}`,
+        summary: { display: '0 GPU nodes', counts: { nodes: 0 } },
+      };
+    }
+    const maxNotReady = durationMs(spec.maxNotReadyDuration);
+    let installed = 0;
+    let installedActive = 0; // on nodes that are not cordoned
+    let available = 0;
+    const notReady: string[] = [];
+    const cordoned: string[] = [];
+    for (const n of nodes) {
+      const name = n.metadata.name;
+      const object = { ...NODE, name };
+      const st = (n.status ?? {}) as NodeStatus;
+      const isCordoned = (n.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true;
+      const ready = conditionOf(n, 'Ready');
+      const isReady = ready?.status === 'True';
+      let nodeInstalled = 0;
+      let nodeAllocatable = 0;
+      for (const r of spec.resourceNames) {
+        const cap = quantity(st.capacity?.[r]);
+        const alloc = Math.min(cap, quantity(st.allocatable?.[r]));
+        nodeInstalled += cap;
+        nodeAllocatable += alloc;
+        if (alloc < cap) {
+          findings.push({ severity: 'Warning', reason: 'GPUsLost', object, message: `${cap - alloc} of ${cap} ${r} on ${name} unhealthy (allocatable < capacity; latched until the GPU is serviced and the device plugin restarted)` });
+        }
+      }
+      installed += nodeInstalled;
+      if (!isCordoned) installedActive += nodeInstalled;
+      if (isCordoned) {
+        cordoned.push(name);
+        findings.push({ severity: 'Info', reason: 'NodeCordoned', object, message: `${name} is cordoned (maintenance; not counted as an outage)` });
+        continue;
+      }
+      if (isReady) available += nodeAllocatable;
+      if (!isReady) {
+        notReady.push(name);
+        const since = ready?.lastTransitionTime;
+        const age = ageMs(since, now);
+        const why = ready ? `${ready.status}${ready.reason ? `/${ready.reason}` : ''}` : 'no Ready condition';
+        if (age !== undefined && age >= maxNotReady) {
+          findings.push({ severity: 'Critical', reason: 'NodeNotReady', object, message: `GPU node ${name} NotReady (${why}) for more than ${spec.maxNotReadyDuration}`, ...(since ? { since } : {}) });
+        } else {
+          findings.push({ severity: 'Warning', reason: 'NodeNotReady', object, message: `GPU node ${name} NotReady (${why})${since ? ` since ${since}` : ''}`, ...(since ? { since } : {}) });
+          if (age !== undefined) next.when(now.getTime() - age, maxNotReady);
+        }
+      }
+      for (const p of PRESSURES) {
+        const c = conditionOf(n, p);
+        if (c?.status === 'True') findings.push({ severity: 'Warning', reason: p, object, message: `${name} has ${p}${c.message ? `: ${c.message}` : ''}` });
+      }
+      for (const p of spec.problemConditions) {
+        const c = conditionOf(n, p);
+        if (c?.status === 'True') {
+          findings.push({ severity: 'Critical', reason: 'GPUProblem', object, message: `${name}: ${p}${c.reason ? `/${c.reason}` : ''}${c.message ? `: ${c.message}` : ''} (latched until serviced)` });
+        }
+      }
+      const badGpus = Object.entries(n.metadata.labels ?? {}).flatMap(([k, v]) => {
+        const m = AMD_HEALTH_LABEL.exec(k);
+        return m?.[1] && v === 'unhealthy' ? [m[1]] : [];
+      });
+      if (badGpus.length) {
+        findings.push({ severity: 'Warning', reason: 'GPUUnhealthy', object, message: `AMD device-metrics-exporter marks GPU ${nameList(badGpus)} on ${name} unhealthy` });
+      }
+    }
+    const schedulable = nodes.length - cordoned.length;
+    const ready = schedulable - notReady.length;
+    const readyPct = schedulable ? (100 * ready) / schedulable : 100;
+    if (readyPct < spec.minReadyPercent) {
+      findings.push({ severity: 'Critical', reason: 'GPUNodesNotReady', message: `${notReady.length} of ${schedulable} GPU nodes NotReady: ${nameList(notReady)} (${readyPct.toFixed(0)}% ready, minimum ${spec.minReadyPercent}%)` });
+    }
+    const installedSchedulable = installedActive;
+    const availablePct = installedSchedulable ? (100 * available) / installedSchedulable : 100;
+    if (installedSchedulable && availablePct < spec.minAvailableGPUPercent) {
+      findings.push({ severity: 'Critical', reason: 'GPUsUnavailable', message: `${available} of ${installedSchedulable} GPUs on schedulable nodes available (${availablePct.toFixed(0)}%, minimum ${spec.minAvailableGPUPercent}%): lost GPUs or NotReady nodes` });
+    }
+    const counts = { nodes: nodes.length, ready, notReady: notReady.length, cordoned: cordoned.length, gpusInstalled: installed, gpusAvailable: available };
+    return verdict(findings, {
+      reason: 'GPUNodesHealthy',
+      message: `${ready}/${schedulable} GPU nodes ready${cordoned.length ? ` (${cordoned.length} cordoned)` : ''}, ${available}/${installedActive} GPUs available`,
+    }, { summary: { display: `${ready}/${nodes.length} ready`, counts }, ...(next.date ? { nextCheckAt: next.date } : {}) });
+  },
+};

@@ -1,0 +1,113 @@
+import type { Finding, ObjectRef } from '../api/types.js';
+import type { KubeObject } from '../runtime/objects.js';
+import type { CheckResult } from './types.js';
+
+export type F = Omit<Finding, 'component'>;
+
+export interface ObjCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export function conditionOf(obj: KubeObject, type: string): ObjCondition | undefined {
+  const conds = (obj.status as { conditions?: ObjCondition[] } | undefined)?.conditions;
+  return Array.isArray(conds) ? conds.find((c) => c.type === type) : undefined;
+}
+
+export function ref(obj: KubeObject, kind: string, apiVersion?: string): ObjectRef {
+  return { ...(apiVersion ? { apiVersion } : {}), kind, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}), name: obj.metadata.name };
+}
+
+export function displayName(obj: KubeObject): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+/** "a, b, c" or "a, b, c and 7 more" — messages stay short on big clusters. */
+export function nameList(names: string[], max = 5): string {
+  const sorted = [...names].sort();
+  return sorted.length <= max ? sorted.join(', ') : `${sorted.slice(0, max).join(', ')} and ${sorted.length - max} more`;
+}
+
+/** Milliseconds since an RFC 3339 time; NaN-safe (undefined when absent or unparsable). */
+export function ageMs(time: string | undefined, now: Date): number | undefined {
+  if (!time) return undefined;
+  const t = Date.parse(time);
+  return Number.isNaN(t) ? undefined : now.getTime() - t;
+}
+
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m}m`;
+  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+
+/** Kubernetes quantities to numbers (integers and the usual suffixes; GPUs are whole numbers). */
+export function quantity(q: unknown): number {
+  if (typeof q === 'number') return q;
+  if (typeof q !== 'string') return 0;
+  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q.trim());
+  if (!m?.[1]) return 0;
+  const n = Number(m[1]);
+  const mult: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+  return n * (mult[m[2] ?? ''] ?? 1);
+}
+
+/** Tracks the earliest future time a rule would change its verdict. */
+export class NextCheck {
+  at: number | undefined;
+  constructor(private readonly now: Date) {}
+  /** Consider re-evaluating when `since + thresholdMs` is reached (if that is in the future). */
+  when(sinceMs: number, thresholdMs: number): void {
+    const t = sinceMs + thresholdMs;
+    if (t > this.now.getTime() && (this.at === undefined || t < this.at)) this.at = t;
+  }
+  get date(): Date | undefined {
+    return this.at === undefined ? undefined : new Date(this.at);
+  }
+}
+
+/** Component verdict from findings: False iff a Critical finding exists. */
+export function verdict(findings: F[], healthy: { reason: string; message: string }, extra: Partial<CheckResult> = {}): CheckResult {
+  const critical = findings.filter((f) => f.severity === 'Critical');
+  if (critical.length) {
+    const first = critical[0];
+    const reason = critical.every((f) => f.reason === first?.reason) ? (first?.reason ?? 'Unhealthy') : 'MultipleProblems';
+    const message = critical.length === 1 ? (first?.message ?? '') : `${critical.length} problems: ${nameList(critical.map((f) => f.message), 3)}`;
+    return { status: 'False', reason, message, findings, ...extra };
+  }
+  const warnings = findings.filter((f) => f.severity === 'Warning').length;
+  return { status: 'True', reason: healthy.reason, message: warnings ? `${healthy.message} (${warnings} warning${warnings === 1 ? '' : 's'})` : healthy.message, findings, ...extra };
+}
+
+/** Deployment availability: available/desired replicas. */
+export function deploymentAvailability(d: KubeObject): { available: number; desired: number } {
+  const spec = d.spec as { replicas?: number } | undefined;
+  const status = d.status as { availableReplicas?: number } | undefined;
+  return { available: status?.availableReplicas ?? 0, desired: spec?.replicas ?? 1 };
+}
+
+interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number }
+
+/**
+ * A controller-runtime leader Lease: Critical when missing, without holder, or not renewed within
+ * leaseDurationSeconds + grace; otherwise asks to be re-checked exactly when it would expire.
+ */
+export function leaseFindings(lease: KubeObject | undefined, what: string, leaseName: string, namespace: string, graceMs: number, now: Date, next: NextCheck): F[] {
+  const obj = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name: leaseName };
+  if (!lease) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} not found`, object: obj }];
+  const spec = (lease.spec ?? {}) as LeaseSpec;
+  if (!spec.holderIdentity) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} has no holder`, object: obj }];
+  const age = ageMs(spec.renewTime, now);
+  const limit = (spec.leaseDurationSeconds ?? 15) * 1000 + graceMs;
+  if (age === undefined) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} leader Lease ${namespace}/${leaseName} has no renewTime`, object: obj }];
+  if (age > limit) {
+    return [{ severity: 'Critical', reason: 'LeaderLeaseExpired', message: `${what} is not reconciling: leader ${spec.holderIdentity} has not renewed Lease ${namespace}/${leaseName} since ${spec.renewTime ?? ''} (limit ${humanDuration(limit)})`, object: obj }];
+  }
+  next.when(now.getTime() - age, limit + 1);
+  return [];
+}
