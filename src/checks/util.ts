@@ -71,12 +71,15 @@ export class NextCheck {
   }
 }
 
-/** Component verdict from findings: False iff a Critical finding exists. */
+/**
+ * Component verdict from findings: False iff a Critical finding exists. The condition's reason is that of the
+ * first Critical finding (checks push the most telling ones first); the message names them all.
+ */
 export function verdict(findings: F[], healthy: { reason: string; message: string }, extra: Partial<CheckResult> = {}): CheckResult {
   const critical = findings.filter((f) => f.severity === 'Critical');
   if (critical.length) {
     const first = critical[0];
-    const reason = critical.every((f) => f.reason === first?.reason) ? (first?.reason ?? 'Unhealthy') : 'MultipleProblems';
+    const reason = first?.reason ?? 'Unhealthy';
     const message = critical.length === 1 ? (first?.message ?? '') : `${critical.length} problems: ${nameList(critical.map((f) => f.message), 3)}`;
     return { status: 'False', reason, message, findings, ...extra };
   }

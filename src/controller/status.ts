@@ -81,7 +81,7 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
 
   if (input.invalidSpec) {
     set(READY, 'False', 'InvalidSpec', input.invalidSpec);
-    set(HEALTHY, 'Unknown', 'InvalidSpec', 'the spec is invalid; see the Ready condition');
+    set(HEALTHY, 'Unknown', 'NotEvaluated', 'not evaluated: the spec is invalid (see the Ready condition)');
   } else {
     const enabled = input.outcomes.filter((o) => o.enabled);
     const all: Finding[] = [];

@@ -75,8 +75,9 @@ describe('integration: leader election', function () {
     await b.waitForLog((l) => l.msg === 'acquired leader lease', 30_000);
     const takeover = Date.now() - t0;
     process.stderr.write(`      leader takeover after SIGKILL (lease expiry): ${takeover} ms\n`);
-    // Lease duration 15 s, measured from the standby's last observed renewal (≤ 2 s before the kill), plus
-    // up to one 2 s retry period.
-    expect(takeover).to.be.within(11_000, 17_500);
+    // client-go semantics: the standby waits 15 s from when *it* saw the last renewal. That sighting lags the
+    // renewal by up to one 2 s poll, and the takeover attempt comes up to one 2 s retry later: 13–19 s after
+    // the kill, plus request time under load.
+    expect(takeover).to.be.within(11_000, 21_000);
   });
 });

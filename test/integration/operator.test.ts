@@ -91,7 +91,13 @@ describe('integration: KaiwoMonitor operator', function () {
     expect(plain.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal(['NAME', 'HEALTHY', 'OPERATOR', 'KUEUE', 'GPU-NODES', 'WORKLOADS', 'AGE']);
     const wide = await run('kubectl', ['get', 'kmon', name, '-o', 'wide'], { env });
     expect(wide.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal(['NAME', 'HEALTHY', 'OPERATOR', 'KUEUE', 'GPU-NODES', 'WORKLOADS', 'AGE', 'LAST-CHECK', 'MESSAGE']);
-    expect(wide.stdout.split('\n')[1]).to.match(new RegExp(`^${name}\\s+Unknown\\s+Unknown\\s+Unknown\\s+Unknown\\s+`));
+    const m = await monitors.get(name);
+    const st = (t: string) => m.status?.conditions?.find((c) => c.type === t)?.status ?? '';
+    const row = wide.stdout.split('\n')[1]?.split(/\s{2,}/) ?? [];
+    expect(row.slice(0, 4)).to.deep.equal([name, st('Healthy'), st('KaiwoOperatorHealthy'), st('KueueHealthy')]);
+    expect(row[4]).to.equal(m.status?.summary?.gpuNodes?.display);
+    expect(row[5]).to.equal(st('WorkloadsHealthy'));
+    expect(row.at(-1)).to.equal(m.status?.conditions?.find((c) => c.type === 'Healthy')?.message);
     const byCategory = await run('kubectl', ['get', 'kaiwo', '-o', 'name'], { env });
     expect(byCategory.stdout).to.include(`kaiwomonitor.monitoring.kaiwo.silogen.ai/${name}`);
   });
@@ -163,7 +169,7 @@ describe('integration: KaiwoMonitor operator', function () {
     const settled = await waitFor('all checks settled', async () => {
       const m = await monitors.get(name);
       const c = m.status?.conditions ?? [];
-      return c.length === 6 && c.filter((x) => x.type.endsWith('Healthy') && x.type !== 'Healthy').every((x) => x.reason === 'CheckNotImplemented') ? m : undefined;
+      return c.length === 6 && c.every((x) => x.reason !== 'NotObserved' && x.reason !== 'Initializing') ? m : undefined;
     });
     const evaluationsBefore = op.lines.filter((l) => l.monitor === name).length;
     let modified = 0;

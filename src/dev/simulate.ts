@@ -1,0 +1,197 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { microTime } from '../runtime/events.js';
+import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
+
+/**
+ * A simulated Kaiwo/Kueue/GPU cluster on a bare API server (no kubelet, no controllers): the objects a real
+ * install has, with statuses written directly, so faults can be injected and healed with one status write.
+ * Used by the fault-scenario tests, the detection benchmark and `make demo`.
+ */
+export interface SimOptions {
+  /** Label put on the sim's ClusterQueue and workload namespace, so a monitor can be scoped to them. */
+  label?: string;
+  workloadNamespace?: string;
+  amdNodes?: number;
+  nvidiaNodes?: number;
+  gpusPerNode?: number;
+  /** leaseDurationSeconds of the simulated leader Leases (renewed every second while healthy). */
+  leaseDurationSeconds?: number;
+}
+
+const MERGE = 'application/merge-patch+json';
+export const SIM_LABEL = 'kaiwo-monitor.dev/sim';
+
+export class SimulatedStack {
+  readonly label: string;
+  readonly ns: string;
+  readonly nodes: { name: string; resource: string }[] = [];
+  readonly gpusPerNode: number;
+  readonly leaseDurationSeconds: number;
+  private renewals = new Map<string, NodeJS.Timeout>();
+  readonly cq = 'kaiwo-sim';
+
+  constructor(private readonly kc: KubeConfig, opts: SimOptions = {}) {
+    this.label = opts.label ?? 'sim';
+    this.ns = opts.workloadNamespace ?? 'ml-sim';
+    this.gpusPerNode = opts.gpusPerNode ?? 8;
+    this.leaseDurationSeconds = opts.leaseDurationSeconds ?? 15;
+    for (let i = 0; i < (opts.amdNodes ?? 2); i++) this.nodes.push({ name: `mi300x-${i}`, resource: 'amd.com/gpu' });
+    for (let i = 0; i < (opts.nvidiaNodes ?? 1); i++) this.nodes.push({ name: `h100-${i}`, resource: 'nvidia.com/gpu' });
+  }
+
+  /** A KaiwoMonitor spec scoped to this simulation (defaults otherwise). */
+  monitorSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const sel = { matchLabels: { [SIM_LABEL]: this.label } };
+    const kueue = { clusterQueueSelector: sel, localQueueNamespaceSelector: sel, ...(extra.kueue as object | undefined) };
+    const workloads = { namespaceSelector: sel, ...(extra.workloads as object | undefined) };
+    return { ...extra, kueue, workloads };
+  }
+
+  private req<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    return rawJson<T>(this.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
+  }
+
+  private async create(path: string, body: unknown): Promise<void> {
+    try {
+      await this.req('POST', path, body);
+    } catch (err) {
+      if (!(err instanceof RawRequestError) || err.status !== 409) throw err;
+    }
+  }
+
+  private status(path: string, status: unknown): Promise<unknown> {
+    return this.req('PATCH', `${path}/status`, { status }, MERGE);
+  }
+
+  async install(): Promise<void> {
+    const labels = { [SIM_LABEL]: this.label };
+    for (const ns of ['kaiwo-system', 'kueue-system', this.ns]) {
+      await this.create('/api/v1/namespaces', { metadata: { name: ns, labels: ns === this.ns ? labels : {} } });
+    }
+    await this.deployment('kaiwo-system', 'kaiwo-controller-manager', { 'control-plane': 'kaiwo-controller-manager' });
+    await this.deployment('kube-system', 'kaiwo-scheduler', { component: 'scheduler' });
+    await this.deployment('kueue-system', 'kueue-controller-manager', { 'control-plane': 'controller-manager' });
+    await this.lease('kaiwo-system', '83fc2279.silogen.ai');
+    await this.lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io');
+    this.renew('kaiwo-system', '83fc2279.silogen.ai');
+    this.renew('kueue-system', 'c1f6bfd2.kueue.x-k8s.io');
+
+    await this.create('/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs', { apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoQueueConfig', metadata: { name: 'kaiwo' }, spec: {} });
+    await this.status('/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs/kaiwo', { status: 'READY' });
+
+    const total = this.nodes.length * this.gpusPerNode;
+    await this.create('/apis/kueue.x-k8s.io/v1beta2/clusterqueues', {
+      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', metadata: { name: this.cq, labels },
+      spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ['amd.com/gpu', 'nvidia.com/gpu'], flavors: [{ name: 'gpu', resources: [{ name: 'amd.com/gpu', nominalQuota: total }, { name: 'nvidia.com/gpu', nominalQuota: total }] }] }] },
+    });
+    await this.setClusterQueueActive(true);
+    await this.create(`/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/localqueues`, {
+      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'LocalQueue', metadata: { name: 'kaiwo', namespace: this.ns }, spec: { clusterQueue: this.cq },
+    });
+    await this.status(`/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/localqueues/kaiwo`, { conditions: [cond('Active', 'True', 'Ready', 'Can submit new workloads to localQueue')] });
+
+    for (const n of this.nodes) {
+      await this.create('/api/v1/nodes', { metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.resource === 'amd.com/gpu' ? { 'feature.node.kubernetes.io/amd-gpu': 'true' } : { 'nvidia.com/gpu.present': 'true' }) } } });
+      await this.setNode(n.name, { ready: true, allocatable: this.gpusPerNode });
+    }
+    for (const name of ['train-llama', 'finetune-mistral']) await this.kaiwoJob(name, 'RUNNING');
+  }
+
+  private async deployment(namespace: string, name: string, podLabels: Record<string, string>): Promise<void> {
+    await this.create(`/apis/apps/v1/namespaces/${namespace}/deployments`, {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
+      spec: { replicas: 1, selector: { matchLabels: podLabels }, template: { metadata: { labels: podLabels }, spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] } } },
+    });
+    await this.setDeploymentAvailable(namespace, name, 1);
+  }
+
+  setDeploymentAvailable(namespace: string, name: string, available: number): Promise<unknown> {
+    return this.status(`/apis/apps/v1/namespaces/${namespace}/deployments/${name}`, {
+      observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: available, availableReplicas: available,
+    });
+  }
+
+  private async lease(namespace: string, name: string): Promise<void> {
+    const now = microTime(new Date());
+    await this.create(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace },
+      spec: { holderIdentity: `${name.split('.')[0] ?? 'x'}-pod_1`, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: now, renewTime: now },
+    });
+  }
+
+  /** Renews a leader Lease every second, like a live controller-runtime leader. */
+  renew(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    if (this.renewals.has(key)) return;
+    const tick = () => {
+      void this.req('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`, { spec: { renewTime: microTime(new Date()) } }, MERGE).catch(() => undefined);
+    };
+    tick();
+    const t = setInterval(tick, 1000);
+    t.unref();
+    this.renewals.set(key, t);
+  }
+
+  /** Stops renewing (the leader hung); resolves with the last renewTime written. */
+  async stopRenewing(namespace: string, name: string): Promise<Date> {
+    const key = `${namespace}/${name}`;
+    clearInterval(this.renewals.get(key));
+    this.renewals.delete(key);
+    await new Promise((r) => setTimeout(r, 300)); // let an in-flight renewal land
+    const l = await this.req<{ spec: { renewTime: string } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`);
+    return new Date(l.spec.renewTime);
+  }
+
+  setClusterQueueActive(active: boolean): Promise<unknown> {
+    return this.status(`/apis/kueue.x-k8s.io/v1beta2/clusterqueues/${this.cq}`, {
+      pendingWorkloads: 0, admittedWorkloads: 0, reservingWorkloads: 0,
+      conditions: [active ? cond('Active', 'True', 'Ready', 'Can admit new workloads') : cond('Active', 'False', 'Stopped', "Can't admit new workloads: is stopped.")],
+    });
+  }
+
+  setNode(name: string, s: { ready: boolean; allocatable?: number }): Promise<unknown> {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no simulated node ${name}`);
+    const gpus = String(this.gpusPerNode);
+    return this.status(`/api/v1/nodes/${name}`, {
+      capacity: { cpu: '96', memory: '1Ti', pods: '110', [n.resource]: gpus },
+      allocatable: { cpu: '96', memory: '1Ti', pods: '110', [n.resource]: String(s.allocatable ?? this.gpusPerNode) },
+      conditions: [s.ready ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status') : cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down')],
+    });
+  }
+
+  async kaiwoJob(name: string, status: string): Promise<void> {
+    await this.create(`/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs`, {
+      apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob', metadata: { name, namespace: this.ns }, spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch' },
+    });
+    await this.setKaiwoJobStatus(name, status);
+  }
+
+  setKaiwoJobStatus(name: string, status: string): Promise<unknown> {
+    return this.status(`/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs/${name}`, {
+      status, conditions: [cond('Schedulable', 'True', 'Schedulable', 'enough GPUs')],
+    });
+  }
+
+  /** A Kueue Workload that never gets quota. Resolves with its creationTimestamp. */
+  async pendingWorkload(name: string): Promise<Date> {
+    const w = await this.req<{ metadata: { creationTimestamp: string } }>('POST', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads`, {
+      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'Workload', metadata: { name, namespace: this.ns },
+      spec: { queueName: 'kaiwo', podSets: [{ name: 'main', count: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { 'amd.com/gpu': '8' } } }] } } }] },
+    });
+    return new Date(w.metadata.creationTimestamp);
+  }
+
+  async deleteWorkload(name: string): Promise<void> {
+    await this.req('DELETE', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads/${name}`).catch(() => undefined);
+  }
+
+  stop(): void {
+    for (const t of this.renewals.values()) clearInterval(t);
+    this.renewals.clear();
+  }
+}
+
+function cond(type: string, status: string, reason: string, message: string) {
+  return { type, status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
