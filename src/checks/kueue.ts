@@ -3,7 +3,9 @@ import { durationMs } from '../controller/validate.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
 import { deploymentFindings } from './operator.js';
-import { type ComponentCheck, type SourceView } from './types.js';
+import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, counterIncrease, scrapeSpecFor, scrapeUnknown } from './controller-metrics.js';
+import { sumOf } from '../sources/promtext.js';
+import { type ComponentCheck, type ScrapeSpec, type SourceView } from './types.js';
 import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
@@ -38,7 +40,8 @@ export const kueueCheck: ComponentCheck<KueueSpec & { apiVersion?: string }> = {
       ...(selectorString(s.localQueueNamespaceSelector) ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: selectorString(s.localQueueNamespaceSelector) } } : {}),
     };
   },
-  evaluate: ({ spec, data, now }) => {
+  scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? { metrics: scrapeSpecFor(s.metrics, [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'], 60_000) } : {}),
+  evaluate: ({ spec, data, scrapes, now }) => {
     const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
     if (pending.length) return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
     if (data.clusterQueues?.state === 'absent') {
@@ -135,7 +138,19 @@ export const kueueCheck: ComponentCheck<KueueSpec & { apiVersion?: string }> = {
     if (evictions > spec.maxEvictions) {
       findings.push({ severity: 'Warning', reason: 'FrequentEvictions', message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions})` });
     }
+    const m = scrapes.metrics;
+    const [prev, latest] = [m?.history.at(-2), m?.history.at(-1)];
+    if (m && prev && latest) {
+      findings.push(...controllerMetricsFindings('Kueue', m, { maxReconcileErrorsPerMinute: 60, maxWorkqueueDepth: 1000, workqueueDepthFor: '10m', maxReconcileP99: '60s' }, now, next));
+      const inadmissible = counterIncrease(sumOf(prev.samples, 'kueue_admission_attempts_total', { result: 'inadmissible' }), sumOf(latest.samples, 'kueue_admission_attempts_total', { result: 'inadmissible' }));
+      const perMinute = (inadmissible * 60_000) / Math.max(1, latest.at - prev.at);
+      if (perMinute > spec.metrics.maxInadmissibleAttemptsPerMinute) {
+        findings.push({ severity: 'Warning', reason: 'InadmissibleAttempts', message: `Kueue finds workloads inadmissible ${perMinute.toFixed(0)} times a minute (threshold ${spec.metrics.maxInadmissibleAttemptsPerMinute}): quota or flavors do not fit the demand` });
+      }
+    }
     const activeCount = cqs.length - inactive.length;
+    const unknown = findings.some((f) => f.severity === 'Critical') ? undefined : scrapeUnknown('Kueue', m);
+    if (unknown) return { status: 'Unknown', ...unknown, findings };
     return verdict(findings, { reason: 'KueueHealthy', message: `${activeCount}/${cqs.length} ClusterQueues active, ${pendingTotal} workloads pending` }, {
       summary: {
         display: `${activeCount}/${cqs.length} CQ active`,

@@ -2,7 +2,8 @@ import type { OperatorSpec } from '../api/types.js';
 import { durationMs } from '../controller/validate.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
-import { type ComponentCheck, type SourceView } from './types.js';
+import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, scrapeSpecFor, scrapeUnknown } from './controller-metrics.js';
+import { type ComponentCheck, type ScrapeSpec, type SourceView } from './types.js';
 import { ageMs, type F, deploymentAvailability, leaseFindings, NextCheck, ref, verdict } from './util.js';
 
 interface ContainerStatus {
@@ -68,7 +69,8 @@ export const operatorCheck: ComponentCheck<OperatorSpec> = {
     queueConfigs: { apiVersion: 'kaiwo.silogen.ai/v1alpha1', plural: 'kaiwoqueueconfigs', kind: 'KaiwoQueueConfig', fieldSelector: `metadata.name=${s.queueConfigName}` },
     ...(s.scheduler.enabled ? { scheduler: { apiVersion: 'apps/v1', plural: 'deployments', kind: 'Deployment', namespace: s.scheduler.namespace, fieldSelector: `metadata.name=${s.scheduler.deploymentName}` } } : {}),
   }),
-  evaluate: ({ spec, data, now }) => {
+  scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? { metrics: scrapeSpecFor(s.metrics, CONTROLLER_RUNTIME_METRICS, durationMs(s.metrics.workqueueDepthFor)) } : {}),
+  evaluate: ({ spec, data, scrapes, now }) => {
     const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
     if (pending.length) return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
     const deployment = byName(data.deployments, spec.deploymentName);
@@ -93,8 +95,11 @@ export const operatorCheck: ComponentCheck<OperatorSpec> = {
       else if (st === 'FAILED') findings.push({ severity: 'Critical', reason: 'QueueConfigFailed', object, message: `KaiwoQueueConfig ${spec.queueConfigName} is FAILED: Kaiwo cannot sync its ClusterQueues/ResourceFlavors (see its Events)` });
       else if (st !== 'READY') findings.push({ severity: 'Warning', reason: 'QueueConfigNotReady', object, message: `KaiwoQueueConfig ${spec.queueConfigName} status is ${st === '' ? 'empty (not reconciled yet)' : st}` });
     }
+    if (scrapes.metrics) findings.push(...controllerMetricsFindings('the Kaiwo operator', scrapes.metrics, spec.metrics, now, next));
     const { available, desired } = deployment ? deploymentAvailability(deployment) : { available: 0, desired: 0 };
     const podsNotReady = findings.filter((f) => f.reason === 'PodNotReady').length;
+    const unknown = findings.some((f) => f.severity === 'Critical') ? undefined : scrapeUnknown('Kaiwo operator', scrapes.metrics);
+    if (unknown) return { status: 'Unknown', ...unknown, findings, summary: { display: `${available}/${desired} available`, counts: { availableReplicas: available, desiredReplicas: desired, podsNotReady } } };
     return verdict(findings, { reason: 'OperatorHealthy', message: `Kaiwo operator ${available}/${desired} available, leader Lease renewed` }, {
       summary: { display: `${available}/${desired} available`, counts: { availableReplicas: available, desiredReplicas: desired, podsNotReady } },
       ...(next.date ? { nextCheckAt: next.date } : {}),

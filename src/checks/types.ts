@@ -1,5 +1,7 @@
 import type { ComponentSummary, Component, ConditionStatus, Finding, KaiwoMonitorSpec } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
+import type { Sample } from '../sources/promtext.js';
+import type { ScrapeFailure } from '../sources/scrape.js';
 
 /** A collection a check reads, served by a shared informer. */
 export interface SourceSpec {
@@ -23,10 +25,33 @@ export interface SourceView {
   objects: readonly KubeObject[];
 }
 
+/** A Prometheus-text endpoint a check reads, scraped on its own interval by the controller. */
+export interface ScrapeSpec {
+  url: string;
+  intervalMs: number;
+  timeoutMs: number;
+  maxBytes: number;
+  tls: { insecureSkipVerify: boolean; caBundle?: string; serverName?: string };
+  bearerToken: { source: 'ServiceAccount' | 'Secret' | 'None'; secretRef?: { namespace: string; name: string; key: string } };
+  /** Metric names (or prefixes ending in "*") to keep from each scrape; everything else is dropped at once. */
+  keep: string[];
+  /** Scrapes kept, newest last (enough to cover the check's longest window). */
+  historySize: number;
+}
+
+export interface ScrapeView {
+  state: 'pending' | 'ok' | 'failing';
+  reason?: ScrapeFailure;
+  error?: string;
+  history: readonly { at: number; samples: readonly Sample[] }[];
+}
+
 export interface CheckInput<S> {
   spec: S;
   /** Sources by the names the check gave them in sources(). */
   data: Record<string, SourceView>;
+  /** Scraped endpoints by the names the check gave them in scrapes(). */
+  scrapes: Record<string, ScrapeView>;
   now: Date;
 }
 
@@ -47,6 +72,8 @@ export interface ComponentCheck<S extends { enabled: boolean }> {
   section(spec: KaiwoMonitorSpec): S;
   /** The collections it needs, by local name. */
   sources(spec: S): Record<string, SourceSpec>;
+  /** Metrics endpoints it needs, by local name (optional). */
+  scrapes?(spec: S): Record<string, ScrapeSpec>;
   evaluate(input: CheckInput<S>): CheckResult;
 }
 
@@ -69,7 +96,8 @@ export interface BoundCheck {
   component: Component;
   enabled: boolean;
   sources: Record<string, SourceSpec>;
-  evaluate(data: Record<string, SourceView>, now: Date): CheckResult;
+  scrapes: Record<string, ScrapeSpec>;
+  evaluate(data: Record<string, SourceView>, scrapes: Record<string, ScrapeView>, now: Date): CheckResult;
 }
 
 export function bindCheck<S extends { enabled: boolean }>(check: ComponentCheck<S>, spec: KaiwoMonitorSpec): BoundCheck {
@@ -78,6 +106,7 @@ export function bindCheck<S extends { enabled: boolean }>(check: ComponentCheck<
     component: check.component,
     enabled: section.enabled,
     sources: section.enabled ? check.sources(section) : {},
-    evaluate: (data, now) => check.evaluate({ spec: section, data, now }),
+    scrapes: section.enabled ? (check.scrapes?.(section) ?? {}) : {},
+    evaluate: (data, scrapes, now) => check.evaluate({ spec: section, data, scrapes, now }),
   };
 }

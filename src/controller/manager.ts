@@ -13,6 +13,7 @@ import { startMetricsServer, startProbeServer } from '../runtime/serving.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { MonitorMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
+import { ScrapeManager } from './scrapes.js';
 import { SourceManager } from './sources.js';
 
 export const CONTROLLER = 'kaiwomonitor';
@@ -58,6 +59,7 @@ export class Manager {
   probePort: number | undefined;
   private readonly monitors: Informer;
   private readonly sources: SourceManager;
+  private readonly scrapes: ScrapeManager;
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private elector: LeaderElector | undefined;
@@ -71,11 +73,12 @@ export class Manager {
     this.monitors = new Informer(kc, { path: `/apis/${GROUP}/${VERSION}/${PLURAL}`, log: log.child('informer', { resource: PLURAL }), absentRetryMs: 10_000 });
     this.sources = new SourceManager(kc, log, (names) => { for (const n of names) this.queue.add(n); }, {},
       (resource, synced) => { m.informerSynced.set({ resource }, synced ? 1 : 0); });
+    this.scrapes = new ScrapeManager(kc, log.child('scrape'), (names) => { for (const n of names) this.queue.add(n); });
     const recorder = new EventRecorder(kc, {
       controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
       onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },
     });
-    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs }, new VersionDiscovery(kc));
+    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs }, new VersionDiscovery(kc), this.scrapes);
     const labels = { name: CONTROLLER, controller: CONTROLLER };
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: opts.maxConcurrentReconciles,
@@ -160,6 +163,7 @@ export class Manager {
     await this.elector?.release();
     await this.monitors.stop();
     await this.sources.stop();
+    this.scrapes.stop();
     await Promise.all(this.servers.map((s) => s.close()));
   }
 }

@@ -3,7 +3,7 @@ import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, GROUP, KIND, PLURAL, specSchema, VERSION } from '../api/schema.js';
 import { CONDITION_TYPES, type KaiwoMonitor, type KaiwoMonitorSpec, type KaiwoMonitorStatus } from '../api/types.js';
 import { checksFor } from '../checks/registry.js';
-import type { SourceView } from '../checks/types.js';
+import type { ScrapeView, SourceView } from '../checks/types.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
@@ -12,6 +12,7 @@ import type { RuntimeMetrics } from '../runtime/metrics.js';
 import { writeStatus } from '../runtime/status.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
 import type { MonitorMetrics } from './metrics.js';
+import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
 import { buildStatus, type ComponentOutcome, COMPONENT_LABELS, initialStatus, newCriticalFindings, transitions } from './status.js';
 import { durationMs, validateSpec } from './validate.js';
@@ -37,6 +38,7 @@ export class Reconciler {
     private readonly log: Logger,
     private readonly opts: ReconcilerOptions,
     private readonly discovery: VersionDiscovery,
+    private readonly scrapes: ScrapeManager,
   ) {}
 
   private current(name: string): KaiwoMonitor | undefined {
@@ -51,6 +53,7 @@ export class Reconciler {
     const m = this.current(name);
     if (!m || m.metadata.deletionTimestamp) {
       this.sources.release(name);
+      this.scrapes.release(name);
       this.written.delete(name);
       this.loggedInvalid.delete(name);
       this.lastCheck.delete(name);
@@ -72,6 +75,7 @@ export class Reconciler {
     const invalid = validateSpec(spec);
     if (invalid) {
       this.sources.release(name);
+      this.scrapes.release(name);
       if (this.loggedInvalid.get(name) !== `${generation}|${invalid}`) {
         this.loggedInvalid.set(name, `${generation}|${invalid}`);
         log.error('invalid spec', { generation, error: invalid });
@@ -87,13 +91,16 @@ export class Reconciler {
     const checks = checksFor(spec, kueueVersion ? { kueueVersion } : {});
 
     this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
+    this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
     let next = now.getTime() + durationMs(spec.interval);
     const outcomes: ComponentOutcome[] = checks.map((check) => {
       if (!check.enabled) return { component: check.component, enabled: false };
       try {
         const data: Record<string, SourceView> = {};
         for (const [k, s] of Object.entries(check.sources)) data[k] = this.sources.view(s);
-        const result = check.evaluate(data, now);
+        const scraped: Record<string, ScrapeView> = {};
+        for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = this.scrapes.view(s);
+        const result = check.evaluate(data, scraped, now);
         if (result.nextCheckAt) next = Math.min(next, result.nextCheckAt.getTime());
         return { component: check.component, enabled: true, result };
       } catch (err) {

@@ -1,5 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { microTime } from '../runtime/events.js';
+import { createLogger } from '../runtime/log.js';
+import { startMetricsServer } from '../runtime/serving.js';
 import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
 
 /**
@@ -186,9 +189,54 @@ export class SimulatedStack {
     await this.req('DELETE', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads/${name}`).catch(() => undefined);
   }
 
-  stop(): void {
+  private metrics: { close: () => Promise<void>; errors: Counter<'controller'>; panics: Counter<'controller'> } | undefined;
+
+  /**
+   * A stand-in for the Kaiwo operator's metrics endpoint: HTTPS on 127.0.0.1 with controller-runtime metric
+   * names, bearer tokens checked with the API server's TokenReview and SubjectAccessReview (like Kaiwo's
+   * kustomize install). Returns its URL and a Secret holding a ServiceAccount token allowed to scrape it.
+   */
+  async startOperatorMetrics(): Promise<{ url: string; secretRef: { namespace: string; name: string; key: string } }> {
+    const registry = new Registry();
+    const registers = [registry];
+    const errors = new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'errors', labelNames: ['controller'], registers });
+    const panics = new Counter({ name: 'controller_runtime_reconcile_panics_total', help: 'panics', labelNames: ['controller'], registers });
+    const total = new Counter({ name: 'controller_runtime_reconcile_total', help: 'reconciles', labelNames: ['controller', 'result'], registers });
+    const depth = new Gauge({ name: 'workqueue_depth', help: 'depth', labelNames: ['name', 'controller'], registers });
+    const time = new Histogram({ name: 'controller_runtime_reconcile_time_seconds', help: 'time', labelNames: ['controller'], buckets: [0.01, 0.1, 1, 10], registers });
+    for (const c of ['kaiwojob', 'kaiwoservice', 'kaiwoqueueconfig']) {
+      errors.inc({ controller: c }, 0);
+      panics.inc({ controller: c }, 0);
+      total.inc({ controller: c, result: 'success' }, 10);
+      depth.set({ name: c, controller: c }, 0);
+      time.observe({ controller: c }, 0.05);
+    }
+    const server = await startMetricsServer({ bindAddress: '127.0.0.1:0', secure: true, registry, kc: this.kc, log: createLogger({ level: 'error' }) });
+    if (!server) throw new Error('metrics server did not start');
+    this.metrics = { close: server.close, errors, panics };
+
+    const ns = 'kaiwo-system';
+    const sa = 'kaiwo-monitor-scraper';
+    await this.create(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa, namespace: ns } });
+    await this.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', { metadata: { name: 'kaiwo-metrics-reader-sim' }, rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] });
+    await this.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      metadata: { name: 'kaiwo-metrics-reader-sim' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kaiwo-metrics-reader-sim' },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    });
+    const tr = await this.req<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } });
+    await this.create(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'metrics-token', namespace: ns }, type: 'Opaque', data: { token: Buffer.from(tr.status.token).toString('base64') } });
+    return { url: `https://127.0.0.1:${server.port}/metrics`, secretRef: { namespace: ns, name: 'metrics-token', key: 'token' } };
+  }
+
+  /** The simulated operator starts failing reconciles (its error counter rises). */
+  addReconcileErrors(n: number): void {
+    this.metrics?.errors.inc({ controller: 'kaiwojob' }, n);
+  }
+
+  async stop(): Promise<void> {
     for (const t of this.renewals.values()) clearInterval(t);
     this.renewals.clear();
+    await this.metrics?.close();
   }
 }
 

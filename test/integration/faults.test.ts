@@ -25,8 +25,9 @@ describe('integration: each fault class is detected within about a second, with 
     kc = cluster.kubeConfig();
     sim = new SimulatedStack(kc, { label: 'faults', workloadNamespace: 'ml-faults', leaseDurationSeconds: 3 });
     await sim.install();
+    const metrics = await sim.startOperatorMetrics();
     const monitors = new Monitors(kc);
-    await monitors.create(monitor, scenarioSpec(sim));
+    await monitors.create(monitor, scenarioSpec(sim, metrics));
     recorder = new MonitorRecorder(kc, monitor);
     recorder.start();
     op = await OperatorProcess.start(cluster.kubeconfigPath);
@@ -39,7 +40,7 @@ describe('integration: each fault class is detected within about a second, with 
   after(async () => {
     await op.stop();
     await recorder.stop();
-    sim.stop();
+    await sim.stop();
     await new Monitors(kc).delete(monitor);
     if (latencies.length) {
       process.stderr.write(`\n      detection latency (fault → condition False):\n${latencies.map(([n, ms]) => `        ${String(ms).padStart(5)} ms  ${n}`).join('\n')}\n`);

@@ -31,6 +31,11 @@ export const scenarios: FaultScenario[] = [
     heal: async (sim) => { sim.renew('kaiwo-system', '83fc2279.silogen.ai'); await Promise.resolve(); },
   },
   {
+    name: 'Kaiwo metrics show rising reconcile errors', condition: 'KaiwoOperatorHealthy', reason: 'ReconcileErrors', finding: 'ReconcileErrors',
+    inject: async (sim) => { sim.addReconcileErrors(25); return Promise.resolve(Date.now()); },
+    heal: async () => { await Promise.resolve(); }, // the counter stops rising: the next scrape's rate is 0
+  },
+  {
     name: 'ClusterQueue becomes inactive', condition: 'KueueHealthy', reason: 'ClusterQueueInactive', finding: 'ClusterQueueInactive',
     inject: async (sim) => { await sim.setClusterQueueActive(false); return Date.now(); },
     heal: async (sim) => { await sim.setClusterQueueActive(true); },
@@ -60,9 +65,12 @@ export const scenarios: FaultScenario[] = [
   },
 ];
 
-/** The monitor spec the scenarios assume: scoped to the simulation, short thresholds. */
-export const scenarioSpec = (sim: SimulatedStack) => sim.monitorSpec({
-  operator: { leaseGracePeriod: '1s' },
+/** The monitor spec the scenarios assume: scoped to the simulation, short thresholds, metrics scraped every 1 s. */
+export const scenarioSpec = (sim: SimulatedStack, metrics: { url: string; secretRef: { namespace: string; name: string; key: string } }) => sim.monitorSpec({
+  operator: {
+    leaseGracePeriod: '1s',
+    metrics: { enabled: true, url: metrics.url, interval: '1s', timeout: '900ms', tls: { insecureSkipVerify: true }, bearerToken: { source: 'Secret', secretRef: metrics.secretRef } },
+  },
   kueue: { maxPendingAge: '3s' },
 });
 

@@ -7,7 +7,7 @@ import type { KubeObject } from '../../../src/runtime/objects.js';
 import { ago, gpuNode, NOW, view } from '../../support/fixtures.js';
 
 const spec = (over: object = {}) => applyDefaults<KaiwoMonitorSpec>(specSchema, { gpuNodes: over }).gpuNodes;
-const run = (nodes: KubeObject[], over: object = {}, state: 'synced' | 'pending' = 'synced') => gpuNodesCheck.evaluate({ spec: spec(over), data: { nodes: view(nodes, state) }, now: NOW });
+const run = (nodes: KubeObject[], over: object = {}, state: 'synced' | 'pending' = 'synced') => gpuNodesCheck.evaluate({ spec: spec(over), data: { nodes: view(nodes, state) }, scrapes: {}, now: NOW });
 const fleet = (n: number, vendor: 'amd' | 'nvidia' = 'amd') => Array.from({ length: n }, (_, i) => gpuNode(`gpu-${String(i).padStart(2, '0')}`, { vendor }));
 
 describe('check: GPU nodes', () => {
@@ -93,8 +93,8 @@ describe('check: GPU nodes', () => {
   it('keeps its message stable while nothing changes (no ticking durations)', () => {
     const nodes = [gpuNode('a', { ready: false, readySince: ago(30_000) }), ...fleet(20)];
     const later = new Date(NOW.getTime() + 20_000);
-    const a = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, now: NOW });
-    const b = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, now: later });
+    const a = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: NOW });
+    const b = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: later });
     expect(b.findings).to.deep.equal(a.findings);
     expect(b.message).to.equal(a.message);
   });

@@ -18,7 +18,7 @@ function healthy(extra: Partial<Record<string, SourceView>> = {}): Record<string
     ...extra,
   };
 }
-const run = (data: Record<string, SourceView>, over: object = {}, apiVersion?: string) => kueueCheck.evaluate({ spec: spec(over, apiVersion), data, now: NOW });
+const run = (data: Record<string, SourceView>, over: object = {}, apiVersion?: string) => kueueCheck.evaluate({ spec: spec(over, apiVersion), data, scrapes: {}, now: NOW });
 
 describe('check: Kueue', () => {
   it('is healthy with an active ClusterQueue, the controller available and its Lease fresh', () => {
@@ -54,7 +54,7 @@ describe('check: Kueue', () => {
     expect(young.status).to.equal('True');
     expect(young.nextCheckAt?.getTime()).to.be.at.most(NOW.getTime() + 20 * 60_000);
     const lateData = healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 })]), leases: view([lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io', 2000, 'x', 15, new Date(NOW.getTime() + 20 * 60_000))]) });
-    const late = kueueCheck.evaluate({ spec: spec(), data: lateData, now: new Date(NOW.getTime() + 20 * 60_000) });
+    const late = kueueCheck.evaluate({ spec: spec(), data: lateData, scrapes: {}, now: new Date(NOW.getTime() + 20 * 60_000) });
     expect(late).to.include({ status: 'False', reason: 'WorkloadPendingTooLong' });
     const old = run(healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 }), workload('team-a', 'w2', { createdAgoMs: 45 * 60_000 })]) }));
     expect(old).to.include({ status: 'False', reason: 'WorkloadPendingTooLong' });

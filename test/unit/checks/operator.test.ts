@@ -23,7 +23,7 @@ function healthy(): Record<string, SourceView> {
     scheduler: view([deployment('kube-system', 'kaiwo-scheduler')]),
   };
 }
-const run = (data: Record<string, SourceView>) => operatorCheck.evaluate({ spec, data, now: NOW });
+const run = (data: Record<string, SourceView>) => operatorCheck.evaluate({ spec, data, scrapes: {}, now: NOW });
 
 describe('check: Kaiwo operator', () => {
   it('is healthy with an available Deployment, a fresh Lease, kaiwo-scheduler and a READY KaiwoQueueConfig', () => {

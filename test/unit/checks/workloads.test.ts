@@ -10,7 +10,7 @@ import { ago, kaiwoWorkload, NOW, view } from '../../support/fixtures.js';
 const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {}).workloads;
 const data = (jobs: KubeObject[], services: KubeObject[] = [], events: KubeObject[] = []): Record<string, SourceView> =>
   ({ kaiwoJobs: view(jobs), kaiwoServices: view(services), jobEvents: view(events), serviceEvents: view([]) });
-const run = (d: Record<string, SourceView>) => workloadsCheck.evaluate({ spec, data: d, now: NOW });
+const run = (d: Record<string, SourceView>) => workloadsCheck.evaluate({ spec, data: d, scrapes: {}, now: NOW });
 const running = (n: number) => Array.from({ length: n }, (_, i) => kaiwoWorkload('KaiwoJob', 'ml', `job-${i}`, 'RUNNING'));
 
 describe('check: Kaiwo workloads', () => {

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { applyDefaults } from '../../../src/api/defaults.js';
+import { specSchema } from '../../../src/api/schema.js';
+import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
+import { controllerMetricsFindings, counterIncrease, histogramQuantile } from '../../../src/checks/controller-metrics.js';
+import { operatorCheck } from '../../../src/checks/operator.js';
+import type { ScrapeView } from '../../../src/checks/types.js';
+import { NextCheck } from '../../../src/checks/util.js';
+import { parsePrometheusText } from '../../../src/sources/promtext.js';
+import { deployment, lease, NOW, view } from '../../support/fixtures.js';
+
+const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, { operator: { metrics: { enabled: true, url: 'https://k/metrics' } } }).operator;
+const scrapeAt = (at: number, text: string) => ({ at, samples: parsePrometheusText(text).samples });
+const errors = (n: number, depth = 0, panics = 0) => `controller_runtime_reconcile_errors_total{controller="kaiwojob"} ${n}\ncontroller_runtime_reconcile_panics_total{controller="kaiwojob"} ${panics}\nworkqueue_depth{name="kaiwojob"} ${depth}\n`;
+const ok = (history: ScrapeView['history']): ScrapeView => ({ state: 'ok', history });
+const t0 = NOW.getTime();
+const healthyData = {
+  deployments: view([deployment('kaiwo-system', 'kaiwo-controller-manager')]), pods: view([]),
+  leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 1000)]), queueConfigs: view([{ metadata: { name: 'kaiwo' }, status: { status: 'READY' } }]),
+  scheduler: view([deployment('kube-system', 'kaiwo-scheduler')]),
+};
+
+describe('controller-runtime metrics rules', () => {
+  it('turns a rising reconcile error rate and panics into Critical findings', () => {
+    const calm = controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(3)), scrapeAt(t0, errors(4))]), spec.metrics, NOW, new NextCheck(NOW));
+    expect(calm, '4/min is under 5/min').to.deep.equal([]);
+    const rising = controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(3)), scrapeAt(t0, errors(20, 0, 1))]), spec.metrics, NOW, new NextCheck(NOW));
+    expect(rising.map((f) => [f.reason, f.severity])).to.deep.equal([['ReconcileErrors', 'Critical'], ['ReconcilePanics', 'Critical']]);
+  });
+
+  it('treats a counter decrease as a restart, not a negative rate', () => {
+    expect(counterIncrease(100, 3)).to.equal(3);
+    expect(counterIncrease(undefined, 3)).to.equal(0);
+  });
+
+  it('warns when the workqueue stays above the threshold for longer than the window, and asks to look again', () => {
+    const short = [scrapeAt(t0 - 60_000, errors(0, 10)), scrapeAt(t0 - 30_000, errors(0, 500)), scrapeAt(t0, errors(0, 600))];
+    const next = new NextCheck(NOW);
+    expect(controllerMetricsFindings('op', ok(short), spec.metrics, NOW, next)).to.deep.equal([]);
+    expect(next.at).to.equal(t0 - 30_000 + 300_000);
+    const long = Array.from({ length: 12 }, (_, i) => scrapeAt(t0 - (11 - i) * 30_000, errors(0, 500)));
+    expect(controllerMetricsFindings('op', ok(long), spec.metrics, NOW, new NextCheck(NOW)).map((f) => f.reason)).to.deep.equal(['WorkqueueBacklog']);
+  });
+
+  it('computes p99 from histogram bucket increases', () => {
+    const h = (a: number, b: number, inf: number) => parsePrometheusText(`x_bucket{le="0.1"} ${a}\nx_bucket{le="1"} ${b}\nx_bucket{le="+Inf"} ${inf}`).samples;
+    expect(histogramQuantile(0.5, h(0, 0, 0), h(100, 100, 100), 'x_bucket')).to.be.closeTo(0.05, 1e-9);
+    expect(histogramQuantile(0.99, h(0, 0, 0), h(50, 100, 100), 'x_bucket')).to.be.closeTo(0.982, 1e-3);
+    expect(histogramQuantile(0.99, h(5, 5, 5), h(5, 5, 5), 'x_bucket')).to.equal(undefined);
+  });
+
+  it('makes the operator component Unknown with the scrape failure as reason unless something is Critical', () => {
+    const failing: ScrapeView = { state: 'failing', reason: 'MetricsUnauthorized', error: 'answered 403', history: [] };
+    const r = operatorCheck.evaluate({ spec, data: healthyData, scrapes: { metrics: failing }, now: NOW });
+    expect(r).to.include({ status: 'Unknown', reason: 'MetricsUnauthorized' });
+    const down = operatorCheck.evaluate({ spec, data: { ...healthyData, deployments: view([deployment('kaiwo-system', 'kaiwo-controller-manager', 0)]) }, scrapes: { metrics: failing }, now: NOW });
+    expect(down).to.include({ status: 'False', reason: 'DeploymentUnavailable' });
+    const good = operatorCheck.evaluate({ spec, data: healthyData, scrapes: { metrics: ok([scrapeAt(t0 - 15_000, errors(1)), scrapeAt(t0, errors(1))]) }, now: NOW });
+    expect(good.status).to.equal('True');
+  });
+
+  it('asks to scrape the endpoint with its TLS and token settings', () => {
+    const s = operatorCheck.scrapes?.(spec).metrics;
+    expect(s).to.deep.include({ url: 'https://k/metrics', intervalMs: 15_000, timeoutMs: 5000, maxBytes: 10_485_760 });
+    expect(s?.bearerToken.source).to.equal('ServiceAccount');
+    expect(operatorCheck.scrapes?.({ ...spec, metrics: { ...spec.metrics, enabled: false } })).to.deep.equal({});
+  });
+});

@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import { scrape, ScrapeError } from '../../src/sources/scrape.js';
+
+/** Hostile and broken endpoints on loopback: the scraper must give a reason, never hang or hoard memory. */
+describe('metrics scraper against hostile endpoints', () => {
+  let server: Server;
+  let base = '';
+  before(async () => {
+    server = createServer((req, res) => {
+      switch (req.url) {
+        case '/ok': res.end('controller_runtime_reconcile_errors_total{controller="a"} 2\n'); break;
+        case '/auth': if (req.headers.authorization === 'Bearer s3cret') res.end('m 1\n'); else res.writeHead(401).end(); break;
+        case '/401': res.writeHead(401).end(); break;
+        case '/500': res.writeHead(500).end('boom'); break;
+        case '/slow': res.writeHead(200); res.write('m 1\n'); break; // never ends
+        case '/huge': { res.writeHead(200); const chunk = 'm{a="b"} 1\n'.repeat(10_000); const send = () => { if (res.write(chunk)) setImmediate(send); else res.once('drain', send); }; send(); break; }
+        default: res.end('<html>not metrics</html>\n{{{');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    const a = server.address();
+    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  });
+  after(() => { server.closeAllConnections(); server.close(); });
+
+  const reasonOf = async (path: string, extra: object = {}) => {
+    try {
+      await scrape({ url: `${base}${path}`, timeoutMs: 500, maxBytes: 100_000, ...extra });
+      return 'ok';
+    } catch (err) {
+      return err instanceof ScrapeError ? err.reason : `unexpected: ${String(err)}`;
+    }
+  };
+
+  it('parses a good endpoint and sends the bearer token', async () => {
+    const s = await scrape({ url: `${base}/ok`, timeoutMs: 500, maxBytes: 1000 });
+    expect(s[0]).to.deep.include({ name: 'controller_runtime_reconcile_errors_total', value: 2 });
+    expect(await reasonOf('/auth', { token: 's3cret' })).to.equal('ok');
+  });
+
+  it('maps failures to reasons', async () => {
+    expect(await reasonOf('/401')).to.equal('MetricsUnauthorized');
+    expect(await reasonOf('/auth')).to.equal('MetricsUnauthorized');
+    expect(await reasonOf('/500')).to.equal('MetricsUnreachable');
+    expect(await reasonOf('/garbage')).to.equal('MetricsInvalid');
+  });
+
+  it('gives up on an endpoint that never finishes, within the timeout', async () => {
+    const t0 = Date.now();
+    expect(await reasonOf('/slow')).to.equal('MetricsUnreachable');
+    expect(Date.now() - t0).to.be.below(2000);
+  });
+
+  it('stops reading an endless response at the size cap', async () => {
+    expect(await reasonOf('/huge')).to.equal('MetricsResponseTooLarge');
+  });
+
+  it('reports a closed port as unreachable', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => { r(); }));
+    const a = closed.address();
+    const port = typeof a === 'object' && a ? a.port : 0;
+    await new Promise<void>((r) => closed.close(() => { r(); }));
+    try {
+      await scrape({ url: `http://127.0.0.1:${port}/metrics`, timeoutMs: 500, maxBytes: 1000 });
+      expect.fail('should not scrape');
+    } catch (err) {
+      expect((err as ScrapeError).reason).to.equal('MetricsUnreachable');
+    }
+  });
+});
