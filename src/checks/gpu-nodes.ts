@@ -2,7 +2,8 @@ import type { GPUNodesSpec } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
 import { durationMs } from '../controller/validate.js';
-import { type ComponentCheck, notObserved } from './types.js';
+import { scrapeUnknown } from './controller-metrics.js';
+import { type ComponentCheck, notObserved, type ScrapeSpec, type ScrapeView } from './types.js';
 import { ageMs, conditionOf, type F, nameList, NextCheck, quantity, verdict } from './util.js';
 
 const NODE = { apiVersion: 'v1', kind: 'Node' };
@@ -19,6 +20,43 @@ function slimNode(n: KubeObject): KubeObject {
 
 interface NodeStatus { capacity?: Record<string, string>; allocatable?: Record<string, string> }
 
+/** Default utilization query: AMD device-metrics-exporter or NVIDIA DCGM, averaged over the idle window. */
+export function defaultUtilizationQuery(window: string): string {
+  return `avg_over_time(gpu_gfx_activity[${window}]) or avg_over_time(DCGM_FI_DEV_GPU_UTIL[${window}])`;
+}
+
+/**
+ * Idle GPUs: series with a pod label (the GPU is allocated to a running pod) whose average utilization over the
+ * window is below the threshold, grouped per pod; plus the cluster-wide average for the summary.
+ */
+export function utilizationFindings(view: ScrapeView | undefined, spec: GPUNodesSpec['utilization']): { findings: F[]; percent?: number; idle: number } {
+  const latest = view?.history.at(-1);
+  if (!latest) return { findings: [], idle: 0 };
+  const series = latest.samples.filter((s) => Number.isFinite(s.value));
+  if (!series.length) return { findings: [], idle: 0 };
+  const percent = Math.round(series.reduce((a, s) => a + s.value, 0) / series.length);
+  const byPod = new Map<string, number[]>();
+  for (const s of series) {
+    const pod = s.labels.pod ?? s.labels.pod_name ?? '';
+    if (!pod) continue;
+    const key = `${s.labels.namespace ?? s.labels.pod_namespace ?? ''}/${pod}`;
+    byPod.set(key, [...(byPod.get(key) ?? []), s.value]);
+  }
+  const findings: F[] = [];
+  let idle = 0;
+  for (const [key, values] of [...byPod].sort(([a], [b]) => a.localeCompare(b))) {
+    const avg = values.reduce((a, v) => a + v, 0) / values.length;
+    if (avg >= spec.idleThresholdPercent) continue;
+    idle += values.length;
+    const [namespace, name] = key.split('/');
+    findings.push({
+      severity: 'Warning', reason: 'IdleGPUs', object: { apiVersion: 'v1', kind: 'Pod', namespace: namespace ?? '', name: name ?? '' },
+      message: `pod ${key} holds ${values.length} GPU${values.length === 1 ? '' : 's'} below ${spec.idleThresholdPercent}% utilization over ${spec.idleWindow}: idle GPUs others could use`,
+    });
+  }
+  return { findings, percent, idle };
+}
+
 /**
  * GPU nodes: readiness (cordoned nodes counted apart), pressure, NPD-style GPU problem conditions, lost GPUs
  * (allocatable < capacity, latched until serviced), AMD exporter health labels; thresholds on the fraction of
@@ -28,7 +66,18 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec> = {
   component: 'gpuNodes',
   section: (s) => s.gpuNodes,
   sources: () => ({ nodes: { apiVersion: 'v1', plural: 'nodes', kind: 'Node', transform: slimNode } }),
-  evaluate: ({ spec, data, now }) => {
+  scrapes: (s): Record<string, ScrapeSpec> => {
+    const u = s.utilization;
+    if (!u.enabled || !u.prometheusURL) return {};
+    return {
+      utilization: {
+        url: u.prometheusURL, query: u.query ?? defaultUtilizationQuery(u.idleWindow), intervalMs: durationMs(u.interval), timeoutMs: durationMs(u.timeout),
+        maxBytes: 16 * 1024 * 1024, tls: { insecureSkipVerify: u.tls.insecureSkipVerify, ...(u.tls.caBundle ? { caBundle: u.tls.caBundle } : {}) },
+        bearerToken: { source: 'None' }, keep: [], historySize: 1,
+      },
+    };
+  },
+  evaluate: ({ spec, data, scrapes, now }) => {
     const missing = notObserved(data);
     if (missing) return missing;
     const next = new NextCheck(now);
@@ -118,7 +167,14 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec> = {
     if (installedSchedulable && availablePct < spec.minAvailableGPUPercent) {
       findings.push({ severity: 'Critical', reason: 'GPUsUnavailable', message: `${available} of ${installedSchedulable} GPUs on schedulable nodes available (${availablePct.toFixed(0)}%, minimum ${spec.minAvailableGPUPercent}%): lost GPUs or NotReady nodes` });
     }
-    const counts = { nodes: nodes.length, ready, notReady: notReady.length, cordoned: cordoned.length, gpusInstalled: installed, gpusAvailable: available };
+    const util = utilizationFindings(scrapes.utilization, spec.utilization);
+    findings.push(...util.findings);
+    const counts = {
+      nodes: nodes.length, ready, notReady: notReady.length, cordoned: cordoned.length, gpusInstalled: installed, gpusAvailable: available,
+      ...(util.percent !== undefined ? { utilizationPercent: util.percent, idleGPUs: util.idle } : {}),
+    };
+    const unknown = findings.some((f) => f.severity === 'Critical') ? undefined : scrapeUnknown('GPU utilization (Prometheus)', scrapes.utilization);
+    if (unknown) return { status: 'Unknown', ...unknown, reason: scrapes.utilization?.state === 'pending' ? 'PrometheusNotQueried' : 'PrometheusQueryFailed', findings, summary: { display: `${ready}/${nodes.length} ready`, counts } };
     return verdict(findings, {
       reason: 'GPUNodesHealthy',
       message: `${ready}/${schedulable} GPU nodes ready${cordoned.length ? ` (${cordoned.length} cordoned)` : ''}, ${available}/${installedActive} GPUs available`,

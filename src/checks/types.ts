@@ -25,9 +25,13 @@ export interface SourceView {
   objects: readonly KubeObject[];
 }
 
-/** A Prometheus-text endpoint a check reads, scraped on its own interval by the controller. */
+/**
+ * A metrics source a check reads, polled on its own interval by the controller: a Prometheus-text endpoint
+ * (`/metrics`), or an instant PromQL query against a Prometheus HTTP API when `query` is set.
+ */
 export interface ScrapeSpec {
   url: string;
+  query?: string;
   intervalMs: number;
   timeoutMs: number;
   maxBytes: number;

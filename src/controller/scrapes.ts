@@ -4,10 +4,11 @@ import type { ScrapeSpec, ScrapeView } from '../checks/types.js';
 import type { Logger } from '../runtime/log.js';
 import { rawJson } from '../runtime/rawrequest.js';
 import type { Sample } from '../sources/promtext.js';
+import { instantQuery } from '../sources/promql.js';
 import { scrape, ScrapeError } from '../sources/scrape.js';
 
 export function scrapeId(s: ScrapeSpec): string {
-  return JSON.stringify([s.url, s.intervalMs, s.timeoutMs, s.maxBytes, s.tls, s.bearerToken, [...s.keep].sort(), s.historySize]);
+  return JSON.stringify([s.url, s.query ?? '', s.intervalMs, s.timeoutMs, s.maxBytes, s.tls, s.bearerToken, [...s.keep].sort(), s.historySize]);
 }
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -93,7 +94,9 @@ export class ScrapeManager {
     const keep = keeps(s.keep);
     try {
       const token = await this.token(s);
-      const samples: Sample[] = (await scrape({
+      const samples: Sample[] = s.query !== undefined ? await instantQuery({
+        url: s.url, query: s.query, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, insecureSkipVerify: s.tls.insecureSkipVerify, ...(s.tls.caBundle ? { caBundle: s.tls.caBundle } : {}),
+      }) : (await scrape({
         url: s.url, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, insecureSkipVerify: s.tls.insecureSkipVerify,
         ...(token ? { token } : {}), ...(s.tls.caBundle ? { caBundle: s.tls.caBundle } : {}), ...(s.tls.serverName ? { serverName: s.tls.serverName } : {}),
       })).filter((x) => keep(x.name));

@@ -9,9 +9,10 @@ export interface Versions {
   KUEUE_VERSION: string;
   KUEUE_LEGACY_VERSION: string;
   KAIWO_VERSION: string;
+  PROMETHEUS_VERSION: string;
 }
 
-const required: (keyof Versions)[] = ['K8S_VERSION', 'ETCD_VERSION', 'KUEUE_VERSION', 'KUEUE_LEGACY_VERSION', 'KAIWO_VERSION'];
+const required: (keyof Versions)[] = ['K8S_VERSION', 'ETCD_VERSION', 'KUEUE_VERSION', 'KUEUE_LEGACY_VERSION', 'KAIWO_VERSION', 'PROMETHEUS_VERSION'];
 
 /** Parses the KEY=value lines of a versions.env file; comments and blank lines are ignored. */
 export function parseVersions(text: string): Versions {

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { parsePrometheusText, type Sample } from './promtext.js';
 
-export type ScrapeFailure = 'MetricsUnreachable' | 'MetricsUnauthorized' | 'MetricsResponseTooLarge' | 'MetricsInvalid';
+export type ScrapeFailure = 'MetricsUnreachable' | 'MetricsUnauthorized' | 'MetricsResponseTooLarge' | 'MetricsInvalid' | 'PrometheusQueryFailed';
 
 export class ScrapeError extends Error {
   constructor(readonly reason: ScrapeFailure, message: string) {

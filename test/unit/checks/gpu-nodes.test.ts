@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import { specSchema } from '../../../src/api/schema.js';
 import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
-import { gpuNodesCheck } from '../../../src/checks/gpu-nodes.js';
+import { defaultUtilizationQuery, gpuNodesCheck, utilizationFindings } from '../../../src/checks/gpu-nodes.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import { ago, gpuNode, NOW, view } from '../../support/fixtures.js';
 
@@ -97,5 +97,34 @@ describe('check: GPU nodes', () => {
     const b = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: later });
     expect(b.findings).to.deep.equal(a.findings);
     expect(b.message).to.equal(a.message);
+  });
+});
+
+describe('check: GPU utilization (from PromQL samples)', () => {
+  const u = spec().utilization;
+  const s = (pod: string, value: number, ns = 'ml') => ({ name: '', labels: { pod, namespace: ns, gpu_id: String(value) }, value });
+  const viewOf = (samples: { name: string; labels: Record<string, string>; value: number }[]) => ({ state: 'ok' as const, history: [{ at: 0, samples }] });
+
+  it('groups idle GPUs per pod, ignores unallocated GPUs, and averages cluster-wide', () => {
+    const r = utilizationFindings(viewOf([s('idle', 1), s('idle', 3), s('busy', 80), s('', 0, '')]), u);
+    expect(r.findings.map((f) => f.object?.name)).to.deep.equal(['idle']);
+    expect(r).to.include({ percent: 21, idle: 2 });
+  });
+
+  it('skips NaN/Inf series and handles an empty result', () => {
+    expect(utilizationFindings(viewOf([s('p', NaN), s('q', Infinity)]), u)).to.deep.equal({ findings: [], idle: 0 });
+    expect(utilizationFindings(undefined, u)).to.deep.equal({ findings: [], idle: 0 });
+  });
+
+  it('queries AMD and NVIDIA utilization over the idle window by default', () => {
+    expect(defaultUtilizationQuery('30m')).to.equal('avg_over_time(gpu_gfx_activity[30m]) or avg_over_time(DCGM_FI_DEV_GPU_UTIL[30m])');
+    const sc = gpuNodesCheck.scrapes?.(spec({ utilization: { enabled: true, prometheusURL: 'http://p:9090' } })).utilization;
+    expect(sc).to.deep.include({ url: 'http://p:9090', query: defaultUtilizationQuery('30m'), intervalMs: 60_000 });
+  });
+
+  it('is Unknown/PrometheusQueryFailed when the query fails and nothing is Critical', () => {
+    const failing = { state: 'failing' as const, reason: 'PrometheusQueryFailed' as const, error: 'connection refused', history: [] };
+    const r = gpuNodesCheck.evaluate({ spec: spec({ utilization: { enabled: true, prometheusURL: 'http://p' } }), data: { nodes: view(fleet(2)) }, scrapes: { utilization: failing }, now: NOW });
+    expect(r).to.include({ status: 'Unknown', reason: 'PrometheusQueryFailed' });
   });
 });
