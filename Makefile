@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CP_BIN):$(PATH)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:dev
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane prometheus build generate bench-operator lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane prometheus build generate bench-operator bench-detection lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push
 
 help: ## list targets
@@ -49,6 +49,9 @@ test-integration: deps controlplane prometheus ## integration tests only
 bench-operator: build controlplane ## measure operator start-up, idle status PATCHes and RSS on the local control plane
 	tsx hack/bench/operator.ts
 
+bench-detection: build controlplane ## detection latency per fault class, median and max over RUNS (default 5)
+	tsx hack/bench/detection.ts
+
 cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path
 	@tsx src/dev/cluster.ts up
 
@@ -58,8 +61,8 @@ cluster-down: deps ## stop the local control plane
 cluster-status: deps ## is the local control plane running?
 	@tsx src/dev/cluster.ts status
 
-demo: deps controlplane ## local control plane + CRDs + the operator + a sample KaiwoMonitor (runs until make cluster-down)
-	@bash hack/demo.sh
+demo: deps controlplane ## the full story: local control plane, simulated Kaiwo/Kueue/GPU stack, operator, a KaiwoMonitor, one fault per area (DEMO_ONCE=1 exits)
+	@tsx hack/demo.ts
 
 clean: ## remove build output
 	rm -rf dist coverage

@@ -1,0 +1,80 @@
+/**
+ * make demo: the whole story on the local control plane — CRDs, a simulated Kaiwo/Kueue/GPU cluster (Kaiwo and
+ * Kueue Deployments and Leases, a ClusterQueue, AMD and NVIDIA GPU nodes, KaiwoJobs), the operator and a default
+ * KaiwoMonitor (`spec: {}`); then one injected fault per area, detected, shown with its Event, and healed.
+ * Runs until Ctrl-C (the simulated leaders keep renewing their Leases); DEMO_ONCE=1 exits after the story.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { SimulatedStack } from '../src/dev/simulate.js';
+import { loadKubeConfig } from '../src/runtime/kubeconfig.js';
+import { repoRoot } from '../src/dev/paths.js';
+import { MonitorRecorder } from '../test/support/scenarios.js';
+
+const run = promisify(execFile);
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+const { stdout } = await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'up'], { cwd: repoRoot });
+const kubeconfig = stdout.trim().split('\n').pop() ?? '';
+const env = { ...process.env, KUBECONFIG: kubeconfig };
+const kubectl = async (...args: string[]) => {
+  const r = await run('kubectl', args, { env }).catch((e: unknown) => ({ stdout: (e as { stdout?: string }).stdout ?? '', stderr: '' }));
+  say(r.stdout.trimEnd());
+};
+const kc = loadKubeConfig(kubeconfig);
+const stateDir = join(kubeconfig, '..', '..');
+const log = openSync(join(stateDir, 'operator.log'), 'a');
+const op = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run', `--kubeconfig=${kubeconfig}`, '--health-probe-bind-address=127.0.0.1:0', '--log-format=console'],
+  { cwd: repoRoot, stdio: ['ignore', log, log] });
+say(`operator started (pid ${op.pid ?? '?'}, log ${join(stateDir, 'operator.log')})`);
+
+const sim = new SimulatedStack(kc, { label: 'demo', workloadNamespace: 'ml' });
+await sim.install();
+say('simulated Kaiwo operator, kaiwo-scheduler, Kueue, ClusterQueue kaiwo-sim, 2 AMD + 1 NVIDIA GPU nodes and 2 KaiwoJobs installed');
+await kubectl('apply', '-f', join(repoRoot, 'config/samples/kaiwomonitor_minimal.yaml'));
+const recorder = new MonitorRecorder(kc, 'default');
+recorder.start();
+await recorder.when('Healthy', 'True', 0, 120_000);
+say('\n$ kubectl get kaiwomonitors -o wide');
+await kubectl('get', 'kaiwomonitors', '-o', 'wide');
+
+const faults: { area: string; condition: string; inject: () => Promise<unknown>; heal: () => Promise<unknown> }[] = [
+  { area: 'Kaiwo operator: Deployment loses its replica', condition: 'KaiwoOperatorHealthy', inject: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 0), heal: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 1) },
+  { area: 'Kueue: ClusterQueue stopped', condition: 'KueueHealthy', inject: () => sim.setClusterQueueActive(false), heal: () => sim.setClusterQueueActive(true) },
+  { area: 'GPU nodes: mi300x-0 NotReady', condition: 'GPUNodesHealthy', inject: () => sim.setNode('mi300x-0', { ready: false }), heal: () => sim.setNode('mi300x-0', { ready: true }) },
+  { area: 'Workloads: KaiwoJob train-llama FAILED', condition: 'WorkloadsHealthy', inject: () => sim.setKaiwoJobStatus('train-llama', 'FAILED'), heal: () => sim.setKaiwoJobStatus('train-llama', 'RUNNING') },
+];
+for (const f of faults) {
+  say(`\n=== inject: ${f.area}`);
+  const t0 = Date.now();
+  await f.inject();
+  const hit = await recorder.when(f.condition, 'False', t0, 30_000);
+  say(`${f.condition}=False (${hit.condition.reason}) after ${hit.at - t0} ms`);
+  await kubectl('get', 'kaiwomonitors', '-o', 'wide');
+  await kubectl('get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=default,reason=${hit.condition.reason}`);
+  const t1 = Date.now();
+  await f.heal();
+  await recorder.when('Healthy', 'True', t1, 30_000);
+  say(`healed: Healthy=True after ${Date.now() - t1} ms`);
+}
+say('\n$ kubectl get kaiwomonitors -o wide');
+await kubectl('get', 'kaiwomonitors', '-o', 'wide');
+
+const shutdown = async () => {
+  await recorder.stop();
+  await sim.stop();
+  op.kill('SIGTERM');
+  await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'down'], { cwd: repoRoot });
+  say('demo stopped: operator and local control plane are down');
+};
+if (process.env.DEMO_ONCE === '1') {
+  await shutdown();
+} else {
+  say(`\nEverything keeps running; try: export KUBECONFIG=${kubeconfig}; kubectl describe kmon default`);
+  say('Press Ctrl-C to stop the demo (operator and control plane).');
+  process.once('SIGINT', () => { void shutdown().then(() => process.exit(0)); });
+  setInterval(() => undefined, 1 << 30);
+}
