@@ -7,10 +7,8 @@
 #   hack/controlplane/build.sh --regen     rewrite the wrapper go.mod files from hack/versions.env
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../versions.env
-source "$here/../versions.env"
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-cache_root=${KAIWO_MONITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kaiwo-monitor}
+# shellcheck source=../common.sh
+source "$here/../common.sh"
 bin_dir="$cache_root/controlplane/${K8S_VERSION}-etcd${ETCD_VERSION}/bin"
 
 log() { printf '[build-controlplane] %s\n' "$*" >&2; }

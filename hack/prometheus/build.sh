@@ -4,10 +4,8 @@
 # and prints that path on the last line. --bin prints it without building.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../versions.env
-source "$here/../versions.env"
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-cache_root=${KAIWO_MONITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kaiwo-monitor}
+# shellcheck source=../common.sh
+source "$here/../common.sh"
 bin="$cache_root/prometheus/${PROMETHEUS_VERSION}/bin/prometheus"
 [[ ${1:-} == --bin ]] && { echo "$bin"; exit 0; }
 if [[ -x $bin ]]; then

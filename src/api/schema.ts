@@ -5,6 +5,7 @@
  */
 
 import { applyDefaults } from './defaults.js';
+import { DURATION_PATTERN } from './duration.js';
 
 export type Schema = Record<string, unknown>;
 
@@ -14,8 +15,6 @@ export const KIND = 'KaiwoMonitor';
 export const PLURAL = 'kaiwomonitors';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-/** Go-style durations, the subset CEL's duration() also parses: 30s, 5m, 1h30m, 500ms. */
-export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const QUALIFIED_NAME = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';

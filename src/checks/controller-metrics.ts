@@ -1,5 +1,5 @@
 import type { MetricsEndpoint } from '../api/types.js';
-import { durationMs } from '../controller/validate.js';
+import { durationMs } from '../api/duration.js';
 import { type Sample, sumOf } from '../sources/promtext.js';
 import type { ScrapeSpec, ScrapeView } from './types.js';
 import { type F, NextCheck } from './util.js';

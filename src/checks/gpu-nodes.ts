@@ -1,7 +1,7 @@
 import type { GPUNodesSpec } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
-import { durationMs } from '../controller/validate.js';
+import { durationMs } from '../api/duration.js';
 import { scrapeUnknown } from './controller-metrics.js';
 import { type ComponentCheck, notObserved, type ScrapeSpec, type ScrapeView } from './types.js';
 import { ageMs, conditionOf, type F, nameList, NextCheck, quantity, verdict } from './util.js';

@@ -1,5 +1,5 @@
 import type { KueueSpec } from '../api/types.js';
-import { durationMs } from '../controller/validate.js';
+import { durationMs } from '../api/duration.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
 import { deploymentFindings } from './operator.js';

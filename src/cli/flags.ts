@@ -1,4 +1,6 @@
 /** Go-style flags (`--name=value`, `--name value`, bare `--bool`), with help text and one-line errors. */
+import { DURATION } from '../api/duration.js';
+
 export type FlagType = 'string' | 'bool' | 'int' | 'duration' | 'enum';
 
 export interface FlagDef {
@@ -11,17 +13,6 @@ export interface FlagDef {
 }
 
 export class FlagError extends Error {}
-
-const DURATION = /^([0-9]+(ms|s|m|h))+$/;
-
-export function parseDuration(v: string): number {
-  let ms = 0;
-  for (const m of v.matchAll(/([0-9]+)(ms|s|m|h)/g)) {
-    const n = Number(m[1]);
-    ms += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-  }
-  return ms;
-}
 
 function check(def: FlagDef, v: string): string {
   const bad = (want: string) => new FlagError(`invalid value ${JSON.stringify(v)} for --${def.name}: ${want}`);

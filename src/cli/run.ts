@@ -2,7 +2,8 @@ import { Manager } from '../controller/manager.js';
 import { loadKubeConfig } from '../runtime/kubeconfig.js';
 import { createLogger, type LogLevel } from '../runtime/log.js';
 import { serverInfo } from './connect.js';
-import { type FlagDef, parseDuration } from './flags.js';
+import { durationMs } from '../api/duration.js';
+import type { FlagDef } from './flags.js';
 
 export const commonFlags: FlagDef[] = [
   { name: 'kubeconfig', type: 'string', default: '', help: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)' },
@@ -60,11 +61,11 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
     leaderElect: values['leader-elect'] === 'true',
     ...(values['leader-election-namespace'] ? { leaderElectionNamespace: values['leader-election-namespace'] } : {}),
     leaderElectionId: values['leader-election-id'] ?? 'kaiwo-monitor',
-    leaseDurationMs: parseDuration(values['leader-elect-lease-duration'] ?? '15s'),
-    renewDeadlineMs: parseDuration(values['leader-elect-renew-deadline'] ?? '10s'),
-    retryPeriodMs: parseDuration(values['leader-elect-retry-period'] ?? '2s'),
+    leaseDurationMs: durationMs(values['leader-elect-lease-duration'] ?? '15s'),
+    renewDeadlineMs: durationMs(values['leader-elect-renew-deadline'] ?? '10s'),
+    retryPeriodMs: durationMs(values['leader-elect-retry-period'] ?? '2s'),
     maxConcurrentReconciles: Math.max(1, Number(values['max-concurrent-reconciles'])),
-    statusHeartbeatMs: parseDuration(values['status-heartbeat'] ?? '10m'),
+    statusHeartbeatMs: durationMs(values['status-heartbeat'] ?? '10m'),
     onLostLeadership: () => {
       log.error('leadership lost; exiting so a fresh process can rejoin the election');
       process.exit(1);

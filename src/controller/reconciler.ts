@@ -15,7 +15,8 @@ import type { MonitorMetrics } from './metrics.js';
 import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
 import { buildStatus, type ComponentOutcome, COMPONENT_LABELS, initialStatus, newCriticalFindings, transitions } from './status.js';
-import { durationMs, validateSpec } from './validate.js';
+import { durationMs } from '../api/duration.js';
+import { validateSpec } from './validate.js';
 
 export interface ReconcilerOptions {
   heartbeatMs: number;

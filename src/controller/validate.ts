@@ -16,13 +16,3 @@ export function validateSpec(spec: KaiwoMonitorSpec): string | undefined {
   ];
   return problems.length ? problems.join('; ') : undefined;
 }
-
-/** Go duration subset used by the schema (e.g. 1h30m, 500ms) in milliseconds. */
-export function durationMs(d: string): number {
-  let total = 0;
-  for (const m of d.matchAll(/([0-9]+)(ms|s|m|h)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-  }
-  return total;
-}

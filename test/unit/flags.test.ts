@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { FlagError, flagHelp, parseDuration, parseFlags } from '../../src/cli/flags.js';
+import { durationMs } from '../../src/api/duration.js';
+import { FlagError, flagHelp, parseFlags } from '../../src/cli/flags.js';
 import { commonFlags, runFlags } from '../../src/cli/run.js';
 
 const defs = [...runFlags, ...commonFlags];
@@ -28,7 +29,7 @@ describe('command-line flags', () => {
   });
 
   it('parses durations', () => {
-    expect(parseDuration('1h30m')).to.equal(5_400_000);
-    expect(parseDuration('250ms')).to.equal(250);
+    expect(durationMs('1h30m')).to.equal(5_400_000);
+    expect(durationMs('250ms')).to.equal(250);
   });
 });
