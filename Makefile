@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CP_BIN):$(PATH)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:dev
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane prometheus build generate bench-operator bench-detection lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane tools build generate bench-operator bench-detection lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push
 
 help: ## list targets
@@ -24,9 +24,9 @@ controlplane: ## build kube-apiserver, kubectl and etcd from Go modules into ~/.
 	@start=$$(date +%s); bash hack/controlplane/build.sh >/dev/null; \
 	  echo "control-plane binaries ready in $$(( $$(date +%s) - start ))s"
 
-prometheus: ## build the Prometheus server from its Go module (GPU-utilization tests), cached by version
-	@start=$$(date +%s); bash hack/prometheus/build.sh >/dev/null; \
-	  echo "prometheus binary ready in $$(( $$(date +%s) - start ))s"
+tools: ## build prometheus, promtool and helm from their Go modules (used by tests), cached by version
+	@start=$$(date +%s); bash hack/build-tool.sh prometheus >/dev/null; bash hack/build-tool.sh helm >/dev/null; \
+	  echo "test tools ready in $$(( $$(date +%s) - start ))s"
 
 build: deps ## compile TypeScript to dist/
 	npm run --silent build
@@ -37,13 +37,13 @@ generate: deps ## regenerate the KaiwoMonitor CRD (crds/, config/crd/bases/) fro
 lint: deps ## typecheck + eslint (strict)
 	npm run --silent lint
 
-test: deps controlplane prometheus ## unit + integration tests (integration on a kube-apiserver the tests start) with coverage
+test: deps controlplane tools ## unit + integration tests (integration on a kube-apiserver the tests start) with coverage
 	@start=$$(date +%s); npm test; echo "make test finished in $$(( $$(date +%s) - start ))s"
 
 test-unit: deps ## unit tests only (no cluster)
 	npm run --silent test:unit
 
-test-integration: deps controlplane prometheus ## integration tests only
+test-integration: deps controlplane tools ## integration tests only
 	npm run --silent test:integration
 
 bench-operator: build controlplane ## measure operator start-up, idle status PATCHes and RSS on the local control plane

@@ -33,7 +33,7 @@ say(`operator started (pid ${op.pid ?? '?'}, log ${join(stateDir, 'operator.log'
 
 const sim = new SimulatedStack(kc, { label: 'demo', workloadNamespace: 'ml' });
 await sim.install();
-say('simulated Kaiwo operator, kaiwo-scheduler, Kueue, ClusterQueue kaiwo-sim, 2 AMD + 1 NVIDIA GPU nodes and 2 KaiwoJobs installed');
+say('simulated Kaiwo operator, kaiwo-scheduler, Kueue, ClusterQueue kaiwo-demo, 2 AMD + 1 NVIDIA GPU nodes and 2 KaiwoJobs installed');
 await kubectl('apply', '-f', join(repoRoot, 'config/samples/kaiwomonitor_minimal.yaml'));
 const recorder = new MonitorRecorder(kc, 'default');
 recorder.start();

@@ -71,9 +71,15 @@ export class Manager {
     const { kc, log } = opts;
     const m = this.metrics;
     this.monitors = new Informer(kc, { path: `/apis/${GROUP}/${VERSION}/${PLURAL}`, log: log.child('informer', { resource: PLURAL }), absentRetryMs: 10_000 });
-    this.sources = new SourceManager(kc, log, (names) => { for (const n of names) this.queue.add(n); }, {},
+    const changed = (names: ReadonlySet<string>) => {
+      for (const n of names) {
+        this.reconciler.sourceChanged(n);
+        this.queue.add(n);
+      }
+    };
+    this.sources = new SourceManager(kc, log, changed, {},
       (resource, synced) => { m.informerSynced.set({ resource }, synced ? 1 : 0); });
-    this.scrapes = new ScrapeManager(kc, log.child('scrape'), (names) => { for (const n of names) this.queue.add(n); });
+    this.scrapes = new ScrapeManager(kc, log.child('scrape'), changed);
     const recorder = new EventRecorder(kc, {
       controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
       onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },

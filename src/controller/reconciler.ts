@@ -28,6 +28,13 @@ export class Reconciler {
   private readonly written = new Map<string, { basedOn: string | undefined; object: KaiwoMonitor }>();
   private readonly loggedInvalid = new Map<string, string>();
   readonly lastCheck = new Map<string, number>();
+  /** performance.now() of the first source change since the monitor's status was last computed. */
+  private readonly changedSince = new Map<string, number>();
+
+  /** Called for every watch event or scrape that concerns a monitor (for the detection-latency histogram). */
+  sourceChanged(name: string): void {
+    if (!this.changedSince.has(name)) this.changedSince.set(name, performance.now());
+  }
 
   constructor(
     private readonly kc: KubeConfig,
@@ -113,7 +120,7 @@ export class Reconciler {
     const status = buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs });
     await this.write(m, status);
     this.lastCheck.set(name, now.getTime());
-    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component }))), now);
+    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component }))), now, status.summary);
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }
@@ -121,7 +128,10 @@ export class Reconciler {
   private async write(m: KaiwoMonitor, status: KaiwoMonitorStatus): Promise<void> {
     const path = `/apis/${GROUP}/${VERSION}/${PLURAL}/${m.metadata.name}`;
     const res = await writeStatus(this.kc, { objectPath: path }, m, status);
+    const changedAt = this.changedSince.get(m.metadata.name);
+    this.changedSince.delete(m.metadata.name);
     if (res.written && res.object) {
+      if (changedAt !== undefined) this.monitorMetrics.eventToStatus.observe((performance.now() - changedAt) / 1000);
       this.metrics.statusPatches.inc({ monitor: m.metadata.name });
       this.written.set(m.metadata.name, { basedOn: m.metadata.resourceVersion, object: res.object as KaiwoMonitor });
     }

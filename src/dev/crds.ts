@@ -66,6 +66,13 @@ export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<Crd
   return { name: `kaiwo ${version}`, source: dir, crds: await loadDir(dir, (f) => listed.has(f)) };
 }
 
+/** The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its Go module (for dry-run installs). */
+export async function prometheusOperatorCrds(version = versions().PROMETHEUS_OPERATOR_VERSION): Promise<CrdSet> {
+  const dir = join(await goModuleDir('github.com/prometheus-operator/prometheus-operator', version), 'example', 'prometheus-operator-crd');
+  const wanted = new Set(['monitoring.coreos.com_servicemonitors.yaml', 'monitoring.coreos.com_prometheusrules.yaml']);
+  return { name: `prometheus-operator ${version}`, source: dir, crds: await loadDir(dir, (f) => wanted.has(f)) };
+}
+
 /** This project's own CRDs (crds/*.yaml). */
 export async function ownCrds(): Promise<CrdSet> {
   const dir = join(repoRoot, 'crds');

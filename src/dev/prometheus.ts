@@ -10,10 +10,10 @@ import { ManagedProcess } from './process.js';
 
 const run = promisify(execFile);
 
-/** The Prometheus binary built from its Go module (hack/prometheus/build.sh builds it on first use). */
-export async function prometheusBinary(): Promise<string> {
-  const { stdout } = await run('bash', [join(repoRoot, 'hack', 'prometheus', 'build.sh')], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout.trim().split('\n').pop() ?? '';
+/** A tool built from its Go module by hack/build-tool.sh (built on first use, then cached by version). */
+export async function toolBinary(tool: 'prometheus' | 'helm', name: string = tool): Promise<string> {
+  const { stdout } = await run('bash', [join(repoRoot, 'hack', 'build-tool.sh'), tool], { maxBuffer: 64 * 1024 * 1024 });
+  return join(stdout.trim().split('\n').pop() ?? '', name);
 }
 
 function ready(url: string): Promise<boolean> {
@@ -32,7 +32,7 @@ export class LocalPrometheus {
   private constructor(readonly url: string, private readonly proc: ManagedProcess, private readonly dir: string) {}
 
   static async start(targets: string[], scrapeInterval = '1s'): Promise<LocalPrometheus> {
-    const bin = await prometheusBinary();
+    const bin = await toolBinary('prometheus');
     const dir = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-prom-'));
     writeFileSync(join(dir, 'prometheus.yml'), [
       'global:', `  scrape_interval: ${scrapeInterval}`, `  evaluation_interval: ${scrapeInterval}`,

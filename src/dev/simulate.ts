@@ -31,13 +31,15 @@ export class SimulatedStack {
   readonly gpusPerNode: number;
   readonly leaseDurationSeconds: number;
   private renewals = new Map<string, NodeJS.Timeout>();
-  readonly cq = 'kaiwo-sim';
+  /** ClusterQueue of this simulation (one per label, so simulations do not share it). */
+  readonly cq: string;
 
   constructor(private readonly kc: KubeConfig, opts: SimOptions = {}) {
     this.label = opts.label ?? 'sim';
     this.ns = opts.workloadNamespace ?? 'ml-sim';
     this.gpusPerNode = opts.gpusPerNode ?? 8;
     this.leaseDurationSeconds = opts.leaseDurationSeconds ?? 15;
+    this.cq = `kaiwo-${this.label}`;
     for (let i = 0; i < (opts.amdNodes ?? 2); i++) this.nodes.push({ name: `mi300x-${i}`, resource: 'amd.com/gpu' });
     for (let i = 0; i < (opts.nvidiaNodes ?? 1); i++) this.nodes.push({ name: `h100-${i}`, resource: 'nvidia.com/gpu' });
   }

@@ -10,9 +10,11 @@ export interface Versions {
   KUEUE_LEGACY_VERSION: string;
   KAIWO_VERSION: string;
   PROMETHEUS_VERSION: string;
+  HELM_VERSION: string;
+  PROMETHEUS_OPERATOR_VERSION: string;
 }
 
-const required: (keyof Versions)[] = ['K8S_VERSION', 'ETCD_VERSION', 'KUEUE_VERSION', 'KUEUE_LEGACY_VERSION', 'KAIWO_VERSION', 'PROMETHEUS_VERSION'];
+const required: (keyof Versions)[] = ['K8S_VERSION', 'ETCD_VERSION', 'KUEUE_VERSION', 'KUEUE_LEGACY_VERSION', 'KAIWO_VERSION', 'PROMETHEUS_VERSION', 'HELM_VERSION', 'PROMETHEUS_OPERATOR_VERSION'];
 
 /** Parses the KEY=value lines of a versions.env file; comments and blank lines are ignored. */
 export function parseVersions(text: string): Versions {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds a test tool from its Go module (wrapper module in hack/<tool>/) into
+#   ${KAIWO_MONITOR_CACHE:-~/.cache/kaiwo-monitor}/<tool>/<version>/bin/
+# and prints that directory on the last line; --bin-dir only prints it.
+#
+#   hack/build-tool.sh prometheus   prometheus + promtool (GPU-utilization tests, rule checks)
+#   hack/build-tool.sh helm         helm (chart rendering tests)
+set -euo pipefail
+hack=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=common.sh
+source "$hack/common.sh"
+tool=${1:-}
+case $tool in
+  prometheus)
+    module=github.com/prometheus/prometheus version=$PROMETHEUS_VERSION tags=remove_all_sd
+    cmds=(prometheus promtool)
+    # Module v0.MNN.P is Prometheus M.NN.P.
+    ldflags="-X github.com/prometheus/common/version.Version=$(sed -E 's/^v0\.([0-9])([0-9]+)\.([0-9]+)$/\1.\2.\3/' <<<"$version")" ;;
+  helm)
+    module=helm.sh/helm/v3 version=$HELM_VERSION tags=""
+    cmds=(helm)
+    ldflags="-X helm.sh/helm/v3/internal/version.version=$version" ;;
+  *) echo "usage: $0 prometheus|helm [--bin-dir]" >&2; exit 2 ;;
+esac
+bin_dir="$cache_root/$tool/$version/bin"
+[[ ${2:-} == --bin-dir ]] && { echo "$bin_dir"; exit 0; }
+missing=()
+for b in "${cmds[@]}"; do [[ -x $bin_dir/$b ]] || missing+=("$b"); done
+if (( ${#missing[@]} == 0 )); then
+  echo "[build-$tool] cached: $bin_dir" >&2
+  echo "$bin_dir"; exit 0
+fi
+pinned=$(cd "$hack/$tool" && go list -m -f '{{.Version}}' "$module")
+[[ $pinned == "$version" ]] || { echo "[build-$tool] hack/$tool/go.mod pins $pinned, versions.env says $version" >&2; exit 1; }
+mkdir -p "$bin_dir"
+tmp=$(mktemp -d "$bin_dir/.build.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
+for b in "${missing[@]}"; do
+  t0=$(date +%s)
+  echo "[build-$tool] building $b $version ..." >&2
+  ( cd "$hack/$tool" && go build ${tags:+-tags "$tags"} -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$b" "$module/cmd/$b" )
+  mv "$tmp/$b" "$bin_dir/$b"
+  echo "[build-$tool] built $b in $(( $(date +%s) - t0 ))s" >&2
+done
+echo "$bin_dir"
