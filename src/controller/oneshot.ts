@@ -1,0 +1,60 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KaiwoMonitorSpec, KaiwoMonitorStatus } from '../api/types.js';
+import { checksFor } from '../checks/registry.js';
+import type { ScrapeView, SourceView } from '../checks/types.js';
+import { VersionDiscovery } from '../runtime/discovery.js';
+import type { Logger } from '../runtime/log.js';
+import { ScrapeManager } from './scrapes.js';
+import { SourceManager } from './sources.js';
+import { buildStatus, type ComponentOutcome } from './status.js';
+
+/**
+ * Evaluates a spec once, without a KaiwoMonitor object or writes: lists what the enabled checks read, waits for
+ * every source and metrics endpoint to answer (or `timeoutMs`), runs the checks and builds the status.
+ */
+export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts: { log: Logger; timeoutMs: number; progress?: (msg: string) => void }): Promise<KaiwoMonitorStatus> {
+  const name = 'kaiwo-monitor-check';
+  const sources = new SourceManager(kc, opts.log, () => undefined, { absentRetryMs: 3_600_000 });
+  const scrapes = new ScrapeManager(kc, opts.log, () => undefined);
+  try {
+    const kueueVersion = spec.kueue.enabled ? await new VersionDiscovery(kc).version('kueue.x-k8s.io', 'clusterqueues.kueue.x-k8s.io') : undefined;
+    const checks = checksFor(spec, kueueVersion ? { kueueVersion } : {});
+    const all = checks.flatMap((c) => Object.entries(c.sources));
+    const allScrapes = checks.flatMap((c) => Object.values(c.scrapes));
+    sources.use(name, all.map(([, s]) => s));
+    scrapes.use(name, allScrapes);
+    const reported = new Set<string>();
+    const deadline = Date.now() + opts.timeoutMs;
+    for (;;) {
+      let waiting = 0;
+      for (const [k, s] of all) {
+        const v = sources.view(s);
+        if (v.state === 'pending') waiting++;
+        else if (!reported.has(k)) {
+          reported.add(k);
+          opts.progress?.(`${k}: ${v.state === 'absent' ? 'not served (not installed)' : `${v.objects.length} listed`}`);
+        }
+      }
+      waiting += allScrapes.filter((s) => scrapes.view(s).state === 'pending').length;
+      if (waiting === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const now = new Date();
+    const outcomes: ComponentOutcome[] = checks.map((check) => {
+      if (!check.enabled) return { component: check.component, enabled: false };
+      try {
+        const data: Record<string, SourceView> = {};
+        for (const [k, s] of Object.entries(check.sources)) data[k] = sources.view(s);
+        const scraped: Record<string, ScrapeView> = {};
+        for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = scrapes.view(s);
+        return { component: check.component, enabled: true, result: check.evaluate(data, scraped, now) };
+      } catch (err) {
+        return { component: check.component, enabled: true, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    return buildStatus({ generation: 1, previous: undefined, outcomes, now, heartbeatMs: 0 });
+  } finally {
+    scrapes.stop();
+    await sources.stop();
+  }
+}
