@@ -45,11 +45,12 @@ export class OperatorProcess {
     }));
   }
 
-  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean } = {}): Promise<OperatorProcess> {
+  /** `entry` runs a compiled main.js instead of the TypeScript source. */
+  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean; entry?: string } = {}): Promise<OperatorProcess> {
     const probePort = await freePort();
     const metricsPort = opts.metrics ? await freePort() : undefined;
     const args = [
-      '--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'run',
+      ...(opts.entry ? [opts.entry] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]), 'run',
       `--kubeconfig=${kubeconfig}`, `--health-probe-bind-address=127.0.0.1:${probePort}`,
       `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`, '--log-level=debug', ...extra,
     ];
