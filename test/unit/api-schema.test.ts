@@ -6,6 +6,7 @@ import { applyDefaults } from '../../src/api/defaults.js';
 import { crdFiles, renderCrd } from '../../src/api/render.js';
 import { type Schema, specSchema, statusSchema } from '../../src/api/schema.js';
 import type { KaiwoMonitorSpec, KaiwoMonitorStatus } from '../../src/api/types.js';
+import { chartFiles } from '../../src/dev/chart-files.js';
 import { repoRoot } from '../../src/dev/paths.js';
 
 type DeepRequired<T> = T extends (infer U)[] ? DeepRequired<U>[] : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
@@ -88,6 +89,10 @@ describe('KaiwoMonitor API: schema and types stay in sync', () => {
 
   it('the committed CRDs are generated from the schema (run make generate)', () => {
     for (const f of crdFiles) expect(readFileSync(join(repoRoot, f), 'utf8'), f).to.equal(renderCrd());
+  });
+
+  it("the Helm chart's copies of config/ are current (run make generate)", () => {
+    for (const [f, content] of Object.entries(chartFiles())) expect(readFileSync(join(repoRoot, f), 'utf8'), f).to.equal(content);
   });
 
   it('the full sample sets only schema fields, and all of them but repeated optional ones', () => {
