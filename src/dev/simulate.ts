@@ -116,12 +116,12 @@ export class SimulatedStack {
     });
   }
 
+  /** Creates the Lease, or takes over an existing one with this simulation's duration (simulations share them). */
   private async lease(namespace: string, name: string): Promise<void> {
     const now = microTime(new Date());
-    await this.create(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
-      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace },
-      spec: { holderIdentity: `${name.split('.')[0] ?? 'x'}-pod_1`, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: now, renewTime: now },
-    });
+    const spec = { holderIdentity: `${name.split('.')[0] ?? 'x'}-pod_1`, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: now, renewTime: now };
+    await this.create(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec });
+    await this.req('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`, { spec }, MERGE);
   }
 
   /** Renews a leader Lease every second, like a live controller-runtime leader. */
