@@ -9,7 +9,7 @@ import type { Cluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { freePort } from '../../src/dev/ports.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 
 function check(args: string[], kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -22,6 +22,7 @@ function check(args: string[], kubeconfig: string): Promise<{ code: number; stdo
 
 describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)', function () {
   this.timeout(120_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let sim: SimulatedStack;
   let specFile: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../src/dev/paths.js';
 import { freePort } from '../../src/dev/ports.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 
 const run = promisify(execFile);
@@ -24,6 +24,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('integration: kaiwo-monitor entry point', function () {
   this.timeout(60_000);
+  before(skipWithoutBackend);
 
   it('connects with --kubeconfig, logs the server version, runs until SIGTERM and stops within 5s', async () => {
     const c = await sharedCluster();

@@ -9,7 +9,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
-import { sharedCluster, uniqueName } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 
 const kueue = { group: 'kueue.x-k8s.io', version: 'v1beta2', plural: 'clusterqueues' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -35,6 +35,7 @@ function clusterQueue(name: string, strategy = 'BestEffortFIFO'): ClusterQueue {
 
 describe('integration: the test cluster is a real Kubernetes API server', function () {
   this.timeout(180_000); // the first run may build the control-plane binaries
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let kc: KubeConfig;
   let custom: CustomObjectsApi;

@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { MonitorRecorder, scenarioSpec, scenarios } from '../support/scenarios.js';
@@ -12,6 +12,7 @@ interface CoreEvent { reason: string; type: string; message: string; metadata: {
 
 describe('integration: each fault class is detected within about a second, with one Event and a finding, and recovers', function () {
   this.timeout(180_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let kc: KubeConfig;
   let sim: SimulatedStack;

@@ -8,7 +8,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { startCluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { versions } from '../../src/dev/versions.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 
 const run = promisify(execFile);
 
@@ -48,6 +48,7 @@ function startChild(mode: 'wait' | 'crash') {
 
 describe('integration: local control plane harness', function () {
   this.timeout(180_000);
+  before(skipWithoutBackend);
 
   it('reports the pinned Kubernetes version on /version', async function () {
     const c = await sharedCluster();

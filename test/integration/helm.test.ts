@@ -9,7 +9,7 @@ import type { Cluster } from '../../src/dev/backend.js';
 import { installCrds, prometheusOperatorCrds } from '../../src/dev/crds.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { toolBinary } from '../../src/dev/prometheus.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 
 const run = promisify(execFile);
 const chart = join(repoRoot, 'charts', 'kaiwo-monitor');
@@ -29,6 +29,7 @@ function kubectlApply(kubeconfig: string, yaml: string, dryRun: boolean): Promis
 
 describe('integration: Helm chart rendered by a real helm (built from its Go module)', function () {
   this.timeout(300_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let helm: string;
   const ns = 'kaiwo-monitor-helm';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Cluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -19,6 +19,7 @@ const run = promisify(execFile);
  */
 describe('integration: the image layout (production dependencies + compiled output) runs the operator', function () {
   this.timeout(300_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   const app = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-image-'));
 

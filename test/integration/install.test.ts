@@ -12,7 +12,7 @@ import { toolBinary } from '../../src/dev/prometheus.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
 import { loadKubeConfig } from '../../src/runtime/kubeconfig.js';
 import { rawJson, rawRequest } from '../../src/runtime/rawrequest.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { MonitorRecorder } from '../support/scenarios.js';
@@ -36,6 +36,7 @@ const render = (dir: string) => run('kubectl', ['kustomize', join(repoRoot, 'con
 
 describe('integration: install manifests and least-privilege RBAC', function () {
   this.timeout(180_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
 
   before(async () => {

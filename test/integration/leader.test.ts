@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { sharedCluster, uniqueName } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
@@ -24,6 +24,7 @@ const identity = async (op: OperatorProcess) => (await op.waitForLog((l) => l.ms
 
 describe('integration: leader election', function () {
   this.timeout(120_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let kc: KubeConfig;
   const ops: OperatorProcess[] = [];

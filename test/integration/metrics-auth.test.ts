@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { sharedCluster, uniqueName } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 
 function scrape(port: number, token?: string): Promise<{ status: number; body: string }> {
@@ -33,6 +33,7 @@ async function serviceAccountToken(kc: KubeConfig, namespace: string, name: stri
 
 describe('integration: secure metrics endpoint (TokenReview + SubjectAccessReview on the real API server)', function () {
   this.timeout(60_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let op: OperatorProcess;
   let port: number;

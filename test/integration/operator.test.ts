@@ -5,7 +5,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { watchOnce } from '../../src/runtime/watch.js';
-import { sharedCluster, uniqueName } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -22,6 +22,7 @@ async function eventsFor(kc: KubeConfig, name: string, reason?: string): Promise
 
 describe('integration: KaiwoMonitor operator', function () {
   this.timeout(120_000);
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let kc: KubeConfig;
   let monitors: Monitors;

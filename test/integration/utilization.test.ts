@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { Cluster } from '../../src/dev/backend.js';
 import { LocalPrometheus } from '../../src/dev/prometheus.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
-import { sharedCluster } from '../support/cluster.js';
+import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -20,6 +20,7 @@ const EXPORTER = [
 
 describe('integration: GPU utilization from a real Prometheus (built from its Go module) scraping an exporter', function () {
   this.timeout(600_000); // the first run builds Prometheus
+  before(skipWithoutBackend);
   let cluster: Cluster;
   let exporter: Server;
   let prometheus: LocalPrometheus | undefined;

@@ -1,4 +1,4 @@
-import { type Cluster, startCluster } from '../../src/dev/backend.js';
+import { BackendUnavailable, type Cluster, startCluster } from '../../src/dev/backend.js';
 
 let shared: Promise<Cluster> | undefined;
 
@@ -30,4 +30,21 @@ export async function stopSharedCluster(): Promise<void> {
 /** A unique, DNS-safe name for objects a test creates. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+let skipNoted = false;
+
+/**
+ * First hook of every integration suite: starts the shared cluster, or skips the suite with a one-line reason
+ * when the selected backend cannot run here (KAIWO_MONITOR_TEST_BACKEND=k3s without a container engine).
+ */
+export async function skipWithoutBackend(this: Mocha.Context): Promise<void> {
+  try {
+    await sharedCluster();
+  } catch (err) {
+    if (!(err instanceof BackendUnavailable)) throw err;
+    if (!skipNoted) process.stderr.write(`\n  integration suites skipped: ${err.message}\n\n`);
+    skipNoted = true;
+    this.skip();
+  }
 }
