@@ -5,7 +5,7 @@ import { selectorString } from '../runtime/selector.js';
 import { deploymentFindings } from './operator.js';
 import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, counterIncrease, scrapeSpecFor, scrapeUnknown } from './controller-metrics.js';
 import { sumOf } from '../sources/promtext.js';
-import { type ComponentCheck, type ScrapeSpec, type SourceView } from './types.js';
+import { type ComponentCheck, type ScrapeSpec, type SourceView, waitingForData } from './types.js';
 import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
@@ -42,8 +42,8 @@ export const kueueCheck: ComponentCheck<KueueSpec & { apiVersion?: string }> = {
   },
   scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? { metrics: scrapeSpecFor(s.metrics, [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'], 60_000) } : {}),
   evaluate: ({ spec, data, scrapes, now }) => {
-    const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
-    if (pending.length) return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
+    const waiting = waitingForData(data);
+    if (waiting) return waiting;
     if (data.clusterQueues?.state === 'absent') {
       return { status: 'Unknown', reason: 'KueueNotInstalled', message: `Kueue's API (${KUEUE_GROUP}/${spec.apiVersion ?? 'v1beta2'}) is not served: Kueue CRDs are not installed`, findings: [] };
     }

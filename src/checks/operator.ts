@@ -3,7 +3,7 @@ import { durationMs } from '../api/duration.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
 import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, scrapeSpecFor, scrapeUnknown } from './controller-metrics.js';
-import { type ComponentCheck, type ScrapeSpec, type SourceView } from './types.js';
+import { type ComponentCheck, type ScrapeSpec, type SourceView, waitingForData } from './types.js';
 import { ageMs, type F, deploymentAvailability, leaseFindings, NextCheck, ref, verdict } from './util.js';
 
 interface ContainerStatus {
@@ -71,8 +71,8 @@ export const operatorCheck: ComponentCheck<OperatorSpec> = {
   }),
   scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? { metrics: scrapeSpecFor(s.metrics, CONTROLLER_RUNTIME_METRICS, durationMs(s.metrics.workqueueDepthFor)) } : {}),
   evaluate: ({ spec, data, scrapes, now }) => {
-    const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
-    if (pending.length) return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
+    const waiting = waitingForData(data);
+    if (waiting) return waiting;
     const deployment = byName(data.deployments, spec.deploymentName);
     if (!deployment && data.queueConfigs?.state === 'absent') {
       return { status: 'Unknown', reason: 'KaiwoNotInstalled', message: `no Deployment ${spec.namespace}/${spec.deploymentName} and the Kaiwo CRDs are not installed`, findings: [] };

@@ -81,14 +81,18 @@ export interface ComponentCheck<S extends { enabled: boolean }> {
   evaluate(input: CheckInput<S>): CheckResult;
 }
 
-/** Shared rule for every check: Unknown until each source it needs has been observed. */
+/** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
+export function waitingForData(data: Record<string, SourceView>): CheckResult | undefined {
+  const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
+  if (!pending.length) return undefined;
+  return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
+}
+
+/** waitingForData, and Unknown when any source is not served (CRD absent). */
 export function notObserved(data: Record<string, SourceView>): CheckResult | undefined {
-  const entries = Object.entries(data);
-  const absent = entries.filter(([, v]) => v.state === 'absent');
-  const pending = entries.filter(([, v]) => v.state === 'pending');
-  if (pending.length) {
-    return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.map(([k]) => k).join(', ')}`, findings: [] };
-  }
+  const waiting = waitingForData(data);
+  if (waiting) return waiting;
+  const absent = Object.entries(data).filter(([, v]) => v.state === 'absent');
   if (absent.length) {
     return { status: 'Unknown', reason: 'ResourceNotServed', message: `not served by the API server: ${absent.map(([k]) => k).join(', ')}`, findings: [] };
   }

@@ -2,7 +2,7 @@ import type { WorkloadsSpec } from '../api/types.js';
 import { durationMs } from '../api/duration.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
-import { type ComponentCheck } from './types.js';
+import { type ComponentCheck, waitingForData } from './types.js';
 import { ageMs, type F, NextCheck, ref, verdict } from './util.js';
 
 const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
@@ -49,8 +49,8 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec> = {
     ...(selectorString(s.namespaceSelector) ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: selectorString(s.namespaceSelector) } } : {}),
   }),
   evaluate: ({ spec, data, now }) => {
-    const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
-    if (pending.length) return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
+    const waiting = waitingForData(data);
+    if (waiting) return waiting;
     if (data.kaiwoJobs?.state === 'absent' && data.kaiwoServices?.state === 'absent') {
       return { status: 'Unknown', reason: 'KaiwoNotInstalled', message: 'the Kaiwo CRDs (kaiwojobs, kaiwoservices) are not installed', findings: [] };
     }
