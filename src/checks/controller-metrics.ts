@@ -97,6 +97,10 @@ export function controllerMetricsFindings(what: string, view: ScrapeView, t: Con
     if (latest.at - runStart >= depthFor) out.push({ severity: 'Warning', reason: 'WorkqueueBacklog', message: `${what} workqueue depth has stayed above ${t.maxWorkqueueDepth} for longer than ${t.workqueueDepthFor}` });
     else next.when(runStart, depthFor);
   }
+  const leader = latest.samples.filter((x) => x.name === 'leader_election_master_status');
+  if (leader.length && leader.every((x) => x.value === 0)) {
+    out.push({ severity: 'Warning', reason: 'ScrapedReplicaNotLeader', message: `the scraped ${what} replica reports leader_election_master_status 0: it is a standby, or (with one replica) nothing is reconciling` });
+  }
   const p99 = histogramQuantile(0.99, prev.samples, latest.samples, 'controller_runtime_reconcile_time_seconds_bucket');
   if (p99 !== undefined && p99 * 1000 > durationMs(t.maxReconcileP99)) {
     out.push({ severity: 'Warning', reason: 'SlowReconciles', message: `${what} reconcile p99 is ${p99.toFixed(2)}s (threshold ${t.maxReconcileP99})` });

@@ -42,6 +42,15 @@ describe('controller-runtime metrics rules', () => {
     expect(controllerMetricsFindings('op', ok(long), spec.metrics, NOW, new NextCheck(NOW)).map((f) => f.reason)).to.deep.equal(['WorkqueueBacklog']);
   });
 
+  it('warns when the scraped replica does not hold leadership', () => {
+    const standby = 'leader_election_master_status{name="83fc2279.silogen.ai"} 0\n';
+    const leader = 'leader_election_master_status{name="83fc2279.silogen.ai"} 1\n';
+    const f = (text: string) => controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(0) + text), scrapeAt(t0, errors(0) + text)]), spec.metrics, NOW, new NextCheck(NOW)).map((x) => x.reason);
+    expect(f(standby)).to.deep.equal(['ScrapedReplicaNotLeader']);
+    expect(f(leader)).to.deep.equal([]);
+    expect(f('')).to.deep.equal([]);
+  });
+
   it('computes p99 from histogram bucket increases', () => {
     const h = (a: number, b: number, inf: number) => parsePrometheusText(`x_bucket{le="0.1"} ${a}\nx_bucket{le="1"} ${b}\nx_bucket{le="+Inf"} ${inf}`).samples;
     expect(histogramQuantile(0.5, h(0, 0, 0), h(100, 100, 100), 'x_bucket')).to.be.closeTo(0.05, 1e-9);
