@@ -1,12 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KaiwoMonitorSpec, KaiwoMonitorStatus } from '../api/types.js';
-import { checksFor } from '../checks/registry.js';
-import type { ScrapeView, SourceView } from '../checks/types.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import type { Logger } from '../runtime/log.js';
 import { ScrapeManager } from './scrapes.js';
 import { SourceManager } from './sources.js';
-import { buildStatus, type ComponentOutcome } from './status.js';
+import { checksForCluster, runChecks } from './evaluate.js';
+import { buildStatus } from './status.js';
 
 /**
  * Evaluates a spec once, without a KaiwoMonitor object or writes: lists what the enabled checks read, waits for
@@ -17,8 +16,7 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
   const sources = new SourceManager(kc, opts.log, () => undefined, { absentRetryMs: 3_600_000 });
   const scrapes = new ScrapeManager(kc, opts.log, () => undefined);
   try {
-    const kueueVersion = spec.kueue.enabled ? await new VersionDiscovery(kc).version('kueue.x-k8s.io', 'clusterqueues.kueue.x-k8s.io') : undefined;
-    const checks = checksFor(spec, kueueVersion ? { kueueVersion } : {});
+    const checks = await checksForCluster(spec, new VersionDiscovery(kc));
     const all = checks.flatMap((c) => Object.entries(c.sources));
     const allScrapes = checks.flatMap((c) => Object.values(c.scrapes));
     sources.use(name, all.map(([, s]) => s));
@@ -40,18 +38,7 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
       await new Promise((r) => setTimeout(r, 50));
     }
     const now = new Date();
-    const outcomes: ComponentOutcome[] = checks.map((check) => {
-      if (!check.enabled) return { component: check.component, enabled: false };
-      try {
-        const data: Record<string, SourceView> = {};
-        for (const [k, s] of Object.entries(check.sources)) data[k] = sources.view(s);
-        const scraped: Record<string, ScrapeView> = {};
-        for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = scrapes.view(s);
-        return { component: check.component, enabled: true, result: check.evaluate(data, scraped, now) };
-      } catch (err) {
-        return { component: check.component, enabled: true, error: err instanceof Error ? err.message : String(err) };
-      }
-    });
+    const outcomes = runChecks(checks, sources, scrapes, now);
     return buildStatus({ generation: 1, previous: undefined, outcomes, now, heartbeatMs: 0 });
   } finally {
     scrapes.stop();

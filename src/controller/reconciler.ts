@@ -3,7 +3,6 @@ import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, GROUP, KIND, PLURAL, specSchema, VERSION } from '../api/schema.js';
 import { CONDITION_TYPES, type KaiwoMonitor, type KaiwoMonitorSpec, type KaiwoMonitorStatus } from '../api/types.js';
 import { checksFor } from '../checks/registry.js';
-import type { ScrapeView, SourceView } from '../checks/types.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
@@ -11,10 +10,11 @@ import type { Logger } from '../runtime/log.js';
 import type { RuntimeMetrics } from '../runtime/metrics.js';
 import { writeStatus } from '../runtime/status.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
+import { checksForCluster, runChecks } from './evaluate.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
-import { buildStatus, type ComponentOutcome, COMPONENT_LABELS, initialStatus, newCriticalFindings, transitions } from './status.js';
+import { buildStatus, COMPONENT_LABELS, initialStatus, newCriticalFindings, transitions } from './status.js';
 import { durationMs } from '../api/duration.js';
 import { validateSpec } from './validate.js';
 
@@ -95,28 +95,14 @@ export class Reconciler {
       return {};
     }
     this.loggedInvalid.delete(name);
-    const kueueVersion = spec.kueue.enabled ? await this.discovery.version('kueue.x-k8s.io', 'clusterqueues.kueue.x-k8s.io') : undefined;
-    const checks = checksFor(spec, kueueVersion ? { kueueVersion } : {});
+    const checks = await checksForCluster(spec, this.discovery);
 
     this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
     this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
-    let next = now.getTime() + durationMs(spec.interval);
-    const outcomes: ComponentOutcome[] = checks.map((check) => {
-      if (!check.enabled) return { component: check.component, enabled: false };
-      try {
-        const data: Record<string, SourceView> = {};
-        for (const [k, s] of Object.entries(check.sources)) data[k] = this.sources.view(s);
-        const scraped: Record<string, ScrapeView> = {};
-        for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = this.scrapes.view(s);
-        const result = check.evaluate(data, scraped, now);
-        if (result.nextCheckAt) next = Math.min(next, result.nextCheckAt.getTime());
-        return { component: check.component, enabled: true, result };
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        log.error('check failed', { component: check.component, error: message });
-        return { component: check.component, enabled: true, error: message };
-      }
+    const outcomes = runChecks(checks, this.sources, this.scrapes, now, (check, error) => {
+      log.error('check failed', { component: check.component, error });
     });
+    const next = Math.min(now.getTime() + durationMs(spec.interval), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
     const status = buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs });
     await this.write(m, status);
     this.lastCheck.set(name, now.getTime());

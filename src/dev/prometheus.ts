@@ -1,20 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
-
-const run = promisify(execFile);
-
-/** A tool built from its Go module by hack/build-tool.sh (built on first use, then cached by version). */
-export async function toolBinary(tool: 'prometheus' | 'helm', name: string = tool): Promise<string> {
-  const { stdout } = await run('bash', [join(repoRoot, 'hack', 'build-tool.sh'), tool], { maxBuffer: 64 * 1024 * 1024 });
-  return join(stdout.trim().split('\n').pop() ?? '', name);
-}
+import { toolBinary } from './binaries.js';
 
 function ready(url: string): Promise<boolean> {
   return new Promise((r) => {

@@ -1,24 +1,17 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { KaiwoMonitorStatus } from '../../src/api/types.js';
 import type { Cluster } from '../../src/dev/backend.js';
-import { repoRoot } from '../../src/dev/paths.js';
 import { freePort } from '../../src/dev/ports.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
+import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 
-function check(args: string[], kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'check', `--kubeconfig=${kubeconfig}`, '--timeout=20s', ...args], { cwd: repoRoot }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr });
-    });
-  });
-}
+const check = (args: string[], kubeconfig: string) => kaiwoMonitor(['check', `--kubeconfig=${kubeconfig}`, '--timeout=20s', ...args]);
 
 describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)', function () {
   this.timeout(120_000);

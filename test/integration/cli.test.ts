@@ -1,26 +1,13 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot } from '../../src/dev/paths.js';
 import { freePort } from '../../src/dev/ports.js';
+import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 
-const run = promisify(execFile);
-const entry = join(repoRoot, 'src', 'cli', 'main.ts');
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: repoRoot });
-    return { code: 0, ...r };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = kaiwoMonitor;
 
 describe('integration: kaiwo-monitor entry point', function () {
   this.timeout(60_000);

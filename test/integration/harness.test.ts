@@ -8,7 +8,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { startCluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { versions } from '../../src/dev/versions.js';
-import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
+import { localControlPlane, skipWithoutBackend } from '../support/cluster.js';
 
 const run = promisify(execFile);
 
@@ -51,9 +51,8 @@ describe('integration: local control plane harness', function () {
   before(skipWithoutBackend);
 
   it('reports the pinned Kubernetes version on /version', async function () {
-    const c = await sharedCluster();
-    if (c.backend !== 'local') this.skip(); // only meaningful for the binaries we build
-    expect(c.serverVersion).to.equal(versions().K8S_VERSION);
+    const local = await localControlPlane(this); // only meaningful for the binaries we build
+    expect(local.serverVersion).to.equal(versions().K8S_VERSION);
   });
 
   it('removes processes and temp dir on Ctrl-C (SIGINT)', async () => {
@@ -79,11 +78,10 @@ describe('integration: local control plane harness', function () {
   });
 
   it('keeps data across a kube-apiserver restart and clients reconnect', async function () {
-    const c = await sharedCluster();
-    if (!c.local) this.skip();
-    const core = c.kubeConfig().makeApiClient(CoreV1Api);
+    const local = await localControlPlane(this);
+    const core = local.kubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'survives-restart' } } });
-    await c.local.restartApiServer();
+    await local.restartApiServer();
     const got = await core.readNamespace({ name: 'survives-restart' });
     expect(got.metadata?.name).to.equal('survives-restart');
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,24 +8,17 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { Cluster } from '../../src/dev/backend.js';
 import { installCrds, prometheusOperatorCrds } from '../../src/dev/crds.js';
 import { repoRoot } from '../../src/dev/paths.js';
-import { toolBinary } from '../../src/dev/prometheus.js';
+import { toolBinary } from '../../src/dev/binaries.js';
+import { kubectl } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 
 const run = promisify(execFile);
 const chart = join(repoRoot, 'charts', 'kaiwo-monitor');
 interface Obj { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown>; rules?: unknown; data?: Record<string, string> }
 
-function kubectlApply(kubeconfig: string, yaml: string, dryRun: boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['apply', '--server-side', '--force-conflicts', ...(dryRun ? ['--dry-run=server'] : []), '-f', '-'], { env: { ...process.env, KUBECONFIG: kubeconfig } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    p.on('close', (code) => { if (code === 0) resolve(out); else reject(new Error(err)); });
-    p.stdin.end(yaml);
-  });
-}
+/** kubectl apply --server-side, for real or as a server dry-run. */
+const kubectlApply = (kubeconfig: string, yaml: string, dryRun: boolean) =>
+  kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', ...(dryRun ? ['--dry-run=server'] : []), '-f', '-'], yaml);
 
 describe('integration: Helm chart rendered by a real helm (built from its Go module)', function () {
   this.timeout(300_000);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,29 +8,17 @@ import { parseAllDocuments, stringify } from 'yaml';
 import type { Cluster } from '../../src/dev/backend.js';
 import { installCrds, prometheusOperatorCrds } from '../../src/dev/crds.js';
 import { repoRoot } from '../../src/dev/paths.js';
-import { toolBinary } from '../../src/dev/prometheus.js';
+import { toolBinary } from '../../src/dev/binaries.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
 import { loadKubeConfig } from '../../src/runtime/kubeconfig.js';
 import { rawJson, rawRequest } from '../../src/runtime/rawrequest.js';
+import { kubectl } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { MonitorRecorder } from '../support/scenarios.js';
 
 const run = promisify(execFile);
-
-/** Runs kubectl with stdin, resolving with stdout (rejects with stderr on failure). */
-function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    p.on('close', (code) => { if (code === 0) resolve(out); else reject(new Error(`kubectl ${args.join(' ')}: ${err}`)); });
-    p.stdin.end(input ?? '');
-  });
-}
 
 const render = (dir: string) => run('kubectl', ['kustomize', join(repoRoot, 'config', dir)]).then((r) => r.stdout);
 

@@ -3,7 +3,6 @@ import { type Cluster, startCluster } from '../../src/dev/backend.js';
 import { versions } from '../../src/dev/versions.js';
 import { microTime } from '../../src/runtime/events.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -12,12 +11,11 @@ const MERGE = 'application/merge-patch+json';
 
 describe(`integration: Kueue ${versions().KUEUE_LEGACY_VERSION} (v1beta1 only, what Kaiwo v0.1.x runs with)`, function () {
   this.timeout(180_000);
-  before(skipWithoutBackend);
   let legacy: Cluster;
   let op: OperatorProcess;
 
-  before(async function () {
-    if (process.env.KAIWO_MONITOR_TEST_BACKEND && process.env.KAIWO_MONITOR_TEST_BACKEND !== 'local') this.skip(); // needs a second, fresh cluster
+  // Its own local control plane with the legacy Kueue CRDs, whatever the selected backend.
+  before(async () => {
     legacy = await startCluster({ backend: 'local', kueueVersion: versions().KUEUE_LEGACY_VERSION });
     const kc = legacy.kubeConfig();
     const req = <T>(method: string, path: string, body?: unknown, contentType?: string) => rawJson<T>(kc, { method, path, ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });

@@ -5,7 +5,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { watchOnce } from '../../src/runtime/watch.js';
-import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
+import { localControlPlane, sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { Monitors } from '../support/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -211,11 +211,11 @@ describe('integration: KaiwoMonitor operator', function () {
   });
 
   it('reconnects after a kube-apiserver restart and keeps working', async function () {
-    if (!cluster.local) this.skip(); // needs control over the API server process
+    const local = await localControlPlane(this); // needs control over the API server process
     const name = uniqueName('restart');
     await create(name);
     await waitFor('Ready', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
-    await cluster.local.restartApiServer();
+    await local.restartApiServer();
     await monitors.patchSpec(name, { gpuNodes: { enabled: false } });
     const m = await waitFor('spec change after restart observed', async () => {
       const x = await monitors.get(name);

@@ -1,4 +1,5 @@
 import { BackendUnavailable, type Cluster, startCluster } from '../../src/dev/backend.js';
+import type { LocalControlPlane } from '../../src/dev/controlplane.js';
 
 let shared: Promise<Cluster> | undefined;
 
@@ -47,4 +48,17 @@ export async function skipWithoutBackend(this: Mocha.Context): Promise<void> {
     skipNoted = true;
     this.skip();
   }
+}
+
+/**
+ * The shared cluster's local control plane, for tests that control the API server process or check the
+ * binaries we build; on another backend (kubeconfig, k3s) the test is skipped with that reason.
+ */
+export async function localControlPlane(ctx: Mocha.Context): Promise<LocalControlPlane> {
+  const c = await sharedCluster();
+  if (!c.local) {
+    process.stderr.write(`      skipped on the ${c.backend} backend: needs the local control plane\n`);
+    ctx.skip();
+  }
+  return c.local;
 }
