@@ -3,7 +3,6 @@ import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 export interface ServerInfo {
   server: string;
   gitVersion: string;
-  platform: string;
 }
 
 /** Asks the API server for /version, failing with a one-line reason after `timeoutMs`. */
@@ -17,7 +16,7 @@ export async function serverInfo(kc: KubeConfig, timeoutMs = 10_000): Promise<Se
   });
   try {
     const v = await Promise.race([kc.makeApiClient(VersionApi).getCode(), timeout]);
-    return { server, gitVersion: v.gitVersion, platform: v.platform };
+    return { server, gitVersion: v.gitVersion };
   } catch (err) {
     throw new Error(`cannot connect to the Kubernetes API server at ${server}: ${describe(err)}`, { cause: err });
   } finally {

@@ -27,7 +27,6 @@ export class Reconciler {
   /** Objects as returned by our own status PATCH, until the informer cache catches up. */
   private readonly written = new Map<string, { basedOn: string | undefined; object: KaiwoMonitor }>();
   private readonly loggedInvalid = new Map<string, string>();
-  readonly lastCheck = new Map<string, number>();
   /** performance.now() of the first source change since the monitor's status was last computed. */
   private readonly changedSince = new Map<string, number>();
 
@@ -64,7 +63,6 @@ export class Reconciler {
       this.scrapes.release(name);
       this.written.delete(name);
       this.loggedInvalid.delete(name);
-      this.lastCheck.delete(name);
       this.monitorMetrics.forget(name);
       return {};
     }
@@ -105,7 +103,6 @@ export class Reconciler {
     const next = Math.min(now.getTime() + durationMs(spec.interval), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
     const status = buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs });
     await this.write(m, status);
-    this.lastCheck.set(name, now.getTime());
     this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component }))), now, status.summary);
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };

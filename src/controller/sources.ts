@@ -60,10 +60,6 @@ export class SourceManager {
     return [...this.informers.values()].every((i) => i.synced);
   }
 
-  get count(): number {
-    return this.informers.size;
-  }
-
   async stop(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
     this.informers.clear();

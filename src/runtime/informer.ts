@@ -70,10 +70,6 @@ export class Informer {
     return this.cache.get(key);
   }
 
-  get size(): number {
-    return this.cache.size;
-  }
-
   start(): void {
     if (this.loop) return;
     this.controller = new AbortController();

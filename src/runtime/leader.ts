@@ -16,7 +16,6 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void;
   /** Called once when leadership is lost (not on release); controller-runtime exits the process here. */
   onStoppedLeading: () => void;
-  onStatus?: (leading: boolean) => void;
 }
 
 interface Lease {
@@ -62,7 +61,6 @@ export class LeaderElector {
     while (!signal.aborted && !this.leading) {
       if (await this.tryAcquireOrRenew()) {
         this.leading = true;
-        this.opts.onStatus?.(true);
         this.opts.log.info('acquired leader lease', { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
         this.opts.onStartedLeading();
         break;
@@ -80,7 +78,6 @@ export class LeaderElector {
       }
       if (Date.now() - lastRenew >= this.renewDeadlineMs) {
         this.leading = false;
-        this.opts.onStatus?.(false);
         this.opts.log.error('lost leader lease: could not renew within the renew deadline', { lease: `${this.opts.namespace}/${this.opts.name}` });
         this.opts.onStoppedLeading();
       }
@@ -141,7 +138,6 @@ export class LeaderElector {
     await this.loop;
     if (!this.leading || !this.lease) return;
     this.leading = false;
-    this.opts.onStatus?.(false);
     try {
       const now = microTime(new Date());
       await rawJson(this.kc, {

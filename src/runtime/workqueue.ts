@@ -56,11 +56,6 @@ export class WorkQueue {
     return this.queue.length;
   }
 
-  /** Keys queued, being processed, or waiting on a timer. */
-  get pending(): number {
-    return new Set([...this.dirty, ...this.processing, ...this.timers.keys()]).size;
-  }
-
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.opts.hooks?.onAdd?.();
