@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { SimulatedStack } from '../src/dev/simulate.js';
 import { loadKubeConfig } from '../src/runtime/kubeconfig.js';
 import { repoRoot } from '../src/dev/paths.js';
-import { MonitorRecorder } from '../test/support/scenarios.js';
+import { MonitorRecorder } from '../src/dev/scenarios.js';
 
 const run = promisify(execFile);
 const say = (s: string) => process.stdout.write(`${s}\n`);

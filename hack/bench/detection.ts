@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { startCluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
-import { Monitors } from '../../test/support/monitors.js';
-import { MonitorRecorder, scenarioSpec, scenarios } from '../../test/support/scenarios.js';
+import { Monitors } from '../../src/dev/monitors.js';
+import { MonitorRecorder, scenarioSpec, scenarios } from '../../src/dev/scenarios.js';
 
 const runs = Number(process.env.RUNS ?? '5');
 const out = (s: string) => process.stdout.write(`${s}\n`);

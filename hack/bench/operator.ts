@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startCluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { watchOnce } from '../../src/runtime/watch.js';
-import { Monitors } from '../../test/support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? '30');
 const out = (s: string) => process.stdout.write(`${s}\n`);

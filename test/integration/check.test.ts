@@ -9,7 +9,7 @@ import { freePort } from '../../src/dev/ports.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 
 const check = (args: string[], kubeconfig: string) => kaiwoMonitor(['check', `--kubeconfig=${kubeconfig}`, '--timeout=20s', ...args]);
 

@@ -4,9 +4,9 @@ import type { Cluster } from '../../src/dev/backend.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
-import { MonitorRecorder, scenarioSpec, scenarios } from '../support/scenarios.js';
+import { MonitorRecorder, scenarioSpec, scenarios } from '../../src/dev/scenarios.js';
 
 interface CoreEvent { reason: string; type: string; message: string; metadata: { creationTimestamp: string } }
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Cluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

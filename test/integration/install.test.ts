@@ -14,9 +14,9 @@ import { loadKubeConfig } from '../../src/runtime/kubeconfig.js';
 import { rawJson, rawRequest } from '../../src/runtime/rawrequest.js';
 import { kubectl } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
-import { MonitorRecorder } from '../support/scenarios.js';
+import { MonitorRecorder } from '../../src/dev/scenarios.js';
 
 const run = promisify(execFile);
 

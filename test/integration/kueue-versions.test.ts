@@ -3,7 +3,7 @@ import { type Cluster, startCluster } from '../../src/dev/backend.js';
 import { versions } from '../../src/dev/versions.js';
 import { microTime } from '../../src/runtime/events.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

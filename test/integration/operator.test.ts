@@ -6,7 +6,7 @@ import type { Cluster } from '../../src/dev/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { watchOnce } from '../../src/runtime/watch.js';
 import { localControlPlane, sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

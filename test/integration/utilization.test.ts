@@ -4,7 +4,7 @@ import type { Cluster } from '../../src/dev/backend.js';
 import { LocalPrometheus } from '../../src/dev/prometheus.js';
 import { SimulatedStack } from '../../src/dev/simulate.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../support/monitors.js';
+import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
