@@ -1,10 +1,24 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Condition, Finding, KaiwoMonitorStatus } from '../api/types.js';
-import { COMPONENTS, SEVERITIES } from '../api/schema.js';
+import { SEVERITIES } from '../api/schema.js';
+
+type Labels = Record<string, string>;
+
+/** A metric whose series can be removed by their complete label set (prom-client ignores partial ones). */
+interface Removable {
+  remove(labels: Labels): void;
+}
+
+/** Per-monitor series of other metrics (labelled by `monitor` only), removed when the monitor goes away. */
+const MONITOR_ONLY = ['kaiwo_monitor_status_patches_total'];
 
 /**
  * KaiwoMonitor metrics, set by the replica that evaluates (the leader): standbys export none, so
  * `max by (monitor, type, status)` over replicas is the current state.
+ *
+ * prom-client's `remove()` only removes a series given its complete label set, so every series written for a
+ * monitor is remembered and the ones an evaluation no longer writes (a disabled component, a condition type
+ * that went away, a deleted monitor) are removed by their exact labels.
  */
 export class MonitorMetrics {
   readonly condition: Gauge<'monitor' | 'type' | 'status'>;
@@ -12,8 +26,10 @@ export class MonitorMetrics {
   readonly lastCheck: Gauge<'monitor'>;
   readonly summary: Gauge<'monitor' | 'component' | 'count'>;
   readonly eventToStatus: Histogram;
+  /** monitor → metric → JSON of each label set written for it. */
+  private readonly written = new Map<string, Map<Removable, Set<string>>>();
 
-  constructor(registry: Registry) {
+  constructor(private readonly registry: Registry) {
     const registers = [registry];
     this.condition = new Gauge({ name: 'kaiwo_monitor_condition', help: 'KaiwoMonitor condition status (1 for the current status of each condition type)', labelNames: ['monitor', 'type', 'status'], registers });
     this.findings = new Gauge({ name: 'kaiwo_monitor_findings', help: 'Findings on a KaiwoMonitor by component and severity (totals, not capped at 50)', labelNames: ['monitor', 'component', 'severity'], registers });
@@ -24,29 +40,47 @@ export class MonitorMetrics {
 
   /**
    * Sets the gauges of one monitor after an evaluation: every condition (one series per status, 1 for the
-   * current one) and finding totals per component and severity (uncapped, unlike status.findings).
+   * current one), finding totals per enabled component and severity (uncapped, unlike status.findings) and the
+   * summary counts. Series of the previous evaluation that are not set again are removed. `components` are the
+   * enabled ones (default: those with findings or a summary).
    */
-  observe(name: string, conditions: readonly Condition[], findings: readonly Pick<Finding, 'component' | 'severity'>[], at: Date, summary: KaiwoMonitorStatus['summary'] = {}): void {
-    this.summary.remove({ monitor: name });
+  observe(
+    name: string, conditions: readonly Condition[], findings: readonly Pick<Finding, 'component' | 'severity'>[], at: Date,
+    summary: KaiwoMonitorStatus['summary'] = {}, components?: readonly string[],
+  ): void {
+    const now = new Map<Removable, Set<string>>();
+    const set = (g: Gauge, labels: Labels, v: number) => {
+      g.set(labels, v);
+      let keys = now.get(g);
+      if (!keys) now.set(g, (keys = new Set()));
+      keys.add(JSON.stringify(labels));
+    };
     for (const [component, s] of Object.entries(summary)) {
-      for (const [count, v] of Object.entries(s.counts ?? {})) this.summary.set({ monitor: name, component, count }, v);
+      for (const [count, v] of Object.entries(s.counts ?? {})) set(this.summary, { monitor: name, component, count }, v);
     }
-    this.condition.remove({ monitor: name });
     for (const c of conditions) {
-      for (const s of ['True', 'False', 'Unknown']) this.condition.set({ monitor: name, type: c.type, status: s }, c.status === s ? 1 : 0);
+      for (const s of ['True', 'False', 'Unknown']) set(this.condition, { monitor: name, type: c.type, status: s }, c.status === s ? 1 : 0);
     }
-    for (const component of COMPONENTS) {
+    for (const component of components ?? new Set([...findings.map((f) => f.component), ...Object.keys(summary)])) {
       for (const severity of SEVERITIES) {
-        this.findings.set({ monitor: name, component, severity }, findings.filter((f) => f.component === component && f.severity === severity).length);
+        set(this.findings, { monitor: name, component, severity }, findings.filter((f) => f.component === component && f.severity === severity).length);
       }
     }
-    this.lastCheck.set({ monitor: name }, at.getTime() / 1000);
+    set(this.lastCheck, { monitor: name }, at.getTime() / 1000);
+    const before = this.written.get(name);
+    for (const [metric, keys] of before ?? []) {
+      const still = now.get(metric);
+      for (const k of keys) if (!still?.has(k)) metric.remove(JSON.parse(k) as Labels);
+    }
+    this.written.set(name, now);
   }
 
+  /** Removes every series of a deleted monitor, including the other per-monitor metrics of the registry. */
   forget(name: string): void {
-    this.condition.remove({ monitor: name });
-    this.findings.remove({ monitor: name });
-    this.lastCheck.remove({ monitor: name });
-    this.summary.remove({ monitor: name });
+    for (const [metric, keys] of this.written.get(name) ?? []) {
+      for (const k of keys) metric.remove(JSON.parse(k) as Labels);
+    }
+    this.written.delete(name);
+    for (const n of MONITOR_ONLY) (this.registry.getSingleMetric(n) as Removable | undefined)?.remove({ monitor: name });
   }
 }

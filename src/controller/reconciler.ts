@@ -88,7 +88,7 @@ export class Reconciler {
       }
       const status = buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs });
       await this.write(m, status);
-      this.monitorMetrics.observe(name, status.conditions ?? [], status.findings ?? [], now);
+      this.monitorMetrics.observe(name, status.conditions ?? [], status.findings ?? [], now, status.summary, enabled);
       await this.emitEvents(m, spec, m.status, status);
       return {};
     }
@@ -103,7 +103,7 @@ export class Reconciler {
     const next = Math.min(now.getTime() + durationMs(spec.interval), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
     const status = buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs });
     await this.write(m, status);
-    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component }))), now, status.summary);
+    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component }))), now, status.summary, enabled);
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }
