@@ -23,6 +23,22 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
+/** Time for delayed adds: the real one by default, a manual one in tests. */
+export interface Clock {
+  now(): number;
+  /** Calls `fn` after `ms`; the timer must not keep the process alive. Returns a cancel function. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => { clearTimeout(timer); };
+  },
+};
+
 export interface WorkQueueHooks {
   onDepth?: (depth: number) => void;
   onAdd?: () => void;
@@ -39,17 +55,19 @@ export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly timers = new Map<string, { at: number; cancel: () => void }>();
   private waiting: (() => void)[] = [];
   private workers: Promise<void>[] = [];
   private shuttingDown = false;
   readonly backoff: ItemBackoff;
+  private readonly clock: Clock;
 
   constructor(
     private readonly handler: (key: string) => Promise<ReconcileResult>,
-    private readonly opts: { concurrency?: number; baseDelayMs?: number; maxDelayMs?: number; hooks?: WorkQueueHooks } = {},
+    private readonly opts: { concurrency?: number; baseDelayMs?: number; maxDelayMs?: number; hooks?: WorkQueueHooks; clock?: Clock } = {},
   ) {
     this.backoff = new ItemBackoff(opts.baseDelayMs ?? 100, opts.maxDelayMs ?? 300_000);
+    this.clock = opts.clock ?? systemClock;
   }
 
   get depth(): number {
@@ -72,16 +90,15 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = Date.now() + ms;
+    const at = this.clock.now() + ms;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    existing?.cancel();
+    const cancel = this.clock.after(ms, () => {
       this.timers.delete(key);
       this.add(key);
-    }, ms);
-    timer.unref();
-    this.timers.set(key, { at, timer });
+    });
+    this.timers.set(key, { at, cancel });
   }
 
   addRateLimited(key: string): void {
@@ -101,7 +118,7 @@ export class WorkQueue {
   /** Stops taking new keys, lets in-flight reconciles finish. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    for (const { cancel } of this.timers.values()) cancel();
     this.timers.clear();
     this.queue.length = 0;
     this.dirty.clear();

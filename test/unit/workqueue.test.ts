@@ -1,105 +1,134 @@
 import { expect } from 'chai';
 import { ItemBackoff, WorkQueue } from '../../src/runtime/workqueue.js';
+import { ManualClock, settle } from '../support/clock.js';
 
-const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+/** A handler whose calls stay open until released, to observe what runs at the same time. */
+function gatedHandler() {
+  const open: { key: string; release: () => void }[] = [];
+  const calls: string[] = [];
+  let maxRunning = 0;
+  const handler = (key: string) => new Promise<object>((resolve) => {
+    calls.push(key);
+    open.push({ key, release: () => { resolve({}); } });
+    maxRunning = Math.max(maxRunning, open.length);
+  }).finally(() => { open.splice(open.findIndex((o) => o.key === key), 1); });
+  return { handler, calls, open, maxRunning: () => maxRunning };
+}
 
 describe('work queue', () => {
-  it('deduplicates keys that are queued but not yet processed', async () => {
-    const seen: string[] = [];
-    const q = new WorkQueue((k) => { seen.push(k); return Promise.resolve({}); });
-    q.add('a');
-    q.add('a');
-    q.add('b');
-    q.add('a');
-    expect(q.depth).to.equal(2);
-    q.start();
-    await tick(20);
-    expect(seen).to.deep.equal(['a', 'b']);
-    await q.shutdown();
+  let q: WorkQueue | undefined;
+  afterEach(async () => {
+    await q?.shutdown();
+    q = undefined;
   });
 
-  it('never runs one key twice at once; an add while processing re-queues it afterwards', async () => {
-    let running = 0;
-    let maxRunning = 0;
-    let calls = 0;
-    let release: () => void = () => undefined;
-    const q = new WorkQueue(async () => {
-      calls++;
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      if (calls === 1) await new Promise<void>((r) => { release = r; });
-      running--;
-      return {};
-    }, { concurrency: 4 });
+  it('deduplicates keys that are queued but not yet processed', async () => {
+    const seen: string[] = [];
+    q = new WorkQueue((k) => { seen.push(k); return Promise.resolve({}); });
+    for (const k of ['a', 'a', 'b', 'a']) q.add(k);
+    expect(q.depth).to.equal(2);
+    q.start();
+    await settle();
+    expect(seen).to.deep.equal(['a', 'b']);
+    expect(q.depth).to.equal(0);
+  });
+
+  it('never runs one key twice at once; adds while processing re-queue it once afterwards', async () => {
+    const h = gatedHandler();
+    q = new WorkQueue(h.handler, { concurrency: 4 });
     q.start();
     q.add('k');
-    await tick();
+    await settle();
     q.add('k');
     q.add('k');
-    await tick();
-    expect(calls).to.equal(1);
-    release();
-    await tick(20);
-    expect(calls).to.equal(2);
-    expect(maxRunning).to.equal(1);
-    await q.shutdown();
+    await settle();
+    expect(h.calls).to.deep.equal(['k']);
+    h.open[0]?.release();
+    await settle();
+    expect(h.calls).to.deep.equal(['k', 'k']);
+    h.open[0]?.release();
+    await settle();
+    expect(h.calls).to.have.length(2);
+    expect(h.maxRunning()).to.equal(1);
   });
 
   it('runs different keys concurrently up to the limit', async () => {
-    let running = 0;
-    let maxRunning = 0;
-    const q = new WorkQueue(async () => {
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      await tick(20);
-      running--;
-      return {};
-    }, { concurrency: 3 });
+    const h = gatedHandler();
+    q = new WorkQueue(h.handler, { concurrency: 3 });
     q.start();
     for (const k of ['a', 'b', 'c', 'd', 'e']) q.add(k);
-    await tick(80);
-    expect(maxRunning).to.equal(3);
-    await q.shutdown();
+    await settle();
+    expect(h.open.map((o) => o.key)).to.deep.equal(['a', 'b', 'c']);
+    h.open[1]?.release();
+    await settle();
+    expect(h.open.map((o) => o.key)).to.deep.equal(['a', 'c', 'd']);
+    for (const o of [...h.open]) o.release();
+    await settle();
+    h.open[0]?.release();
+    await settle();
+    expect(h.calls).to.deep.equal(['a', 'b', 'c', 'd', 'e']);
+    expect(h.maxRunning()).to.equal(3);
   });
 
-  it('retries failures with per-key exponential backoff and forgets on success', async () => {
-    const times: number[] = [];
-    const q = new WorkQueue(() => {
-      times.push(Date.now());
-      if (times.length < 4) return Promise.reject(new Error('boom'));
-      return Promise.resolve({});
-    }, { baseDelayMs: 10, maxDelayMs: 1000 });
+  it('retries failures after base × 2^n and forgets the failures on success', async () => {
+    const clock = new ManualClock();
+    const at: number[] = [];
+    q = new WorkQueue(() => {
+      at.push(clock.now());
+      return at.length < 4 ? Promise.reject(new Error('boom')) : Promise.resolve({});
+    }, { baseDelayMs: 10, maxDelayMs: 1000, clock });
     q.start();
     q.add('k');
-    await tick(200);
-    expect(times).to.have.length(4);
-    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
-    expect(gaps[0]).to.be.at.least(9);
-    expect(gaps[1]).to.be.at.least(19);
-    expect(gaps[2]).to.be.at.least(39);
+    await settle();
+    expect(at).to.deep.equal([0]);
+    expect(clock.pendingDelays).to.deep.equal([10]);
+    await clock.advance(9);
+    expect(at).to.have.length(1);
+    await clock.advance(1);
+    expect(at).to.deep.equal([0, 10]);
+    expect(q.backoff.failuresOf('k')).to.equal(2);
+    await clock.advance(100);
+    expect(at).to.deep.equal([0, 10, 30, 70]);
     expect(q.backoff.failuresOf('k')).to.equal(0);
-    await q.shutdown();
+    expect(clock.pendingDelays).to.deep.equal([]);
   });
 
   it('requeueAfter re-runs the key later; the earliest pending delay wins', async () => {
-    const times: number[] = [];
-    const start = Date.now();
-    const q = new WorkQueue(() => {
-      times.push(Date.now() - start);
-      return Promise.resolve(times.length === 1 ? { requeueAfterMs: 40 } : {});
-    });
+    const clock = new ManualClock();
+    const at: [string, number][] = [];
+    q = new WorkQueue((k) => {
+      at.push([k, clock.now()]);
+      return Promise.resolve(at.length === 1 ? { requeueAfterMs: 40 } : {});
+    }, { clock });
     q.start();
     q.add('k');
-    await tick(10);
-    q.addAfter('k', 500);
-    await tick(80);
-    expect(times).to.have.length(2);
-    expect(times[1]).to.be.within(35, 200);
+    await settle();
+    q.addAfter('k', 500); // later than the pending 40 ms: ignored
+    expect(clock.pendingDelays).to.deep.equal([40]);
+    await clock.advance(39);
+    expect(at).to.deep.equal([['k', 0]]);
+    await clock.advance(1);
+    expect(at).to.deep.equal([['k', 0], ['k', 40]]);
     q.addAfter('x', 1000);
-    q.addAfter('x', 10);
-    await tick(40);
-    expect(times).to.have.length(3);
+    q.addAfter('x', 10); // earlier: replaces the 1000 ms timer
+    expect(clock.pendingDelays).to.deep.equal([10]);
+    await clock.advance(10);
+    expect(at.at(-1)).to.deep.equal(['x', 50]);
+    await clock.advance(2000);
+    expect(at).to.have.length(3);
+  });
+
+  it('drops pending timers and takes no new keys after shutdown', async () => {
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    q = new WorkQueue((k) => { seen.push(k); return Promise.resolve({}); }, { clock });
+    q.start();
+    q.addAfter('later', 100);
     await q.shutdown();
+    expect(clock.pendingDelays).to.deep.equal([]);
+    q.add('now');
+    await clock.advance(200);
+    expect(seen).to.deep.equal([]);
   });
 
   it('caps the per-item backoff', () => {
