@@ -1,3 +1,4 @@
+import { parseQuantity } from '../api/quantity.js';
 import type { Finding, ObjectRef } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import type { CheckResult } from './types.js';
@@ -46,15 +47,15 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }
 
-/** Kubernetes quantities to numbers (integers and the usual suffixes; GPUs are whole numbers). */
+/**
+ * A Kubernetes quantity (string, or a JSON number in int-or-string fields) as a finite number, by the rules of
+ * apimachinery's resource.Quantity (src/api/quantity.ts). Absent or invalid values count as 0; values beyond
+ * double range as ±Number.MAX_VALUE.
+ */
 export function quantity(q: unknown): number {
-  if (typeof q === 'number') return q;
-  if (typeof q !== 'string') return 0;
-  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q.trim());
-  if (!m?.[1]) return 0;
-  const n = Number(m[1]);
-  const mult: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
-  return n * (mult[m[2] ?? ''] ?? 1);
+  const n = typeof q === 'number' ? q : typeof q === 'string' ? parseQuantity(q) : undefined;
+  if (n === undefined || Number.isNaN(n)) return 0;
+  return Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, n));
 }
 
 /** Tracks the earliest future time a rule would change its verdict. */
