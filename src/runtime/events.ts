@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { isoSeconds, microTime } from '../api/time.js';
 import type { Logger } from './log.js';
 import { rawJson, RawRequestError } from './rawrequest.js';
 
@@ -56,6 +57,7 @@ export class KeyedLimiter {
   }
 }
 
+/** What a series needs to PATCH its Event later; nothing of the Event's content is kept. */
 interface Series {
   name: string;
   namespace: string;
@@ -65,16 +67,33 @@ interface Series {
   api: 'events.k8s.io' | 'core';
 }
 
+/** Object names (and so Event names) are at most 253 characters (DNS subdomain). */
+export const MAX_NAME_LENGTH = 253;
+
+/** A short fixed-size key for a long string (bounded memory per cached series and limiter entry). */
+function digest(s: string, chars = 22): string {
+  return createHash('sha256').update(s).digest('base64url').slice(0, chars);
+}
+
+/**
+ * The name of a new Event about `objectName`: `<objectName>.<suffix>` like client-go, or, when that would be
+ * longer than 253 characters, a readable prefix of the object name plus a hash of the whole name, so every valid
+ * object name gets Events and different long names do not share a prefix-only name.
+ */
+export function eventName(objectName: string, suffix: string): string {
+  const tail = `.${suffix}`;
+  if (objectName.length + tail.length <= MAX_NAME_LENGTH) return `${objectName}${tail}`;
+  const hash = createHash('sha256').update(objectName).digest('hex').slice(0, 10);
+  const room = MAX_NAME_LENGTH - tail.length - hash.length - 1;
+  const prefix = objectName.slice(0, Math.max(0, room)).replace(/[^a-z0-9]+$/, '');
+  return `${prefix ? `${prefix}-` : ''}${hash}${tail}`.slice(0, MAX_NAME_LENGTH);
+}
+
 /** Series semantics of client-go tools/events: a repeat within 6 min joins the series; heartbeat 30 min. */
 const SERIES_WINDOW_MS = 6 * 60_000;
 const SERIES_HEARTBEAT_MS = 30 * 60_000;
 
 export type EventOutcome = 'created' | 'series' | 'deduplicated' | 'dropped' | 'failed';
-
-/** MicroTime as the API server expects it (RFC 3339 with exactly 6 fractional digits). */
-export function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * Emits Kubernetes Events (events.k8s.io/v1, core/v1 when that API is not served) with reportingController
@@ -107,11 +126,13 @@ export class EventRecorder {
     const action = e.action.slice(0, 128);
     const note = e.note.length > 1024 ? `${e.note.slice(0, 1023)}…` : e.note;
     const refKey = `${e.regarding.kind}/${e.regarding.namespace ?? ''}/${e.regarding.name}/${e.regarding.uid ?? ''}`;
-    const key = `${refKey}|${action}|${reason}|${e.type}`;
+    const key = digest(`${refKey}|${action}|${reason}|${e.type}`);
     const s = this.series.get(key);
     if (s && now - s.lastObserved < SERIES_WINDOW_MS) {
       s.count++;
       s.lastObserved = now;
+      this.series.delete(key); // least recently used first
+      this.series.set(key, s);
       if (s.count === 2 || now - s.lastWritten >= SERIES_HEARTBEAT_MS) {
         await this.patchSeries(s, now);
         s.lastWritten = now;
@@ -119,10 +140,11 @@ export class EventRecorder {
       }
       return 'deduplicated';
     }
-    if (!this.limiter.allow(`${refKey}|${reason}`, now)) return 'dropped';
+    if (!this.limiter.allow(digest(`${refKey}|${reason}`), now)) return 'dropped';
     const namespace = e.regarding.namespace ?? 'default';
-    const name = `${e.regarding.name}.${now.toString(16)}${randomUUID().slice(0, 8)}`;
+    const name = eventName(e.regarding.name, `${now.toString(16)}${randomUUID().slice(0, 8)}`);
     const api = await this.create(namespace, name, e, reason, action, note, now);
+    this.series.delete(key);
     this.series.set(key, { name, namespace, count: 1, lastObserved: now, lastWritten: now, api });
     if (this.series.size > 4096) {
       const oldest = this.series.keys().next().value;
@@ -150,7 +172,7 @@ export class EventRecorder {
         this.api = 'core'; // events.k8s.io not served: fall back
       }
     }
-    const ts = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const ts = isoSeconds(now);
     await rawJson(this.kc, {
       method: 'POST', path: `/api/v1/namespaces/${namespace}/events`,
       body: {
@@ -165,7 +187,7 @@ export class EventRecorder {
   private async patchSeries(s: Series, now: number): Promise<void> {
     const path = s.api === 'core' ? `/api/v1/namespaces/${s.namespace}/events/${s.name}` : `/apis/events.k8s.io/v1/namespaces/${s.namespace}/events/${s.name}`;
     const body = s.api === 'core'
-      ? { count: s.count, lastTimestamp: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+      ? { count: s.count, lastTimestamp: isoSeconds(now) }
       : { series: { count: s.count, lastObservedTime: microTime(new Date(now)) } };
     await rawJson(this.kc, { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' });
   }
