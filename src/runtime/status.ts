@@ -43,18 +43,60 @@ interface Stored {
   status?: unknown;
 }
 
+export interface WriteStatusOptions {
+  /** PATCH attempts on 409 Conflict. Default 5. */
+  attempts?: number;
+  /**
+   * Called when the API server rejects the status as invalid (422, or 400): returns a minimal status to write
+   * instead, so the object never keeps a stale status that claims all is well.
+   */
+  rejected?: (message: string) => unknown;
+}
+
+export interface WriteStatusResult {
+  written: boolean;
+  object?: Stored;
+  /** The status the object has now: `desired`, or the `rejected` fallback. */
+  status: unknown;
+  /** The API server's message when `desired` was rejected. */
+  rejected?: string;
+}
+
 /**
  * Writes `desired` to the /status subresource with a merge patch carrying the resourceVersion it was computed
  * against, only when it differs from `stored`. On 409 Conflict it re-reads the object and retries with a fresh
- * diff (at most `attempts` times). Returns the number of PATCH requests that succeeded (0 or 1).
+ * diff (at most `attempts` times). When the API server rejects the status as invalid, writes the `rejected`
+ * fallback the same way (if given; otherwise the error is thrown).
  */
 export async function writeStatus(
   kc: KubeConfig,
   target: StatusTarget,
   stored: Stored,
   desired: unknown,
-  attempts = 5,
-): Promise<{ written: boolean; object?: Stored }> {
+  opts: WriteStatusOptions = {},
+): Promise<WriteStatusResult> {
+  const attempts = opts.attempts ?? 5;
+  try {
+    return { ...(await patchStatus(kc, target, stored, desired, attempts)), status: desired };
+  } catch (err) {
+    if (!(err instanceof RejectedError)) throw err;
+    if (!opts.rejected) throw err.cause;
+    const fallback = opts.rejected(err.apiMessage);
+    try {
+      return { ...(await patchStatus(kc, target, err.current, fallback, attempts)), status: fallback, rejected: err.apiMessage };
+    } catch (again) {
+      throw again instanceof RejectedError ? again.cause : again;
+    }
+  }
+}
+
+class RejectedError extends Error {
+  constructor(readonly apiMessage: string, readonly current: Stored, override readonly cause: RawRequestError) {
+    super(cause.message, { cause });
+  }
+}
+
+async function patchStatus(kc: KubeConfig, target: StatusTarget, stored: Stored, desired: unknown, attempts: number): Promise<{ written: boolean; object?: Stored }> {
   let current = stored;
   for (let i = 0; i < attempts; i++) {
     const diff = mergePatch(current.status ?? {}, desired);
@@ -64,9 +106,19 @@ export async function writeStatus(
       const object = await rawJson<Stored>(kc, { method: 'PATCH', path: `${target.objectPath}/status`, body, contentType: PatchStrategy.MergePatch });
       return { written: true, object };
     } catch (err) {
+      if (err instanceof RawRequestError && (err.status === 422 || err.status === 400)) throw new RejectedError(apiMessage(err), current, err);
       if (!(err instanceof RawRequestError) || err.status !== 409) throw err;
       current = await rawJson<Stored>(kc, { method: 'GET', path: target.objectPath });
     }
   }
   throw new Error(`status of ${target.objectPath}: still conflicting after ${attempts} attempts`);
+}
+
+/** The message of a Kubernetes Status error body, else the start of the body. */
+function apiMessage(err: RawRequestError): string {
+  try {
+    const m = (JSON.parse(err.body) as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+  } catch { /* not JSON */ }
+  return err.body.slice(0, 1024);
 }

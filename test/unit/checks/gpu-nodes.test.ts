@@ -33,7 +33,7 @@ describe('check: GPU nodes', () => {
     expect(r.reason).to.equal('GPUNodesNotReady');
     expect(r.message).to.include('3 of 32 GPU nodes NotReady: gpu-12, gpu-19, gpu-7');
     // Still under maxNotReadyDuration: per-node Warnings, and a re-check exactly when 5 m is reached.
-    expect(r.findings.filter((f) => f.reason === 'NodeNotReady').every((f) => f.severity === 'Warning')).to.equal(true);
+    expect(r.findings.filter((f) => f.reason === 'NodeNotReady').map((f) => f.severity)).to.deep.equal(['Warning', 'Warning', 'Warning']);
     expect(r.nextCheckAt?.getTime()).to.equal(NOW.getTime() + 270_000);
   });
 
