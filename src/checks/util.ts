@@ -1,6 +1,7 @@
 import { parseQuantity } from '../api/quantity.js';
 import type { Finding, ObjectRef } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
+import { observationOf } from '../runtime/observed.js';
 import type { CheckResult } from './types.js';
 
 export type F = Omit<Finding, 'component'>;
@@ -97,21 +98,43 @@ export function deploymentAvailability(d: KubeObject): { available: number; desi
 
 interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number }
 
+/** A renewTime further in the future than this is clock skew on the holder's side. */
+export const LEASE_SKEW_TOLERANCE_MS = 2000;
+
 /**
  * A controller-runtime leader Lease: Critical when missing, without holder, or not renewed within
  * leaseDurationSeconds + grace; otherwise asks to be re-checked exactly when it would expire.
+ *
+ * Freshness is judged like client-go's leader election, without trusting the holder's clock: the last renewal is
+ * the later of renewTime (only when it is not in the future) and the local time this process saw the Lease change
+ * (observationOf, recorded by the informer). A renewTime in the future is a Warning (LeaseClockSkew) and the Lease
+ * is then judged by observed time alone (since its first sighting when no change was seen yet).
  */
 export function leaseFindings(lease: KubeObject | undefined, what: string, leaseName: string, namespace: string, graceMs: number, now: Date, next: NextCheck): F[] {
   const obj = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name: leaseName };
   if (!lease) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} not found`, object: obj }];
   const spec = (lease.spec ?? {}) as LeaseSpec;
   if (!spec.holderIdentity) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} has no holder`, object: obj }];
-  const age = ageMs(spec.renewTime, now);
+  const renew = spec.renewTime ? Date.parse(spec.renewTime) : NaN;
+  if (Number.isNaN(renew)) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} leader Lease ${namespace}/${leaseName} has no renewTime`, object: obj }];
+  const nowMs = now.getTime();
+  const seen = observationOf(lease);
+  const skewed = renew > nowMs + LEASE_SKEW_TOLERANCE_MS;
+  const trusted = skewed ? -Infinity : Math.min(renew, nowMs);
+  const observed = seen?.changedAt ?? (skewed ? (seen?.firstSeen ?? nowMs) : -Infinity);
+  const last = Math.max(trusted, observed);
   const limit = (spec.leaseDurationSeconds ?? 15) * 1000 + graceMs;
-  if (age === undefined) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} leader Lease ${namespace}/${leaseName} has no renewTime`, object: obj }];
-  if (age > limit) {
-    return [{ severity: 'Critical', reason: 'LeaderLeaseExpired', message: `${what} is not reconciling: leader ${spec.holderIdentity} has not renewed Lease ${namespace}/${leaseName} since ${spec.renewTime ?? ''} (limit ${humanDuration(limit)})`, object: obj }];
+  const findings: F[] = [];
+  if (skewed) {
+    findings.push({ severity: 'Warning', reason: 'LeaseClockSkew', object: obj,
+      message: `${what} leader ${spec.holderIdentity} wrote renewTime ${spec.renewTime ?? ''} on Lease ${namespace}/${leaseName}, ${humanDuration(renew - nowMs)} in the future: clock skew; judged by when the Lease was seen to change` });
   }
-  next.when(now.getTime() - age, limit + 1);
-  return [];
+  if (nowMs - last > limit) {
+    const since = last === trusted ? spec.renewTime ?? '' : `${new Date(last).toISOString()} (last change seen)`;
+    findings.unshift({ severity: 'Critical', reason: 'LeaderLeaseExpired', object: obj,
+      message: `${what} is not reconciling: leader ${spec.holderIdentity} has not renewed Lease ${namespace}/${leaseName} since ${since} (limit ${humanDuration(limit)})` });
+    return findings;
+  }
+  next.when(last, limit + 1);
+  return findings;
 }

@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Backoff, sleep } from './backoff.js';
 import type { Logger } from './log.js';
 import { type KubeObject, objectKey, stripBulk } from './objects.js';
+import { observationOf, recordObservation } from './observed.js';
 import { rawRequest } from './rawrequest.js';
 import { HttpStatusError, watchOnce } from './watch.js';
 
@@ -30,8 +31,9 @@ class GoneError extends Error {}
 /**
  * A list-then-watch cache of one collection, in the manner of client-go's reflector: paged list, watch from
  * the list's resourceVersion with bookmarks, relist on 410 Gone (emitting deletes for vanished objects),
- * restart with exponential backoff on any other error, and a 404 (CRD not installed) noted as `absent` and
- * retried periodically. Never throws past start().
+ * relist with exponential backoff on any other error (synced again as soon as a list succeeds), and a 404 (CRD
+ * not installed) noted as `absent` and retried periodically. Records when each object was seen to change
+ * (observed.ts). Never throws past start().
  */
 export class Informer {
   state: InformerState = 'pending';
@@ -42,6 +44,8 @@ export class Informer {
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private resourceVersion = '';
+  /** Objects of the first successful list are first sightings; any later appearance or change is a change. */
+  private listedOnce = false;
   private readonly backoff: Backoff;
   private readonly transform: (obj: KubeObject) => KubeObject;
 
@@ -99,6 +103,17 @@ export class Informer {
     }
   }
 
+  /** Records when this process saw `obj` (replacing `old` in the cache) first and last change. */
+  private observe(obj: KubeObject, old: KubeObject | undefined): void {
+    const prev = old ? observationOf(old) : undefined;
+    if (old && prev && old.metadata.resourceVersion === obj.metadata.resourceVersion) {
+      recordObservation(obj, prev);
+      return;
+    }
+    const now = Date.now();
+    recordObservation(obj, old || this.listedOnce ? { firstSeen: prev?.firstSeen ?? now, changedAt: now } : { firstSeen: now });
+  }
+
   private query(extra: Record<string, string>): string {
     const q = new URLSearchParams(extra);
     if (this.opts.labelSelector) q.set('labelSelector', this.opts.labelSelector);
@@ -133,6 +148,9 @@ export class Informer {
         const delay = this.backoff.next();
         if (this.state !== 'failing') this.opts.log.warn('list/watch failed; retrying with backoff', { path: this.opts.path, error: message, retryInMs: delay });
         this.setState(this.state === 'synced' || this.state === 'failing' ? 'failing' : this.state, message);
+        // Like client-go's reflector, list again after a failure rather than resume the watch: the cache is known
+        // current (synced, /readyz ok) as soon as that list succeeds, not only when the next watch event arrives.
+        this.resourceVersion = '';
         await sleep(delay, signal);
       }
     }
@@ -169,11 +187,13 @@ export class Informer {
     }
     for (const [key, obj] of fresh) {
       const old = this.cache.get(key);
+      this.observe(obj, old);
       this.cache.set(key, obj);
       if (!old) this.emit('add', obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
     }
     this.resourceVersion = rv;
+    this.listedOnce = true;
     this.setState('synced');
   }
 
@@ -198,6 +218,7 @@ export class Informer {
         this.cache.delete(key);
         this.emit('delete', obj);
       } else {
+        this.observe(obj, old);
         this.cache.set(key, obj);
         this.emit(old ? 'update' : 'add', obj, old);
       }
