@@ -1,8 +1,8 @@
-import type { GPUNodesSpec } from '../api/types.js';
+import { bool, dur, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
+import type { LabelSelector } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
 import { durationMs } from '../api/duration.js';
-import { scrapeUnknown } from './controller-metrics.js';
 import { type ComponentCheck, notObserved, type ScrapeSpec, type ScrapeView } from './types.js';
 import { ageMs, conditionOf, type F, nameList, NextCheck, quantity, verdict } from './util.js';
 
@@ -16,6 +16,26 @@ function slimNode(n: KubeObject): KubeObject {
   if (!status) return n;
   const { images: _i, volumesInUse: _v, volumesAttached: _a, ...rest } = status;
   return { ...n, status: rest };
+}
+
+export interface GPUNodesSpec {
+  enabled: boolean;
+  nodeSelector?: LabelSelector;
+  resourceNames: string[];
+  minReadyPercent: number;
+  minAvailableGPUPercent: number;
+  maxNotReadyDuration: string;
+  problemConditions: string[];
+  utilization: {
+    enabled: boolean;
+    prometheusURL?: string;
+    query?: string;
+    idleThresholdPercent: number;
+    idleWindow: string;
+    interval: string;
+    timeout: string;
+    tls: { insecureSkipVerify: boolean; caBundle?: string };
+  };
 }
 
 interface NodeStatus { capacity?: Record<string, string>; allocatable?: Record<string, string> }
@@ -62,9 +82,46 @@ export function utilizationFindings(view: ScrapeView | undefined, spec: GPUNodes
  * (allocatable < capacity, latched until serviced), AMD exporter health labels; thresholds on the fraction of
  * ready GPU nodes, available GPUs and NotReady duration.
  */
-export const gpuNodesCheck: ComponentCheck<GPUNodesSpec> = {
+export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
   component: 'gpuNodes',
-  section: (s) => s.gpuNodes,
+  conditionType: 'GPUNodesHealthy',
+  label: 'GPU nodes',
+  column: 'GPU-Nodes',
+  description: 'readiness (cordoned nodes apart), lost GPUs (allocatable < capacity), pressure, GPU problem conditions, '
+    + 'AMD exporter health labels, optional idle GPUs from Prometheus',
+  schema: obj('GPU nodes (GPUNodesHealthy)', {
+    enabled: bool('check GPU nodes', true),
+    nodeSelector: labelSelectorSchema('nodes that count as GPU nodes even without GPU extended resources (DRA clusters)'),
+    resourceNames: {
+      type: 'array', maxItems: 16, default: ['amd.com/gpu', 'nvidia.com/gpu'],
+      items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
+      'x-kubernetes-list-type': 'set',
+      description: 'extended resources that make a node a GPU node (capacity > 0)',
+    },
+    minReadyPercent: int('GPU nodes (excluding cordoned ones) that must be Ready', 90, 0, 100),
+    minAvailableGPUPercent: int('GPUs allocatable vs installed (lost GPUs) that must remain', 90, 0, 100),
+    maxNotReadyDuration: dur('a GPU node NotReady longer than this is Critical on its own', '5m', '0s', '720h'),
+    problemConditions: {
+      type: 'array', maxItems: 64, default: ['AMDGPUProblem', 'GPUProblem'],
+      items: { type: 'string', maxLength: 316, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+      'x-kubernetes-list-type': 'set',
+      description: 'node-problem-detector style node conditions that mark a GPU problem when True',
+    },
+    utilization: obj('optional GPU utilization from a Prometheus HTTP API', {
+      enabled: bool('query Prometheus', false),
+      prometheusURL: str('base URL of the Prometheus HTTP API, e.g. http://prometheus-k8s.monitoring.svc:9090',
+        { maxLength: 2048, pattern: '^https?://[^\\s/$.?#].[^\\s]*$' }),
+      query: str('PromQL returning per-GPU utilization 0-100 with node/pod labels (default: AMD gpu_gfx_activity or NVIDIA '
+        + 'DCGM_FI_DEV_GPU_UTIL averaged over idleWindow)', { maxLength: 4096 }),
+      idleThresholdPercent: int('allocated GPUs below this utilization are idle', 5, 0, 100),
+      idleWindow: dur('averaging window for idleness', '30m', '1m', '24h'),
+      interval: dur('how often to query', '1m', '5s', '1h'),
+      timeout: dur('query timeout', '10s', '100ms', '5m'),
+      tls: tlsClient('TLS settings for an https Prometheus'),
+    }, { 'x-kubernetes-validations': [{ rule: '!self.enabled || has(self.prometheusURL)', message: 'prometheusURL is required when enabled' }] }),
+  }, { 'x-kubernetes-validations': [{ rule: 'size(self.resourceNames) > 0 || has(self.nodeSelector)', message: 'set resourceNames or nodeSelector to identify GPU nodes' }] }),
+  selectors: ['nodeSelector'],
+  rbac: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
   sources: () => ({ nodes: { apiVersion: 'v1', plural: 'nodes', kind: 'Node', transform: slimNode } }),
   scrapes: (s): Record<string, ScrapeSpec> => {
     const u = s.utilization;
@@ -173,11 +230,9 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec> = {
       nodes: nodes.length, ready, notReady: notReady.length, cordoned: cordoned.length, gpusInstalled: installed, gpusAvailable: available,
       ...(util.percent !== undefined ? { utilizationPercent: util.percent, idleGPUs: util.idle } : {}),
     };
-    const unknown = findings.some((f) => f.severity === 'Critical') ? undefined : scrapeUnknown('GPU utilization (Prometheus)', scrapes.utilization);
-    if (unknown) return { status: 'Unknown', ...unknown, reason: scrapes.utilization?.state === 'pending' ? 'PrometheusNotQueried' : 'PrometheusQueryFailed', findings, summary: { display: `${ready}/${nodes.length} ready`, counts } };
     return verdict(findings, {
       reason: 'GPUNodesHealthy',
       message: `${ready}/${schedulable} GPU nodes ready${cordoned.length ? ` (${cordoned.length} cordoned)` : ''}, ${available}/${installedActive} GPUs available`,
-    }, { summary: { display: `${ready}/${nodes.length} ready`, counts }, ...(next.date ? { nextCheckAt: next.date } : {}) });
+    }, { summary: { display: `${ready}/${nodes.length} ready`, counts }, next, scrapes: { 'GPU utilization (Prometheus)': scrapes.utilization } });
   },
 };

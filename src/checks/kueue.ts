@@ -1,12 +1,32 @@
-import type { KueueSpec } from '../api/types.js';
 import { durationMs } from '../api/duration.js';
+import { bool, controllerThresholds, DNS_LABEL, dur, int, labelSelectorSchema, metricsEndpoint, name, obj } from '../api/schema.js';
+import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
-import { deploymentFindings } from './operator.js';
-import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, counterIncrease, scrapeSpecFor, scrapeUnknown } from './controller-metrics.js';
 import { sumOf } from '../sources/promtext.js';
-import { type ComponentCheck, type ScrapeSpec, type SourceView, waitingForData } from './types.js';
+import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, counterIncrease, scrapeSpecFor } from './controller-metrics.js';
+import { byName, CONTROLLER_RBAC, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
+import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
+
+export interface KueueSpec {
+  enabled: boolean;
+  namespace: string;
+  deploymentName: string;
+  podSelector: LabelSelector;
+  leaseName: string;
+  leaseGracePeriod: string;
+  restartWindow: string;
+  maxRestarts: number;
+  clusterQueueSelector: LabelSelector;
+  localQueueNamespaceSelector: LabelSelector;
+  maxPendingWorkloads: number;
+  maxPendingAge: string;
+  quotaWarningPercent: number;
+  evictionWindow: string;
+  maxEvictions: number;
+  metrics: MetricsEndpoint & ControllerThresholds & { maxInadmissibleAttemptsPerMinute: number };
+}
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 
@@ -26,33 +46,72 @@ interface WLStatus { admission?: { clusterQueue?: string }; admissionChecks?: { 
  * usage, the oldest pending Workload per ClusterQueue, evictions in a window and rejected admission checks.
  * Reads v1beta2 or v1beta1, whichever the API server stores (`apiVersion` is chosen by the controller).
  */
-export const kueueCheck: ComponentCheck<KueueSpec & { apiVersion?: string }> = {
+export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   component: 'kueue',
-  section: (s) => s.kueue,
-  sources: (s) => {
-    const v = `${KUEUE_GROUP}/${s.apiVersion ?? 'v1beta2'}`;
+  conditionType: 'KueueHealthy',
+  label: 'Kueue',
+  column: 'Kueue',
+  description: 'controller Deployment, pods and leader Lease, ClusterQueue/LocalQueue Active, pending backlog and age, quota usage, '
+    + 'evictions, rejected admission checks, optional controller metrics',
+  storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
+  schema: obj('Kueue (KueueHealthy)', {
+    enabled: bool('check Kueue', true),
+    namespace: name('namespace of Kueue', 'kueue-system', DNS_LABEL, 63),
+    deploymentName: name('Kueue Deployment', 'kueue-controller-manager'),
+    podSelector: labelSelectorSchema('Kueue pods', { matchLabels: { 'control-plane': 'controller-manager' } }),
+    leaseName: name('Kueue leader-election Lease', 'c1f6bfd2.kueue.x-k8s.io'),
+    leaseGracePeriod: dur('tolerated lateness of a Lease renewal beyond leaseDurationSeconds', '5s', '0s', '1h'),
+    restartWindow: dur('container restarts are counted over this window', '15m', '1m', '24h'),
+    maxRestarts: int('restarts within restartWindow before Kueue counts as crash-looping', 3, 0, 1000),
+    clusterQueueSelector: labelSelectorSchema('ClusterQueues to check (default: all)', {}),
+    localQueueNamespaceSelector: labelSelectorSchema('namespaces whose LocalQueues and Workloads to check (default: all)', {}),
+    maxPendingWorkloads: int('pending workloads per ClusterQueue considered a backlog', 100, 0, 10000000),
+    maxPendingAge: dur('oldest pending Workload age per ClusterQueue before it is a finding', '30m', '1s', '720h'),
+    quotaWarningPercent: int('usage of nominal quota (percent) that raises a Warning', 95, 1, 1000),
+    evictionWindow: dur('evictions are counted over this window', '15m', '1m', '24h'),
+    maxEvictions: int('evictions within evictionWindow before a Warning', 5, 0, 100000),
+    metrics: metricsEndpoint('the Kueue metrics endpoint (HTTPS on 8443 with token auth)', {
+      ...controllerThresholds({ errorsPerMinute: 60, depth: 1000, depthFor: '10m', p99: '60s' }),
+      maxInadmissibleAttemptsPerMinute: int('inadmissible admission attempts per minute that raise a Warning', 30, 0, 10000000),
+    }),
+  }),
+  selectors: ['podSelector', 'clusterQueueSelector', 'localQueueNamespaceSelector'],
+  rbac: [
+    ...CONTROLLER_RBAC,
+    { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [KUEUE_GROUP], resources: ['clusterqueues', 'localqueues', 'workloads'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [`clusterqueues.${KUEUE_GROUP}`], verbs: ['get'] },
+    { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+  ],
+  sources: (s, env) => {
+    const v = `${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}`;
+    const namespaces = selectorString(s.localQueueNamespaceSelector);
     return {
-      deployments: { apiVersion: 'apps/v1', plural: 'deployments', kind: 'Deployment', namespace: s.namespace, fieldSelector: `metadata.name=${s.deploymentName}` },
-      leases: { apiVersion: 'coordination.k8s.io/v1', plural: 'leases', kind: 'Lease', namespace: s.namespace, fieldSelector: `metadata.name=${s.leaseName}` },
+      deployments: deploymentSource(s.namespace, s.deploymentName),
+      pods: podSource(s.namespace, s.podSelector),
+      leases: leaseSource(s.namespace, s.leaseName),
       clusterQueues: { apiVersion: v, plural: 'clusterqueues', kind: 'ClusterQueue', labelSelector: selectorString(s.clusterQueueSelector) },
       localQueues: { apiVersion: v, plural: 'localqueues', kind: 'LocalQueue' },
       workloads: { apiVersion: v, plural: 'workloads', kind: 'Workload', transform: slimWorkload },
-      ...(selectorString(s.localQueueNamespaceSelector) ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: selectorString(s.localQueueNamespaceSelector) } } : {}),
+      ...(namespaces ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: namespaces } } : {}),
     };
   },
-  scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? { metrics: scrapeSpecFor(s.metrics, [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'], 60_000) } : {}),
-  evaluate: ({ spec, data, scrapes, now }) => {
+  scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? {
+    metrics: scrapeSpecFor(s.metrics, [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'],
+      Math.max(60_000, durationMs(s.metrics.workqueueDepthFor))),
+  } : {}),
+  evaluate: ({ spec, data, scrapes, now, env }) => {
     const waiting = waitingForData(data);
     if (waiting) return waiting;
     if (data.clusterQueues?.state === 'absent') {
-      return { status: 'Unknown', reason: 'KueueNotInstalled', message: `Kueue's API (${KUEUE_GROUP}/${spec.apiVersion ?? 'v1beta2'}) is not served: Kueue CRDs are not installed`, findings: [] };
+      return { status: 'Unknown', reason: 'KueueNotInstalled', message: `Kueue's API (${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}) is not served: Kueue CRDs are not installed`, findings: [] };
     }
-    const apiVersion = `${KUEUE_GROUP}/${spec.apiVersion ?? 'v1beta2'}`;
+    const apiVersion = `${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}`;
     const next = new NextCheck(now);
-    const byName = (v: SourceView | undefined, n: string) => v?.objects.find((o) => o.metadata.name === n);
     const findings: F[] = [
       ...deploymentFindings(byName(data.deployments, spec.deploymentName), 'Kueue controller', spec.namespace, spec.deploymentName),
-      ...leaseFindings(byName(data.leases, spec.leaseName), 'Kueue', spec.leaseName, spec.namespace, 5000, now, next),
+      ...podFindings(data.pods?.objects ?? [], 'Kueue controller', durationMs(spec.restartWindow), spec.maxRestarts, now, next),
+      ...leaseFindings(byName(data.leases, spec.leaseName), 'Kueue', spec.leaseName, spec.namespace, durationMs(spec.leaseGracePeriod), now, next),
     ];
     const nsFilter = data.namespaces ? new Set(data.namespaces.objects.map((n) => n.metadata.name)) : undefined;
     const inScope = (o: KubeObject) => !nsFilter || nsFilter.has(o.metadata.namespace ?? '');
@@ -141,7 +200,7 @@ export const kueueCheck: ComponentCheck<KueueSpec & { apiVersion?: string }> = {
     const m = scrapes.metrics;
     const [prev, latest] = [m?.history.at(-2), m?.history.at(-1)];
     if (m && prev && latest) {
-      findings.push(...controllerMetricsFindings('Kueue', m, { maxReconcileErrorsPerMinute: 60, maxWorkqueueDepth: 1000, workqueueDepthFor: '10m', maxReconcileP99: '60s' }, now, next));
+      findings.push(...controllerMetricsFindings('Kueue', m, spec.metrics, now, next));
       const inadmissible = counterIncrease(sumOf(prev.samples, 'kueue_admission_attempts_total', { result: 'inadmissible' }), sumOf(latest.samples, 'kueue_admission_attempts_total', { result: 'inadmissible' }));
       const perMinute = (inadmissible * 60_000) / Math.max(1, latest.at - prev.at);
       if (perMinute > spec.metrics.maxInadmissibleAttemptsPerMinute) {
@@ -149,14 +208,12 @@ export const kueueCheck: ComponentCheck<KueueSpec & { apiVersion?: string }> = {
       }
     }
     const activeCount = cqs.length - inactive.length;
-    const unknown = findings.some((f) => f.severity === 'Critical') ? undefined : scrapeUnknown('Kueue', m);
-    if (unknown) return { status: 'Unknown', ...unknown, findings };
     return verdict(findings, { reason: 'KueueHealthy', message: `${activeCount}/${cqs.length} ClusterQueues active, ${pendingTotal} workloads pending` }, {
       summary: {
         display: `${activeCount}/${cqs.length} CQ active`,
         counts: { clusterQueues: cqs.length, inactiveClusterQueues: inactive.length, pendingWorkloads: pendingTotal, evictions },
       },
-      ...(next.date ? { nextCheckAt: next.date } : {}),
+      next, scrapes: { Kueue: m },
     });
   },
 };

@@ -1,4 +1,5 @@
-import type { ComponentSummary, Component, ConditionStatus, Finding, KaiwoMonitorSpec } from '../api/types.js';
+import type { ComponentDef } from '../api/schema.js';
+import type { ComponentSummary, ConditionStatus, Finding } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import type { Sample } from '../sources/promtext.js';
 import type { ScrapeFailure } from '../sources/scrape.js';
@@ -57,6 +58,7 @@ export interface CheckInput<S> {
   /** Scraped endpoints by the names the check gave them in scrapes(). */
   scrapes: Record<string, ScrapeView>;
   now: Date;
+  env: CheckEnv;
 }
 
 export interface CheckResult {
@@ -69,17 +71,46 @@ export interface CheckResult {
   nextCheckAt?: Date;
 }
 
-/** One health check: a pure function of its sources' caches, its spec section and the time. */
-export interface ComponentCheck<S extends { enabled: boolean }> {
-  component: Component;
-  /** The spec section this check reads. */
-  section(spec: KaiwoMonitorSpec): S;
+/** An RBAC PolicyRule (rbac.authorization.k8s.io/v1) a check's sources need. */
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+  verbs: string[];
+}
+
+/** Facts about the cluster that shape which sources a check reads (from discovery). */
+export interface CheckEnv {
+  /** The version the API server stores for the check's `storageVersionOf` CRD; undefined when not served. */
+  storageVersion?: string;
+}
+
+/**
+ * One health check, self-describing: what it reports (condition, label, column), its spec section (schema with
+ * defaults), what admission cannot validate (selector fields), what it may read (RBAC), and a pure evaluation of
+ * its sources' caches, its spec section and the time. Registering it in registry.ts is all it takes: the CRD,
+ * the ClusterRole, validation, status and docs are derived from these fields.
+ */
+export interface ComponentCheck<S extends { enabled: boolean }, C extends string = string> extends ComponentDef {
+  component: C;
+  /** One line for the README table of checks. */
+  description: string;
+  /** Dotted paths of metav1.LabelSelector fields in the section, checked at run time (Ready=False/InvalidSpec). */
+  selectors: readonly string[];
+  /** The RBAC rules its sources and scrapes need (cluster-wide reads). */
+  rbac: readonly PolicyRule[];
+  /** A CRD (plural.group) whose storage version the check reads, discovered before binding (CheckEnv). */
+  storageVersionOf?: string;
   /** The collections it needs, by local name. */
-  sources(spec: S): Record<string, SourceSpec>;
+  sources(spec: S, env: CheckEnv): Record<string, SourceSpec>;
   /** Metrics endpoints it needs, by local name (optional). */
   scrapes?(spec: S): Record<string, ScrapeSpec>;
   evaluate(input: CheckInput<S>): CheckResult;
 }
+
+/** Any registered check, for code that iterates over the registry. */
+export type AnyCheck = ComponentCheck<{ enabled: boolean }>;
 
 /** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
 export function waitingForData(data: Record<string, SourceView>): CheckResult | undefined {
@@ -101,20 +132,23 @@ export function notObserved(data: Record<string, SourceView>): CheckResult | und
 
 /** A check bound to one monitor's spec section, so callers need not know its section type. */
 export interface BoundCheck {
-  component: Component;
+  check: AnyCheck;
+  component: string;
   enabled: boolean;
   sources: Record<string, SourceSpec>;
   scrapes: Record<string, ScrapeSpec>;
   evaluate(data: Record<string, SourceView>, scrapes: Record<string, ScrapeView>, now: Date): CheckResult;
 }
 
-export function bindCheck<S extends { enabled: boolean }>(check: ComponentCheck<S>, spec: KaiwoMonitorSpec): BoundCheck {
-  const section = check.section(spec);
+/** Binds a check to its section of a (defaulted) spec. */
+export function bindCheck(check: AnyCheck, spec: Record<string, unknown>, env: CheckEnv = {}): BoundCheck {
+  const section = (spec[check.component] ?? { enabled: false }) as { enabled: boolean };
   return {
+    check,
     component: check.component,
     enabled: section.enabled,
-    sources: section.enabled ? check.sources(section) : {},
+    sources: section.enabled ? check.sources(section, env) : {},
     scrapes: section.enabled ? (check.scrapes?.(section) ?? {}) : {},
-    evaluate: (data, scrapes, now) => check.evaluate({ spec: section, data, scrapes, now }),
+    evaluate: (data, scrapes, now) => check.evaluate({ spec: section, data, scrapes, now, env }),
   };
 }

@@ -1,8 +1,8 @@
 import { parseQuantity } from '../api/quantity.js';
-import type { Finding, ObjectRef } from '../api/types.js';
+import type { ComponentSummary, Finding, ObjectRef } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { observationOf } from '../runtime/observed.js';
-import type { CheckResult } from './types.js';
+import type { CheckResult, ScrapeView } from './types.js';
 
 export type F = Omit<Finding, 'component'>;
 
@@ -73,11 +73,32 @@ export class NextCheck {
   }
 }
 
+/** A failing or pending metrics source makes an otherwise healthy component Unknown, with the failure as reason. */
+export function scrapeUnknown(what: string, view: ScrapeView | undefined): { reason: string; message: string } | undefined {
+  if (!view || view.state === 'ok') return undefined;
+  if (view.state === 'pending') return { reason: 'MetricsNotScraped', message: `${what} metrics not scraped yet` };
+  return { reason: view.reason ?? 'MetricsUnreachable', message: `${what} metrics: ${view.error ?? 'scrape failed'}` };
+}
+
+export interface VerdictOptions {
+  summary?: ComponentSummary;
+  next?: NextCheck;
+  /** Metrics the verdict depends on, by the name used in messages: unless a Critical finding already decides, a
+   * failing or pending one makes the component Unknown (with the scrape's reason). */
+  scrapes?: Record<string, ScrapeView | undefined>;
+}
+
 /**
- * Component verdict from findings: False iff a Critical finding exists. The condition's reason is that of the
- * first Critical finding (checks push the most telling ones first); the message names them all.
+ * The one way a check ends. False iff a Critical finding exists: the reason is that of the first Critical finding
+ * (checks push the most telling ones first) and the message names them all. Otherwise Unknown when a metrics
+ * source it depends on is failing or pending, else True. Summary, findings and the next time-based re-check are
+ * kept in every case.
  */
-export function verdict(findings: F[], healthy: { reason: string; message: string }, extra: Partial<CheckResult> = {}): CheckResult {
+export function verdict(findings: F[], healthy: { reason: string; message: string }, opts: VerdictOptions = {}): CheckResult {
+  const extra: Pick<CheckResult, 'summary' | 'nextCheckAt'> = {
+    ...(opts.summary ? { summary: opts.summary } : {}),
+    ...(opts.next?.date ? { nextCheckAt: opts.next.date } : {}),
+  };
   const critical = findings.filter((f) => f.severity === 'Critical');
   if (critical.length) {
     const first = critical[0];
@@ -85,8 +106,13 @@ export function verdict(findings: F[], healthy: { reason: string; message: strin
     const message = critical.length === 1 ? (first?.message ?? '') : `${critical.length} problems: ${nameList(critical.map((f) => f.message), 3)}`;
     return { status: 'False', reason, message, findings, ...extra };
   }
+  for (const [what, view] of Object.entries(opts.scrapes ?? {})) {
+    const unknown = scrapeUnknown(what, view);
+    if (unknown) return { status: 'Unknown', ...unknown, findings, ...extra };
+  }
   const warnings = findings.filter((f) => f.severity === 'Warning').length;
-  return { status: 'True', reason: healthy.reason, message: warnings ? `${healthy.message} (${warnings} warning${warnings === 1 ? '' : 's'})` : healthy.message, findings, ...extra };
+  const message = warnings ? `${healthy.message} (${warnings} warning${warnings === 1 ? '' : 's'})` : healthy.message;
+  return { status: 'True', reason: healthy.reason, message, findings, ...extra };
 }
 
 /** Deployment availability: available/desired replicas. */

@@ -1,20 +1,72 @@
-import type { WorkloadsSpec } from '../api/types.js';
+import { bool, dur, int, labelSelectorSchema, obj } from '../api/schema.js';
+import type { LabelSelector } from '../api/types.js';
 import { durationMs } from '../api/duration.js';
+import { isoSeconds, parseTime } from '../api/time.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
 import { type ComponentCheck, waitingForData } from './types.js';
-import { ageMs, type F, NextCheck, ref, verdict } from './util.js';
+import { ageMs, type F, NextCheck, type ObjCondition, ref, verdict } from './util.js';
+
+export interface WorkloadsSpec {
+  enabled: boolean;
+  namespaceSelector: LabelSelector;
+  failedWindow: string;
+  maxPendingDuration: string;
+  maxTerminatingDuration: string;
+  warningEventWindow: string;
+  maxFailedPercent: number;
+}
 
 const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
 /** status.status values of current Kaiwo (no READY since v0.1.6); anything else is counted as "other". */
 const KNOWN = ['', 'DOWNLOADING', 'PENDING', 'STARTING', 'RUNNING', 'COMPLETE', 'ERROR', 'FAILED', 'TERMINATING', 'TERMINATED'];
 
+interface KaiwoStatus {
+  status?: unknown;
+  startTime?: unknown;
+  duration?: unknown;
+  completionTime?: unknown;
+  conditions?: unknown;
+}
+
+const statusOf = (w: KubeObject) => (w.status ?? {}) as KaiwoStatus;
+const timeOf = (v: unknown) => (typeof v === 'string' ? parseTime(v) : undefined);
+/** A string field of hostile input, capped; '' when it is not a string. */
+const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+
+/** Kaiwo's conditions, ignoring malformed entries. */
+function conditionsOf(w: KubeObject): ObjCondition[] {
+  const c = statusOf(w).conditions;
+  return Array.isArray(c) ? c.filter((x): x is ObjCondition => typeof x === 'object' && x !== null && typeof (x as ObjCondition).type === 'string') : [];
+}
+
 /** When the workload entered its current status: the newest condition transition, else creation. */
 function statusSince(w: KubeObject): string | undefined {
-  const conds = ((w.status as { conditions?: { lastTransitionTime?: string }[] } | undefined)?.conditions ?? [])
-    .map((c) => c.lastTransitionTime).filter((t): t is string => typeof t === 'string').sort();
+  const conds = conditionsOf(w).map((c) => c.lastTransitionTime).filter((t): t is string => typeof t === 'string' && parseTime(t) !== undefined).sort();
   return conds.at(-1) ?? w.metadata.creationTimestamp;
 }
+
+/**
+ * When a FAILED workload failed. Kaiwo changes no condition on RUNNING → FAILED and never writes completionTime, but
+ * writes startTime and duration (seconds, recomputed only when it writes a transition) with that transition, so the
+ * failure is at startTime + duration. Fallbacks: completionTime (should a later Kaiwo write it); startTime alone
+ * when startTime + duration lies in the future (startTime rewritten at the transition); else the newest of
+ * startTime, condition transitions and creation (a lower bound). Never later than now.
+ */
+export function failedAt(w: KubeObject, now: Date): string | undefined {
+  const st = statusOf(w);
+  const completed = timeOf(st.completionTime);
+  const start = timeOf(st.startTime);
+  const duration = typeof st.duration === 'number' && Number.isFinite(st.duration) && st.duration >= 0 ? st.duration : undefined;
+  let at: number | undefined;
+  if (completed !== undefined) at = completed;
+  else if (start !== undefined && duration !== undefined) at = start + duration * 1000 > now.getTime() + 60_000 ? start : start + duration * 1000;
+  else at = Math.max(start ?? -Infinity, timeOf(statusSince(w)) ?? -Infinity);
+  return Number.isFinite(at) ? isoSeconds(Math.min(at, now.getTime())) : undefined;
+}
+
+/** Kaiwo's "not schedulable" reasons (condition Schedulable=False) that put a workload in ERROR. */
+export const UNSCHEDULABLE_REASONS = ['NoGPUs', 'InsufficientGPUs', 'WrongQueueNamespace', 'ClusterQueueNotFound'];
 
 interface CoreEvent extends KubeObject {
   type?: string;
@@ -38,9 +90,26 @@ function slimEvent(e: KubeObject): KubeObject {
 }
 
 /** KaiwoJobs and KaiwoServices by status.status, and recent Warning Events on them. */
-export const workloadsCheck: ComponentCheck<WorkloadsSpec> = {
+export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
   component: 'workloads',
-  section: (s) => s.workloads,
+  conditionType: 'WorkloadsHealthy',
+  label: 'workloads',
+  column: 'Workloads',
+  description: 'KaiwoJobs and KaiwoServices by status (failed, unschedulable, pending or terminating too long) and recent Warning Events on them',
+  schema: obj('KaiwoJobs and KaiwoServices (WorkloadsHealthy)', {
+    enabled: bool('check Kaiwo workloads', true),
+    namespaceSelector: labelSelectorSchema('namespaces to check (default: all)', {}),
+    failedWindow: dur('FAILED workloads that failed less than this ago count as failed (ERROR is recoverable: reported while it lasts)', '1h', '1m', '720h'),
+    maxPendingDuration: dur('PENDING longer than this is a finding', '30m', '1s', '720h'),
+    maxTerminatingDuration: dur('TERMINATING longer than this is stuck', '15m', '1s', '720h'),
+    warningEventWindow: dur('Warning Events on Kaiwo objects newer than this are findings', '15m', '1m', '24h'),
+    maxFailedPercent: int('failed workloads (percent of those in scope) that make the component unhealthy', 20, 0, 100),
+  }),
+  selectors: ['namespaceSelector'],
+  rbac: [
+    { apiGroups: [''], resources: ['namespaces', 'events'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['kaiwo.silogen.ai'], resources: ['kaiwojobs', 'kaiwoservices'], verbs: ['get', 'list', 'watch'] },
+  ],
   sources: (s) => ({
     kaiwoJobs: { apiVersion: KAIWO, plural: 'kaiwojobs', kind: 'KaiwoJob' },
     kaiwoServices: { apiVersion: KAIWO, plural: 'kaiwoservices', kind: 'KaiwoService' },
@@ -58,7 +127,7 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec> = {
     const inScope = (o: { metadata: { namespace?: string } }) => !nsFilter || nsFilter.has(o.metadata.namespace ?? '');
     const next = new NextCheck(now);
     const findings: F[] = [];
-    const counts: Record<string, number> = { total: 0, pending: 0, running: 0, failed: 0, other: 0 };
+    const counts: Record<string, number> = { total: 0, pending: 0, running: 0, failed: 0, unschedulable: 0, other: 0 };
     const failedWindow = durationMs(spec.failedWindow);
     const maxPending = durationMs(spec.maxPendingDuration);
     const maxTerminating = durationMs(spec.maxTerminatingDuration);
@@ -69,21 +138,31 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec> = {
     let recentlyFailed = 0;
     for (const { w, kind } of workloads) {
       counts.total = (counts.total ?? 0) + 1;
-      const raw = (w.status as { status?: unknown } | undefined)?.status;
+      const raw = statusOf(w).status;
       const status = typeof raw === 'string' ? raw : '';
-      const since = statusSince(w);
+      const since = status === 'FAILED' ? failedAt(w, now) : statusSince(w);
       const age = ageMs(since, now) ?? 0;
       const object = ref(w, kind, KAIWO);
       const id = `${kind} ${w.metadata.namespace ?? ''}/${w.metadata.name}`;
+      const describe = `see kubectl describe ${kind.toLowerCase()} -n ${w.metadata.namespace ?? ''} ${w.metadata.name}`;
       if (!KNOWN.includes(status)) counts.other = (counts.other ?? 0) + 1;
       if (status === 'RUNNING') counts.running = (counts.running ?? 0) + 1;
-      if (status === 'FAILED' || status === 'ERROR') {
+      if (status === 'FAILED') {
         if (age < failedWindow) {
           recentlyFailed++;
           counts.failed = (counts.failed ?? 0) + 1;
-          findings.push({ severity: 'Warning', reason: status === 'FAILED' ? 'WorkloadFailed' : 'WorkloadError', object, ...(since ? { since } : {}), message: `${id} is ${status}${since ? ` since ${since}` : ''}; see kubectl describe ${kind.toLowerCase()} -n ${w.metadata.namespace ?? ''} ${w.metadata.name}` });
+          findings.push({ severity: 'Warning', reason: 'WorkloadFailed', object, ...(since ? { since } : {}), message: `${id} is FAILED${since ? ` since ${since}` : ''}; ${describe}` });
           next.when(now.getTime() - age, failedWindow);
         }
+      } else if (status === 'ERROR') {
+        // Recoverable: Kaiwo retries once the cause is gone (GPUs freed, queue created). Not a failure.
+        counts.unschedulable = (counts.unschedulable ?? 0) + 1;
+        const c = conditionsOf(w).find((x) => x.type === 'Schedulable' && x.status === 'False');
+        const at = c?.lastTransitionTime ?? since;
+        findings.push(c ? {
+          severity: 'Warning', reason: 'WorkloadUnschedulable', object, ...(at ? { since: at } : {}),
+          message: `${id} is not schedulable (${text(c.reason, 128) || 'Unschedulable'}): ${text(c.message, 512)}`,
+        } : { severity: 'Warning', reason: 'WorkloadError', object, ...(at ? { since: at } : {}), message: `${id} is ERROR (Kaiwo retries it); ${describe}` });
       } else if (status === 'PENDING' || status === '') {
         counts.pending = (counts.pending ?? 0) + 1;
         if (age >= maxPending) findings.push({ severity: 'Warning', reason: 'WorkloadPendingTooLong', object, ...(since ? { since } : {}), message: `${id} PENDING since ${since ?? '?'}, longer than ${spec.maxPendingDuration}; check its Kueue Workload and ClusterQueue` });
@@ -99,7 +178,8 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec> = {
       findings.push({ severity: 'Critical', reason: 'WorkloadsFailing', message: `${recentlyFailed} of ${considered} Kaiwo workloads failed in the last ${spec.failedWindow} (${failedPct.toFixed(0)}%, threshold ${spec.maxFailedPercent}%)` });
     }
     const eventWindow = durationMs(spec.warningEventWindow);
-    const seen = new Set<string>();
+    // Kaiwo's own Warning Events (e.g. WorkloadFailed) repeat what the status findings already say.
+    const seen = new Set(findings.map((f) => `${f.object?.kind ?? ''}/${f.object?.namespace ?? ''}/${f.object?.name ?? ''}/${f.reason}`));
     for (const e of [...(data.jobEvents?.objects ?? []), ...(data.serviceEvents?.objects ?? [])] as CoreEvent[]) {
       const io = e.involvedObject ?? {};
       if (nsFilter && !nsFilter.has(io.namespace ?? '')) continue;
@@ -116,9 +196,10 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec> = {
         message: `Warning event ${e.reason ?? ''} on ${io.kind ?? ''} ${io.namespace ?? ''}/${io.name ?? ''}: ${e.message ?? ''}`,
       });
     }
-    return verdict(findings, { reason: 'WorkloadsHealthy', message: `${counts.total ?? 0} Kaiwo workloads: ${counts.running ?? 0} running, ${counts.pending ?? 0} pending, ${counts.failed ?? 0} failed recently` }, {
+    return verdict(findings, { reason: 'WorkloadsHealthy', message: `${counts.total ?? 0} Kaiwo workloads: ${counts.running ?? 0} running, ${counts.pending ?? 0} pending, ${counts.unschedulable ?? 0} unschedulable, `
+      + `${counts.failed ?? 0} failed recently` }, {
       summary: { display: `${counts.failed ?? 0} failed / ${counts.total ?? 0}`, counts },
-      ...(next.date ? { nextCheckAt: next.date } : {}),
+      next,
     });
   },
 };

@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { KaiwoMonitorSpec, KaiwoMonitorStatus } from '../api/types.js';
+import type { KaiwoMonitorStatus } from '../api/types.js';
+import type { KaiwoMonitorSpec } from '../checks/registry.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import type { Logger } from '../runtime/log.js';
 import { ScrapeManager } from './scrapes.js';

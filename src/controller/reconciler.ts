@@ -1,22 +1,33 @@
+import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { applyDefaults } from '../api/defaults.js';
-import { API_VERSION, GROUP, KIND, PLURAL, specSchema, VERSION } from '../api/schema.js';
-import { CONDITION_TYPES, type KaiwoMonitor, type KaiwoMonitorSpec, type KaiwoMonitorStatus } from '../api/types.js';
-import { checksFor } from '../checks/registry.js';
+import { API_VERSION, KIND } from '../api/schema.js';
+import type { KaiwoMonitor, KaiwoMonitorStatus } from '../api/types.js';
+import { CHECKS, CONDITION_TYPES, COMPONENT_LABELS, type KaiwoMonitorSpec, specSchema } from '../checks/registry.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/log.js';
 import type { RuntimeMetrics } from '../runtime/metrics.js';
-import { writeStatus } from '../runtime/status.js';
+import { writeMonitorStatus } from './status-write.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
 import { checksForCluster, runChecks } from './evaluate.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
-import { buildStatus, COMPONENT_LABELS, initialStatus, newCriticalFindings, transitions } from './status.js';
+import { buildStatus, initialStatus, newCriticalFindings, transitions } from './status.js';
 import { durationMs } from '../api/duration.js';
 import { validateSpec } from './validate.js';
+
+/** The controller name in logs and metrics (controller-runtime's `controller` key). */
+const CONTROLLER = 'kaiwomonitor';
+
+/** What one reconcile saw, for its debug line. */
+interface ReconcileTrace {
+  outcome?: string;
+  sources?: Record<string, string>;
+  scrapes?: Record<string, string>;
+}
 
 export interface ReconcilerOptions {
   heartbeatMs: number;
@@ -56,7 +67,30 @@ export class Reconciler {
     return cached;
   }
 
+  /**
+   * One reconcile, with an id (controller-runtime's reconcileID) on every line it logs; at debug level one line
+   * per reconcile: duration, the state of each source and scrape, and when it runs again.
+   */
   async reconcile(name: string): Promise<ReconcileResult> {
+    const reconcileID = randomUUID();
+    const started = performance.now();
+    const trace: ReconcileTrace = {};
+    let result: ReconcileResult | undefined;
+    try {
+      result = await this.reconcileOnce(name, reconcileID, trace);
+      return result;
+    } finally {
+      const requeue = result?.requeueAfterMs;
+      this.log.debug('reconciled', {
+        controller: CONTROLLER, monitor: name, reconcileID, durationMs: Math.round((performance.now() - started) * 10) / 10,
+        outcome: result ? (trace.outcome ?? 'evaluated') : 'error', ...(trace.sources ? { sources: trace.sources } : {}),
+        ...(trace.scrapes ? { scrapes: trace.scrapes } : {}),
+        ...(requeue !== undefined ? { requeueAfterMs: Math.round(requeue), nextAt: new Date(Date.now() + requeue).toISOString() } : {}),
+      });
+    }
+  }
+
+  private async reconcileOnce(name: string, reconcileID: string, trace: ReconcileTrace): Promise<ReconcileResult> {
     const m = this.current(name);
     if (!m || m.metadata.deletionTimestamp) {
       this.sources.release(name);
@@ -64,17 +98,20 @@ export class Reconciler {
       this.written.delete(name);
       this.loggedInvalid.delete(name);
       this.monitorMetrics.forget(name);
+      trace.outcome = 'deleted';
       return {};
     }
-    const log = this.log.child('reconciler', { monitor: name });
+    const log = this.log.child('reconciler', { controller: CONTROLLER, monitor: name, reconcileID });
     const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, m.spec);
+    this.monitorMetrics.interval.set({ monitor: name }, durationMs(spec.interval) / 1000);
     const generation = m.metadata.generation ?? 1;
     const now = new Date();
-    const bound = checksFor(spec);
-    const enabled = bound.filter((c) => c.enabled).map((c) => c.component);
+    const enabledChecks = CHECKS.filter((c) => spec[c.component].enabled);
+    const enabled = enabledChecks.map((c) => c.component);
 
     if (!m.status?.conditions?.length) {
-      await this.write(m, initialStatus(generation, enabled, now));
+      this.logTransitions(log, m.status, await this.write(m, initialStatus(generation, enabledChecks, now)));
+      trace.outcome = 'initialized';
       return { requeueAfterMs: 0 };
     }
 
@@ -84,10 +121,11 @@ export class Reconciler {
       this.scrapes.release(name);
       if (this.loggedInvalid.get(name) !== `${generation}|${invalid}`) {
         this.loggedInvalid.set(name, `${generation}|${invalid}`);
-        log.error('invalid spec', { generation, error: invalid });
+        log.warn('invalid spec: not evaluated until it is fixed (Ready=False/InvalidSpec)', { generation, error: invalid });
       }
-      const status = buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs });
-      await this.write(m, status);
+      const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs }));
+      this.logTransitions(log, m.status, status);
+      trace.outcome = 'invalidSpec';
       this.monitorMetrics.observe(name, status.conditions ?? [], status.findings ?? [], now, status.summary, enabled);
       await this.emitEvents(m, spec, m.status, status);
       return {};
@@ -101,22 +139,39 @@ export class Reconciler {
       log.error('check failed', { component: check.component, error });
     });
     const next = Math.min(now.getTime() + durationMs(spec.interval), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
-    const status = buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs });
-    await this.write(m, status);
-    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component }))), now, status.summary, enabled);
+    trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.sources.view(s).state])));
+    trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));
+    const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs }));
+    this.logTransitions(log, m.status, status);
+    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason }))), now, status.summary, enabled);
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }
 
-  private async write(m: KaiwoMonitor, status: KaiwoMonitorStatus): Promise<void> {
-    const path = `/apis/${GROUP}/${VERSION}/${PLURAL}/${m.metadata.name}`;
-    const res = await writeStatus(this.kc, { objectPath: path }, m, status);
+  /** Writes the status fitted to the CRD (Ready=False/StatusRejected if still rejected); returns what is stored. */
+  private async write(m: KaiwoMonitor, status: KaiwoMonitorStatus): Promise<KaiwoMonitorStatus> {
+    const res = await writeMonitorStatus(this.kc, m, status, { now: new Date(), heartbeatMs: this.opts.heartbeatMs });
+    if (res.rejected !== undefined) {
+      this.log.error('the API server rejected the status; wrote Ready=False/StatusRejected', { monitor: m.metadata.name, error: res.rejected });
+    }
     const changedAt = this.changedSince.get(m.metadata.name);
     this.changedSince.delete(m.metadata.name);
     if (res.written && res.object) {
       if (changedAt !== undefined) this.monitorMetrics.eventToStatus.observe((performance.now() - changedAt) / 1000);
       this.metrics.statusPatches.inc({ monitor: m.metadata.name });
-      this.written.set(m.metadata.name, { basedOn: m.metadata.resourceVersion, object: res.object as KaiwoMonitor });
+      this.written.set(m.metadata.name, { basedOn: m.metadata.resourceVersion, object: res.object });
+    }
+    return res.status;
+  }
+
+  /** One info line per condition transition: type, from → to, reason (the same transitions Events report). */
+  private logTransitions(log: Logger, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): void {
+    for (const t of transitions(before, after)) {
+      const c = t.condition;
+      log.info(`${c.type}: ${t.previous?.status ?? 'none'} → ${c.status} (${c.reason})`, {
+        type: c.type, from: t.previous?.status ?? 'none', to: c.status, reason: c.reason,
+        ...(t.previous && t.previous.reason !== c.reason ? { previousReason: t.previous.reason } : {}), message: c.message,
+      });
     }
   }
 
@@ -134,12 +189,12 @@ export class Reconciler {
     }
     // A new critical finding in a component that just turned False is already told by that transition's Event.
     const turned = new Set(changed.map((t) => t.condition.type));
-    for (const f of newCriticalFindings(before, after).filter((x) => !turned.has(CONDITION_TYPES[x.component]))) {
+    for (const f of newCriticalFindings(before, after).filter((x) => !turned.has(CONDITION_TYPES[x.component] ?? ''))) {
       const o = f.object;
       const ref = o ? ` ${o.kind ?? ''}${o.namespace ? ` ${o.namespace}/` : ' '}${o.name ?? ''}` : '';
       await this.recorder.emit({
-        regarding, reason: f.reason, action: CONDITION_TYPES[f.component], type: 'Warning',
-        note: `${COMPONENT_LABELS[f.component]}:${ref}: ${f.message}`,
+        regarding, reason: f.reason, action: CONDITION_TYPES[f.component] ?? f.component, type: 'Warning',
+        note: `${COMPONENT_LABELS[f.component] ?? f.component}:${ref}: ${f.message}`,
       });
     }
   }

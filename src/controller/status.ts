@@ -1,17 +1,20 @@
 import { andStatus, findCondition, isTransition, removeCondition, setCondition, truncate } from '../api/conditions.js';
 import { MAX_FINDINGS, SEVERITIES } from '../api/schema.js';
+import { isoSeconds } from '../api/time.js';
 import {
-  type Component, CONDITION_TYPES, type Condition, type ComponentSummary, type Finding, HEALTHY, type KaiwoMonitorStatus, READY,
+  type Component, type Condition, type ComponentSummary, type Finding, HEALTHY, type KaiwoMonitorStatus, READY,
 } from '../api/types.js';
 import type { CheckResult } from '../checks/types.js';
 import { jsonEqual } from '../runtime/status.js';
 
-export const COMPONENT_LABELS: Record<Component, string> = {
-  operator: 'Kaiwo operator', kueue: 'Kueue', gpuNodes: 'GPU nodes', workloads: 'workloads',
-};
-
-export interface ComponentOutcome {
+/** What status needs to know of a component: its name, condition type and human label. */
+export interface ComponentInfo {
   component: Component;
+  conditionType: string;
+  label: string;
+}
+
+export interface ComponentOutcome extends ComponentInfo {
   enabled: boolean;
   result?: CheckResult;
   /** The check threw: a bug or hostile input, reported as CheckFailed. */
@@ -19,19 +22,15 @@ export interface ComponentOutcome {
 }
 
 /** The first status a monitor gets: every condition Unknown, nothing claimed before it was observed. */
-export function initialStatus(generation: number, enabled: Component[], now: Date): KaiwoMonitorStatus {
+export function initialStatus(generation: number, enabled: readonly ComponentInfo[], now: Date): KaiwoMonitorStatus {
   let conditions: Condition[] = [];
   const set = (type: string, reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: 'Unknown', reason, message, observedGeneration: generation }, now);
   };
   set(READY, 'Initializing', 'first reconcile: checks have not run yet');
   set(HEALTHY, 'NotObserved', 'nothing observed yet');
-  for (const c of enabled) set(CONDITION_TYPES[c], 'NotObserved', `${COMPONENT_LABELS[c]} not observed yet`);
+  for (const c of enabled) set(c.conditionType, 'NotObserved', `${c.label} not observed yet`);
   return { observedGeneration: generation, lastCheckTime: isoSeconds(now), conditions };
-}
-
-export function isoSeconds(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 const severityRank = (s: Finding['severity']) => SEVERITIES.indexOf(s);
@@ -87,13 +86,13 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
     const all: Finding[] = [];
     summary = {};
     for (const o of input.outcomes) {
-      const type = CONDITION_TYPES[o.component];
+      const type = o.conditionType;
       if (!o.enabled) {
         conditions = removeCondition(conditions, type);
         continue;
       }
       if (o.error !== undefined || !o.result) {
-        set(type, 'Unknown', 'CheckFailed', `the ${COMPONENT_LABELS[o.component]} check failed: ${o.error ?? 'no result'}`);
+        set(type, 'Unknown', 'CheckFailed', `the ${o.label} check failed: ${o.error ?? 'no result'}`);
         continue;
       }
       set(type, o.result.status, o.result.reason, o.result.message);
@@ -101,21 +100,22 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
       for (const f of o.result.findings) all.push({ ...f, component: o.component });
     }
     const failed = enabled.filter((o) => o.error !== undefined || !o.result);
-    if (failed.length) set(READY, 'False', 'CheckFailed', `${failed.length} check(s) failed: ${failed.map((o) => COMPONENT_LABELS[o.component]).join(', ')}`);
+    if (failed.length) set(READY, 'False', 'CheckFailed', `${failed.length} check(s) failed: ${failed.map((o) => o.label).join(', ')}`);
     else set(READY, 'True', 'Reconciled', `${enabled.length} component check(s) evaluated for generation ${generation}`);
 
-    const statuses = enabled.map((o) => ({ o, c: findCondition(conditions, CONDITION_TYPES[o.component]) }));
+    const statuses = enabled.map((o) => ({ o, c: findCondition(conditions, o.conditionType) }));
     const overall = andStatus(statuses.map((s) => s.c?.status ?? 'Unknown'));
     const describe = (want: Condition['status']) => statuses.filter((s) => s.c?.status === want)
-      .map((s) => `${COMPONENT_LABELS[s.o.component]}: ${s.c?.message ?? ''}`).join('; ');
+      .map((s) => `${s.o.label}: ${s.c?.message ?? ''}`).join('; ');
     if (overall === 'True') set(HEALTHY, 'True', 'AllComponentsHealthy', `all ${enabled.length} monitored components are healthy`);
     else if (overall === 'False') set(HEALTHY, 'False', 'ComponentsUnhealthy', describe('False'));
     else set(HEALTHY, 'Unknown', 'ComponentsUnknown', describe('Unknown') || 'nothing observed yet');
     ranked = rankFindings(all, previous?.findings, now);
   }
 
-  const order = [READY, HEALTHY, ...Object.values(CONDITION_TYPES)];
-  conditions.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
+  const order = [READY, HEALTHY, ...input.outcomes.map((o) => o.conditionType)];
+  const rank = (type: string) => (order.includes(type) ? order.indexOf(type) : order.length);
+  conditions.sort((a, b) => rank(a.type) - rank(b.type));
   const status: KaiwoMonitorStatus = {
     observedGeneration: generation,
     conditions,

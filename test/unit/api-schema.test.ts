@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { applyDefaults } from '../../src/api/defaults.js';
-import { crdFiles, renderCrd } from '../../src/api/render.js';
-import { type Schema, specSchema, statusSchema } from '../../src/api/schema.js';
-import type { KaiwoMonitorSpec, KaiwoMonitorStatus } from '../../src/api/types.js';
-import { chartFiles } from '../../src/dev/chart-files.js';
+import type { Schema } from '../../src/api/schema.js';
+import type { KaiwoMonitorStatus } from '../../src/api/types.js';
+import { type KaiwoMonitorSpec, specSchema, statusSchema } from '../../src/checks/registry.js';
+import { generatedFiles } from '../../src/dev/generated.js';
 import { repoRoot } from '../../src/dev/paths.js';
 
 type DeepRequired<T> = T extends (infer U)[] ? DeepRequired<U>[] : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
@@ -25,17 +25,18 @@ const fullSpec: DeepRequired<KaiwoMonitorSpec> = {
       enabled: true, url: 'https://x/metrics', interval: '15s', timeout: '5s', maxResponseBytes: 1024,
       tls: { insecureSkipVerify: false, caBundle: 'pem', serverName: 's' },
       bearerToken: { source: 'Secret', secretRef: { namespace: 'n', name: 's', key: 'token' } },
-      maxReconcileErrorsPerMinute: 5, maxWorkqueueDepth: 100, workqueueDepthFor: '5m', maxReconcileP99: '30s',
+      maxReconcileErrorsPerMinute: 5, maxWorkqueueDepth: 100, workqueueDepthFor: '5m', maxReconcileP99: '30s', rateWindow: '5m',
     },
   },
   kueue: {
-    enabled: true, namespace: 'n', deploymentName: 'd', podSelector: sel, leaseName: 'l',
-    clusterQueueSelector: sel, localQueueNamespaceSelector: sel,
+    enabled: true, namespace: 'n', deploymentName: 'd', podSelector: sel, leaseName: 'l', leaseGracePeriod: '5s',
+    restartWindow: '15m', maxRestarts: 3, clusterQueueSelector: sel, localQueueNamespaceSelector: sel,
     maxPendingWorkloads: 100, maxPendingAge: '30m', quotaWarningPercent: 95, evictionWindow: '15m', maxEvictions: 5,
     metrics: {
       enabled: false, url: 'https://x', interval: '15s', timeout: '5s', maxResponseBytes: 1024,
       tls: { insecureSkipVerify: true, caBundle: '', serverName: '' },
       bearerToken: { source: 'ServiceAccount', secretRef: { namespace: 'n', name: 's', key: 'token' } },
+      maxReconcileErrorsPerMinute: 60, maxWorkqueueDepth: 1000, workqueueDepthFor: '10m', maxReconcileP99: '60s', rateWindow: '5m',
       maxInadmissibleAttemptsPerMinute: 30,
     },
   },
@@ -87,12 +88,10 @@ describe('KaiwoMonitor API: schema and types stay in sync', () => {
     expect(sorted(valuePaths(fullStatus, maps))).to.deep.equal(sorted(schemaPaths(statusSchema)));
   });
 
-  it('the committed CRDs are generated from the schema (run make generate)', () => {
-    for (const f of crdFiles) expect(readFileSync(join(repoRoot, f), 'utf8'), f).to.equal(renderCrd());
-  });
-
-  it("the Helm chart's copies of config/ are current (run make generate)", () => {
-    for (const [f, content] of Object.entries(chartFiles())) expect(readFileSync(join(repoRoot, f), 'utf8'), f).to.equal(content);
+  it('the committed CRDs, ClusterRole, chart copies and README table are current (run make generate)', () => {
+    const files = generatedFiles();
+    expect(Object.keys(files)).to.include.members(['config/rbac/role.yaml', 'charts/kaiwo-monitor/files/manager-rules.yaml', 'README.md']);
+    for (const [f, content] of Object.entries(files)) expect(readFileSync(join(repoRoot, f), 'utf8'), f).to.equal(content);
   });
 
   it('the full sample sets only schema fields, and all of them but repeated optional ones', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Component, Finding, KaiwoMonitorStatus } from '../../src/api/types.js';
+import { CHECKS } from '../../src/checks/registry.js';
 import type { CheckResult } from '../../src/checks/types.js';
 import { buildStatus, type ComponentOutcome, initialStatus, newCriticalFindings, transitions } from '../../src/controller/status.js';
 
@@ -8,15 +9,23 @@ const t1 = new Date('2026-01-01T00:01:00Z');
 const hour = 3_600_000;
 const ok = (message = 'fine'): CheckResult => ({ status: 'True', reason: 'Healthy', message, findings: [] });
 const all = (r: (c: Component) => CheckResult | undefined, enabled: Component[] = ['operator', 'kueue', 'gpuNodes', 'workloads']): ComponentOutcome[] =>
-  (['operator', 'kueue', 'gpuNodes', 'workloads'] as Component[]).map((component) => {
-    const result = r(component);
-    return enabled.includes(component) ? { component, enabled: true, ...(result ? { result } : { error: 'boom' }) } : { component, enabled: false };
+  infos(['operator', 'kueue', 'gpuNodes', 'workloads']).map((info) => {
+    const result = r(info.component);
+    return enabled.includes(info.component) ? { ...info, enabled: true, ...(result ? { result } : { error: 'boom' }) } : { ...info, enabled: false };
   });
+/** The registered checks' status facts, by component name. */
+function infos(components: Component[]) {
+  return components.map((c) => {
+    const check = CHECKS.find((x) => x.component === c);
+    if (!check) throw new Error(`no check ${c}`);
+    return { component: c, conditionType: check.conditionType, label: check.label };
+  });
+}
 const cond = (s: KaiwoMonitorStatus, type: string) => s.conditions?.find((c) => c.type === type);
 
 describe('KaiwoMonitor status', () => {
   it('starts with every condition Unknown and the generation observed', () => {
-    const s = initialStatus(3, ['kueue', 'gpuNodes'], t0);
+    const s = initialStatus(3, infos(['kueue', 'gpuNodes']), t0);
     expect(s.conditions?.map((c) => [c.type, c.status, c.observedGeneration])).to.deep.equal([
       ['Ready', 'Unknown', 3], ['Healthy', 'Unknown', 3], ['KueueHealthy', 'Unknown', 3], ['GPUNodesHealthy', 'Unknown', 3],
     ]);
@@ -24,7 +33,7 @@ describe('KaiwoMonitor status', () => {
   });
 
   it('is Healthy only when every enabled component is healthy; disabled ones are removed', () => {
-    const prev = initialStatus(1, ['operator', 'kueue', 'gpuNodes', 'workloads'], t0);
+    const prev = initialStatus(1, infos(['operator', 'kueue', 'gpuNodes', 'workloads']), t0);
     const s = buildStatus({ generation: 1, previous: prev, outcomes: all(() => ok(), ['kueue', 'gpuNodes']), now: t1, heartbeatMs: hour });
     expect(cond(s, 'Healthy')).to.include({ status: 'True', reason: 'AllComponentsHealthy' });
     expect(cond(s, 'Ready')).to.include({ status: 'True', reason: 'Reconciled' });
@@ -80,7 +89,7 @@ describe('KaiwoMonitor status', () => {
   });
 
   it('reports transitions and new critical findings for Events', () => {
-    const prev = initialStatus(1, ['kueue'], t0);
+    const prev = initialStatus(1, infos(['kueue']), t0);
     const bad: CheckResult = { status: 'False', reason: 'ClusterQueueInactive', message: 'm', findings: [{ severity: 'Critical', reason: 'ClusterQueueInactive', message: 'cq', object: { kind: 'ClusterQueue', name: 'kaiwo' } }] };
     const s = buildStatus({ generation: 1, previous: prev, outcomes: all(() => bad, ['kueue']), now: t1, heartbeatMs: hour });
     expect(transitions(prev, s).map((t) => `${t.condition.type}=${t.condition.status}`)).to.deep.equal(['Ready=True', 'Healthy=False', 'KueueHealthy=False']);

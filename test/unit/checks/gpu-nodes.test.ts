@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
-import { specSchema } from '../../../src/api/schema.js';
-import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
+import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
 import { defaultUtilizationQuery, gpuNodesCheck, utilizationFindings } from '../../../src/checks/gpu-nodes.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import { ago, gpuNode, NOW, view } from '../../support/fixtures.js';
 
 const spec = (over: object = {}) => applyDefaults<KaiwoMonitorSpec>(specSchema, { gpuNodes: over }).gpuNodes;
-const run = (nodes: KubeObject[], over: object = {}, state: 'synced' | 'pending' = 'synced') => gpuNodesCheck.evaluate({ spec: spec(over), data: { nodes: view(nodes, state) }, scrapes: {}, now: NOW });
+const run = (nodes: KubeObject[], over: object = {}, state: 'synced' | 'pending' = 'synced') => gpuNodesCheck.evaluate({ spec: spec(over), data: { nodes: view(nodes, state) }, scrapes: {}, now: NOW, env: {} });
 const fleet = (n: number, vendor: 'amd' | 'nvidia' = 'amd') => Array.from({ length: n }, (_, i) => gpuNode(`gpu-${String(i).padStart(2, '0')}`, { vendor }));
 
 describe('check: GPU nodes', () => {
@@ -93,8 +92,8 @@ describe('check: GPU nodes', () => {
   it('keeps its message stable while nothing changes (no ticking durations)', () => {
     const nodes = [gpuNode('a', { ready: false, readySince: ago(30_000) }), ...fleet(20)];
     const later = new Date(NOW.getTime() + 20_000);
-    const a = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: NOW });
-    const b = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: later });
+    const a = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: NOW, env: {} });
+    const b = gpuNodesCheck.evaluate({ spec: spec(), data: { nodes: view(nodes) }, scrapes: {}, now: later, env: {} });
     expect(b.findings).to.deep.equal(a.findings);
     expect(b.message).to.equal(a.message);
   });
@@ -124,7 +123,7 @@ describe('check: GPU utilization (from PromQL samples)', () => {
 
   it('is Unknown/PrometheusQueryFailed when the query fails and nothing is Critical', () => {
     const failing = { state: 'failing' as const, reason: 'PrometheusQueryFailed' as const, error: 'connection refused', history: [] };
-    const r = gpuNodesCheck.evaluate({ spec: spec({ utilization: { enabled: true, prometheusURL: 'http://p' } }), data: { nodes: view(fleet(2)) }, scrapes: { utilization: failing }, now: NOW });
+    const r = gpuNodesCheck.evaluate({ spec: spec({ utilization: { enabled: true, prometheusURL: 'http://p' } }), data: { nodes: view(fleet(2)) }, scrapes: { utilization: failing }, now: NOW, env: {} });
     expect(r).to.include({ status: 'Unknown', reason: 'PrometheusQueryFailed' });
   });
 });

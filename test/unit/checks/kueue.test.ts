@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
-import { specSchema } from '../../../src/api/schema.js';
-import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
+import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
 import { kueueCheck } from '../../../src/checks/kueue.js';
 import type { SourceView } from '../../../src/checks/types.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import { clusterQueue, deployment, lease, localQueue, NOW, view, workload } from '../../support/fixtures.js';
 
-const spec = (over: object = {}, apiVersion?: string) => ({ ...applyDefaults<KaiwoMonitorSpec>(specSchema, { kueue: over }).kueue, ...(apiVersion ? { apiVersion } : {}) });
+const spec = (over: object = {}) => applyDefaults<KaiwoMonitorSpec>(specSchema, { kueue: over }).kueue;
+const envOf = (apiVersion?: string) => (apiVersion ? { storageVersion: apiVersion } : {});
 function healthy(extra: Partial<Record<string, SourceView>> = {}): Record<string, SourceView> {
   return {
     deployments: view([deployment('kueue-system', 'kueue-controller-manager')]),
@@ -18,7 +18,7 @@ function healthy(extra: Partial<Record<string, SourceView>> = {}): Record<string
     ...extra,
   };
 }
-const run = (data: Record<string, SourceView>, over: object = {}, apiVersion?: string) => kueueCheck.evaluate({ spec: spec(over, apiVersion), data, scrapes: {}, now: NOW });
+const run = (data: Record<string, SourceView>, over: object = {}, apiVersion?: string) => kueueCheck.evaluate({ spec: spec(over), data, scrapes: {}, now: NOW, env: envOf(apiVersion) });
 
 describe('check: Kueue', () => {
   it('is healthy with an active ClusterQueue, the controller available and its Lease fresh', () => {
@@ -28,8 +28,8 @@ describe('check: Kueue', () => {
   });
 
   it('reads the API version the server stores: v1beta2 by default, v1beta1 for Kueue ≤ 0.15', () => {
-    expect(kueueCheck.sources(spec()).clusterQueues?.apiVersion).to.equal('kueue.x-k8s.io/v1beta2');
-    expect(kueueCheck.sources(spec({}, 'v1beta1')).workloads?.apiVersion).to.equal('kueue.x-k8s.io/v1beta1');
+    expect(kueueCheck.sources(spec(), {}).clusterQueues?.apiVersion).to.equal('kueue.x-k8s.io/v1beta2');
+    expect(kueueCheck.sources(spec(), envOf('v1beta1')).workloads?.apiVersion).to.equal('kueue.x-k8s.io/v1beta1');
     // v1beta1 objects (cohort instead of cohortName, flavorUsage on LocalQueues) are read the same way.
     const v1 = (o: KubeObject): KubeObject => ({ ...o, apiVersion: 'kueue.x-k8s.io/v1beta1' });
     const cq = v1(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }));
@@ -54,7 +54,7 @@ describe('check: Kueue', () => {
     expect(young.status).to.equal('True');
     expect(young.nextCheckAt?.getTime()).to.be.at.most(NOW.getTime() + 20 * 60_000);
     const lateData = healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 })]), leases: view([lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io', 2000, 'x', 15, new Date(NOW.getTime() + 20 * 60_000))]) });
-    const late = kueueCheck.evaluate({ spec: spec(), data: lateData, scrapes: {}, now: new Date(NOW.getTime() + 20 * 60_000) });
+    const late = kueueCheck.evaluate({ spec: spec(), data: lateData, scrapes: {}, now: new Date(NOW.getTime() + 20 * 60_000), env: {} });
     expect(late).to.include({ status: 'False', reason: 'WorkloadPendingTooLong' });
     const old = run(healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 }), workload('team-a', 'w2', { createdAgoMs: 45 * 60_000 })]) }));
     expect(old).to.include({ status: 'False', reason: 'WorkloadPendingTooLong' });
@@ -73,7 +73,7 @@ describe('check: Kueue', () => {
   });
 
   it('strips pod templates from cached Workloads', () => {
-    const t = kueueCheck.sources(spec()).workloads?.transform;
+    const t = kueueCheck.sources(spec(), {}).workloads?.transform;
     const slim = t?.(workload('a', 'b'));
     expect(JSON.stringify(slim)).to.not.include('containers');
     expect((slim?.spec as { queueName: string }).queueName).to.equal('kaiwo');

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
-import { specSchema } from '../../../src/api/schema.js';
-import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
+import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
 import { operatorCheck } from '../../../src/checks/operator.js';
 import type { SourceView } from '../../../src/checks/types.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
@@ -23,7 +22,7 @@ function healthy(): Record<string, SourceView> {
     scheduler: view([deployment('kube-system', 'kaiwo-scheduler')]),
   };
 }
-const run = (data: Record<string, SourceView>) => operatorCheck.evaluate({ spec, data, scrapes: {}, now: NOW });
+const run = (data: Record<string, SourceView>) => operatorCheck.evaluate({ spec, data, scrapes: {}, now: NOW, env: {} });
 
 describe('check: Kaiwo operator', () => {
   it('is healthy with an available Deployment, a fresh Lease, kaiwo-scheduler and a READY KaiwoQueueConfig', () => {
@@ -35,7 +34,7 @@ describe('check: Kaiwo operator', () => {
   });
 
   it('watches only what it needs: its namespace, its selector, single names', () => {
-    const s = operatorCheck.sources(spec);
+    const s = operatorCheck.sources(spec, {});
     expect(s.pods).to.include({ namespace: 'kaiwo-system', labelSelector: 'control-plane=kaiwo-controller-manager' });
     expect(s.deployments?.fieldSelector).to.equal('metadata.name=kaiwo-controller-manager');
     expect(s.leases?.fieldSelector).to.equal('metadata.name=83fc2279.silogen.ai');
