@@ -1,3 +1,4 @@
+import { isoSeconds } from './time.js';
 import type { Condition, ConditionStatus } from './types.js';
 
 /** metav1.Condition limits (apimachinery validation). */
@@ -25,7 +26,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   const i = list.findIndex((c) => c.type === next.type);
   const message = truncate(next.message, MAX_MESSAGE);
   const existing = i >= 0 ? list[i] : undefined;
-  const lastTransitionTime = existing?.status === next.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastTransitionTime = existing?.status === next.status ? existing.lastTransitionTime : isoSeconds(now);
   const updated: Condition = { type: next.type, status: next.status, lastTransitionTime, reason: next.reason, message };
   if (next.observedGeneration !== undefined) updated.observedGeneration = next.observedGeneration;
   if (i >= 0) list[i] = updated;

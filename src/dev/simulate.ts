@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { microTime } from '../runtime/events.js';
+import { isoSeconds, microTime } from '../api/time.js';
 import { createLogger } from '../runtime/log.js';
 import { startMetricsServer } from '../runtime/serving.js';
 import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
@@ -243,5 +243,5 @@ export class SimulatedStack {
 }
 
 function cond(type: string, status: string, reason: string, message: string) {
-  return { type, status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  return { type, status, reason, message, lastTransitionTime: isoSeconds(new Date()) };
 }

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { sleep } from './backoff.js';
-import { microTime } from './events.js';
+import { microTime } from '../api/time.js';
 import type { Logger } from './log.js';
 import { rawJson, RawRequestError } from './rawrequest.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { type Cluster, startCluster } from '../../src/dev/backend.js';
 import { versions } from '../../src/dev/versions.js';
-import { microTime } from '../../src/runtime/events.js';
+import { isoSeconds, microTime } from '../../src/api/time.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { Monitors } from '../../src/dev/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
@@ -27,7 +27,7 @@ describe(`integration: Kueue ${versions().KUEUE_LEGACY_VERSION} (v1beta1 only, w
     await req('PATCH', '/apis/apps/v1/namespaces/kueue-system/deployments/kueue-controller-manager/status', { status: { replicas: 1, availableReplicas: 1, readyReplicas: 1 } }, MERGE);
     await req('POST', '/apis/coordination.k8s.io/v1/namespaces/kueue-system/leases', { metadata: { name: 'c1f6bfd2.kueue.x-k8s.io' }, spec: { holderIdentity: 'kueue-0', leaseDurationSeconds: 3600, renewTime: microTime(new Date()) } });
     await req('POST', '/apis/kueue.x-k8s.io/v1beta1/clusterqueues', { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'ClusterQueue', metadata: { name: 'kaiwo' }, spec: { cohort: 'kaiwo', namespaceSelector: {} } });
-    await req('PATCH', '/apis/kueue.x-k8s.io/v1beta1/clusterqueues/kaiwo/status', { status: { conditions: [{ type: 'Active', status: 'True', reason: 'Ready', message: 'Can admit new workloads', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] } }, MERGE);
+    await req('PATCH', '/apis/kueue.x-k8s.io/v1beta1/clusterqueues/kaiwo/status', { status: { conditions: [{ type: 'Active', status: 'True', reason: 'Ready', message: 'Can admit new workloads', lastTransitionTime: isoSeconds(new Date()) }] } }, MERGE);
     await new Monitors(kc).create('legacy', { operator: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false } });
     op = await OperatorProcess.start(legacy.kubeconfigPath);
   });
@@ -44,7 +44,7 @@ describe(`integration: Kueue ${versions().KUEUE_LEGACY_VERSION} (v1beta1 only, w
     expect(healthy.message).to.include('1/1 ClusterQueues active');
     await rawJson(legacy.kubeConfig(), {
       method: 'PATCH', path: '/apis/kueue.x-k8s.io/v1beta1/clusterqueues/kaiwo/status', contentType: MERGE,
-      body: { status: { conditions: [{ type: 'Active', status: 'False', reason: 'FlavorNotFound', message: "Can't admit new workloads: references missing ResourceFlavor(s): amd-mi300x.", lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] } },
+      body: { status: { conditions: [{ type: 'Active', status: 'False', reason: 'FlavorNotFound', message: "Can't admit new workloads: references missing ResourceFlavor(s): amd-mi300x.", lastTransitionTime: isoSeconds(new Date()) }] } },
     });
     const broken = await waitFor('KueueHealthy=False', async () => ((await kueue())?.status === 'False' ? monitors.get('legacy') : undefined), 30_000);
     expect(broken.status?.conditions?.find((c) => c.type === 'KueueHealthy')?.reason).to.equal('ClusterQueueInactive');

@@ -1,9 +1,10 @@
 /** Objects shaped like what the API server returns, for check unit tests and integration scenarios. */
+import { isoSeconds } from '../../src/api/time.js';
 import type { KubeObject } from '../../src/runtime/objects.js';
 import type { SourceView } from '../../src/checks/types.js';
 
 export const NOW = new Date('2026-06-01T12:00:00Z');
-export const ago = (ms: number, now = NOW) => new Date(now.getTime() - ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const ago = (ms: number, now = NOW) => isoSeconds(now.getTime() - ms);
 export const view = (objects: KubeObject[], state: SourceView['state'] = 'synced'): SourceView => ({ state, objects });
 
 export function gpuNode(name: string, opts: { vendor?: 'amd' | 'nvidia'; gpus?: number; allocatable?: number; ready?: boolean; readySince?: string; cordoned?: boolean; labels?: Record<string, string>; conditions?: { type: string; status: string; reason?: string; message?: string }[]; noResource?: boolean } = {}): KubeObject {
