@@ -31,6 +31,10 @@ export class SimulatedStack {
   readonly gpusPerNode: number;
   readonly leaseDurationSeconds: number;
   private renewals = new Map<string, NodeJS.Timeout>();
+  /** Current controller pod per Deployment ("namespace/name"). */
+  private readonly pods = new Map<string, string>();
+  /** Per KaiwoJob: when Kaiwo admitted it (its conditions' time) and when it started RUNNING. */
+  private readonly jobs = new Map<string, { admitted: string; started?: Date }>();
   /** ClusterQueue of this simulation (one per label, so simulations do not share it). */
   readonly cq: string;
 
@@ -108,6 +112,72 @@ export class SimulatedStack {
       spec: { replicas: 1, selector: { matchLabels: podLabels }, template: { metadata: { labels: podLabels }, spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] } } },
     });
     await this.setDeploymentAvailable(namespace, name, 1);
+    const key = `${namespace}/${name}`;
+    if (!this.pods.has(key)) {
+      const pod = `${name}-${this.label}-0`;
+      await this.pod(namespace, pod, podLabels, true);
+      this.pods.set(key, pod);
+    }
+  }
+
+  /** A controller pod (no node: the API server deletes it at once). Running, and Ready when `ready`. */
+  private async pod(namespace: string, name: string, labels: Record<string, string>, ready: boolean): Promise<void> {
+    await this.create(`/api/v1/namespaces/${namespace}/pods`, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] },
+    });
+    await this.setPodReady(namespace, name, ready);
+  }
+
+  private setPodReady(namespace: string, name: string, ready: boolean): Promise<unknown> {
+    const s = ready ? 'True' : 'False';
+    return this.status(`/api/v1/namespaces/${namespace}/pods/${name}`, {
+      phase: 'Running', startTime: isoSeconds(new Date()),
+      conditions: [cond('PodScheduled', 'True', 'Scheduled', ''), cond('ContainersReady', s, ready ? 'Ready' : 'ContainersNotReady', ''), cond('Ready', s, ready ? 'Ready' : 'ContainersNotReady', '')],
+      containerStatuses: [{ name: 'manager', image: 'example.invalid/manager:v1', imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: isoSeconds(new Date()) } } }],
+    });
+  }
+
+  /**
+   * A rolling restart of a controller Deployment the way a real controller-runtime operator (Kaiwo, Kueue) goes
+   * through it (RollingUpdate, maxSurge 1, maxUnavailable 0; leader election without ReleaseOnCancel): a new pod
+   * starts and becomes Ready while the old one still leads; the old pod is deleted and stops renewing the Lease
+   * without handing it back; the new pod, retrying every 2 s, takes the Lease only once it has expired
+   * (renewTime + leaseDurationSeconds, ≈ 17 s with the default 15 s). The Deployment never has 0 available
+   * replicas. Metrics counters restart from 0 (a new process). Resolves when the new leader holds the Lease.
+   */
+  async rollingRestart(target: 'kaiwo' | 'kueue'): Promise<{ lastRenew: Date; acquired: Date }> {
+    const [namespace, name, lease, labels] = target === 'kaiwo'
+      ? ['kaiwo-system', 'kaiwo-controller-manager', '83fc2279.silogen.ai', { 'control-plane': 'kaiwo-controller-manager' }]
+      : ['kueue-system', 'kueue-controller-manager', 'c1f6bfd2.kueue.x-k8s.io', { 'control-plane': 'controller-manager' }];
+    const path = `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`;
+    const d = await this.req<{ metadata: { generation: number } }>('PATCH', path, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, MERGE);
+    const generation = d.metadata.generation;
+    const progressing = (reason: string) => cond('Progressing', 'True', reason, `ReplicaSet "${name}" is progressing.`);
+    const available = cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.');
+    await this.status(path, { observedGeneration: generation, replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, unavailableReplicas: 1, conditions: [available, progressing('ReplicaSetUpdated')] });
+    const key = `${namespace}/${name}`;
+    const fresh = `${name}-${this.label}-${Date.now().toString(36)}`;
+    await this.pod(namespace, fresh, labels, false);
+    await sleep(1000); // readiness probe (a ping: a standby is Ready too)
+    await this.setPodReady(namespace, fresh, true);
+    await this.status(path, { observedGeneration: generation, replicas: 2, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 0, conditions: [available, progressing('ReplicaSetUpdated')] });
+    // The old pod is deleted; its process exits on SIGTERM without releasing the Lease.
+    const lastRenew = await this.stopRenewing(namespace, lease);
+    const old = this.pods.get(key);
+    if (old) await this.req('DELETE', `/api/v1/namespaces/${namespace}/pods/${old}?gracePeriodSeconds=0`).catch(() => undefined);
+    this.pods.set(key, fresh);
+    await this.status(path, { observedGeneration: generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, unavailableReplicas: 0, conditions: [available, progressing('NewReplicaSetAvailable')] });
+    if (target === 'kaiwo') this.resetOperatorMetrics();
+    // The new candidate's first attempt after the Lease expired (it retries every 2 s): the worst case.
+    await sleep(Math.max(0, lastRenew.getTime() + this.leaseDurationSeconds * 1000 + 2000 - Date.now()));
+    const now = microTime(new Date());
+    const l = await this.req<{ spec: { leaseTransitions?: number } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`);
+    await this.req('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`, {
+      spec: { holderIdentity: `${fresh}_${Date.now().toString(36)}`, acquireTime: now, renewTime: now, leaseTransitions: (l.spec.leaseTransitions ?? 0) + 1 },
+    }, MERGE);
+    const acquired = new Date();
+    this.renew(namespace, lease);
+    return { lastRenew, acquired };
   }
 
   setDeploymentAvailable(namespace: string, name: string, available: number): Promise<unknown> {
@@ -165,17 +235,39 @@ export class SimulatedStack {
     });
   }
 
-  async kaiwoJob(name: string, status: string): Promise<void> {
+  /** Creates a KaiwoJob and gives it `status` (RUNNING since `opts.startedAt`, default now). */
+  async kaiwoJob(name: string, status: string, opts: KaiwoJobOptions = {}): Promise<void> {
     await this.create(`/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs`, {
       apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob', metadata: { name, namespace: this.ns }, spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch' },
     });
-    await this.setKaiwoJobStatus(name, status);
+    await this.setKaiwoJobStatus(name, status, opts);
   }
 
-  setKaiwoJobStatus(name: string, status: string): Promise<unknown> {
-    return this.status(`/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs/${name}`, {
-      status, conditions: [cond('Schedulable', 'True', 'Schedulable', 'enough GPUs')],
-    });
+  /**
+   * Writes a KaiwoJob status the way Kaiwo v0.1.9 does: Schedulable/Admitted conditions written at admission and
+   * left alone afterwards; startTime on the move to RUNNING; startTime and duration (seconds) rewritten with every
+   * later transition (RUNNING → FAILED/COMPLETE changes no condition); never completionTime. ERROR is Kaiwo's
+   * recoverable "not schedulable": Schedulable=False with a reason such as InsufficientGPUs.
+   */
+  setKaiwoJobStatus(name: string, status: string, opts: KaiwoJobOptions = {}): Promise<unknown> {
+    const now = new Date();
+    const job = this.jobs.get(name) ?? { admitted: isoSeconds(opts.startedAt ?? now) };
+    this.jobs.set(name, job);
+    const admittedConds = [
+      { type: 'Schedulable', status: 'True', reason: 'Schedulable', message: 'Cluster has enough GPUs', lastTransitionTime: job.admitted },
+      { type: 'Admitted', status: 'True', reason: 'Admitted', message: 'Workload admitted', lastTransitionTime: job.admitted },
+    ];
+    const path = `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs/${name}`;
+    if (status === 'ERROR') {
+      const u = opts.unschedulable ?? { reason: 'InsufficientGPUs', message: `Insufficient GPUs: requested 16 amd.com/gpu, cluster has ${this.nodes.length * this.gpusPerNode}` };
+      return this.status(path, { status, conditions: [{ type: 'Schedulable', status: 'False', reason: u.reason, message: u.message, lastTransitionTime: isoSeconds(now) }] });
+    }
+    if (status === 'PENDING') {
+      return this.status(path, { status, conditions: [admittedConds[0], { type: 'Admitted', status: 'False', reason: 'Pending', message: `Workload is pending admission into '${this.cq}'`, lastTransitionTime: job.admitted }] });
+    }
+    if (status === 'RUNNING') job.started = opts.startedAt ?? now;
+    const started = job.started ?? now;
+    return this.status(path, { status, startTime: isoSeconds(started), duration: Math.max(0, Math.floor((now.getTime() - started.getTime()) / 1000)), conditions: admittedConds });
   }
 
   /** A Kueue Workload that never gets quota. Resolves with its creationTimestamp. */
@@ -191,7 +283,9 @@ export class SimulatedStack {
     await this.req('DELETE', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads/${name}`).catch(() => undefined);
   }
 
-  private metrics: { close: () => Promise<void>; errors: Counter<'controller'>; panics: Counter<'controller'> } | undefined;
+  private metrics: { close: () => Promise<void>; errors: Counter<'controller'>; panics: Counter<'controller'>; reset: () => void } | undefined;
+  /** Requests the simulated operator metrics endpoint has answered. */
+  operatorScrapes = 0;
 
   /**
    * A stand-in for the Kaiwo operator's metrics endpoint: HTTPS on 127.0.0.1 with controller-runtime metric
@@ -206,16 +300,24 @@ export class SimulatedStack {
     const total = new Counter({ name: 'controller_runtime_reconcile_total', help: 'reconciles', labelNames: ['controller', 'result'], registers });
     const depth = new Gauge({ name: 'workqueue_depth', help: 'depth', labelNames: ['name', 'controller'], registers });
     const time = new Histogram({ name: 'controller_runtime_reconcile_time_seconds', help: 'time', labelNames: ['controller'], buckets: [0.01, 0.1, 1, 10], registers });
-    for (const c of ['kaiwojob', 'kaiwoservice', 'kaiwoqueueconfig']) {
-      errors.inc({ controller: c }, 0);
-      panics.inc({ controller: c }, 0);
-      total.inc({ controller: c, result: 'success' }, 10);
-      depth.set({ name: c, controller: c }, 0);
-      time.observe({ controller: c }, 0.05);
-    }
+    const init = () => {
+      for (const c of ['kaiwojob', 'kaiwoservice', 'kaiwoqueueconfig']) {
+        errors.inc({ controller: c }, 0);
+        panics.inc({ controller: c }, 0);
+        total.inc({ controller: c, result: 'success' }, 10);
+        depth.set({ name: c, controller: c }, 0);
+        time.observe({ controller: c }, 0.05);
+      }
+    };
+    init();
+    const counted = () => { this.operatorScrapes++; };
+    new Gauge({ name: 'leader_election_master_status', help: 'leader', labelNames: ['name'], registers, collect() {
+      counted();
+      this.set({ name: '83fc2279.silogen.ai' }, 1);
+    } });
     const server = await startMetricsServer({ bindAddress: '127.0.0.1:0', secure: true, registry, kc: this.kc, log: createLogger({ level: 'error' }) });
     if (!server) throw new Error('metrics server did not start');
-    this.metrics = { close: server.close, errors, panics };
+    this.metrics = { close: server.close, errors, panics, reset: () => { for (const m of [errors, panics, total, depth, time]) m.reset(); init(); } };
 
     const ns = 'kaiwo-system';
     const sa = 'kaiwo-monitor-scraper';
@@ -230,6 +332,11 @@ export class SimulatedStack {
     return { url: `https://127.0.0.1:${server.port}/metrics`, secretRef: { namespace: ns, name: 'metrics-token', key: 'token' } };
   }
 
+  /** A new operator process: every counter starts again from 0. */
+  private resetOperatorMetrics(): void {
+    this.metrics?.reset();
+  }
+
   /** The simulated operator starts failing reconciles (its error counter rises). */
   addReconcileErrors(n: number): void {
     this.metrics?.errors.inc({ controller: 'kaiwojob' }, n);
@@ -241,6 +348,15 @@ export class SimulatedStack {
     await this.metrics?.close();
   }
 }
+
+export interface KaiwoJobOptions {
+  /** RUNNING: when it started (default now); the first status also dates admission to this time. */
+  startedAt?: Date;
+  /** ERROR: Kaiwo's Schedulable=False reason and message (default InsufficientGPUs). */
+  unschedulable?: { reason: string; message: string };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cond(type: string, status: string, reason: string, message: string) {
   return { type, status, reason, message, lastTransitionTime: isoSeconds(new Date()) };

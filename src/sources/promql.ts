@@ -1,7 +1,6 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { Sample } from './promtext.js';
-import { ScrapeError } from './scrape.js';
+import { fetchText, headerSafe, HttpError, isOk } from '../runtime/http.js';
+import { PARSE_DEFAULTS, parseValue, type Sample } from './promtext.js';
+import { ScrapeError, TOKEN_NOT_SENDABLE } from './scrape.js';
 
 export interface PromQuery {
   url: string;
@@ -10,59 +9,145 @@ export interface PromQuery {
   maxBytes: number;
   caBundle?: string;
   insecureSkipVerify?: boolean;
+  serverName?: string;
+  token?: string;
 }
 
-interface ApiResponse {
-  status?: string;
-  error?: string;
-  data?: { resultType?: string; result?: { metric?: Record<string, string>; value?: [number, string] }[] };
+export interface DecodeLimits {
+  maxSamples?: number;
+  maxLabels?: number;
+  maxLabelValueLength?: number;
+  /** Accepted sample values, inclusive; anything else (NaN and ±Inf included) fails the query. */
+  min?: number;
+  max?: number;
 }
 
-/** Instant query against a Prometheus HTTP API (/api/v1/query); vector results become samples. */
-export function instantQuery(q: PromQuery): Promise<Sample[]> {
-  const url = new URL('api/v1/query', q.url.endsWith('/') ? q.url : `${q.url}/`);
+export interface QueryResult {
+  samples: Sample[];
+  truncated: boolean;
+  longLabels: number;
+  bytes: number;
+}
+
+/** Values a status can carry as an int64 and a float without loss; utilization and counts live well inside. */
+export const VALUE_RANGE = { min: 0, max: Number.MAX_SAFE_INTEGER } as const;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const show = (x: unknown) => {
+  if (typeof x === 'string') return JSON.stringify(x.slice(0, 40));
+  return Array.isArray(x) ? 'an array' : x === null ? 'null' : typeof x;
+};
+
+function seriesName(metric: Record<string, unknown>): string {
+  const pick = ['__name__', 'namespace', 'pod', 'gpu_id', 'gpu'].flatMap((k) => {
+    const v = metric[k];
+    return typeof v === 'string' ? [`${k}="${v.slice(0, 60)}"`] : [];
+  });
+  return `{${pick.join(',')}}`;
+}
+
+/**
+ * The one validating decoder for Prometheus /api/v1/query answers: checks the whole shape, accepts only an
+ * instant vector of float samples with finite values in [min, max], and keeps at most maxSamples (then
+ * `truncated`). Throws Error with a specific message on anything else; never returns a half-checked value.
+ */
+export function decodeInstantVector(body: unknown, limits: DecodeLimits = {}): QueryResult {
+  const maxSamples = limits.maxSamples ?? PARSE_DEFAULTS.maxSamples;
+  const maxLabels = limits.maxLabels ?? PARSE_DEFAULTS.maxLabels;
+  const maxValue = limits.maxLabelValueLength ?? PARSE_DEFAULTS.maxLabelValueLength;
+  const min = limits.min ?? VALUE_RANGE.min;
+  const max = limits.max ?? VALUE_RANGE.max;
+  if (!isObject(body)) throw new Error(`the answer is ${show(body)}, not a Prometheus API object`);
+  if (body.status === 'error') {
+    const kind = typeof body.errorType === 'string' ? `${body.errorType.slice(0, 40)}: ` : '';
+    throw new Error(`query failed: ${kind}${typeof body.error === 'string' ? body.error.slice(0, 300) : 'no error message'}`);
+  }
+  if (body.status !== 'success') throw new Error(`the answer's status is ${show(body.status)}, not "success"`);
+  const data = body.data;
+  if (!isObject(data)) throw new Error(`the answer's data is ${show(data)}, not an object`);
+  if (data.resultType !== 'vector') throw new Error(`query must return an instant vector, got ${show(data.resultType)}`);
+  const result = data.result;
+  if (!Array.isArray(result)) throw new Error(`data.result is ${show(result)}, not an array`);
+  const samples: Sample[] = [];
+  let truncated = false;
+  let longLabels = 0;
+  let bytes = 0;
+  for (let i = 0; i < result.length; i++) {
+    const r: unknown = result[i];
+    if (!isObject(r)) throw new Error(`result[${i}] is ${show(r)}, not a series`);
+    const metric = r.metric ?? {};
+    if (!isObject(metric)) throw new Error(`result[${i}].metric is ${show(metric)}, not an object`);
+    const v = r.value;
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || typeof v[1] !== 'string') {
+      throw new Error(`result[${i}] ${seriesName(metric)}: value is ${show(v)}, not [time, "number"] (no histogram samples)`);
+    }
+    const value = parseValue(v[1]);
+    if (value === undefined) throw new Error(`result[${i}] ${seriesName(metric)}: value ${show(v[1])} is not a number`);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new Error(`result[${i}] ${seriesName(metric)}: value ${v[1].slice(0, 40)} is outside [${min}, ${max}]`);
+    }
+    const labels: Record<string, string> = Object.create(null) as Record<string, string>;
+    let count = 0;
+    let chars = 0;
+    for (const [k, lv] of Object.entries(metric)) {
+      if (typeof lv !== 'string') throw new Error(`result[${i}].metric.${k.slice(0, 40)} is ${show(lv)}, not a string`);
+      if (++count > maxLabels) throw new Error(`result[${i}] has more than ${maxLabels} labels`);
+      if (lv.length > maxValue) {
+        longLabels++;
+        continue;
+      }
+      labels[k] = lv;
+      chars += k.length + lv.length;
+    }
+    if (truncated || samples.length >= maxSamples) {
+      truncated = true;
+      continue;
+    }
+    bytes += 96 + 2 * chars + 64 * count;
+    samples.push({ name: labels.__name__ ?? '', labels, value });
+  }
+  return { samples, truncated, longLabels, bytes };
+}
+
+/** Instant query against a Prometheus HTTP API (/api/v1/query) over the transport; the answer goes through decodeInstantVector. */
+export async function instantQuery(q: PromQuery, limits: DecodeLimits = {}): Promise<QueryResult> {
+  let url: URL;
+  try {
+    url = new URL('api/v1/query', q.url.endsWith('/') ? q.url : `${q.url}/`);
+  } catch {
+    throw new ScrapeError('PrometheusQueryFailed', `not a URL: ${q.url.slice(0, 200)}`);
+  }
   url.searchParams.set('query', q.query);
   url.searchParams.set('timeout', `${Math.max(1, Math.floor(q.timeoutMs / 1000))}s`);
-  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   const fail = (message: string) => new ScrapeError('PrometheusQueryFailed', `${url.host}: ${message}`);
-  return new Promise((resolveQuery, reject) => {
-    const req = send(url, {
-      method: 'GET', timeout: q.timeoutMs, headers: { Accept: 'application/json' },
-      rejectUnauthorized: !q.insecureSkipVerify, ...(q.caBundle ? { ca: q.caBundle } : {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > q.maxBytes) req.destroy(fail(`response larger than ${q.maxBytes} bytes`));
-        else chunks.push(c);
-      });
-      res.on('end', () => {
-        clearTimeout(deadline);
-        let body: ApiResponse;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ApiResponse;
-        } catch {
-          reject(fail(`HTTP ${res.statusCode ?? 0}, not a Prometheus API answer`));
-          return;
-        }
-        if (body.status !== 'success') {
-          reject(fail(body.error ?? `HTTP ${res.statusCode ?? 0}`));
-          return;
-        }
-        if (body.data?.resultType !== 'vector') {
-          reject(fail(`query must return an instant vector, got ${body.data?.resultType ?? 'nothing'}`));
-          return;
-        }
-        resolveQuery((body.data.result ?? []).map((r) => ({ name: r.metric?.__name__ ?? '', labels: { ...(r.metric ?? {}) }, value: Number(r.value?.[1]) })));
-      });
-      res.on('error', (e) => { reject(fail(e.message)); });
+  if (q.token !== undefined && !headerSafe(q.token)) {
+    throw new ScrapeError('MetricsUnauthorized', TOKEN_NOT_SENDABLE);
+  }
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetchText({
+      url, ...(q.token ? { token: q.token } : {}), headers: { Accept: 'application/json' },
+      tls: { insecureSkipVerify: q.insecureSkipVerify ?? false, caBundle: q.caBundle, serverName: q.serverName },
+      timeoutMs: q.timeoutMs, maxBytes: q.maxBytes, errorBodyBytes: 4096,
     });
-    const deadline = setTimeout(() => req.destroy(fail(`no answer within ${q.timeoutMs} ms`)), q.timeoutMs);
-    req.on('error', (e) => {
-      clearTimeout(deadline);
-      reject(e instanceof ScrapeError ? e : fail(e.message));
-    });
-    req.end();
-  });
+    ({ status, body: text } = res);
+    if (status >= 300 && status < 400) throw fail(`answered ${status}, a redirect; redirects are not followed: use the final address`);
+  } catch (err) {
+    if (err instanceof ScrapeError) throw err;
+    if (err instanceof HttpError && err.reason === 'TooLarge') throw fail(`response larger than ${q.maxBytes} bytes`);
+    throw fail(err instanceof Error ? err.message.replace(`${url.host}: `, '') : String(err));
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw fail(`HTTP ${status}, not a Prometheus API answer (not JSON${isOk(status) ? ', or truncated' : ''})`);
+  }
+  try {
+    if (!isOk(status) && !(isObject(body) && body.status === 'error')) throw new Error(`HTTP ${status}`);
+    return decodeInstantVector(body, limits);
+  } catch (err) {
+    throw fail(err instanceof Error ? err.message : String(err));
+  }
 }

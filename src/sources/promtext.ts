@@ -1,6 +1,8 @@
 /**
  * A small, defensive parser for the Prometheus text exposition format (0.0.4; OpenMetrics lines are tolerated).
- * It never throws and never holds more than `maxSamples` samples: malformed lines are skipped and counted.
+ * It never throws, reads line by line (so a scrape can be parsed while it streams in), and bounds what it keeps
+ * while parsing: only the metric names `keep` accepts, label values up to maxLabelValueLength (longer ones are
+ * dropped and counted), at most maxSamples samples and maxKeptBytes estimated bytes (then `truncated`).
  */
 export interface Sample {
   name: string;
@@ -11,38 +13,78 @@ export interface Sample {
 export interface ParseResult {
   samples: Sample[];
   types: Map<string, string>;
+  /** Malformed or over-long lines. */
   skipped: number;
+  /** More samples matched than the limits allow; the first ones were kept. */
   truncated: boolean;
+  /** Label values dropped for being longer than maxLabelValueLength. */
+  longLabels: number;
+  /** Well-formed samples of metrics `keep` did not accept. */
+  ignored: number;
+  /** Estimated heap bytes of the kept samples (see sampleBytes). */
+  bytes: number;
 }
 
 export interface ParseLimits {
   maxSamples?: number;
   maxLineLength?: number;
   maxLabels?: number;
+  maxLabelValueLength?: number;
+  /** Stop keeping samples once their estimated size passes this. */
+  maxKeptBytes?: number;
+  /** Keep only samples whose metric name this accepts (checked before the labels are parsed). */
+  keep?: (name: string) => boolean;
+}
+
+export const PARSE_DEFAULTS = {
+  maxSamples: 50_000,
+  maxLineLength: 65_536,
+  maxLabels: 64,
+  maxLabelValueLength: 1024,
+  maxKeptBytes: 32 * 1024 * 1024,
+} as const;
+
+/**
+ * Upper estimate of the heap a kept sample holds: its strings are slices of (or copied from) its line, at most
+ * two bytes per character, plus the sample object, its label dictionary and the number.
+ */
+export function sampleBytes(lineLength: number, labels: number): number {
+  return 96 + 2 * lineLength + 64 * labels;
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const TYPE_LINE = /^#\s+TYPE\s+([a-zA-Z_:][a-zA-Z0-9_:]*)\s+(\w+)/;
+const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const HEX = /^[-+]?0[xX][0-9a-fA-F]+$/;
 
-function parseValue(s: string): number | undefined {
+export function parseValue(s: string): number | undefined {
   switch (s) {
     case '+Inf': case 'Inf': case '+inf': case 'inf': return Infinity;
     case '-Inf': case '-inf': return -Infinity;
     case 'NaN': case 'nan': return NaN;
   }
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) && !/^[-+]?0[xX][0-9a-fA-F]+$/.test(s)) return undefined;
+  if (!FLOAT.test(s) && !HEX.test(s)) return undefined;
   const n = Number(s);
   return Number.isNaN(n) ? undefined : n;
 }
 
+interface Labels {
+  labels: Record<string, string>;
+  count: number;
+  end: number;
+  long: number;
+}
+
 /** Parses `{a="x",b="y"}` starting at `i` (at '{'); returns labels and the index after '}', or undefined. */
-function parseLabels(line: string, i: number, maxLabels: number): { labels: Record<string, string>; end: number } | undefined {
+function parseLabels(line: string, i: number, maxLabels: number, maxValue: number): Labels | undefined {
   const labels: Record<string, string> = Object.create(null) as Record<string, string>;
   let count = 0;
+  let long = 0;
   i++; // '{'
   for (;;) {
     while (line[i] === ' ' || line[i] === ',') i++;
-    if (line[i] === '}') return { labels, end: i + 1 };
+    if (line[i] === '}') return { labels, count, end: i + 1, long };
     const m = LABEL_NAME.exec(line.slice(i, i + 256));
     if (!m) return undefined;
     const key = m[0];
@@ -53,91 +95,133 @@ function parseLabels(line: string, i: number, maxLabels: number): { labels: Reco
     while (line[i] === ' ') i++;
     if (line[i] !== '"') return undefined;
     i++;
+    // The value runs to the next unescaped quote; copy it in runs between escapes (no per-character strings).
     let value = '';
+    let length = 0;
     for (;;) {
-      const c = line[i];
-      if (c === undefined) return undefined;
-      if (c === '\\') {
-        const n = line[i + 1];
-        value += n === 'n' ? '\n' : n === '"' ? '"' : n === '\\' ? '\\' : `\\${n ?? ''}`;
-        i += 2;
-        continue;
-      }
-      if (c === '"') {
-        i++;
+      const quote = line.indexOf('"', i);
+      const backslash = line.indexOf('\\', i);
+      if (quote < 0) return undefined;
+      if (backslash < 0 || quote < backslash) {
+        length += quote - i;
+        if (length <= maxValue) value += line.slice(i, quote);
+        i = quote + 1;
         break;
       }
-      value += c;
-      i++;
+      length += backslash - i + 1;
+      if (length <= maxValue) {
+        const n = line[backslash + 1];
+        value += line.slice(i, backslash) + (n === 'n' ? '\n' : n === '"' ? '"' : n === '\\' ? '\\' : `\\${n ?? ''}`);
+      }
+      i = backslash + 2;
     }
     if (++count > maxLabels) return undefined;
-    labels[key] = value;
+    if (maxValue < 0) continue; // validating only
+    if (length > maxValue) long++;
+    else labels[key] = value;
+  }
+}
+
+/** Feed it lines; read result() at the end. */
+export class PromTextParser {
+  private readonly samples: Sample[] = [];
+  private readonly types = new Map<string, string>();
+  private skipped = 0;
+  private truncated = false;
+  private longLabels = 0;
+  private ignored = 0;
+  private bytes = 0;
+  private readonly lim: Required<Omit<ParseLimits, 'keep'>>;
+
+  constructor(private readonly limits: ParseLimits = {}) {
+    this.lim = { ...PARSE_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([k, v]) => k !== 'keep' && v !== undefined)) };
+  }
+
+  /** A line too long to be handed over whole (a streaming reader skipped it). */
+  longLine(): void {
+    this.skipped++;
+  }
+
+  line(raw: string): void {
+    if (raw.length > this.lim.maxLineLength) {
+      if (raw.trim() !== '') this.skipped++;
+      return;
+    }
+    const line = raw.trim();
+    if (line === '') return;
+    const keep = this.limits.keep;
+    if (line.startsWith('#')) {
+      const m = TYPE_LINE.exec(line);
+      if (m?.[1] && m[2] && this.types.size < 1000 && (!keep || keep(m[1]))) this.types.set(m[1], m[2]);
+      return;
+    }
+    const nm = NAME.exec(line);
+    if (!nm) {
+      this.skipped++;
+      return;
+    }
+    const name = nm[0];
+    const kept = !keep || keep(name);
+    let i = name.length;
+    let labels: Record<string, string> = Object.create(null) as Record<string, string>;
+    let count = 0;
+    if (line[i] === '{') {
+      const l = parseLabels(line, i, this.lim.maxLabels, kept ? this.lim.maxLabelValueLength : -1);
+      if (!l) {
+        this.skipped++;
+        return;
+      }
+      ({ labels, count } = l);
+      if (kept) this.longLabels += l.long;
+      i = l.end;
+    }
+    const rest = line.slice(i).trim().split(/\s+/, 3);
+    const value = rest[0] === undefined ? undefined : parseValue(rest[0]);
+    if (value === undefined || (rest[1] !== undefined && rest[1] !== '#' && parseValue(rest[1]) === undefined)) {
+      this.skipped++;
+      return;
+    }
+    if (!kept) {
+      this.ignored++;
+      return;
+    }
+    const bytes = sampleBytes(line.length, count);
+    if (this.truncated || this.samples.length >= this.lim.maxSamples || this.bytes + bytes > this.lim.maxKeptBytes) {
+      this.truncated = true;
+      return;
+    }
+    this.bytes += bytes;
+    this.samples.push({ name, labels, value });
+  }
+
+  result(): ParseResult {
+    return {
+      samples: this.samples, types: this.types, skipped: this.skipped, truncated: this.truncated,
+      longLabels: this.longLabels, ignored: this.ignored, bytes: this.bytes,
+    };
   }
 }
 
 export function parsePrometheusText(text: string, limits: ParseLimits = {}): ParseResult {
-  const maxSamples = limits.maxSamples ?? 200_000;
-  const maxLine = limits.maxLineLength ?? 65_536;
-  const maxLabels = limits.maxLabels ?? 64;
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  let skipped = 0;
-  let truncated = false;
+  const p = new PromTextParser(limits);
   let start = 0;
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    const raw = text.slice(start, Math.min(end, start + maxLine + 1));
-    const tooLong = end - start > maxLine;
+    if (end - start > (limits.maxLineLength ?? PARSE_DEFAULTS.maxLineLength)) p.longLine();
+    else p.line(text.slice(start, end));
     start = end + 1;
-    const line = raw.trim();
-    if (line === '') continue;
-    if (tooLong) {
-      skipped++;
-      continue;
-    }
-    if (line.startsWith('#')) {
-      const m = /^#\s+TYPE\s+([a-zA-Z_:][a-zA-Z0-9_:]*)\s+(\w+)/.exec(line);
-      if (m?.[1] && m[2] && types.size < 10_000) types.set(m[1], m[2]);
-      continue;
-    }
-    const nm = NAME.exec(line);
-    if (!nm) {
-      skipped++;
-      continue;
-    }
-    let i = nm[0].length;
-    let labels: Record<string, string> = Object.create(null) as Record<string, string>;
-    if (line[i] === '{') {
-      const l = parseLabels(line, i, maxLabels);
-      if (!l) {
-        skipped++;
-        continue;
-      }
-      labels = l.labels;
-      i = l.end;
-    }
-    const rest = line.slice(i).trim().split(/\s+/);
-    const value = rest[0] === undefined ? undefined : parseValue(rest[0]);
-    if (value === undefined || (rest[1] !== undefined && rest[1] !== '#' && parseValue(rest[1]) === undefined)) {
-      skipped++;
-      continue;
-    }
-    if (samples.length >= maxSamples) {
-      truncated = true;
-      break;
-    }
-    samples.push({ name: nm[0], labels, value });
   }
-  return { samples, types, skipped, truncated };
+  return p.result();
 }
 
 /** Sum of a metric's samples whose labels include `match`. */
 export function sumOf(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(match);
   let total: number | undefined;
   for (const s of samples) {
     if (s.name !== name) continue;
-    if (Object.entries(match).some(([k, v]) => s.labels[k] !== v)) continue;
+    if (want.length && want.some(([k, v]) => s.labels[k] !== v)) continue;
     total = (total ?? 0) + s.value;
   }
   return total;

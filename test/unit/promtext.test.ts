@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parsePrometheusText, type Sample, sumOf } from '../../src/sources/promtext.js';
+import { parsePrometheusText, PromTextParser, type Sample, sumOf } from '../../src/sources/promtext.js';
 
 const CONTROLLER_RUNTIME = `# HELP controller_runtime_reconcile_errors_total Total number of reconciliation errors per controller
 # TYPE controller_runtime_reconcile_errors_total counter
@@ -77,6 +77,42 @@ describe('Prometheus text parser', () => {
     const r = parsePrometheusText(long);
     expect(r.samples.map((s) => s.name)).to.deep.equal(['ok']);
     expect(r.skipped).to.equal(1);
+  });
+
+  it('keeps only what the keep predicate names, while parsing; other metrics are validated but not kept', () => {
+    const text = 'a_total 1\nb_total{x="y"} 2\nc_bucket{le="1"} 3\nb_total{broken 4\n';
+    const r = parsePrometheusText(text, { keep: (n) => n === 'a_total' || n.startsWith('c_') });
+    expect(r.samples.map((x) => x.name)).to.deep.equal(['a_total', 'c_bucket']);
+    expect(r).to.include({ ignored: 1, skipped: 1, truncated: false });
+  });
+
+  it('drops label values longer than the bound (counted) and keeps the sample', () => {
+    const r = parsePrometheusText(`m{pod="p",image="${'x'.repeat(1025)}",ok="${'y'.repeat(1024)}"} 1\nm{esc="${'\\"'.repeat(1100)}"} 2`);
+    expect(r.samples).to.have.length(2);
+    expect(r.samples[0]?.labels).to.deep.equal({ pod: 'p', ok: 'y'.repeat(1024) });
+    expect(r.samples[1]?.labels).to.deep.equal({});
+    expect(r.longLabels).to.equal(2);
+  });
+
+  it('stops keeping samples at the estimated byte budget and marks the result truncated', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `m{i="${i}"} ${i}`).join('\n');
+    const all = parsePrometheusText(lines);
+    const budget = Math.floor(all.bytes / 4);
+    const r = parsePrometheusText(lines, { maxKeptBytes: budget });
+    expect(r.truncated).to.equal(true);
+    expect(r.bytes).to.be.at.most(budget);
+    expect(r.samples.length).to.be.within(200, 260);
+    expect(r.samples.map((x) => x.value)).to.deep.equal(all.samples.slice(0, r.samples.length).map((x) => x.value));
+  });
+
+  it('parses the same line by line as from one string (property)', () => {
+    const noiseLines = fc.array(fc.constantFrom('', '# HELP x y', 'garbage{', '  '), { maxLength: 5 });
+    fc.assert(fc.property(fc.array(sample, { maxLength: 20 }), noiseLines, (samples, noise) => {
+      const lines = [...samples.map(render), ...noise];
+      const p = new PromTextParser();
+      for (const l of lines) p.line(l);
+      expect(p.result()).to.deep.equal(parsePrometheusText(lines.join('\n')));
+    }), { numRuns: 200 });
   });
 
   it('does not let label names pollute prototypes', () => {

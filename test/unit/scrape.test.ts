@@ -6,15 +6,25 @@ import { scrape, ScrapeError } from '../../src/sources/scrape.js';
 describe('metrics scraper against hostile endpoints', () => {
   let server: Server;
   let base = '';
+  const requests: string[] = [];
   before(async () => {
     server = createServer((req, res) => {
+      if (req.url) requests.push(req.url);
       switch (req.url) {
+        case '/redirect': res.writeHead(302, { Location: '/ok' }).end(); break;
+        case '/mixed': res.end('other 1\nwanted{a="b"} 2\nother{x="y"} 3\n'); break;
         case '/ok': res.end('controller_runtime_reconcile_errors_total{controller="a"} 2\n'); break;
         case '/auth': if (req.headers.authorization === 'Bearer s3cret') res.end('m 1\n'); else res.writeHead(401).end(); break;
         case '/401': res.writeHead(401).end(); break;
         case '/500': res.writeHead(500).end('boom'); break;
         case '/slow': res.writeHead(200); res.write('m 1\n'); break; // never ends
-        case '/huge': { res.writeHead(200); const chunk = 'm{a="b"} 1\n'.repeat(10_000); const send = () => { if (res.write(chunk)) setImmediate(send); else res.once('drain', send); }; send(); break; }
+        case '/huge': {
+          res.writeHead(200);
+          const chunk = 'm{a="b"} 1\n'.repeat(10_000);
+          const send = () => { if (res.write(chunk)) setImmediate(send); else res.once('drain', send); };
+          send();
+          break;
+        }
         default: res.end('<html>not metrics</html>\n{{{');
       }
     });
@@ -34,7 +44,7 @@ describe('metrics scraper against hostile endpoints', () => {
   };
 
   it('parses a good endpoint and sends the bearer token', async () => {
-    const s = await scrape({ url: `${base}/ok`, timeoutMs: 500, maxBytes: 1000 });
+    const s = (await scrape({ url: `${base}/ok`, timeoutMs: 500, maxBytes: 1000 })).samples;
     expect(s[0]).to.deep.include({ name: 'controller_runtime_reconcile_errors_total', value: 2 });
     expect(await reasonOf('/auth', { token: 's3cret' })).to.equal('ok');
   });
@@ -44,6 +54,29 @@ describe('metrics scraper against hostile endpoints', () => {
     expect(await reasonOf('/auth')).to.equal('MetricsUnauthorized');
     expect(await reasonOf('/500')).to.equal('MetricsUnreachable');
     expect(await reasonOf('/garbage')).to.equal('MetricsInvalid');
+    expect(await reasonOf('/redirect')).to.equal('MetricsUnreachable');
+  });
+
+  it('does not follow a redirect and says so', async () => {
+    try {
+      await scrape({ url: `${base}/redirect`, timeoutMs: 500, maxBytes: 1000 });
+      expect.fail('should not scrape');
+    } catch (err) {
+      expect((err as Error).message).to.match(/answered 302, a redirect to \/ok; redirects are not followed/);
+    }
+  });
+
+  it('gives MetricsUnauthorized for a token that cannot be sent in a header, without sending anything', async () => {
+    for (const token of ['abc\ndef', 'abc\r\nX-Injected: 1', 'nul\u0000']) {
+      expect(await reasonOf('/never', { token })).to.equal('MetricsUnauthorized');
+    }
+    expect(requests.filter((r) => r === '/never')).to.have.length(0);
+  });
+
+  it('keeps only the metrics the keep predicate accepts, while parsing', async () => {
+    const r = await scrape({ url: `${base}/mixed`, timeoutMs: 500, maxBytes: 10_000 }, { keep: (n) => n === 'wanted' });
+    expect(r.samples.map((x) => x.name)).to.deep.equal(['wanted']);
+    expect(r.ignored).to.equal(2);
   });
 
   it('gives up on an endpoint that never finishes, within the timeout', async () => {

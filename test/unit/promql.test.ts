@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decodeInstantVector } from '../../src/sources/promql.js';
+
+const ok = (result: unknown) => ({ status: 'success', data: { resultType: 'vector', result } });
+const series = (value: unknown, metric: unknown = { pod: 'p', namespace: 'ml' }) => ({ metric, value: [1_700_000_000.5, value] });
+
+const failure = (body: unknown): string => {
+  try {
+    decodeInstantVector(body);
+    return 'decoded';
+  } catch (err) {
+    expect(err).to.be.instanceOf(Error);
+    expect((err as Error).constructor, 'a decoder message, not a TypeError from a missed shape').to.equal(Error);
+    return (err as Error).message;
+  }
+};
+
+describe('PromQL answer decoder', () => {
+  it('decodes an instant vector into samples', () => {
+    const r = decodeInstantVector(ok([series('3.5', { __name__: 'gpu_gfx_activity', pod: 'a' }), series('0')]));
+    expect(r.samples.map((s) => ({ name: s.name, labels: { ...s.labels }, value: s.value }))).to.deep.equal([
+      { name: 'gpu_gfx_activity', labels: { __name__: 'gpu_gfx_activity', pod: 'a' }, value: 3.5 },
+      { name: '', labels: { pod: 'p', namespace: 'ml' }, value: 0 },
+    ]);
+    expect(r.truncated).to.equal(false);
+  });
+
+  it('rejects each wrong shape and bad value with a specific message', () => {
+    const cases: [unknown, RegExp][] = [
+      [null, /the answer is null/],
+      [[null], /the answer is an array/],
+      ['x', /the answer is "x"/],
+      [{ status: 'success', data: { resultType: 'vector', result: 'abc' } }, /data.result is "abc", not an array/],
+      [{ status: 'success', data: null }, /data is null/],
+      [{ status: 'success', data: { resultType: 'matrix', result: [] } }, /instant vector, got "matrix"/],
+      [{ status: 'success', data: { result: [] } }, /instant vector, got undefined/],
+      [{ status: 'weird' }, /status is "weird"/],
+      [{ status: 'error', errorType: 'bad_data', error: 'parse error' }, /query failed: bad_data: parse error/],
+      [ok([null]), /result\[0\] is null, not a series/],
+      [ok([{ metric: 'x', value: [1, '1'] }]), /result\[0\]\.metric is "x"/],
+      [ok([{ metric: { pod: 5 }, value: [1, '1'] }]), /result\[0\]\.metric\.pod is number, not a string/],
+      [ok([{ metric: {}, value: [1, 1] }]), /value is an array, not \[time, "number"\]/],
+      [ok([{ metric: {}, histogram: [1, {}] }]), /value is undefined/],
+      [ok([series('NaN')]), /value NaN is outside/],
+      [ok([series('+Inf')]), /value \+Inf is outside/],
+      [ok([series('-Inf')]), /value -Inf is outside/],
+      [ok([series('1e300')]), /value 1e300 is outside \[0, 9007199254740991\]/],
+      [ok([series('-5')]), /value -5 is outside/],
+      [ok([series('ninety')]), /value "ninety" is not a number/],
+      [ok([series('3'), series('')]), /result\[1\] \{namespace="ml",pod="p"\}: value "" is not a number/],
+    ];
+    for (const [body, want] of cases) expect(failure(body), JSON.stringify(body)).to.match(want);
+  });
+
+  it('never throws anything but its own message on any JSON value (property)', () => {
+    const anyShape = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ status: fc.constantFrom('success', 'error'), data: fc.jsonValue() }),
+      fc.record({ resultType: fc.constantFrom('vector', 'scalar'), result: fc.jsonValue() }).map((data) => ({ status: 'success', data })),
+      fc.array(fc.record({ metric: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), fc.jsonValue())), value: fc.jsonValue() })).map(ok),
+      fc.array(fc.tuple(fc.oneof(fc.string(), fc.double().map(String)), fc.dictionary(fc.string(), fc.string())))
+        .map((xs) => ok(xs.map(([v, m]) => series(v, m)))),
+    );
+    fc.assert(fc.property(anyShape, (body) => {
+      let r;
+      try {
+        r = decodeInstantVector(body);
+      } catch (err) {
+        expect((err as Error).constructor).to.equal(Error);
+        return;
+      }
+      for (const s of r.samples) {
+        expect(Number.isFinite(s.value) && s.value >= 0 && s.value <= Number.MAX_SAFE_INTEGER).to.equal(true);
+        for (const v of Object.values(s.labels)) expect(v).to.be.a('string');
+      }
+    }), { numRuns: 2000 });
+  });
+
+  it('keeps at most maxSamples series (then truncated) and drops over-long label values', () => {
+    const metric = (i: number) => ({ pod: 'big', gpu_id: String(i), image: i === 0 ? 'x'.repeat(2000) : 'i' });
+    const many = ok(Array.from({ length: 60_000 }, (_, i) => series(String(i % 100), metric(i))));
+    const r = decodeInstantVector(many);
+    expect(r.samples).to.have.length(50_000);
+    expect(r.truncated).to.equal(true);
+    expect(r.longLabels).to.equal(1);
+    expect(r.samples[0]?.labels).to.deep.equal({ pod: 'big', gpu_id: '0' });
+  });
+});
