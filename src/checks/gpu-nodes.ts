@@ -52,26 +52,34 @@ export function defaultUtilizationQuery(window: string): string {
 export function utilizationFindings(view: ScrapeView | undefined, spec: GPUNodesSpec['utilization']): { findings: F[]; percent?: number; idle: number } {
   const latest = view?.history.at(-1);
   if (!latest) return { findings: [], idle: 0 };
-  const series = latest.samples.filter((s) => Number.isFinite(s.value));
-  if (!series.length) return { findings: [], idle: 0 };
-  const percent = Math.round(series.reduce((a, s) => a + s.value, 0) / series.length);
-  const byPod = new Map<string, number[]>();
-  for (const s of series) {
-    const pod = s.labels.pod ?? s.labels.pod_name ?? '';
-    if (!pod) continue;
-    const key = `${s.labels.namespace ?? s.labels.pod_namespace ?? ''}/${pod}`;
-    byPod.set(key, [...(byPod.get(key) ?? []), s.value]);
+  // One pass, grouped with a map (linear: 100k series in a few ms); no per-sample copies.
+  let total = 0;
+  let count = 0;
+  const byPod = new Map<string, { namespace: string; name: string; sum: number; n: number }>();
+  for (const s of latest.samples) {
+    if (!Number.isFinite(s.value)) continue;
+    total += s.value;
+    count++;
+    const name = s.labels.pod ?? s.labels.pod_name ?? '';
+    if (!name) continue;
+    const namespace = s.labels.namespace ?? s.labels.pod_namespace ?? '';
+    const key = `${namespace}/${name}`;
+    const g = byPod.get(key);
+    if (g) {
+      g.sum += s.value;
+      g.n++;
+    } else byPod.set(key, { namespace, name, sum: s.value, n: 1 });
   }
+  if (!count) return { findings: [], idle: 0 };
+  const percent = Math.round(total / count);
   const findings: F[] = [];
   let idle = 0;
-  for (const [key, values] of [...byPod].sort(([a], [b]) => a.localeCompare(b))) {
-    const avg = values.reduce((a, v) => a + v, 0) / values.length;
-    if (avg >= spec.idleThresholdPercent) continue;
-    idle += values.length;
-    const [namespace, name] = key.split('/');
+  for (const [key, { namespace, name, sum, n }] of [...byPod].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (sum / n >= spec.idleThresholdPercent) continue;
+    idle += n;
     findings.push({
-      severity: 'Warning', reason: 'IdleGPUs', object: { apiVersion: 'v1', kind: 'Pod', namespace: namespace ?? '', name: name ?? '' },
-      message: `pod ${key} holds ${values.length} GPU${values.length === 1 ? '' : 's'} below ${spec.idleThresholdPercent}% utilization over ${spec.idleWindow}: idle GPUs others could use`,
+      severity: 'Warning', reason: 'IdleGPUs', object: { apiVersion: 'v1', kind: 'Pod', namespace, name },
+      message: `pod ${key} holds ${n} GPU${n === 1 ? '' : 's'} below ${spec.idleThresholdPercent}% utilization over ${spec.idleWindow}: idle GPUs others could use`,
     });
   }
   return { findings, percent, idle };
