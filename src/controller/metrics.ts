@@ -10,7 +10,7 @@ interface Removable {
 }
 
 /** Per-monitor series of other metrics (labelled by `monitor` only), removed when the monitor goes away. */
-const MONITOR_ONLY = ['kaiwo_monitor_status_patches_total'];
+const MONITOR_ONLY = ['kaiwo_monitor_status_patches_total', 'kaiwo_monitor_interval_seconds'];
 
 /**
  * KaiwoMonitor metrics, set by the replica that evaluates (the leader): standbys export none, so
@@ -23,7 +23,11 @@ const MONITOR_ONLY = ['kaiwo_monitor_status_patches_total'];
 export class MonitorMetrics {
   readonly condition: Gauge<'monitor' | 'type' | 'status'>;
   readonly findings: Gauge<'monitor' | 'component' | 'severity'>;
+  /** Findings by reason (the dashboard's top findings per component); a reason's series goes when it does. */
+  readonly findingReasons: Gauge<'monitor' | 'component' | 'severity' | 'reason'>;
   readonly lastCheck: Gauge<'monitor'>;
+  /** spec.interval in seconds, set on every reconcile: the KaiwoMonitorStale alert is relative to it. */
+  readonly interval: Gauge<'monitor'>;
   readonly summary: Gauge<'monitor' | 'component' | 'count'>;
   readonly eventToStatus: Histogram;
   /** monitor → metric → JSON of each label set written for it. */
@@ -33,9 +37,11 @@ export class MonitorMetrics {
     const registers = [registry];
     this.condition = new Gauge({ name: 'kaiwo_monitor_condition', help: 'KaiwoMonitor condition status (1 for the current status of each condition type)', labelNames: ['monitor', 'type', 'status'], registers });
     this.findings = new Gauge({ name: 'kaiwo_monitor_findings', help: 'Findings on a KaiwoMonitor by component and severity (totals, not capped at 50)', labelNames: ['monitor', 'component', 'severity'], registers });
+    this.findingReasons = new Gauge({ name: 'kaiwo_monitor_finding_reasons', help: 'Findings on a KaiwoMonitor by component, severity and reason', labelNames: ['monitor', 'component', 'severity', 'reason'], registers });
     this.summary = new Gauge({ name: 'kaiwo_monitor_summary', help: 'Counts from status.summary (e.g. gpuNodes ready, gpusInstalled, gpusAvailable)', labelNames: ['monitor', 'component', 'count'], registers });
     this.eventToStatus = new Histogram({ name: 'kaiwo_monitor_event_to_status_seconds', help: 'Detection latency: first watch event or scrape that changed a monitor until its status was written', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
     this.lastCheck = new Gauge({ name: 'kaiwo_monitor_last_check_timestamp_seconds', help: 'Unix time of the last evaluation of a KaiwoMonitor', labelNames: ['monitor'], registers });
+    this.interval = new Gauge({ name: 'kaiwo_monitor_interval_seconds', help: 'spec.interval of a KaiwoMonitor: it is re-evaluated at least this often', labelNames: ['monitor'], registers });
   }
 
   /**
@@ -45,7 +51,7 @@ export class MonitorMetrics {
    * enabled ones (default: those with findings or a summary).
    */
   observe(
-    name: string, conditions: readonly Condition[], findings: readonly Pick<Finding, 'component' | 'severity'>[], at: Date,
+    name: string, conditions: readonly Condition[], findings: readonly (Pick<Finding, 'component' | 'severity'> & { reason?: string })[], at: Date,
     summary: KaiwoMonitorStatus['summary'] = {}, components?: readonly string[],
   ): void {
     const now = new Map<Removable, Set<string>>();
@@ -56,7 +62,7 @@ export class MonitorMetrics {
       keys.add(JSON.stringify(labels));
     };
     for (const [component, s] of Object.entries(summary)) {
-      for (const [count, v] of Object.entries(s.counts ?? {})) set(this.summary, { monitor: name, component, count }, v);
+      for (const [count, v] of Object.entries(s?.counts ?? {})) set(this.summary, { monitor: name, component, count }, v);
     }
     for (const c of conditions) {
       for (const s of ['True', 'False', 'Unknown']) set(this.condition, { monitor: name, type: c.type, status: s }, c.status === s ? 1 : 0);
@@ -66,6 +72,13 @@ export class MonitorMetrics {
         set(this.findings, { monitor: name, component, severity }, findings.filter((f) => f.component === component && f.severity === severity).length);
       }
     }
+    const byReason = new Map<string, number>();
+    for (const f of findings) {
+      if (!f.reason) continue;
+      const k = JSON.stringify({ monitor: name, component: f.component, severity: f.severity, reason: f.reason });
+      byReason.set(k, (byReason.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of byReason) set(this.findingReasons, JSON.parse(k) as Labels, n);
     set(this.lastCheck, { monitor: name }, at.getTime() / 1000);
     const before = this.written.get(name);
     for (const [metric, keys] of before ?? []) {
