@@ -1,8 +1,8 @@
 import type { MetricsEndpoint } from '../api/types.js';
 import { durationMs } from '../api/duration.js';
-import { type Sample, sumOf } from '../sources/promtext.js';
+import type { Sample } from '../sources/promtext.js';
 import type { ScrapeSpec, ScrapeView } from './types.js';
-import { type F, NextCheck } from './util.js';
+import { type F, humanDuration, NextCheck } from './util.js';
 
 /** What the controller-runtime rules need from each scrape. */
 export const CONTROLLER_RUNTIME_METRICS = [
@@ -10,13 +10,23 @@ export const CONTROLLER_RUNTIME_METRICS = [
   'controller_runtime_reconcile_time_seconds_bucket', 'workqueue_depth', 'leader_election_master_status',
 ];
 
-export function scrapeSpecFor(m: MetricsEndpoint, keep: string[], longestWindowMs: number): ScrapeSpec {
+/** Counter rates are computed over this window unless the spec says otherwise (PromQL's usual increase(x[5m])). */
+export const DEFAULT_RATE_WINDOW = '5m';
+/** Scrapes kept per endpoint at most (each holds only the kept families: a few hundred samples). */
+export const MAX_HISTORY = 1024;
+
+/** Scrapes to keep so the history spans `windowMs` (plus the one just before it and the newest). */
+export function historySize(intervalMs: number, windowMs: number): number {
+  return Math.min(MAX_HISTORY, Math.ceil(windowMs / Math.max(1, intervalMs)) + 2);
+}
+
+export function scrapeSpecFor(m: MetricsEndpoint & { rateWindow?: string }, keep: string[], longestWindowMs: number): ScrapeSpec {
   const intervalMs = durationMs(m.interval);
   return {
     url: m.url ?? '', intervalMs, timeoutMs: durationMs(m.timeout), maxBytes: m.maxResponseBytes,
     tls: { insecureSkipVerify: m.tls.insecureSkipVerify, ...(m.tls.caBundle ? { caBundle: m.tls.caBundle } : {}), ...(m.tls.serverName ? { serverName: m.tls.serverName } : {}) },
     bearerToken: { source: m.bearerToken.source, ...(m.bearerToken.secretRef ? { secretRef: m.bearerToken.secretRef } : {}) },
-    keep, historySize: Math.min(128, Math.ceil(longestWindowMs / Math.max(1, intervalMs)) + 2),
+    keep, historySize: historySize(intervalMs, Math.max(longestWindowMs, durationMs(m.rateWindow ?? DEFAULT_RATE_WINDOW))),
   };
 }
 
@@ -27,22 +37,86 @@ export function counterIncrease(before: number | undefined, after: number | unde
   return after >= before ? after - before : after;
 }
 
-/** p-quantile (0–1) from cumulative histogram bucket increases between two scrapes, summed over all series. */
-export function histogramQuantile(q: number, before: readonly Sample[], after: readonly Sample[], bucket: string): number | undefined {
-  const byLe = (samples: readonly Sample[]) => {
-    const m = new Map<number, number>();
-    for (const s of samples) {
-      if (s.name !== bucket) continue;
-      const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
-      if (Number.isNaN(le)) continue;
-      m.set(le, (m.get(le) ?? 0) + s.value);
+type History = ScrapeView['history'];
+
+/** The scrapes a window covers: from the newest one at least `windowMs` older than the latest (or the oldest kept). */
+export function windowOf(h: History, windowMs: number): History {
+  const latest = h.at(-1);
+  if (!latest) return [];
+  let start = 0;
+  for (let i = h.length - 1; i >= 0; i--) {
+    const e = h[i];
+    if (e && latest.at - e.at >= windowMs) {
+      start = i;
+      break;
     }
-    return m;
-  };
-  const a = byLe(before);
-  const b = byLe(after);
-  const les = [...b.keys()].sort((x, y) => x - y);
-  const inc = les.map((le) => ({ le, n: counterIncrease(a.get(le), b.get(le)) }));
+  }
+  return h.slice(start);
+}
+
+const seriesKey = (s: Sample) => JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * Increase of each series of a counter over consecutive scrapes, like PromQL's increase() without extrapolation:
+ * per series (label set), a drop is a reset (the counter restarted: its new value is the increase), a series
+ * missing from a scrape (a standby replica answered, or the pod was replaced) is skipped, a series first seen in
+ * the window counts from its first value. Non-finite values are ignored.
+ */
+export function seriesIncreases(entries: History, name: string, match: Record<string, string> = {}): Map<string, { labels: Record<string, string>; increase: number }> {
+  const out = new Map<string, { labels: Record<string, string>; increase: number; last: number }>();
+  const want = Object.entries(match);
+  for (const e of entries) {
+    for (const s of e.samples) {
+      if (s.name !== name || !Number.isFinite(s.value) || want.some(([k, v]) => s.labels[k] !== v)) continue;
+      const k = seriesKey(s);
+      const prev = out.get(k);
+      if (!prev) out.set(k, { labels: s.labels, increase: 0, last: s.value });
+      else {
+        prev.increase += s.value >= prev.last ? s.value - prev.last : Math.max(0, s.value);
+        prev.last = s.value;
+      }
+    }
+  }
+  return out;
+}
+
+export interface WindowRate {
+  /** Sum of the per-series increases over the scrapes in the window. */
+  increase: number;
+  /** Time between the first and the last scrape used. */
+  spanMs: number;
+  /** increase per minute over max(span, window): a history shorter than the window gives a lower bound. */
+  perMinute: number;
+}
+
+/**
+ * Rate of a counter (summed over its series) over a fixed window, from the scrape history: the increase from the
+ * newest scrape at least `windowMs` before the latest, divided by that span. While the history is younger than the
+ * window (just started) the increase is divided by the whole window, so the rate is never overstated: a trickle
+ * below the threshold cannot fire because it was seen over a short span. `capacityMs` is the longest span the
+ * history can hold (size × interval); a window longer than that is measured over the span.
+ */
+export function windowRate(h: History, name: string, windowMs: number, match: Record<string, string> = {}, capacityMs = Infinity): WindowRate | undefined {
+  const entries = windowOf(h, windowMs);
+  const first = entries[0];
+  const last = entries.at(-1);
+  if (!first || !last || entries.length < 2) return undefined;
+  let increase = 0;
+  for (const s of seriesIncreases(entries, name, match).values()) increase += s.increase;
+  const spanMs = last.at - first.at;
+  const denominator = Math.max(1, spanMs, Math.min(windowMs, capacityMs));
+  return { increase, spanMs, perMinute: (increase * 60_000) / denominator };
+}
+
+/** p-quantile (0–1) from the increases of cumulative histogram buckets over the given scrapes, summed over all series. */
+export function histogramQuantile(q: number, entries: History, bucket: string): number | undefined {
+  const byLe = new Map<number, number>();
+  for (const { labels, increase } of seriesIncreases(entries, bucket).values()) {
+    const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
+    if (Number.isNaN(le)) continue;
+    byLe.set(le, (byLe.get(le) ?? 0) + increase);
+  }
+  const inc = [...byLe.entries()].sort(([x], [y]) => x - y).map(([le, n]) => ({ le, n }));
   const total = inc.at(-1)?.n ?? 0;
   if (!total || !Number.isFinite(total)) return undefined;
   const want = q * total;
@@ -64,28 +138,45 @@ export interface ControllerThresholds {
   maxWorkqueueDepth: number;
   workqueueDepthFor: string;
   maxReconcileP99: string;
+  /** Window of every counter rate (errors, panics, p99). */
+  rateWindow: string;
+}
+
+/** The longest span a scrape history of this endpoint can hold. */
+export function historyCapacityMs(m: { interval: string; rateWindow?: string }, longestWindowMs = 0): number {
+  const intervalMs = durationMs(m.interval);
+  return (historySize(intervalMs, Math.max(longestWindowMs, durationMs(m.rateWindow ?? DEFAULT_RATE_WINDOW))) - 1) * intervalMs;
 }
 
 /**
- * controller-runtime health from the last scrapes: reconcile error rate and panics (Critical), a workqueue
- * backlog that lasts (Warning), slow reconciles by p99 (Warning). Rates come from the two newest scrapes.
+ * controller-runtime health from the scrape history: reconcile error rate and panics over `rateWindow`
+ * (Critical), a workqueue backlog that lasts (Warning), slow reconciles by p99 over the window (Warning).
  */
-export function controllerMetricsFindings(what: string, view: ScrapeView, t: ControllerThresholds, now: Date, next: NextCheck): F[] {
+export function controllerMetricsFindings(what: string, view: ScrapeView, t: ControllerThresholds & { interval?: string }, now: Date, next: NextCheck): F[] {
   const h = view.history;
   const latest = h.at(-1);
-  const prev = h.at(-2);
-  if (!latest || !prev) return [];
+  if (!latest || h.length < 2) return [];
   const out: F[] = [];
-  const secs = Math.max(0.001, (latest.at - prev.at) / 1000);
-  const errors = counterIncrease(sumOf(prev.samples, 'controller_runtime_reconcile_errors_total'), sumOf(latest.samples, 'controller_runtime_reconcile_errors_total'));
-  const perMinute = (errors * 60) / secs;
-  if (errors > 0 && perMinute > t.maxReconcileErrorsPerMinute) {
-    out.push({ severity: 'Critical', reason: 'ReconcileErrors', message: `${what} reconcile errors are rising: ${errors} in the last ${secs.toFixed(0)}s (${perMinute.toFixed(1)}/min, threshold ${t.maxReconcileErrorsPerMinute}/min); check its logs` });
+  const windowMs = durationMs(t.rateWindow);
+  const capacityMs = t.interval ? historyCapacityMs({ interval: t.interval, rateWindow: t.rateWindow }, durationMs(t.workqueueDepthFor)) : Infinity;
+  const errors = windowRate(h, 'controller_runtime_reconcile_errors_total', windowMs, {}, capacityMs);
+  if (errors && errors.increase > 0 && errors.perMinute > t.maxReconcileErrorsPerMinute) {
+    out.push({
+      severity: 'Critical', reason: 'ReconcileErrors',
+      message: `${what} reconcile errors are rising: ${errors.increase} in the last ${humanDuration(errors.spanMs)} (${errors.perMinute.toFixed(1)}/min over ${t.rateWindow}, `
+        + `threshold ${t.maxReconcileErrorsPerMinute}/min); check its logs`,
+    });
   }
-  const panics = counterIncrease(sumOf(prev.samples, 'controller_runtime_reconcile_panics_total'), sumOf(latest.samples, 'controller_runtime_reconcile_panics_total'));
-  if (panics > 0) out.push({ severity: 'Critical', reason: 'ReconcilePanics', message: `${what} panicked in ${panics} reconcile(s) since the previous scrape` });
+  const panics = windowRate(h, 'controller_runtime_reconcile_panics_total', windowMs, {}, capacityMs);
+  if (panics && panics.increase > 0) {
+    out.push({ severity: 'Critical', reason: 'ReconcilePanics', message: `${what} panicked in ${panics.increase} reconcile(s) in the last ${humanDuration(panics.spanMs)}` });
+  }
 
-  const depthOf = (s: readonly Sample[]) => Math.max(0, ...s.filter((x) => x.name === 'workqueue_depth').map((x) => x.value));
+  const depthOf = (samples: readonly Sample[]) => {
+    let max = 0; // a loop, not Math.max(...spread): a spread of 100k+ values overflows the stack
+    for (const x of samples) if (x.name === 'workqueue_depth' && x.value > max) max = x.value;
+    return max;
+  };
   const depthFor = durationMs(t.workqueueDepthFor);
   let runStart: number | undefined;
   for (let i = h.length - 1; i >= 0; i--) {
@@ -101,16 +192,9 @@ export function controllerMetricsFindings(what: string, view: ScrapeView, t: Con
   if (leader.length && leader.every((x) => x.value === 0)) {
     out.push({ severity: 'Warning', reason: 'ScrapedReplicaNotLeader', message: `the scraped ${what} replica reports leader_election_master_status 0: it is a standby, or (with one replica) nothing is reconciling` });
   }
-  const p99 = histogramQuantile(0.99, prev.samples, latest.samples, 'controller_runtime_reconcile_time_seconds_bucket');
+  const p99 = histogramQuantile(0.99, windowOf(h, windowMs), 'controller_runtime_reconcile_time_seconds_bucket');
   if (p99 !== undefined && p99 * 1000 > durationMs(t.maxReconcileP99)) {
-    out.push({ severity: 'Warning', reason: 'SlowReconciles', message: `${what} reconcile p99 is ${p99.toFixed(2)}s (threshold ${t.maxReconcileP99})` });
+    out.push({ severity: 'Warning', reason: 'SlowReconciles', message: `${what} reconcile p99 is ${p99.toFixed(2)}s over ${t.rateWindow} (threshold ${t.maxReconcileP99})` });
   }
   return out;
-}
-
-/** A failing scrape makes an otherwise healthy component Unknown, with the failure as reason. */
-export function scrapeUnknown(what: string, view: ScrapeView | undefined): { reason: string; message: string } | undefined {
-  if (!view || view.state === 'ok') return undefined;
-  if (view.state === 'pending') return { reason: 'MetricsNotScraped', message: `${what} metrics not scraped yet` };
-  return { reason: view.reason ?? 'MetricsUnreachable', message: `${what} metrics: ${view.error ?? 'scrape failed'}` };
 }

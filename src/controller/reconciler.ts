@@ -33,6 +33,17 @@ export interface ReconcilerOptions {
   heartbeatMs: number;
 }
 
+/** One info line per condition transition (every one; Events report only the notable ones): type, from → to, reason. */
+export function logTransitions(log: Logger, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): void {
+  for (const t of transitions(before, after)) {
+    const c = t.condition;
+    log.info('condition changed', {
+      type: c.type, from: t.previous?.status ?? 'none', to: c.status, reason: c.reason,
+      ...(t.previous?.status === c.status ? { previousReason: t.previous.reason } : {}), conditionMessage: c.message,
+    });
+  }
+}
+
 /** Reconciles one KaiwoMonitor: sources → checks → status (written only on change) → Events. */
 export class Reconciler {
   /** Objects as returned by our own status PATCH, until the informer cache catches up. */
@@ -110,7 +121,7 @@ export class Reconciler {
     const enabled = enabledChecks.map((c) => c.component);
 
     if (!m.status?.conditions?.length) {
-      this.logTransitions(log, m.status, await this.write(m, initialStatus(generation, enabledChecks, now)));
+      logTransitions(log, m.status, await this.write(m, initialStatus(generation, enabledChecks, now)));
       trace.outcome = 'initialized';
       return { requeueAfterMs: 0 };
     }
@@ -124,7 +135,7 @@ export class Reconciler {
         log.warn('invalid spec: not evaluated until it is fixed (Ready=False/InvalidSpec)', { generation, error: invalid });
       }
       const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs }));
-      this.logTransitions(log, m.status, status);
+      logTransitions(log, m.status, status);
       trace.outcome = 'invalidSpec';
       this.monitorMetrics.observe(name, status.conditions ?? [], status.findings ?? [], now, status.summary, enabled);
       await this.emitEvents(m, spec, m.status, status);
@@ -142,7 +153,7 @@ export class Reconciler {
     trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.sources.view(s).state])));
     trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));
     const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs }));
-    this.logTransitions(log, m.status, status);
+    logTransitions(log, m.status, status);
     this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason }))), now, status.summary, enabled);
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
@@ -162,17 +173,6 @@ export class Reconciler {
       this.written.set(m.metadata.name, { basedOn: m.metadata.resourceVersion, object: res.object });
     }
     return res.status;
-  }
-
-  /** One info line per condition transition: type, from → to, reason (the same transitions Events report). */
-  private logTransitions(log: Logger, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): void {
-    for (const t of transitions(before, after)) {
-      const c = t.condition;
-      log.info(`${c.type}: ${t.previous?.status ?? 'none'} → ${c.status} (${c.reason})`, {
-        type: c.type, from: t.previous?.status ?? 'none', to: c.status, reason: c.reason,
-        ...(t.previous && t.previous.reason !== c.reason ? { previousReason: t.previous.reason } : {}), message: c.message,
-      });
-    }
   }
 
   private async emitEvents(m: KaiwoMonitor, spec: KaiwoMonitorSpec, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): Promise<void> {

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
-import { specSchema } from '../../../src/api/schema.js';
-import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
+import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
 import { controllerMetricsFindings, counterIncrease, histogramQuantile } from '../../../src/checks/controller-metrics.js';
 import { operatorCheck } from '../../../src/checks/operator.js';
 import type { ScrapeView } from '../../../src/checks/types.js';
@@ -23,8 +22,10 @@ const healthyData = {
 describe('controller-runtime metrics rules', () => {
   it('turns a rising reconcile error rate and panics into Critical findings', () => {
     const calm = controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(3)), scrapeAt(t0, errors(4))]), spec.metrics, NOW, new NextCheck(NOW));
-    expect(calm, '4/min is under 5/min').to.deep.equal([]);
-    const rising = controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(3)), scrapeAt(t0, errors(20, 0, 1))]), spec.metrics, NOW, new NextCheck(NOW));
+    expect(calm, '1 error in 5m is under 5/min').to.deep.equal([]);
+    const some = controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(3)), scrapeAt(t0, errors(20))]), spec.metrics, NOW, new NextCheck(NOW));
+    expect(some, '17 errors are at least 3.4/min over the 5m window: not enough history to say more').to.deep.equal([]);
+    const rising = controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(3)), scrapeAt(t0, errors(40, 0, 1))]), spec.metrics, NOW, new NextCheck(NOW));
     expect(rising.map((f) => [f.reason, f.severity])).to.deep.equal([['ReconcileErrors', 'Critical'], ['ReconcilePanics', 'Critical']]);
   });
 
@@ -53,18 +54,19 @@ describe('controller-runtime metrics rules', () => {
 
   it('computes p99 from histogram bucket increases', () => {
     const h = (a: number, b: number, inf: number) => parsePrometheusText(`x_bucket{le="0.1"} ${a}\nx_bucket{le="1"} ${b}\nx_bucket{le="+Inf"} ${inf}`).samples;
-    expect(histogramQuantile(0.5, h(0, 0, 0), h(100, 100, 100), 'x_bucket')).to.be.closeTo(0.05, 1e-9);
-    expect(histogramQuantile(0.99, h(0, 0, 0), h(50, 100, 100), 'x_bucket')).to.be.closeTo(0.982, 1e-3);
-    expect(histogramQuantile(0.99, h(5, 5, 5), h(5, 5, 5), 'x_bucket')).to.equal(undefined);
+    const q = (p: number, a: ReturnType<typeof h>, b: ReturnType<typeof h>) => histogramQuantile(p, [{ at: t0, samples: a }, { at: t0 + 15_000, samples: b }], 'x_bucket');
+    expect(q(0.5, h(0, 0, 0), h(100, 100, 100))).to.be.closeTo(0.05, 1e-9);
+    expect(q(0.99, h(0, 0, 0), h(50, 100, 100))).to.be.closeTo(0.982, 1e-3);
+    expect(q(0.99, h(5, 5, 5), h(5, 5, 5))).to.equal(undefined);
   });
 
   it('makes the operator component Unknown with the scrape failure as reason unless something is Critical', () => {
     const failing: ScrapeView = { state: 'failing', reason: 'MetricsUnauthorized', error: 'answered 403', history: [] };
-    const r = operatorCheck.evaluate({ spec, data: healthyData, scrapes: { metrics: failing }, now: NOW });
+    const r = operatorCheck.evaluate({ spec, data: healthyData, scrapes: { metrics: failing }, now: NOW, env: {} });
     expect(r).to.include({ status: 'Unknown', reason: 'MetricsUnauthorized' });
-    const down = operatorCheck.evaluate({ spec, data: { ...healthyData, deployments: view([deployment('kaiwo-system', 'kaiwo-controller-manager', 0)]) }, scrapes: { metrics: failing }, now: NOW });
+    const down = operatorCheck.evaluate({ spec, data: { ...healthyData, deployments: view([deployment('kaiwo-system', 'kaiwo-controller-manager', 0)]) }, scrapes: { metrics: failing }, now: NOW, env: {} });
     expect(down).to.include({ status: 'False', reason: 'DeploymentUnavailable' });
-    const good = operatorCheck.evaluate({ spec, data: healthyData, scrapes: { metrics: ok([scrapeAt(t0 - 15_000, errors(1)), scrapeAt(t0, errors(1))]) }, now: NOW });
+    const good = operatorCheck.evaluate({ spec, data: healthyData, scrapes: { metrics: ok([scrapeAt(t0 - 15_000, errors(1)), scrapeAt(t0, errors(1))]) }, now: NOW, env: {} });
     expect(good.status).to.equal('True');
   });
 

@@ -1,16 +1,43 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
-import { specSchema } from '../../../src/api/schema.js';
-import type { KaiwoMonitorSpec } from '../../../src/api/types.js';
+import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
 import type { SourceView } from '../../../src/checks/types.js';
-import { workloadsCheck } from '../../../src/checks/workloads.js';
+import { failedAt, UNSCHEDULABLE_REASONS, workloadsCheck } from '../../../src/checks/workloads.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import { ago, kaiwoWorkload, NOW, view } from '../../support/fixtures.js';
 
 const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {}).workloads;
 const data = (jobs: KubeObject[], services: KubeObject[] = [], events: KubeObject[] = []): Record<string, SourceView> =>
   ({ kaiwoJobs: view(jobs), kaiwoServices: view(services), jobEvents: view(events), serviceEvents: view([]) });
-const run = (d: Record<string, SourceView>) => workloadsCheck.evaluate({ spec, data: d, scrapes: {}, now: NOW });
+const run = (d: Record<string, SourceView>) => workloadsCheck.evaluate({ spec, data: d, scrapes: {}, now: NOW, env: {} });
+const HOUR = 3_600_000;
+
+/**
+ * A KaiwoJob as Kaiwo v0.1.9 writes it (status fields and condition shape of its CRD: startTime and duration in
+ * seconds written with each transition, no completionTime, conditions with type/status/reason/message/
+ * lastTransitionTime): Schedulable and Admitted set at admission, or Schedulable=False for ERROR.
+ */
+function kaiwoJob(name: string, status: string, o: { conditionsAgoMs?: number; startAgoMs?: number; durationS?: number; completionAgoMs?: number; unschedulable?: { reason: string; message: string } }): KubeObject {
+  const at = ago(o.conditionsAgoMs ?? 120_000);
+  const conditions = o.unschedulable
+    ? [{ type: 'Schedulable', status: 'False', reason: o.unschedulable.reason, message: o.unschedulable.message, lastTransitionTime: at }]
+    : [
+      { type: 'Schedulable', status: 'True', reason: 'Schedulable', message: 'enough GPUs', lastTransitionTime: at },
+      { type: 'Admitted', status: 'True', reason: 'Admitted', message: 'Workload admitted', lastTransitionTime: at },
+    ];
+  return {
+    apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob',
+    metadata: { name, namespace: 'ml', creationTimestamp: ago((o.conditionsAgoMs ?? 120_000) + 5000), generation: 1 },
+    spec: { image: 'rocm/pytorch', gpus: 8 },
+    status: {
+      status, conditions,
+      ...(o.startAgoMs !== undefined ? { startTime: ago(o.startAgoMs) } : {}),
+      ...(o.durationS !== undefined ? { duration: o.durationS } : {}),
+      ...(o.completionAgoMs !== undefined ? { completionTime: ago(o.completionAgoMs) } : {}),
+    },
+  };
+}
+
 const running = (n: number) => Array.from({ length: n }, (_, i) => kaiwoWorkload('KaiwoJob', 'ml', `job-${i}`, 'RUNNING'));
 
 describe('check: Kaiwo workloads', () => {
@@ -26,9 +53,57 @@ describe('check: Kaiwo workloads', () => {
     expect(r.findings.find((f) => f.reason === 'WorkloadFailed')?.object).to.deep.include({ kind: 'KaiwoJob', namespace: 'ml', name: 'bad' });
     const old = run(data([...running(2), kaiwoWorkload('KaiwoJob', 'ml', 'bad', 'FAILED', 2 * 3_600_000)]));
     expect(old.status).to.equal('True');
-    const few = run(data([...running(9), kaiwoWorkload('KaiwoJob', 'ml', 'bad', 'ERROR')]));
+    const few = run(data([...running(9), kaiwoWorkload('KaiwoJob', 'ml', 'bad', 'FAILED')]));
     expect(few.status, '10% < 20%').to.equal('True');
-    expect(few.findings[0]?.reason).to.equal('WorkloadError');
+    expect(few.findings[0]?.reason).to.equal('WorkloadFailed');
+  });
+
+  it('counts a job that ran longer than failedWindow and then failed, from startTime + duration (Kaiwo writes no completionTime)', () => {
+    // Admitted and scheduled 3 h ago, RUNNING for 3 h, FAILED 5 min ago: no condition changed at the failure.
+    const failed = kaiwoJob('long', 'FAILED', { conditionsAgoMs: 3 * HOUR, startAgoMs: 3 * HOUR, durationS: 3 * 3600 - 300 });
+    const r = run(data([...running(2), failed]));
+    expect(r).to.include({ status: 'False', reason: 'WorkloadsFailing' });
+    const f = r.findings.find((x) => x.reason === 'WorkloadFailed');
+    expect(f?.since).to.equal(ago(300_000));
+    expect(r.summary?.counts?.failed).to.equal(1);
+    // Failed 2 h ago (ran 1 h): outside the 1 h window.
+    const old = run(data([...running(2), kaiwoJob('old', 'FAILED', { conditionsAgoMs: 3 * HOUR, startAgoMs: 3 * HOUR, durationS: 3600 })]));
+    expect(old.status).to.equal('True');
+    expect(old.summary?.counts?.failed).to.equal(0);
+  });
+
+  it('dates a failure by completionTime when present, by startTime when startTime + duration is in the future, else by the newest known time', () => {
+    expect(failedAt(kaiwoJob('c', 'FAILED', { startAgoMs: HOUR, durationS: 10, completionAgoMs: 120_000 }), NOW)).to.equal(ago(120_000));
+    expect(failedAt(kaiwoJob('s', 'FAILED', { startAgoMs: 600_000, durationS: 7200 }), NOW), 'startTime rewritten at the failure').to.equal(ago(600_000));
+    expect(failedAt(kaiwoJob('n', 'FAILED', { conditionsAgoMs: 900_000, startAgoMs: 2 * HOUR }), NOW), 'no duration').to.equal(ago(900_000));
+    expect(failedAt(kaiwoJob('g', 'FAILED', { conditionsAgoMs: 900_000, startAgoMs: HOUR, durationS: -5 }), NOW), 'garbage duration').to.equal(ago(900_000));
+    const bare: KubeObject = { metadata: { name: 'x', namespace: 'ml', creationTimestamp: ago(50_000) }, status: { status: 'FAILED', duration: 'x', startTime: 'never' } };
+    expect(failedAt(bare, NOW)).to.equal(ago(50_000));
+    expect(failedAt({ metadata: { name: 'y' }, status: { status: 'FAILED' } }, NOW)).to.equal(undefined);
+  });
+
+  it('reports ERROR (Schedulable=False) as WorkloadUnschedulable with Kaiwo\'s reason and message, and never as a failure', () => {
+    const jobs = [...running(1), ...['NoGPUs', 'InsufficientGPUs', 'WrongQueueNamespace', 'ClusterQueueNotFound'].map((reason) =>
+      kaiwoJob(`big-${reason.toLowerCase()}`, 'ERROR', { unschedulable: { reason, message: `${reason}: requested 16 GPUs, cluster has 8` } }))];
+    const r = run(data(jobs));
+    expect(r).to.include({ status: 'True', reason: 'WorkloadsHealthy' });
+    expect(r.summary?.counts).to.include({ failed: 0, unschedulable: 4 });
+    const u = r.findings.filter((f) => f.reason === 'WorkloadUnschedulable');
+    expect(u.map((f) => f.severity)).to.deep.equal(['Warning', 'Warning', 'Warning', 'Warning']);
+    expect(u[1]?.message).to.equal('KaiwoJob ml/big-insufficientgpus is not schedulable (InsufficientGPUs): InsufficientGPUs: requested 16 GPUs, cluster has 8');
+    expect(u[1]?.object).to.deep.include({ kind: 'KaiwoJob', namespace: 'ml', name: 'big-insufficientgpus' });
+    expect(u[1]?.since).to.equal(ago(120_000));
+    expect(UNSCHEDULABLE_REASONS).to.include.members(['NoGPUs', 'InsufficientGPUs', 'WrongQueueNamespace', 'ClusterQueueNotFound']);
+    // ERROR for another cause (a Deployment past its progress deadline) keeps Kaiwo's status as the finding.
+    const other = run(data([kaiwoJob('svc', 'ERROR', {})]));
+    expect(other.findings.map((f) => f.reason)).to.deep.equal(['WorkloadError']);
+    expect(other.status).to.equal('True');
+  });
+
+  it("does not repeat Kaiwo's WorkloadFailed Event as a second finding for the same object", () => {
+    const ev: KubeObject = { metadata: { name: 'e1', namespace: 'ml' }, type: 'Warning', reason: 'WorkloadFailed', message: 'failed', involvedObject: { kind: 'KaiwoJob', namespace: 'ml', name: 'bad' }, lastTimestamp: ago(60_000) };
+    const r = run(data([...running(9), kaiwoJob('bad', 'FAILED', { startAgoMs: HOUR, durationS: 3540 })], [], [ev]));
+    expect(r.findings.map((f) => f.reason)).to.deep.equal(['WorkloadFailed']);
   });
 
   it('warns about long PENDING and stuck TERMINATING, and tolerates unknown or legacy statuses', () => {
