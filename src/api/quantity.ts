@@ -44,7 +44,7 @@ function parse(s: string): Parsed | undefined {
   else if (bin !== undefined) {
     scale = 0;
     binary = bin;
-  } else if (suffix.length > 1 && (suffix[0] === 'e' || suffix[0] === 'E') && /^[+-]?\d+$/.test(suffix.slice(1))) {
+  } else if (suffix.length > 1 && (suffix.startsWith('e') || suffix.startsWith('E')) && /^[+-]?\d+$/.test(suffix.slice(1))) {
     suffix = suffix.slice(1);
     const exp = Number(suffix);
     // apimachinery keeps the exponent as an int32; beyond that the value is meaningless here.
