@@ -1,6 +1,7 @@
 import { Manager } from '../controller/manager.js';
 import { loadKubeConfig } from '../runtime/kubeconfig.js';
-import { createLogger, type LogLevel } from '../runtime/log.js';
+import type { Counter } from 'prom-client';
+import { createLogger, type Logger, type LogLevel } from '../runtime/log.js';
 import { serverInfo } from './connect.js';
 import { durationMs } from '../api/duration.js';
 import type { FlagDef } from './flags.js';
@@ -29,9 +30,36 @@ export const runFlags: FlagDef[] = [
   { name: 'status-heartbeat', type: 'duration', default: '10m', help: 'refresh status.lastCheckTime at least this often even when nothing changes' },
 ];
 
+/**
+ * Process-level handlers for errors that escaped every handler: each is logged and counted
+ * (kaiwo_monitor_unexpected_errors_total) and the process keeps running. For unhandledRejection that is plainly
+ * right. For uncaughtException it is a choice: Node's default is to exit, but every input we handle is hostile
+ * and one odd request or answer must not take the monitor down; the operator's own state lives in the API server
+ * and its caches relist, so a bug in one callback is better reported (alert on the counter) than turned into a
+ * crash loop. Errors before the metrics exist are counted once they do.
+ */
+function catchUnexpected(log: Logger): { count: (c: Counter<'source'>) => void } {
+  let counter: Counter<'source'> | undefined;
+  const early: string[] = [];
+  const report = (source: 'uncaughtException' | 'unhandledRejection', err: unknown) => {
+    log.error(source === 'uncaughtException' ? 'uncaught exception; continuing' : 'unhandled promise rejection; continuing', { error: err });
+    if (counter) counter.inc({ source });
+    else early.push(source);
+  };
+  process.on('uncaughtException', (err) => { report('uncaughtException', err); });
+  process.on('unhandledRejection', (reason) => { report('unhandledRejection', reason); });
+  return {
+    count: (c) => {
+      counter = c;
+      for (const source of early.splice(0)) c.inc({ source });
+    },
+  };
+}
+
 /** `kaiwo-monitor run`: the operator. Resolves with the process exit code. */
 export async function runOperator(values: Record<string, string>): Promise<number> {
   const log = createLogger({ level: values['log-level'] as LogLevel, format: values['log-format'] === 'console' ? 'console' : 'json' });
+  const unexpected = catchUnexpected(log);
   // Catch SIGTERM/SIGINT from the very start, so a signal during start-up still shuts down gracefully.
   let signalled: string | undefined;
   let onSignal: ((signal: string) => void) | undefined;
@@ -71,6 +99,7 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
       process.exit(1);
     },
   });
+  unexpected.count(manager.metrics.unexpectedErrors);
   try {
     await manager.start();
   } catch (err) {

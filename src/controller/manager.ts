@@ -119,13 +119,21 @@ export class Manager {
   async start(): Promise<void> {
     const { log } = this.opts;
     this.monitors.start();
-    const probes = await startProbeServer(this.opts.healthProbeBindAddress, () => this.ready());
+    const m = this.metrics;
+    const unexpected = (err: unknown) => {
+      m.unexpectedErrors.inc({ source: 'handler' });
+      log.error('HTTP handler failed', { error: err });
+    };
+    const probes = await startProbeServer(this.opts.healthProbeBindAddress, () => this.ready(), unexpected);
     if (probes) {
       this.probePort = probes.port;
       this.servers.push(probes);
     }
     const metrics = await startMetricsServer({
       bindAddress: this.opts.metricsBindAddress, secure: this.opts.metricsSecure, registry: this.metrics.registry, kc: this.opts.kc, log,
+      onReview: (kind, result) => { m.authReviews.inc({ kind, result }); },
+      onResponse: (code) => { m.metricsResponses.inc({ code: String(code) }); },
+      onUnexpected: () => { m.unexpectedErrors.inc({ source: 'handler' }); },
       ...(this.opts.metricsCertPath ? { certPath: this.opts.metricsCertPath } : {}),
       ...(this.opts.metricsCertName ? { certName: this.opts.metricsCertName } : {}),
       ...(this.opts.metricsCertKey ? { keyName: this.opts.metricsCertKey } : {}),

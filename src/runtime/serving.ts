@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from './log.js';
-import { rawJson } from './rawrequest.js';
+import { type AuthLimits, type ReviewKind, type ReviewResult, TokenAuthorizer } from './metricsauth.js';
 import { selfSignedCert } from './selfsigned.js';
 
 /** Parses a bind address: "0" = off, ":8443" = all interfaces, "127.0.0.1:0" = any free port. */
@@ -20,65 +19,97 @@ export function parseBindAddress(addr: string): { host?: string; port: number } 
   return host ? { host, port } : { port };
 }
 
-function listen(server: Server, bind: { host?: string; port: number }): Promise<number> {
+/**
+ * Limits of both ports (probes, metrics) against slow or abusive clients: Node answers 431 for headers over
+ * maxHeaderSize, 408 when the headers or the whole request take too long, and drops connections beyond
+ * maxConnections; idle keep-alive sockets close after keepAliveTimeout.
+ */
+export const SERVER_LIMITS = {
+  maxHeaderSize: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  /** Idle sockets (no request in progress, e.g. a TLS handshake that never comes) are destroyed after this. */
+  socketIdleMs: 30_000,
+  tlsHandshakeTimeoutMs: 10_000,
+  maxConnections: 512,
+  maxRequestsPerSocket: 1000,
+} as const;
+
+const serverOptions: ServerOptions = {
+  maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+  headersTimeout: SERVER_LIMITS.headersTimeoutMs,
+  requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+  keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+  connectionsCheckingInterval: 1000,
+};
+
+function limit(server: Server): Server {
+  server.maxConnections = SERVER_LIMITS.maxConnections;
+  server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
+  server.setTimeout(SERVER_LIMITS.socketIdleMs, (socket) => { socket.destroy(); });
+  return server;
+}
+
+/**
+ * The path of a request target in any form a client may send: origin-form ("/metrics?x", "//"), absolute-form
+ * ("http://host/metrics") or asterisk-form ("*"); undefined when it is none of these.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  if (!target) return undefined;
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0];
+  if (target === '*') return '*';
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
+
+/**
+ * Wraps a handler so that no request can throw out of the event loop: bad targets get 400, methods other than
+ * GET/HEAD 405, and a handler that throws or rejects is answered 500 (or its socket destroyed) and reported.
+ */
+export function totalHandler(handler: Handler, onUnexpected: (err: unknown) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  const fail = (res: ServerResponse, err: unknown) => {
+    onUnexpected(err);
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' }).end('internal error\n');
+    else res.destroy();
+  };
+  return (req, res) => {
+    try {
+      req.on('error', () => { res.destroy(); });
+      res.on('error', () => { res.destroy(); });
+      const path = requestPath(req.url);
+      if (path === undefined) {
+        res.writeHead(400, { 'Content-Type': 'text/plain', Connection: 'close' }).end('bad request target\n');
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { 'Content-Type': 'text/plain', Allow: 'GET, HEAD', Connection: 'close' }).end('method not allowed\n');
+        return;
+      }
+      const done = handler(req, res, path);
+      if (done instanceof Promise) done.catch((err: unknown) => { fail(res, err); });
+    } catch (err) {
+      fail(res, err);
+    }
+  };
+}
+
+function listen(server: Server, bind: { host?: string; port: number }, onError: (err: unknown) => void): Promise<number> {
   return new Promise((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(bind.port, bind.host, () => {
+      server.off('error', reject);
+      server.on('error', onError); // e.g. accept() failing with EMFILE: reported, never thrown
       const a = server.address();
       resolveListen(typeof a === 'object' && a ? a.port : bind.port);
     });
   });
-}
-
-interface Decision {
-  status: 200 | 401 | 403;
-  user?: string;
-  expires: number;
-}
-
-/**
- * Authenticates a bearer token with a TokenReview and authorizes `get` on the non-resource URL with a
- * SubjectAccessReview, like controller-runtime's filters.WithAuthenticationAndAuthorization. Decisions are
- * cached by token hash for 10 s (bounded), so a scrape storm does not become an API storm.
- */
-export class TokenAuthorizer {
-  private readonly cache = new Map<string, Decision>();
-  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly ttlMs = 10_000) {}
-
-  async check(authorization: string | undefined, path: string): Promise<Decision> {
-    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!m?.[1]) return { status: 401, expires: 0 };
-    const token = m[1];
-    const key = `${createHash('sha256').update(token).digest('hex')}|${path}`;
-    const now = Date.now();
-    const hit = this.cache.get(key);
-    if (hit && hit.expires > now) return hit;
-    const decision = await this.review(token, path).catch((err: unknown) => {
-      this.log.warn('metrics authentication/authorization request failed', { error: err });
-      return { status: 401 as const, expires: 0 };
-    });
-    decision.expires = now + this.ttlMs;
-    this.cache.set(key, decision);
-    if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value ?? '');
-    return decision;
-  }
-
-  private async review(token: string, path: string): Promise<Decision> {
-    const tr = await rawJson<{ status?: { authenticated?: boolean; user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> } } }>(this.kc, {
-      method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews', timeoutMs: 10_000,
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
-    });
-    const user = tr.status?.user;
-    if (!tr.status?.authenticated || !user?.username) return { status: 401, expires: 0 };
-    const sar = await rawJson<{ status?: { allowed?: boolean } }>(this.kc, {
-      method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews', timeoutMs: 10_000,
-      body: {
-        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-        spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, nonResourceAttributes: { path, verb: 'get' } },
-      },
-    });
-    return { status: sar.status?.allowed ? 200 : 403, user: user.username, expires: 0 };
-  }
 }
 
 export interface MetricsServerOptions {
@@ -90,34 +121,46 @@ export interface MetricsServerOptions {
   registry: Registry;
   kc: KubeConfig;
   log: Logger;
+  authLimits?: Partial<AuthLimits>;
+  /** Each TokenReview/SubjectAccessReview sent to the API server, by result. */
+  onReview?: (kind: ReviewKind, result: ReviewResult) => void;
+  /** Each answer on /metrics, by HTTP status. */
+  onResponse?: (code: number) => void;
+  /** A handler threw: a bug. */
+  onUnexpected?: (err: unknown) => void;
 }
 
 /** Serves /metrics: HTTPS with TokenReview/SubjectAccessReview when secure (the default), plain HTTP otherwise. */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ port: number; close: () => Promise<void> } | undefined> {
   const bind = parseBindAddress(opts.bindAddress);
   if (!bind) return undefined;
-  const authz = new TokenAuthorizer(opts.kc, opts.log);
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname !== '/metrics') {
-        res.writeHead(404).end('not found\n');
+  const authz = new TokenAuthorizer(opts.kc, opts.log, opts.authLimits, opts.onReview);
+  const answer = (res: ServerResponse, code: number, headers: Record<string, string | number>, body: string) => {
+    opts.onResponse?.(code);
+    res.writeHead(code, headers).end(body);
+  };
+  const handler = totalHandler(async (req, res, path) => {
+    if (path !== '/metrics') {
+      answer(res, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
+      return;
+    }
+    if (opts.secure) {
+      const d = await authz.check(req.headers.authorization, '/metrics');
+      if (d.status === 429) {
+        answer(res, 429, { 'Content-Type': 'text/plain', 'Retry-After': d.retryAfterS ?? 1 }, 'Too Many Requests: authentication is rate-limited\n');
         return;
       }
-      if (opts.secure) {
-        const d = await authz.check(req.headers.authorization, '/metrics');
-        if (d.status !== 200) {
-          res.writeHead(d.status, { 'Content-Type': 'text/plain' }).end(d.status === 401 ? 'Unauthorized\n' : 'Forbidden\n');
-          return;
-        }
+      if (d.status !== 200) {
+        answer(res, d.status, { 'Content-Type': 'text/plain' }, d.status === 401 ? 'Unauthorized\n' : 'Forbidden\n');
+        return;
       }
-      const body = await opts.registry.metrics();
-      res.writeHead(200, { 'Content-Type': opts.registry.contentType }).end(body);
-    })().catch((err: unknown) => {
-      opts.log.error('metrics request failed', { error: err });
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  };
+    }
+    const body = await opts.registry.metrics();
+    answer(res, 200, { 'Content-Type': opts.registry.contentType }, req.method === 'HEAD' ? '' : body);
+  }, (err) => {
+    opts.log.error('metrics request failed', { error: err });
+    opts.onUnexpected?.(err);
+  });
   let server: Server;
   if (opts.secure) {
     let tls: { cert: string; key: string };
@@ -129,13 +172,11 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
     } else {
       tls = await selfSignedCert(['localhost', '127.0.0.1']);
     }
-    server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, handler);
+    server = createHttpsServer({ ...serverOptions, ...tls, minVersion: 'TLSv1.2', handshakeTimeout: SERVER_LIMITS.tlsHandshakeTimeoutMs }, handler);
   } else {
-    server = createHttpServer(handler);
+    server = createHttpServer(serverOptions, handler);
   }
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  const port = await listen(server, bind);
+  const port = await listen(limit(server), bind, (err) => { opts.log.error('metrics server error', { error: err }); });
   return { port, close: () => closeServer(server) };
 }
 
@@ -147,20 +188,23 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** /healthz (process alive) and /readyz (caches synced) on plain HTTP, like controller-runtime's probes. */
-export async function startProbeServer(bindAddress: string, ready: () => { ok: boolean; reason?: string }): Promise<{ port: number; close: () => Promise<void> } | undefined> {
+export async function startProbeServer(
+  bindAddress: string,
+  ready: () => { ok: boolean; reason?: string },
+  onUnexpected: (err: unknown) => void = () => undefined,
+): Promise<{ port: number; close: () => Promise<void> } | undefined> {
   const bind = parseBindAddress(bindAddress);
   if (!bind) return undefined;
-  const server = createHttpServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const server = createHttpServer(serverOptions, totalHandler((_req, res, path) => {
     if (path === '/healthz' || path === '/livez') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
     } else if (path === '/readyz') {
       const r = ready();
       res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(r.ok ? 'ok' : `not ready: ${r.reason ?? ''}`);
     } else {
-      res.writeHead(404).end();
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
-  });
-  const port = await listen(server, bind);
+  }, onUnexpected));
+  const port = await listen(limit(server), bind, onUnexpected);
   return { port, close: () => closeServer(server) };
 }
