@@ -3,8 +3,9 @@ import { bool, controllerThresholds, DNS_LABEL, dur, int, labelSelectorSchema, m
 import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
-import { sumOf } from '../sources/promtext.js';
-import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, counterIncrease, scrapeSpecFor } from './controller-metrics.js';
+import {
+  CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, historyCapacityMs, scrapeSpecFor, windowRate,
+} from './controller-metrics.js';
 import { byName, CONTROLLER_RBAC, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
@@ -198,13 +199,12 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       findings.push({ severity: 'Warning', reason: 'FrequentEvictions', message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions})` });
     }
     const m = scrapes.metrics;
-    const [prev, latest] = [m?.history.at(-2), m?.history.at(-1)];
-    if (m && prev && latest) {
+    if (m && m.history.length >= 2) {
       findings.push(...controllerMetricsFindings('Kueue', m, spec.metrics, now, next));
-      const inadmissible = counterIncrease(sumOf(prev.samples, 'kueue_admission_attempts_total', { result: 'inadmissible' }), sumOf(latest.samples, 'kueue_admission_attempts_total', { result: 'inadmissible' }));
-      const perMinute = (inadmissible * 60_000) / Math.max(1, latest.at - prev.at);
-      if (perMinute > spec.metrics.maxInadmissibleAttemptsPerMinute) {
-        findings.push({ severity: 'Warning', reason: 'InadmissibleAttempts', message: `Kueue finds workloads inadmissible ${perMinute.toFixed(0)} times a minute (threshold ${spec.metrics.maxInadmissibleAttemptsPerMinute}): quota or flavors do not fit the demand` });
+      const capacityMs = historyCapacityMs(spec.metrics, Math.max(60_000, durationMs(spec.metrics.workqueueDepthFor)));
+      const inadmissible = windowRate(m.history, 'kueue_admission_attempts_total', durationMs(spec.metrics.rateWindow), { result: 'inadmissible' }, capacityMs);
+      if (inadmissible && inadmissible.perMinute > spec.metrics.maxInadmissibleAttemptsPerMinute) {
+        findings.push({ severity: 'Warning', reason: 'InadmissibleAttempts', message: `Kueue finds workloads inadmissible ${inadmissible.perMinute.toFixed(0)} times a minute over ${spec.metrics.rateWindow} (threshold ${spec.metrics.maxInadmissibleAttemptsPerMinute}): quota or flavors do not fit the demand` });
       }
     }
     const activeCount = cqs.length - inactive.length;

@@ -1,8 +1,12 @@
 import { expect } from 'chai';
+import { applyDefaults } from '../../../src/api/defaults.js';
+import { kueueCheck } from '../../../src/checks/kueue.js';
+import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
 import { type ControllerThresholds, controllerMetricsFindings, historySize, windowRate } from '../../../src/checks/controller-metrics.js';
 import type { ScrapeView } from '../../../src/checks/types.js';
 import { NextCheck } from '../../../src/checks/util.js';
 import type { Sample } from '../../../src/sources/promtext.js';
+import { clusterQueue, deployment, lease, view } from '../../support/fixtures.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-06-01T12:00:00Z');
@@ -121,5 +125,23 @@ describe('counter rates over a fixed window (like PromQL increase(x[5m]))', () =
   it('ignores non-finite sample values from a hostile endpoint', () => {
     const h = [{ at: T0, samples: [errorsSample(1)] }, { at: T0 + 15_000, samples: [errorsSample(Infinity)] }, { at: T0 + 30_000, samples: [errorsSample(Number.NaN)] }];
     expect(windowRate(h, 'controller_runtime_reconcile_errors_total', 5 * MIN)?.increase).to.equal(0);
+  });
+
+  it("applies the same window to Kueue's inadmissible admission attempts (Warning above 30/min by default)", () => {
+    const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, { kueue: { metrics: { enabled: true, url: 'https://k/metrics' } } }).kueue;
+    const at = new Date(T0 + 10 * MIN);
+    const data = {
+      deployments: view([deployment('kueue-system', 'kueue-controller-manager')]), pods: view([]), clusterQueues: view([clusterQueue('kaiwo')]),
+      leases: view([lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io', 1000, 'pod-1_abc', 15, at)]), localQueues: view([]), workloads: view([]),
+    };
+    const attempts = (perMinute: number) => Array.from({ length: 41 }, (_, i) => ({
+      at: T0 + i * 15_000,
+      samples: [{ name: 'kueue_admission_attempts_total', labels: { result: 'inadmissible' }, value: Math.floor((i * 15_000 * perMinute) / MIN) },
+        { name: 'kueue_admission_attempts_total', labels: { result: 'success' }, value: i * 100 }],
+    }));
+    const reasons = (perMinute: number) => kueueCheck.evaluate({ spec, data, scrapes: { metrics: { state: 'ok', history: attempts(perMinute) } }, now: at, env: {} })
+      .findings.map((f) => f.reason);
+    expect(reasons(20), '20/min, and 400/min admitted ones do not count').to.deep.equal([]);
+    expect(reasons(60)).to.deep.equal(['InadmissibleAttempts']);
   });
 });
