@@ -33,7 +33,7 @@ export const scenarios: FaultScenario[] = [
   {
     name: 'Kaiwo metrics show rising reconcile errors', condition: 'KaiwoOperatorHealthy', reason: 'ReconcileErrors', finding: 'ReconcileErrors',
     inject: async (sim) => { sim.addReconcileErrors(25); return Promise.resolve(Date.now()); },
-    heal: async () => { await Promise.resolve(); }, // the counter stops rising: the next scrape's rate is 0
+    heal: async () => { await Promise.resolve(); }, // the counter stops rising: the burst leaves the 10 s rate window
   },
   {
     name: 'ClusterQueue becomes inactive', condition: 'KueueHealthy', reason: 'ClusterQueueInactive', finding: 'ClusterQueueInactive',
@@ -69,7 +69,11 @@ export const scenarios: FaultScenario[] = [
 export const scenarioSpec = (sim: SimulatedStack, metrics: { url: string; secretRef: { namespace: string; name: string; key: string } }) => sim.monitorSpec({
   operator: {
     leaseGracePeriod: '1s',
-    metrics: { enabled: true, url: metrics.url, interval: '1s', timeout: '900ms', tls: { insecureSkipVerify: true }, bearerToken: { source: 'Secret', secretRef: metrics.secretRef } },
+    // A 10 s rate window: the 25-error burst reads 150/min at once and leaves the window 10 s after it stopped.
+    metrics: {
+      enabled: true, url: metrics.url, interval: '1s', timeout: '900ms', rateWindow: '10s', tls: { insecureSkipVerify: true },
+      bearerToken: { source: 'Secret', secretRef: metrics.secretRef },
+    },
   },
   kueue: { maxPendingAge: '3s' },
 });
