@@ -188,8 +188,13 @@ export function buildStatusSchema(defs: readonly ComponentDef[]): Schema {
   const components = defs.map((d) => d.component);
   return {
     type: 'object',
+    // observedGeneration 0 until the first status is written, so kstatus (Flux, kubectl-style waiters) reads a new
+    // monitor as InProgress instead of Current.
+    default: { observedGeneration: 0 },
     properties: {
-      observedGeneration: { type: 'integer', format: 'int64', description: 'metadata.generation this status was computed from' },
+      observedGeneration: {
+        type: 'integer', format: 'int64', default: 0, minimum: 0, description: 'metadata.generation this status was computed from',
+      },
       lastCheckTime: {
         type: 'string', format: 'date-time',
         description: 'evaluation that produced this status; refreshed when the status changes and at least every status heartbeat (10m)',
@@ -257,8 +262,10 @@ export function buildCrd(defs: readonly ComponentDef[]): Schema {
         storage: true,
         subresources: { status: {} },
         additionalPrinterColumns: [
+          conditionColumn('Ready', 'Ready'),
           conditionColumn('Healthy', 'Healthy'),
-          ...defs.map((d) => conditionColumn(d.column, d.conditionType)),
+          // Each component: its condition status and short summary, e.g. "True 31/32 ready".
+          ...defs.map((d) => ({ name: d.column, type: 'string', jsonPath: `.status.summary.${d.component}.display` })),
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           { name: 'Last-Check', type: 'date', jsonPath: '.status.lastCheckTime', priority: 1 },
           { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Healthy")].message', priority: 1 },

@@ -13,7 +13,8 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
 
 /**
  * Runs every enabled check on the current caches and scrapes. A check that throws (a bug, or input it did not
- * expect) becomes an error outcome — reported as CheckFailed — and never stops the others.
+ * expect) becomes an error outcome — reported as CheckFailed — and never stops the others. `pending` lists the
+ * sources and scrapes a check read that have not answered yet (its verdict is then not an observation).
  */
 export function runChecks(checks: BoundCheck[], sources: SourceManager, scrapes: ScrapeManager, now: Date, onError?: (check: BoundCheck, message: string) => void): ComponentOutcome[] {
   return checks.map((check) => {
@@ -24,7 +25,8 @@ export function runChecks(checks: BoundCheck[], sources: SourceManager, scrapes:
       for (const [k, s] of Object.entries(check.sources)) data[k] = sources.view(s);
       const scraped: Record<string, ScrapeView> = {};
       for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = scrapes.view(s);
-      return { ...info, enabled: true, result: check.evaluate(data, scraped, now) };
+      const pending = [...Object.entries(data), ...Object.entries(scraped)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
+      return { ...info, enabled: true, result: check.evaluate(data, scraped, now), ...(pending.length ? { pending } : {}) };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       onError?.(check, message);

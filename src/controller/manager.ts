@@ -35,6 +35,8 @@ export interface ManagerOptions {
   retryPeriodMs: number;
   maxConcurrentReconciles: number;
   statusHeartbeatMs: number;
+  /** How long a new leader waits for its caches before starting workers anyway (default 2 min). */
+  cacheSyncTimeoutMs?: number;
   /** Called when leadership is lost: the process should exit (controller-runtime does). */
   onLostLeadership: () => void;
 }
@@ -65,6 +67,8 @@ export class Manager {
   private elector: LeaderElector | undefined;
   private servers: { close: () => Promise<void> }[] = [];
   private leading = false;
+  /** prepare() calls in flight (sources being started for a monitor). */
+  private readonly preparing = new Set<Promise<void>>();
   private stopping = false;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -102,7 +106,30 @@ export class Manager {
         },
       },
     });
-    this.monitors.on((_type, obj) => { this.queue.add(obj.metadata.name); });
+    // Every replica keeps the sources of every monitor warm (like controller-runtime's informers), so a new leader
+    // evaluates from synced caches at once instead of flapping its conditions through Unknown.
+    this.monitors.on((_type, obj) => {
+      const name = obj.metadata.name;
+      this.queue.add(name);
+      const p = this.reconciler.prepare(name).catch((err: unknown) => { log.warn('cannot start sources', { monitor: name, error: err }); });
+      this.preparing.add(p);
+      void p.finally(() => this.preparing.delete(p));
+    });
+  }
+
+  /**
+   * controller-runtime's WaitForCacheSync: resolves when the KaiwoMonitor cache has listed, the sources of every
+   * monitor are started and listed, and every metrics endpoint has answered once; or after `timeoutMs` (a source that
+   * cannot list then reads as not observed, and the reconciler keeps what it knew).
+   */
+  async waitForCacheSync(timeoutMs = this.opts.cacheSyncTimeoutMs ?? 120_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.monitors.synced) await Promise.all([...this.preparing]);
+      if (this.monitors.synced && this.preparing.size === 0 && this.sources.allSynced && this.scrapes.allAnswered) return true;
+      if (Date.now() > deadline || this.stopping) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Ready once the KaiwoMonitor cache (and every source cache in use) has listed. */
@@ -144,14 +171,20 @@ export class Manager {
     }
     log.info('serving', { metricsPort: this.metricsPort ?? 'off', metricsSecure: this.opts.metricsSecure, probePort: this.probePort ?? 'off', identity: this.identity });
 
-    const startLeading = () => {
+    const startLeading = async () => {
       this.leading = true;
       this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 1);
+      const started = performance.now();
+      const synced = await this.waitForCacheSync();
+      if (this.stopping || !this.isLeader) return; // stopped or lost the lease while waiting
+      log.info(synced ? 'caches synced; starting workers' : 'caches not synced in time; starting workers anyway', {
+        waitedMs: Math.round(performance.now() - started),
+      });
       for (const obj of this.monitors.list()) this.queue.add(obj.metadata.name);
       this.queue.start();
     };
     if (!this.opts.leaderElect) {
-      startLeading();
+      void startLeading();
       return;
     }
     const namespace = this.opts.leaderElectionNamespace ?? inClusterNamespace();
@@ -160,7 +193,7 @@ export class Manager {
     this.elector = new LeaderElector(this.opts.kc, {
       namespace, name: this.opts.leaderElectionId, identity: this.identity, log: log.child('leader'),
       leaseDurationMs: this.opts.leaseDurationMs, renewDeadlineMs: this.opts.renewDeadlineMs, retryPeriodMs: this.opts.retryPeriodMs,
-      onStartedLeading: startLeading,
+      onStartedLeading: () => { void startLeading(); },
       onStoppedLeading: () => {
         this.leading = false;
         this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 0);

@@ -15,7 +15,7 @@ import { checksForCluster, runChecks } from './evaluate.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
-import { buildStatus, initialStatus, newCriticalFindings, transitions } from './status.js';
+import { buildStatus, initialStatus, newCriticalFindings, notableTransitions, transitions } from './status.js';
 import { durationMs } from '../api/duration.js';
 import { validateSpec } from './validate.js';
 
@@ -76,6 +76,24 @@ export class Reconciler {
     if (w && cached?.metadata.resourceVersion === w.basedOn) return w.object;
     this.written.delete(name);
     return cached;
+  }
+
+  /**
+   * Starts the sources and metrics endpoints a monitor's spec needs (or releases them when it is gone or invalid).
+   * Called on every replica for every KaiwoMonitor event, so standbys keep warm caches; reconcile calls the same.
+   */
+  async prepare(name: string): Promise<void> {
+    const m = this.current(name);
+    const spec = m && !m.metadata.deletionTimestamp ? applyDefaults<KaiwoMonitorSpec>(specSchema, m.spec) : undefined;
+    if (!spec || validateSpec(spec)) {
+      this.sources.release(name);
+      this.scrapes.release(name);
+      return;
+    }
+    const checks = await checksForCluster(spec, this.discovery);
+    if (this.current(name)?.metadata.uid !== m?.metadata.uid) return; // deleted or replaced meanwhile
+    this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
+    this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
   }
 
   /**
@@ -178,7 +196,7 @@ export class Reconciler {
   private async emitEvents(m: KaiwoMonitor, spec: KaiwoMonitorSpec, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): Promise<void> {
     if (!spec.events.enabled) return;
     const regarding = { apiVersion: API_VERSION, kind: KIND, name: m.metadata.name, ...(m.metadata.uid ? { uid: m.metadata.uid } : {}) };
-    const changed = transitions(before, after);
+    const changed = notableTransitions(before, after);
     for (const t of changed) {
       const c = t.condition;
       await this.recorder.emit({

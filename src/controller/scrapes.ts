@@ -92,6 +92,11 @@ export class ScrapeManager {
     return this.loops.get(scrapeId(s))?.view ?? { state: 'pending', history: [] };
   }
 
+  /** Every endpoint in use has answered (or failed) at least once. */
+  get allAnswered(): boolean {
+    return [...this.loops.values()].every((l) => l.view.state !== 'pending');
+  }
+
   stop(): void {
     for (const l of this.loops.values()) {
       l.stopped = true;

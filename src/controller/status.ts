@@ -19,6 +19,19 @@ export interface ComponentOutcome extends ComponentInfo {
   result?: CheckResult;
   /** The check threw: a bug or hostile input, reported as CheckFailed. */
   error?: string;
+  /** Sources or scrapes the check needs that have not answered yet: its result is not an observation. */
+  pending?: string[];
+}
+
+export const NOT_OBSERVED = 'NotObserved';
+export const OBSERVING = 'Observing';
+/** kstatus conditions: Reconciling=True reads InProgress (until every component is observed), Stalled=True Failed. */
+export const RECONCILING = 'Reconciling';
+export const STALLED = 'Stalled';
+
+/** A component's printer-column text: its condition status and the check's short summary ("True 31/32 ready"). */
+export function columnText(status: Condition['status'], display: string | undefined): string {
+  return (display ? `${status} ${display}` : status).slice(0, 64);
 }
 
 /** The first status a monitor gets: every condition Unknown, nothing claimed before it was observed. */
@@ -27,10 +40,14 @@ export function initialStatus(generation: number, enabled: readonly ComponentInf
   const set = (type: string, reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: 'Unknown', reason, message, observedGeneration: generation }, now);
   };
-  set(READY, 'Initializing', 'first reconcile: checks have not run yet');
-  set(HEALTHY, 'NotObserved', 'nothing observed yet');
-  for (const c of enabled) set(c.conditionType, 'NotObserved', `${c.label} not observed yet`);
-  return { observedGeneration: generation, lastCheckTime: isoSeconds(now), conditions };
+  set(READY, OBSERVING, 'first reconcile: checks have not run yet');
+  set(HEALTHY, NOT_OBSERVED, 'nothing observed yet');
+  conditions = setCondition(conditions, {
+    type: RECONCILING, status: 'True', reason: OBSERVING, message: 'first reconcile: checks have not run yet', observedGeneration: generation,
+  }, now);
+  for (const c of enabled) set(c.conditionType, NOT_OBSERVED, `${c.label} not observed yet`);
+  const summary = Object.fromEntries(enabled.map((c) => [c.component, { display: columnText('Unknown', undefined) }]));
+  return { observedGeneration: generation, lastCheckTime: isoSeconds(now), conditions, ...(enabled.length ? { summary } : {}) };
 }
 
 const severityRank = (s: Finding['severity']) => SEVERITIES.indexOf(s);
@@ -80,10 +97,14 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
 
   if (input.invalidSpec) {
     set(READY, 'False', 'InvalidSpec', input.invalidSpec);
+    set(STALLED, 'True', 'InvalidSpec', input.invalidSpec);
+    conditions = removeCondition(conditions, RECONCILING);
     set(HEALTHY, 'Unknown', 'NotEvaluated', 'not evaluated: the spec is invalid (see the Ready condition)');
   } else {
+    conditions = removeCondition(conditions, STALLED);
     const enabled = input.outcomes.filter((o) => o.enabled);
     const all: Finding[] = [];
+    const observing: ComponentOutcome[] = [];
     summary = {};
     for (const o of input.outcomes) {
       const type = o.conditionType;
@@ -95,13 +116,36 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
         set(type, 'Unknown', 'CheckFailed', `the ${o.label} check failed: ${o.error ?? 'no result'}`);
         continue;
       }
+      const before = findCondition(previous?.conditions, type);
+      if (o.pending?.length) {
+        // Not an observation (e.g. the caches of a restarted or new leader are still listing): keep what was
+        // observed before instead of flapping to Unknown; a component never observed is Observing.
+        if (before && before.reason !== NOT_OBSERVED && before.observedGeneration === generation) {
+          const kept = previous?.summary?.[o.component];
+          if (kept) summary[o.component] = kept;
+          for (const f of previous?.findings ?? []) if (f.component === o.component) all.push(f);
+          continue;
+        }
+        observing.push(o);
+        set(type, 'Unknown', NOT_OBSERVED, `${o.label}: waiting for ${o.pending.join(', ')}`);
+        continue;
+      }
       set(type, o.result.status, o.result.reason, o.result.message);
-      if (o.result.summary) summary[o.component] = o.result.summary;
+      summary[o.component] = { ...o.result.summary, display: columnText(o.result.status, o.result.summary?.display) };
       for (const f of o.result.findings) all.push({ ...f, component: o.component });
     }
     const failed = enabled.filter((o) => o.error !== undefined || !o.result);
-    if (failed.length) set(READY, 'False', 'CheckFailed', `${failed.length} check(s) failed: ${failed.map((o) => o.label).join(', ')}`);
-    else set(READY, 'True', 'Reconciled', `${enabled.length} component check(s) evaluated for generation ${generation}`);
+    if (failed.length) {
+      set(READY, 'False', 'CheckFailed', `${failed.length} check(s) failed: ${failed.map((o) => o.label).join(', ')}`);
+      conditions = removeCondition(conditions, RECONCILING);
+    } else if (observing.length) {
+      const message = `observing: ${observing.map((o) => `${o.label} (waiting for ${(o.pending ?? []).join(', ')})`).join('; ')}`;
+      set(READY, 'Unknown', OBSERVING, message);
+      set(RECONCILING, 'True', OBSERVING, message);
+    } else {
+      set(READY, 'True', 'Reconciled', `${enabled.length} component check(s) evaluated for generation ${generation}`);
+      conditions = removeCondition(conditions, RECONCILING);
+    }
 
     const statuses = enabled.map((o) => ({ o, c: findCondition(conditions, o.conditionType) }));
     const overall = andStatus(statuses.map((s) => s.c?.status ?? 'Unknown'));
@@ -113,7 +157,7 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
     ranked = rankFindings(all, previous?.findings, now);
   }
 
-  const order = [READY, HEALTHY, ...input.outcomes.map((o) => o.conditionType)];
+  const order = [READY, HEALTHY, RECONCILING, STALLED, ...input.outcomes.map((o) => o.conditionType)];
   const rank = (type: string) => (order.includes(type) ? order.indexOf(type) : order.length);
   conditions.sort((a, b) => rank(a.type) - rank(b.type));
   const status: KaiwoMonitorStatus = {
@@ -142,6 +186,21 @@ export function transitions(before: KaiwoMonitorStatus | undefined, after: Kaiwo
     if (isTransition(prev, c)) out.push({ condition: c, ...(prev ? { previous: prev } : {}) });
   }
   return out;
+}
+
+/**
+ * The transitions worth an Event: one per real change. Healthy, Reconciling and Stalled are derived from the
+ * others and emit none; Ready only when it turns False (invalid spec, failed check, rejected status) or recovers
+ * from False; a component's first observation emits one only when it finds a problem (Unknown → True is not news).
+ */
+export function notableTransitions(before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): Transition[] {
+  return transitions(before, after).filter(({ condition: c, previous: p }) => {
+    if (c.type === HEALTHY || c.type === RECONCILING || c.type === STALLED) return false;
+    if (c.type === READY) return c.status === 'False' || p?.status === 'False';
+    const firstLook = !p || p.reason === NOT_OBSERVED;
+    if (firstLook) return c.status === 'False';
+    return !(c.status === 'Unknown' && c.reason === NOT_OBSERVED);
+  });
 }
 
 /** Critical findings that were not in the previous status. */

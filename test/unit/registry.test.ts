@@ -49,7 +49,7 @@ describe('check registry: a new check is one object and one registration line', 
     const rules = spec['x-kubernetes-validations'] as { rule: string }[];
     expect(rules.map((r) => r.rule).join(' ')).to.contain('self.widgets.enabled');
     const columns = version.additionalPrinterColumns as { name: string; jsonPath: string }[];
-    expect(columns.find((c) => c.name === 'Widgets')?.jsonPath).to.equal('.status.conditions[?(@.type=="WidgetsHealthy")].status');
+    expect(columns.find((c) => c.name === 'Widgets')?.jsonPath).to.equal('.status.summary.widgets.display');
     const statusProps = status.properties as Record<string, Schema>;
     expect(Object.keys((statusProps.summary!).properties as object)).to.include('widgets');
     const findingProps = ((statusProps.findings!).items as Schema).properties as Record<string, Schema>;
