@@ -1,56 +1,82 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { durationMs } from '../api/duration.js';
 import { applyDefaults } from '../api/defaults.js';
-import { GROUP, KIND, PLURAL, specSchema, VERSION } from '../api/schema.js';
-import type { KaiwoMonitorSpec, KaiwoMonitorStatus } from '../api/types.js';
+import { API_VERSION, KIND, PLURAL } from '../api/schema.js';
+import { specSchema } from '../checks/registry.js';
+import type { KaiwoMonitorStatus } from '../api/types.js';
+import type { KaiwoMonitorSpec } from '../checks/registry.js';
 import { evaluateOnce } from '../controller/oneshot.js';
 import { validateSpec } from '../controller/validate.js';
 import { loadKubeConfig } from '../runtime/kubeconfig.js';
 import { createLogger, type LogLevel } from '../runtime/log.js';
 import { rawJson } from '../runtime/rawrequest.js';
+import { admit, CheckError, type MonitorDoc, toMonitorDoc } from './admission.js';
 import { serverInfo } from './connect.js';
 import type { FlagDef } from './flags.js';
 
 export const checkFlags: FlagDef[] = [
-  { name: 'file', short: 'f', type: 'string', default: '', help: 'KaiwoMonitor (or bare spec) YAML/JSON to evaluate; - reads stdin' },
+  { name: 'file', short: 'f', type: 'string', default: '', help: 'KaiwoMonitor (or bare spec) YAML/JSON to validate and evaluate; - reads stdin' },
   { name: 'name', type: 'string', default: '', help: 'evaluate the spec of an existing KaiwoMonitor (also: first argument)' },
-  { name: 'output', short: 'o', type: 'enum', values: ['table', 'json', 'yaml'], default: 'table', help: 'output format' },
+  { name: 'output', short: 'o', type: 'enum', values: ['table', 'json', 'yaml'], default: 'table', help: 'table, or the whole KaiwoMonitor with its status as json/yaml' },
   { name: 'timeout', type: 'duration', default: '60s', help: 'give up waiting for lists and scrapes after this long' },
+  { name: 'context', type: 'string', default: '', help: 'kubeconfig context to use (default: the current context)' },
+  { name: 'verbose', short: 'v', type: 'bool', default: 'false', help: 'progress lines on stderr (default: only when stderr is a terminal)' },
 ];
 
 /** Exit codes of `kaiwo-monitor check`. */
 export const EXIT = { healthy: 0, unhealthy: 1, unknown: 2 } as const;
 
-class CheckError extends Error {}
+const readStdin = () => new Promise<string>((resolve, reject) => {
+  let s = '';
+  process.stdin.on('data', (c: Buffer) => (s += c.toString()));
+  process.stdin.on('end', () => { resolve(s); });
+  process.stdin.on('error', reject);
+});
 
-async function loadSpec(values: Record<string, string>, positional: string | undefined, kc: ReturnType<typeof loadKubeConfig>): Promise<{ spec: unknown; source: string }> {
+async function readDoc(file: string): Promise<MonitorDoc> {
+  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((e: unknown) => { throw new CheckError(`cannot read ${file}: ${(e as Error).message}`); });
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new CheckError(`${file}: not YAML or JSON: ${(e as Error).message.split('\n')[0] ?? ''}`);
+  }
+  return toMonitorDoc(doc, file);
+}
+
+type Kc = ReturnType<typeof loadKubeConfig>;
+
+/** The monitor to evaluate: from -f (validated like admission), an existing one by name, or the defaults. */
+async function loadMonitor(values: Record<string, string>, positional: string | undefined, kc: Kc, warn: (m: string) => void): Promise<{ doc: MonitorDoc; source: string }> {
   const file = values.file ?? '';
   const name = [values.name, positional].find((n) => n !== undefined && n !== '') ?? '';
   if (file && name) throw new CheckError('use either -f or a monitor name, not both');
   if (file) {
-    const text = file === '-' ? await new Promise<string>((r) => { let s = ''; process.stdin.on('data', (c: Buffer) => (s += c.toString())); process.stdin.on('end', () => { r(s); }); }) : await readFile(file, 'utf8').catch((e: unknown) => { throw new CheckError(`cannot read ${file}: ${(e as Error).message}`); });
-    let doc: unknown;
-    try {
-      doc = parse(text);
-    } catch (e) {
-      throw new CheckError(`${file}: not YAML or JSON: ${(e as Error).message.split('\n')[0] ?? ''}`);
-    }
-    if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) throw new CheckError(`${file}: expected a KaiwoMonitor or a spec object`);
-    const obj = (doc ?? {}) as { kind?: string; spec?: unknown };
-    const spec: unknown = obj.kind === KIND || 'spec' in obj ? (obj.spec ?? {}) : obj;
-    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new CheckError(`${file}: spec must be an object`);
-    const known = Object.keys(specSchema.properties as object);
-    const unknown = Object.keys(spec).filter((k) => !known.includes(k));
-    if (unknown.length) throw new CheckError(`${file}: unknown field(s) ${unknown.map((k) => `spec.${k}`).join(', ')}; known: ${known.join(', ')}`);
-    return { spec, source: file };
+    const admitted = await admit(kc, await readDoc(file), file);
+    if (admitted.note) warn(admitted.note);
+    return { doc: admitted.doc, source: file };
   }
   if (name) {
-    const m = await rawJson<{ spec?: unknown }>(kc, { method: 'GET', path: `/apis/${GROUP}/${VERSION}/${PLURAL}/${name}` })
+    const m = await rawJson<MonitorDoc & { metadata: Record<string, unknown> }>(kc, { method: 'GET', path: `/apis/${API_VERSION}/${PLURAL}/${name}` })
       .catch((e: unknown) => { throw new CheckError(`cannot read KaiwoMonitor ${name}: ${(e as Error).message}`); });
-    return { spec: m.spec ?? {}, source: `kaiwomonitor/${name}` };
+    // Keep what identifies it and its generation (kstatus); drop what would make `kubectl apply` of the output conflict.
+    const { managedFields: _m, resourceVersion: _r, uid: _u, creationTimestamp: _c, ...metadata } = m.metadata;
+    return { doc: { ...m, metadata }, source: `kaiwomonitor/${name}` };
   }
-  return { spec: {}, source: 'defaults' };
+  return { doc: { apiVersion: API_VERSION, kind: KIND, metadata: {}, spec: {} }, source: 'defaults' };
+}
+
+/** The whole KaiwoMonitor as the operator would leave it: spec with defaults, status of this evaluation. */
+function monitorObject(doc: MonitorDoc, spec: KaiwoMonitorSpec, status: KaiwoMonitorStatus): object {
+  const generation = doc.metadata.generation ?? 1;
+  const conditions = status.conditions?.map((c) => ({ ...c, observedGeneration: generation }));
+  return {
+    apiVersion: API_VERSION, kind: KIND,
+    metadata: { ...doc.metadata, name: doc.metadata.name ?? 'kaiwo-monitor-check', generation },
+    spec,
+    status: { ...status, observedGeneration: generation, ...(conditions ? { conditions } : {}) },
+  };
 }
 
 function table(rows: string[][]): string {
@@ -76,22 +102,29 @@ export function renderTable(status: KaiwoMonitorStatus): string {
 /** `kaiwo-monitor check`: one-shot evaluation; resolves with the exit code (0 healthy, 1 unhealthy, 2 could not evaluate). */
 export async function runCheck(values: Record<string, string>, positionals: string[]): Promise<number> {
   const log = createLogger({ level: (values['log-level'] ?? 'warn') as LogLevel, format: values['log-format'] === 'json' ? 'json' : 'console' });
-  const progress = (msg: string) => { process.stderr.write(`kaiwo-monitor check: ${msg}\n`); };
+  const say = (msg: string) => { process.stderr.write(`kaiwo-monitor check: ${msg}\n`); };
+  const verbose = values.verbose === 'true' || process.stderr.isTTY;
+  const progress = verbose ? say : () => undefined;
   try {
     const kc = loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
+    if (values.context) {
+      if (!kc.getContextObject(values.context)) throw new CheckError(`context ${JSON.stringify(values.context)} is not in the kubeconfig`);
+      kc.setCurrentContext(values.context);
+    }
     const info = await serverInfo(kc);
-    const { spec: raw, source } = await loadSpec(values, positionals[0], kc);
-    const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, raw as Partial<KaiwoMonitorSpec>);
+    const { doc, source } = await loadMonitor(values, positionals[0], kc, (m) => { say(`warning: ${m}`); });
+    const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, doc.spec);
     const invalid = validateSpec(spec);
     if (invalid) throw new CheckError(`invalid spec (${source}): ${invalid}`);
     progress(`evaluating ${source} against ${info.server} (${info.gitVersion})`);
     const status = await evaluateOnce(kc, spec, { log, timeoutMs: durationMs(values.timeout ?? '60s'), progress });
-    const out = values.output === 'json' ? `${JSON.stringify(status, null, 2)}\n` : values.output === 'yaml' ? (await import('yaml')).stringify(status) : renderTable(status);
+    const obj = monitorObject(doc, spec, status);
+    const out = values.output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : values.output === 'yaml' ? stringify(obj) : renderTable(status);
     process.stdout.write(out);
     const healthy = status.conditions?.find((c) => c.type === 'Healthy')?.status;
     return healthy === 'True' ? EXIT.healthy : healthy === 'False' ? EXIT.unhealthy : EXIT.unknown;
   } catch (err) {
-    process.stderr.write(`kaiwo-monitor check: ${err instanceof Error ? err.message : String(err)}\n`);
+    say(err instanceof Error ? err.message : String(err));
     return EXIT.unknown;
   }
 }

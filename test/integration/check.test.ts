@@ -35,11 +35,11 @@ describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)',
   });
 
   it('exits 0 and prints the conditions for a healthy stack', async () => {
-    const r = await check(['-f', specFile], cluster.kubeconfigPath);
+    const r = await check(['-f', specFile, '-v'], cluster.kubeconfigPath);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^CONDITION\s+STATUS\s+REASON\s+MESSAGE/m);
     expect(r.stdout).to.match(/^Healthy\s+True\s+AllComponentsHealthy/m);
-    expect(r.stderr).to.include('nodes:');
+    expect(r.stderr, 'progress with -v').to.include('nodes:');
   });
 
   it('exits 1 and lists the finding for a broken stack', async () => {
@@ -58,10 +58,12 @@ describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)',
     await new Monitors(cluster.kubeConfig()).create('check-by-name', sim.monitorSpec({ gpuNodes: { enabled: false } }));
     const r = await check(['check-by-name', '-o', 'json'], cluster.kubeconfigPath);
     expect(r.code, r.stderr).to.equal(0);
-    const status = JSON.parse(r.stdout) as KaiwoMonitorStatus;
+    const { kind, status } = JSON.parse(r.stdout) as { kind: string; status: KaiwoMonitorStatus };
+    expect(kind).to.equal('KaiwoMonitor');
     expect(status.conditions?.map((c) => c.type)).to.not.include('GPUNodesHealthy');
     const y = await check(['-f', specFile, '-o', 'yaml'], cluster.kubeconfigPath);
-    expect(y.stdout).to.match(/^conditions:/m);
+    expect(y.stdout).to.match(/^kind: KaiwoMonitor$/m);
+    expect(y.stdout).to.match(/^status:\n/m);
   });
 
   it('exits 2 when it cannot evaluate: unreachable cluster, invalid spec, bad flags', async () => {
