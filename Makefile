@@ -5,31 +5,35 @@ SHELL := bash
 CP_BIN := $(shell bash hack/controlplane/build.sh --bin-dir)
 export PATH := $(CURDIR)/node_modules/.bin:$(CP_BIN):$(PATH)
 
-IMAGE ?= ghcr.io/silogen/kaiwo-monitor:dev
+# One version for the npm package, the image tag, the chart's appVersion and config/manager's newTag (a unit test
+# checks they agree): package.json's "version".
+VERSION := $(shell sed -nE 's/^  "version": "([^"]+)",?$$/\1/p' package.json)
+IMAGE ?= ghcr.io/silogen/kaiwo-monitor:$(VERSION)
 NPM_STAMP := node_modules/.package-lock.json
 
 .PHONY: help deps controlplane tools build generate bench-operator bench-detection lint test test-unit test-integration cluster-up cluster-down cluster-status \
-        demo clean clean-cache docker-build docker-push
+        demo clean clean-cache docker-build docker-push image pack krew test-alerts
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund >&2
 	@touch $@
 
 deps: $(NPM_STAMP) ## install npm dependencies (npm ci) when package-lock.json changed
 
 controlplane: ## build kube-apiserver, kubectl and etcd from Go modules into ~/.cache/kaiwo-monitor (cached by version)
 	@start=$$(date +%s); bash hack/controlplane/build.sh >/dev/null; \
-	  echo "control-plane binaries ready in $$(( $$(date +%s) - start ))s"
+	  echo "control-plane binaries ready in $$(( $$(date +%s) - start ))s" >&2
 
 tools: ## build prometheus, promtool and helm from their Go modules (used by tests), cached by version
 	@start=$$(date +%s); bash hack/build-tool.sh prometheus >/dev/null; bash hack/build-tool.sh helm >/dev/null; \
-	  echo "test tools ready in $$(( $$(date +%s) - start ))s"
+	  echo "test tools ready in $$(( $$(date +%s) - start ))s" >&2
 
-build: deps ## compile TypeScript to dist/
+build: deps ## compile TypeScript to dist/; links kaiwo-monitor and kubectl-kaiwo_monitor into node_modules/.bin (npx kaiwo-monitor)
 	npm run --silent build
+	@chmod +x dist/cli/main.js; for b in kaiwo-monitor kubectl-kaiwo_monitor; do ln -sf ../../dist/cli/main.js node_modules/.bin/$$b; done
 
 generate: deps ## regenerate the KaiwoMonitor CRD (crds/, config/crd/bases/) from src/api/schema.ts
 	tsx hack/generate.ts
@@ -65,7 +69,7 @@ demo: deps controlplane ## the full story: local control plane, simulated Kaiwo/
 	@tsx hack/demo.ts
 
 clean: ## remove build output
-	rm -rf dist coverage
+	rm -rf dist coverage out
 
 clean-cache: cluster-down ## wipe ~/.cache/kaiwo-monitor (control-plane binaries, cluster state)
 	rm -rf "$${KAIWO_MONITOR_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kaiwo-monitor}"
@@ -75,3 +79,15 @@ docker-build: ## build the operator image (needs a container engine)
 
 docker-push: ## push the operator image
 	docker push $(IMAGE)
+
+image: ## print the image reference (tag = package.json version, like the chart's appVersion and config/manager)
+	@echo $(IMAGE)
+
+pack: build ## npm pack into out/ (install with: npm i -g ./out/kaiwo-monitor-$(VERSION).tgz; Node >= 24)
+	@mkdir -p out && npm pack --silent --pack-destination out >/dev/null && echo out/kaiwo-monitor-$(VERSION).tgz
+
+krew: pack ## krew archive + filled-in manifest in out/ (kubectl krew install --manifest=... --archive=...)
+	@bash hack/krew.sh out/kaiwo-monitor-$(VERSION).tgz out
+
+test-alerts: deps ## promtool test rules: every alert in config/alerts firing and not firing (also part of make test)
+	npx mocha --forbid-only test/integration/alerts.test.ts

@@ -17,6 +17,8 @@ const run = promisify(execFile);
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
+// A control plane that was already running (make cluster-up) is the user's: the demo leaves it running.
+const startedHere = await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'status'], { cwd: repoRoot }).then(() => false, () => true);
 const { stdout } = await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'up'], { cwd: repoRoot });
 const kubeconfig = stdout.trim().split('\n').pop() ?? '';
 const env = { ...process.env, KUBECONFIG: kubeconfig };
@@ -67,14 +69,18 @@ const shutdown = async () => {
   await recorder.stop();
   await sim.stop();
   op.kill('SIGTERM');
-  await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'down'], { cwd: repoRoot });
-  say('demo stopped: operator and local control plane are down');
+  if (startedHere) {
+    await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'down'], { cwd: repoRoot });
+    say('demo stopped: operator and local control plane are down');
+  } else {
+    say('demo stopped: operator is down; the local control plane was running before the demo and keeps running (make cluster-down)');
+  }
 };
 if (process.env.DEMO_ONCE === '1') {
   await shutdown();
 } else {
   say(`\nEverything keeps running; try: export KUBECONFIG=${kubeconfig}; kubectl describe kmon default`);
-  say('Press Ctrl-C to stop the demo (operator and control plane).');
+  say(`Press Ctrl-C to stop the demo (operator${startedHere ? ' and control plane' : ''}).`);
   process.once('SIGINT', () => { void shutdown().then(() => process.exit(0)); });
   setInterval(() => undefined, 1 << 30);
 }

@@ -5,7 +5,7 @@
  *   tsx src/dev/cluster.ts up | down | status | serve
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalControlPlane } from './controlplane.js';
 import { installCrds, kaiwoCrds, kueueCrds, ownCrds } from './crds.js';
@@ -101,6 +101,7 @@ async function down(): Promise<number> {
   try {
     s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
   } catch {
+    removeState();
     out('no local control plane is running');
     return 0;
   }
@@ -108,16 +109,28 @@ async function down(): Promise<number> {
     const op = Number(readFileSync(join(dir, 'operator.pid'), 'utf8'));
     if (op && alive(op)) process.kill(op, 'SIGTERM'); // started by make demo
   } catch { /* no operator */ }
-  rmSync(join(dir, 'operator.pid'), { force: true });
   if (alive(s.pid)) process.kill(s.pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
   while (alive(s.pid) && Date.now() < deadline) await sleep(100);
   for (const pid of [s.pid, ...s.childPids]) {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
-  rmSync(stateFile, { force: true });
-  out(`local control plane stopped (pid ${s.pid})`);
+  out(`local control plane stopped (pid ${s.pid}); ${removeState() ? 'removed' : 'emptied'} ${dir}`);
   return 0;
+}
+
+/**
+ * Removes what `up` and `make demo` wrote (etcd data, PKI, logs, state), then the directory itself when
+ * nothing else is in it (KAIWO_MONITOR_CLUSTER_DIR may point at a directory the user owns).
+ */
+function removeState(): boolean {
+  for (const f of [stateFile, dataDir, serveLog, join(dir, 'operator.log'), join(dir, 'operator.pid')]) rmSync(f, { recursive: true, force: true });
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT'; // ENOTEMPTY: the user's own files stay
+  }
 }
 
 function status(): number {
