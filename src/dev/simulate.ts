@@ -270,6 +270,11 @@ export class SimulatedStack {
     return this.status(path, { status, startTime: isoSeconds(started), duration: Math.max(0, Math.floor((now.getTime() - started.getTime()) / 1000)), conditions: admittedConds });
   }
 
+  async deleteKaiwoJob(name: string): Promise<void> {
+    this.jobs.delete(name);
+    await this.req('DELETE', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs/${name}`).catch(() => undefined);
+  }
+
   /** A Kueue Workload that never gets quota. Resolves with its creationTimestamp. */
   async pendingWorkload(name: string): Promise<Date> {
     const w = await this.req<{ metadata: { creationTimestamp: string } }>('POST', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads`, {
