@@ -29,6 +29,7 @@ controlplane: ## build kube-apiserver, kubectl and etcd from Go modules into ~/.
 
 tools: ## build prometheus, promtool and helm from their Go modules (used by tests), cached by version
 	@start=$$(date +%s); bash hack/build-tool.sh prometheus >/dev/null; bash hack/build-tool.sh helm >/dev/null; \
+	  bash hack/build-tool.sh gitops >/dev/null; \
 	  echo "test tools ready in $$(( $$(date +%s) - start ))s" >&2
 
 build: deps ## compile TypeScript to dist/; links kaiwo-monitor and kubectl-kaiwo_monitor into node_modules/.bin (npx kaiwo-monitor)

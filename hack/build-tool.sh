@@ -5,6 +5,8 @@
 #
 #   hack/build-tool.sh prometheus   prometheus + promtool (GPU-utilization tests, rule checks)
 #   hack/build-tool.sh helm         helm (chart rendering tests)
+#   hack/build-tool.sh gitops       gitops-health: kstatus (sigs.k8s.io/cli-utils) + Argo CD's Lua (gopher-lua),
+#                                   our own small main package in hack/gitops, cached by a hash of its source
 set -euo pipefail
 hack=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
@@ -20,7 +22,11 @@ case $tool in
     module=helm.sh/helm/v3 version=$HELM_VERSION tags=""
     cmds=(helm)
     ldflags="-X helm.sh/helm/v3/internal/version.version=$version" ;;
-  *) echo "usage: $0 prometheus|helm [--bin-dir]" >&2; exit 2 ;;
+  gitops)
+    module=local version=$(cat "$hack/gitops/go.mod" "$hack/gitops/go.sum" "$hack/gitops/main.go" | sha256sum | cut -c1-16) tags=""
+    cmds=(gitops-health)
+    ldflags="" ;;
+  *) echo "usage: $0 prometheus|helm|gitops [--bin-dir]" >&2; exit 2 ;;
 esac
 bin_dir="$cache_root/$tool/$version/bin"
 [[ ${2:-} == --bin-dir ]] && { echo "$bin_dir"; exit 0; }
@@ -30,14 +36,17 @@ if (( ${#missing[@]} == 0 )); then
   echo "[build-$tool] cached: $bin_dir" >&2
   echo "$bin_dir"; exit 0
 fi
-pinned=$(cd "$hack/$tool" && go list -m -f '{{.Version}}' "$module")
-[[ $pinned == "$version" ]] || { echo "[build-$tool] hack/$tool/go.mod pins $pinned, versions.env says $version" >&2; exit 1; }
+if [[ $module != local ]]; then
+  pinned=$(cd "$hack/$tool" && go list -m -f '{{.Version}}' "$module")
+  [[ $pinned == "$version" ]] || { echo "[build-$tool] hack/$tool/go.mod pins $pinned, versions.env says $version" >&2; exit 1; }
+fi
 mkdir -p "$bin_dir"
 tmp=$(mktemp -d "$bin_dir/.build.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 for b in "${missing[@]}"; do
   t0=$(date +%s)
   echo "[build-$tool] building $b $version ..." >&2
-  ( cd "$hack/$tool" && go build ${tags:+-tags "$tags"} -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$b" "$module/cmd/$b" )
+  pkg="$module/cmd/$b"; [[ $module == local ]] && pkg=.
+  ( cd "$hack/$tool" && go build ${tags:+-tags "$tags"} -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$b" "$pkg" )
   mv "$tmp/$b" "$bin_dir/$b"
   echo "[build-$tool] built $b in $(( $(date +%s) - t0 ))s" >&2
 done

@@ -58,7 +58,7 @@ export async function resolveBinaries(log: (msg: string) => void = () => undefin
 }
 
 /** A tool built from its Go module by hack/build-tool.sh (built on first use, then cached by version). */
-export async function toolBinary(tool: 'prometheus' | 'helm', name: string = tool): Promise<string> {
+export async function toolBinary(tool: 'prometheus' | 'helm' | 'gitops', name: string = tool): Promise<string> {
   const { stdout } = await run('bash', [join(repoRoot, 'hack', 'build-tool.sh'), tool], { maxBuffer: 64 * 1024 * 1024 });
   return join(stdout.trim().split('\n').pop() ?? '', name);
 }

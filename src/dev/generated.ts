@@ -46,15 +46,23 @@ export function renderChartRules(checks: readonly AnyCheck[] = CHECKS): string {
   return `# Generated from src/checks/registry.ts by \`make generate\`. Do not edit.\n${flowYaml(managerRules(checks))}`;
 }
 
-const BEGIN = '<!-- checks:begin -->';
-const END = '<!-- checks:end -->';
+/** `text` with `content` between the `<!-- name:begin -->` and `<!-- name:end -->` markers. */
+function between(text: string, name: string, content: string): string {
+  const [begin, end] = [`<!-- ${name}:begin -->`, `<!-- ${name}:end -->`];
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md lacks the ${begin} … ${end} markers`);
+  return `${text.slice(0, a + begin.length)}\n${content}\n${text.slice(b)}`;
+}
 
-/** README with the table of checks between its markers. */
-export function renderReadme(readme: string, checks: readonly AnyCheck[] = CHECKS): string {
-  const a = readme.indexOf(BEGIN);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md lacks the ${BEGIN} … ${END} markers`);
-  return `${readme.slice(0, a + BEGIN.length)}\n${checksTable(checks)}\n${readme.slice(b)}`;
+export const ARGOCD_HEALTH_FILE = 'config/argocd/health.lua';
+
+/** README with the table of checks and the Argo CD health script (indented for argocd-cm) between their markers. */
+export function renderReadme(readme: string, checks: readonly AnyCheck[] = CHECKS, argoHealth?: string): string {
+  const withTable = between(readme, 'checks', checksTable(checks));
+  if (argoHealth === undefined) return withTable;
+  const script = argoHealth.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+  return between(withTable, 'argocd', `\`\`\`yaml\nresource.customizations.health.monitoring.kaiwo.silogen.ai_KaiwoMonitor: |\n${script}\n\`\`\``);
 }
 
 /** Every generated file by path relative to the repository root. */
@@ -65,6 +73,6 @@ export function generatedFiles(): Record<string, string> {
     [ROLE_FILE]: renderRole(),
     ...chartFiles(),
     [CHART_RULES_FILE]: renderChartRules(),
-    'README.md': renderReadme(readFileSync(join(repoRoot, 'README.md'), 'utf8')),
+    'README.md': renderReadme(readFileSync(join(repoRoot, 'README.md'), 'utf8'), CHECKS, readFileSync(join(repoRoot, ARGOCD_HEALTH_FILE), 'utf8')),
   };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../../src/dev/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { watchOnce } from '../../src/runtime/watch.js';
@@ -33,11 +33,20 @@ describe('integration: KaiwoMonitor operator', function () {
     return monitors.create(name, spec);
   };
 
+  /**
+   * One key is never reconciled twice at once, so once `generation` (a harmless spec change made here) is
+   * observed, every earlier reconcile of the monitor has finished, Events included.
+   */
+  const reconciledPast = async (name: string, generation: number) => {
+    await monitors.patchSpec(name, { interval: `${40 + generation}s` });
+    await waitFor(`generation ${generation} observed`, async () => (await monitors.get(name)).status?.observedGeneration === generation);
+  };
+
   before(async () => {
     cluster = await sharedCluster();
     kc = cluster.kubeConfig();
     monitors = new Monitors(kc);
-    op = await OperatorProcess.start(cluster.kubeconfigPath);
+    op = await OperatorProcess.start(cluster.kubeconfigPath, [], { metrics: 'plain' });
     await op.waitForLog((l) => l.msg === 'serving');
   });
 
@@ -68,8 +77,7 @@ describe('integration: KaiwoMonitor operator', function () {
     expect(firstStatuses).to.deep.equal([
       'Ready=Unknown@1', 'Healthy=Unknown@1', 'KaiwoOperatorHealthy=Unknown@1', 'KueueHealthy=Unknown@1', 'GPUNodesHealthy=Unknown@1', 'WorkloadsHealthy=Unknown@1',
     ]);
-    const ready = await waitFor('Ready=True', async () => ((await monitors.condition(name, 'Ready'))?.status === 'True' ? true : undefined));
-    expect(ready).to.equal(true);
+    await waitFor('Ready=True', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
     const m = await monitors.get(name);
     expect(m.status?.conditions?.find((c) => c.type === 'Healthy')?.status).to.not.equal('True');
 
@@ -155,7 +163,6 @@ describe('integration: KaiwoMonitor operator', function () {
       expect(ready.status).to.equal('False');
       expect(ready.message).to.include(field);
     }
-    expect(rejected.length + accepted.length).to.be.at.least(15);
     // The bystander still gets reconciled.
     await monitors.patchSpec(bystander, { workloads: { enabled: false } });
     await waitFor('bystander follows its spec', async () => (await monitors.get(bystander)).status?.observedGeneration === 2);
@@ -163,7 +170,7 @@ describe('integration: KaiwoMonitor operator', function () {
     expect(op.exitCode).to.equal(null);
   });
 
-  it('writes no status PATCH for 30s when nothing changes, though it re-evaluates every 2s', async function () {
+  it('writes no status PATCH while nothing changes, across 8 evaluations 2s apart', async function () {
     this.timeout(90_000);
     const name = uniqueName('quiet');
     await create(name, { interval: '2s' });
@@ -172,18 +179,26 @@ describe('integration: KaiwoMonitor operator', function () {
       const c = m.status?.conditions ?? [];
       return c.length === 6 && c.every((x) => x.reason !== 'NotObserved' && x.reason !== 'Initializing') ? m : undefined;
     });
-    const evaluationsBefore = op.lines.filter((l) => l.monitor === name).length;
+    const lastCheck = () => op.metric('kaiwo_monitor_last_check_timestamp_seconds', { monitor: name });
+    const patchesBefore = await op.metric('kaiwo_monitor_status_patches_total', { monitor: name });
+    const firstCheck = await lastCheck();
     let modified = 0;
     const ctl = new AbortController();
     const watching = watchOnce(kc, `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${name}&resourceVersion=${settled.metadata.resourceVersion ?? ''}`, (ev) => {
       if (ev.type === 'MODIFIED') modified++;
     }, { idleMs: 60_000, signal: ctl.signal });
-    await new Promise((r) => setTimeout(r, 30_000));
+    // Measured, not slept: count evaluations by the operator's last-check gauge, then look for writes.
+    const checks = new Set<number>();
+    await waitFor('8 more evaluations', async () => {
+      const t = await lastCheck();
+      if (t !== undefined && t !== firstCheck) checks.add(t);
+      return checks.size >= 8;
+    }, 60_000, 250);
     ctl.abort();
     await watching;
     expect(modified, 'status PATCHes while nothing changed').to.equal(0);
     expect((await monitors.get(name)).metadata.resourceVersion).to.equal(settled.metadata.resourceVersion);
-    expect(evaluationsBefore).to.be.at.least(0);
+    expect(await op.metric('kaiwo_monitor_status_patches_total', { monitor: name })).to.equal(patchesBefore);
   });
 
   it('emits exactly one Event for a transition', async () => {
@@ -195,19 +210,20 @@ describe('integration: KaiwoMonitor operator', function () {
     // More reconciles of the same invalid state (a spec change that keeps it invalid) must not add Events.
     await monitors.patchSpec(name, { interval: '45s' });
     await waitFor('generation 3 observed', async () => (await monitors.get(name)).status?.observedGeneration === 3);
-    await new Promise((r) => setTimeout(r, 1500));
+    await reconciledPast(name, 4);
     const events = await eventsFor(kc, name, 'InvalidSpec');
     expect(events).to.have.length(1);
     expect(events[0]).to.include({ type: 'Warning' });
     expect(events[0]?.message).to.include('spec.kueue.podSelector');
     await monitors.patchSpec(name, { kueue: { podSelector: { matchLabels: { 'no good!': null, 'control-plane': 'controller-manager' } } } });
     await waitFor('Ready again', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
-    await new Promise((r) => setTimeout(r, 1000));
+    await reconciledPast(name, 6);
     expect(await eventsFor(kc, name, 'InvalidSpec')).to.have.length(1);
-    // Ready=True/Reconciled happened twice: one Event, its series counting 2 (events.k8s.io series semantics).
+    // One Event per real change: Ready turning True on the first observation is not news, its recovery from
+    // InvalidSpec is (one Event, no series).
     const reconciled = await eventsFor(kc, name, 'Reconciled');
     expect(reconciled).to.have.length(1);
-    expect(reconciled[0]?.series?.count).to.equal(2);
+    expect(reconciled[0]?.series).to.equal(undefined);
   });
 
   it('reconnects after a kube-apiserver restart and keeps working', async function () {
@@ -223,7 +239,5 @@ describe('integration: KaiwoMonitor operator', function () {
     }, 60_000);
     expect(m.status?.conditions?.map((c) => c.type)).to.not.include('GPUNodesHealthy');
     expect(op.exitCode).to.equal(null);
-    const core = kc.makeApiClient(CoreV1Api);
-    expect((await core.readNamespace({ name: 'default' })).metadata?.name).to.equal('default');
   });
 });
