@@ -5,6 +5,8 @@ import { commonFlags, runFlags, runOperator } from './run.js';
 import { packageVersion } from './version.js';
 
 const versionFlag: FlagDef = { name: 'version', type: 'bool', default: 'false', help: 'print the version and exit' };
+/** check prints its result on stdout and keeps stderr quiet: its logs default to warnings. */
+const checkCommonFlags = commonFlags.map((f) => (f.name === 'log-level' ? { ...f, default: 'warn' } : f));
 
 /** `kubectl kaiwo-monitor` when started as the kubectl plugin (kubectl-kaiwo_monitor), else `kaiwo-monitor`. */
 export function programName(script: string | undefined = process.argv[1]): string {
@@ -23,12 +25,12 @@ Flags for run:
 ${flagHelp([...runFlags, ...commonFlags, versionFlag])}
 
 Flags for check (spec from -f, from an existing KaiwoMonitor by name, or the defaults):
-${flagHelp([...checkFlags, ...commonFlags, versionFlag])}
+${flagHelp([...checkFlags, ...checkCommonFlags, versionFlag])}
 `;
 
 const commands = {
   run: { flags: [...runFlags, ...commonFlags, versionFlag], maxArgs: 0, exec: (v: Record<string, string>) => runOperator(v) },
-  check: { flags: [...checkFlags, ...commonFlags, versionFlag], maxArgs: 1, exec: (v: Record<string, string>, p: string[]) => runCheck(v, p) },
+  check: { flags: [...checkFlags, ...checkCommonFlags, versionFlag], maxArgs: 1, exec: (v: Record<string, string>, p: string[]) => runCheck(v, p) },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
