@@ -139,10 +139,10 @@ export function metricsHandler(path: string, s: Socket): void {
       return;
     }
     case '/long-labels': {
-      // ~9 MiB: inside the default 10 MiB cap, every label value 2 KiB (over the 1 KiB bound)
+      // ~9.6 MiB: inside the default 10 MiB cap, every label value 2 KiB (over the 1 KiB bound)
       const long = 'x'.repeat(2048);
       s.write(head(200));
-      pump(s, seriesLines(4000, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${long}",image="${long}"} ${i % 100}\n`));
+      pump(s, seriesLines(2400, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${long}",image="${long}"} ${i % 100}\n`));
       return;
     }
     case '/long-labels-within-bound': {
@@ -151,7 +151,15 @@ export function metricsHandler(path: string, s: Socket): void {
       pump(s, seriesLines(4000, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${v}"} ${i % 100}\n`));
       return;
     }
-    default: s.end(`${head(404)}not found\n`);
+    default: {
+      const n = /^\/series\/(\d+)$/.exec(route)?.[1];
+      if (!n) {
+        s.end(`${head(404)}not found\n`);
+        return;
+      }
+      s.write(head(200));
+      pump(s, seriesLines(Number(n), (i) => `gpu_gfx_activity{gpu_id="${i % 8}",namespace="ml",pod="job-${i >> 3}"} ${i % 100}\n`));
+    }
   }
 }
 
@@ -173,6 +181,7 @@ export function promqlHandler(shape: ShapeSource): (path: string, s: Socket) => 
       case 'ninf': json(vector([series('-Inf')])); return;
       case 'huge': json(vector([series('1e300')])); return;
       case 'negative': json(vector([series('-5')])); return;
+      case 'redirect': s.end(head(307, { Location: '/redirect/api/v1/query' })); return;
       case 'error': json(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }), 400); return;
       case 'series60k': {
         // 60,000 GPUs of one pod (the quadratic case); the JSON generated lazily

@@ -2,6 +2,7 @@ import {
   type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, request as plainRequest, validateHeaderValue,
 } from 'node:http';
 import { request as tlsRequest, type RequestOptions } from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /**
@@ -93,7 +94,7 @@ export function fetchText(call: HttpCall): Promise<HttpAnswer> {
 }
 
 export interface LineOptions {
-  maxLineBytes: number;
+  maxLineChars: number;
   /** 'fail': a longer line fails the call (TooLarge); 'skip': it is dropped and onLongLine is called. */
   longLines: 'fail' | 'skip';
   onLongLine?: () => void;
@@ -105,52 +106,56 @@ export function fetchLines(call: HttpCall, onLine: (line: string) => void, opts:
   return exchange(call, { push: (c) => { split.push(c); }, end: () => { split.end(); return ''; } });
 }
 
-/** Splits a byte stream on '\n' and decodes each line as UTF-8; holds at most maxLineBytes. */
+/**
+ * Splits a byte stream into UTF-8 lines on '\n' (a character split across chunks stays whole); holds at most
+ * maxLineChars of an unfinished line. A line is a slice of its decoded chunk: a consumer keeping part of it must
+ * copy that part, or the slice keeps the whole chunk alive.
+ */
 export class LineSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
   private skipping = false;
 
   constructor(private readonly onLine: (line: string) => void, private readonly opts: LineOptions) {}
 
   push(chunk: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl < 0) {
-        this.add(chunk.subarray(start));
-        return;
-      }
-      this.add(chunk.subarray(start, nl));
-      this.flush();
-      start = nl + 1;
-    }
+    this.text(this.decoder.write(chunk));
   }
 
   end(): void {
-    if (this.size > 0) this.flush();
+    this.text(this.decoder.end());
+    if (this.pending !== '') this.flush();
+    this.skipping = false;
   }
 
-  private add(b: Buffer): void {
-    if (this.skipping || b.length === 0) return;
-    if (this.size + b.length > this.opts.maxLineBytes) {
-      if (this.opts.longLines === 'fail') throw new HttpError('TooLarge', `a line is longer than ${this.opts.maxLineBytes} bytes`);
+  private text(s: string): void {
+    let start = 0;
+    let nl = s.indexOf('\n');
+    while (nl >= 0) {
+      this.add(s, start, nl);
+      this.flush();
+      start = nl + 1;
+      nl = s.indexOf('\n', start);
+    }
+    this.add(s, start, s.length);
+  }
+
+  private add(s: string, from: number, to: number): void {
+    if (this.skipping || from === to) return;
+    if (this.pending.length + to - from > this.opts.maxLineChars) {
+      if (this.opts.longLines === 'fail') throw new HttpError('TooLarge', `a line is longer than ${this.opts.maxLineChars} characters`);
       this.skipping = true;
-      this.parts = [];
-      this.size = 0;
+      this.pending = '';
       this.opts.onLongLine?.();
       return;
     }
-    this.parts.push(b);
-    this.size += b.length;
+    this.pending = this.pending === '' ? s.slice(from, to) : this.pending + s.slice(from, to);
   }
 
   private flush(): void {
+    const line = this.pending;
     const skipped = this.skipping;
-    const only = this.parts.length === 1 ? this.parts[0] : undefined;
-    const line = (only ?? Buffer.concat(this.parts, this.size)).toString('utf8');
-    this.parts = [];
-    this.size = 0;
+    this.pending = '';
     this.skipping = false;
     if (!skipped) this.onLine(line);
   }

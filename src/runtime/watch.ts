@@ -45,7 +45,7 @@ export async function watchOnce(
   try {
     const res = await fetchLines(
       { kubeconfig: kc, url, headers: { Accept: 'application/json' }, idleMs: opts.idleMs, maxBytes: Infinity, signal: opts.signal },
-      onLine, { maxLineBytes: MAX_LINE, longLines: 'fail' },
+      onLine, { maxLineChars: MAX_LINE, longLines: 'fail' },
     );
     if (!isOk(res.status)) throw new HttpStatusError(res.status, `watch ${path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`, res.body);
   } catch (err) {

@@ -45,11 +45,16 @@ export const PARSE_DEFAULTS = {
 } as const;
 
 /**
- * Upper estimate of the heap a kept sample holds: its strings are slices of (or copied from) its line, at most
- * two bytes per character, plus the sample object, its label dictionary and the number.
+ * Upper estimate of the heap a kept sample holds: the sample object, its label dictionary, and its `chars` kept
+ * characters at two bytes each (kept strings are copies, never slices of the line or the chunk it came in).
  */
-export function sampleBytes(lineLength: number, labels: number): number {
-  return 96 + 2 * lineLength + 64 * labels;
+export function sampleBytes(chars: number, labels: number): number {
+  return 96 + 2 * chars + 64 * labels;
+}
+
+/** A flat copy of a string (not a slice that keeps its parent alive); short strings are copies already. */
+function flat(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
@@ -74,17 +79,29 @@ interface Labels {
   count: number;
   end: number;
   long: number;
+  /** Characters of the kept keys and values. */
+  chars: number;
+}
+
+interface LabelOptions {
+  maxLabels: number;
+  /** Longer values are dropped (counted in `long`). */
+  maxValue: number;
+  key: (k: string) => string;
+  value: (v: string) => string;
 }
 
 /** Parses `{a="x",b="y"}` starting at `i` (at '{'); returns labels and the index after '}', or undefined. */
-function parseLabels(line: string, i: number, maxLabels: number, maxValue: number): Labels | undefined {
+function parseLabels(line: string, i: number, o: LabelOptions): Labels | undefined {
+  const { maxLabels, maxValue } = o;
   const labels: Record<string, string> = Object.create(null) as Record<string, string>;
   let count = 0;
   let long = 0;
+  let chars = 0;
   i++; // '{'
   for (;;) {
     while (line[i] === ' ' || line[i] === ',') i++;
-    if (line[i] === '}') return { labels, count, end: i + 1, long };
+    if (line[i] === '}') return { labels, count, end: i + 1, long, chars };
     const m = LABEL_NAME.exec(line.slice(i, i + 256));
     if (!m) return undefined;
     const key = m[0];
@@ -116,9 +133,11 @@ function parseLabels(line: string, i: number, maxLabels: number, maxValue: numbe
       i = backslash + 2;
     }
     if (++count > maxLabels) return undefined;
-    if (maxValue < 0) continue; // validating only
     if (length > maxValue) long++;
-    else labels[key] = value;
+    else {
+      labels[o.key(key)] = o.value(value);
+      chars += key.length + value.length;
+    }
   }
 }
 
@@ -131,10 +150,20 @@ export class PromTextParser {
   private longLabels = 0;
   private ignored = 0;
   private bytes = 0;
+  /** Metric names and label keys, copied once and shared by every sample (bounded). */
+  private readonly strings = new Map<string, string>();
   private readonly lim: Required<Omit<ParseLimits, 'keep'>>;
 
   constructor(private readonly limits: ParseLimits = {}) {
     this.lim = { ...PARSE_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([k, v]) => k !== 'keep' && v !== undefined)) };
+  }
+
+  private intern(s: string): string {
+    const hit = this.strings.get(s);
+    if (hit !== undefined) return hit;
+    const copy = flat(s);
+    if (this.strings.size < 10_000) this.strings.set(copy, copy);
+    return copy;
   }
 
   /** A line too long to be handed over whole (a streaming reader skipped it). */
@@ -152,7 +181,7 @@ export class PromTextParser {
     const keep = this.limits.keep;
     if (line.startsWith('#')) {
       const m = TYPE_LINE.exec(line);
-      if (m?.[1] && m[2] && this.types.size < 1000 && (!keep || keep(m[1]))) this.types.set(m[1], m[2]);
+      if (m?.[1] && m[2] && this.types.size < 1000 && (!keep || keep(m[1]))) this.types.set(this.intern(m[1]), this.intern(m[2]));
       return;
     }
     const nm = NAME.exec(line);
@@ -162,17 +191,31 @@ export class PromTextParser {
     }
     const name = nm[0];
     const kept = !keep || keep(name);
+    if (kept && this.truncated) return; // past the limits: no more work per line
     let i = name.length;
     let labels: Record<string, string> = Object.create(null) as Record<string, string>;
     let count = 0;
-    if (line[i] === '{') {
-      const l = parseLabels(line, i, this.lim.maxLabels, kept ? this.lim.maxLabelValueLength : -1);
+    let chars = name.length;
+    if (!kept && line[i] === '{') {
+      // Not kept: only check the shape cheaply (labels closed, a value after them); nothing is parsed or copied.
+      const close = line.lastIndexOf('}');
+      if (close < i) {
+        this.skipped++;
+        return;
+      }
+      i = close + 1;
+    } else if (line[i] === '{') {
+      const l = parseLabels(line, i, {
+        maxLabels: this.lim.maxLabels, maxValue: this.lim.maxLabelValueLength,
+        key: (k) => this.intern(k), value: flat,
+      });
       if (!l) {
         this.skipped++;
         return;
       }
       ({ labels, count } = l);
-      if (kept) this.longLabels += l.long;
+      chars += l.chars;
+      this.longLabels += l.long;
       i = l.end;
     }
     const rest = line.slice(i).trim().split(/\s+/, 3);
@@ -185,13 +228,13 @@ export class PromTextParser {
       this.ignored++;
       return;
     }
-    const bytes = sampleBytes(line.length, count);
+    const bytes = sampleBytes(chars, count);
     if (this.truncated || this.samples.length >= this.lim.maxSamples || this.bytes + bytes > this.lim.maxKeptBytes) {
       this.truncated = true;
       return;
     }
     this.bytes += bytes;
-    this.samples.push({ name, labels, value });
+    this.samples.push({ name: this.intern(name), labels, value });
   }
 
   result(): ParseResult {

@@ -73,7 +73,7 @@ export async function scrape(t: ScrapeTarget, limits: ParseLimits = {}): Promise
       tls: { insecureSkipVerify: t.insecureSkipVerify ?? false, caBundle: t.caBundle, serverName: t.serverName },
       timeoutMs: t.timeoutMs, maxBytes: t.maxBytes, errorBodyBytes: 0,
     }, (line) => { parser.line(line); }, {
-      maxLineBytes: limits.maxLineLength ?? 65_536, longLines: 'skip', onLongLine: () => { parser.longLine(); },
+      maxLineChars: limits.maxLineLength ?? 65_536, longLines: 'skip', onLongLine: () => { parser.longLine(); },
     });
     if (!isOk(res.status)) throw statusError(res.status, res.headers.location, url);
   } catch (err) {

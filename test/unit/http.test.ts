@@ -74,12 +74,12 @@ describe('HTTP transport', () => {
     const ac = new AbortController();
     let chunks = 0;
     const flowing = reasonOf(fetchLines({ url: peer.url('/drip'), idleMs: 200, maxBytes: 1e9, signal: ac.signal }, () => undefined, {
-      maxLineBytes: 1e6, longLines: 'fail',
+      maxLineChars: 1e6, longLines: 'fail',
     }));
     await waitFor('the stream to outlive its idle timeout', () => (peer.open > 0 && ++chunks > 8), 3000, 60);
     ac.abort();
     expect(await flowing).to.equal('Aborted');
-    const lineOpts = { maxLineBytes: 10, longLines: 'fail' } as const;
+    const lineOpts = { maxLineChars: 10, longLines: 'fail' } as const;
     const stalled = fetchLines({ url: peer.url('/headers-forever'), idleMs: 200, maxBytes: 1e9 }, () => undefined, lineOpts);
     expect(await reasonOf(stalled)).to.equal('Timeout');
     await closed();
@@ -159,7 +159,7 @@ describe('line splitter', () => {
       const text = lines.join('\n');
       const bytes = Buffer.from(text, 'utf8');
       const got: string[] = [];
-      const split = new LineSplitter((l) => got.push(l), { maxLineBytes: 1e6, longLines: 'fail' });
+      const split = new LineSplitter((l) => got.push(l), { maxLineChars: 1e6, longLines: 'fail' });
       let at = 0;
       for (const c of cuts) {
         split.push(bytes.subarray(at, Math.min(bytes.length, at + c)));
@@ -176,12 +176,12 @@ describe('line splitter', () => {
   it('skips or fails on a line over the bound, holding no more than the bound', () => {
     const got: string[] = [];
     let long = 0;
-    const skip = new LineSplitter((l) => got.push(l), { maxLineBytes: 8, longLines: 'skip', onLongLine: () => { long++; } });
+    const skip = new LineSplitter((l) => got.push(l), { maxLineChars: 8, longLines: 'skip', onLongLine: () => { long++; } });
     skip.push(Buffer.from('short\nthis line is far too long\nok\n'));
     skip.end();
     expect(got).to.deep.equal(['short', 'ok']);
     expect(long).to.equal(1);
-    const fail = new LineSplitter(() => undefined, { maxLineBytes: 8, longLines: 'fail' });
+    const fail = new LineSplitter(() => undefined, { maxLineChars: 8, longLines: 'fail' });
     expect(() => { fail.push(Buffer.from('0123456789')); }).to.throw(HttpError).with.property('reason', 'TooLarge');
   });
 });

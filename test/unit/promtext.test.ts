@@ -79,7 +79,7 @@ describe('Prometheus text parser', () => {
     expect(r.skipped).to.equal(1);
   });
 
-  it('keeps only what the keep predicate names, while parsing; other metrics are validated but not kept', () => {
+  it('keeps only what the keep predicate names, while parsing; other metrics are only shape-checked', () => {
     const text = 'a_total 1\nb_total{x="y"} 2\nc_bucket{le="1"} 3\nb_total{broken 4\n';
     const r = parsePrometheusText(text, { keep: (n) => n === 'a_total' || n.startsWith('c_') });
     expect(r.samples.map((x) => x.name)).to.deep.equal(['a_total', 'c_bucket']);
