@@ -13,8 +13,8 @@ import { scrape, ScrapeError } from '../sources/scrape.js';
  * keeps at most PARSE_DEFAULTS.maxSamples samples and maxKeptBytes (32 MiB); the history keeps at most the
  * spec's historySize scrapes and HISTORY_BYTES in all, but always the newest two (rates need two scrapes).
  */
-export const HISTORY_BYTES = 64 * 1024 * 1024;
-const PER_SCRAPE_BYTES = HISTORY_BYTES / 2;
+export const HISTORY_BYTES = 32 * 1024 * 1024;
+export const PER_SCRAPE_BYTES = HISTORY_BYTES / 2;
 
 /** Drops the oldest entries beyond `count` or beyond `budget` bytes (keeping at least the newest two). */
 export function trimHistory<T extends { bytes: number }>(history: T[], count: number, budget = HISTORY_BYTES): T[] {

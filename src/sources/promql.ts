@@ -1,5 +1,5 @@
 import { fetchText, headerSafe, HttpError, isOk } from '../runtime/http.js';
-import { PARSE_DEFAULTS, parseValue, type Sample } from './promtext.js';
+import { PARSE_DEFAULTS, parseValue, type Sample, sampleBytes } from './promtext.js';
 import { ScrapeError, TOKEN_NOT_SENDABLE } from './scrape.js';
 
 export interface PromQuery {
@@ -17,6 +17,8 @@ export interface DecodeLimits {
   maxSamples?: number;
   maxLabels?: number;
   maxLabelValueLength?: number;
+  /** Stop keeping samples once their estimated size (promtext's sampleBytes) passes this. */
+  maxKeptBytes?: number;
   /** Accepted sample values, inclusive; anything else (NaN and ±Inf included) fails the query. */
   min?: number;
   max?: number;
@@ -55,6 +57,7 @@ export function decodeInstantVector(body: unknown, limits: DecodeLimits = {}): Q
   const maxSamples = limits.maxSamples ?? PARSE_DEFAULTS.maxSamples;
   const maxLabels = limits.maxLabels ?? PARSE_DEFAULTS.maxLabels;
   const maxValue = limits.maxLabelValueLength ?? PARSE_DEFAULTS.maxLabelValueLength;
+  const maxKeptBytes = limits.maxKeptBytes ?? PARSE_DEFAULTS.maxKeptBytes;
   const min = limits.min ?? VALUE_RANGE.min;
   const max = limits.max ?? VALUE_RANGE.max;
   if (!isObject(body)) throw new Error(`the answer is ${show(body)}, not a Prometheus API object`);
@@ -99,11 +102,12 @@ export function decodeInstantVector(body: unknown, limits: DecodeLimits = {}): Q
       labels[k] = lv;
       chars += k.length + lv.length;
     }
-    if (truncated || samples.length >= maxSamples) {
+    const size = sampleBytes(chars, count);
+    if (truncated || samples.length >= maxSamples || bytes + size > maxKeptBytes) {
       truncated = true;
       continue;
     }
-    bytes += 96 + 2 * chars + 64 * count;
+    bytes += size;
     samples.push({ name: labels.__name__ ?? '', labels, value });
   }
   return { samples, truncated, longLabels, bytes };

@@ -41,7 +41,7 @@ export const PARSE_DEFAULTS = {
   maxLineLength: 65_536,
   maxLabels: 64,
   maxLabelValueLength: 1024,
-  maxKeptBytes: 32 * 1024 * 1024,
+  maxKeptBytes: 16 * 1024 * 1024,
 } as const;
 
 /**
@@ -57,8 +57,6 @@ function flat(s: string): string {
   return s.length < 13 ? s : (` ${s}`).slice(1);
 }
 
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 const TYPE_LINE = /^#\s+TYPE\s+([a-zA-Z_:][a-zA-Z0-9_:]*)\s+(\w+)/;
 const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const HEX = /^[-+]?0[xX][0-9a-fA-F]+$/;
@@ -74,74 +72,22 @@ export function parseValue(s: string): number | undefined {
   return Number.isNaN(n) ? undefined : n;
 }
 
-interface Labels {
-  labels: Record<string, string>;
-  count: number;
-  end: number;
-  long: number;
-  /** Characters of the kept keys and values. */
-  chars: number;
+/** [a-zA-Z_] (and ':' in metric names), plus digits after the first character. */
+function nameChar(c: number, colon: boolean, first: boolean): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (colon && c === 58) || (!first && c >= 48 && c <= 57);
 }
 
-interface LabelOptions {
-  maxLabels: number;
-  /** Longer values are dropped (counted in `long`). */
-  maxValue: number;
-  key: (k: string) => string;
-  value: (v: string) => string;
+/** End of the name starting at i (i itself when there is none). Scans char codes: no slices, no regex. */
+function nameEnd(s: string, i: number, colon: boolean): number {
+  let j = i;
+  while (j < s.length && nameChar(s.charCodeAt(j), colon, j === i)) j++;
+  return j;
 }
 
-/** Parses `{a="x",b="y"}` starting at `i` (at '{'); returns labels and the index after '}', or undefined. */
-function parseLabels(line: string, i: number, o: LabelOptions): Labels | undefined {
-  const { maxLabels, maxValue } = o;
-  const labels: Record<string, string> = Object.create(null) as Record<string, string>;
-  let count = 0;
-  let long = 0;
-  let chars = 0;
-  i++; // '{'
-  for (;;) {
-    while (line[i] === ' ' || line[i] === ',') i++;
-    if (line[i] === '}') return { labels, count, end: i + 1, long, chars };
-    const m = LABEL_NAME.exec(line.slice(i, i + 256));
-    if (!m) return undefined;
-    const key = m[0];
-    i += key.length;
-    while (line[i] === ' ') i++;
-    if (line[i] !== '=') return undefined;
-    i++;
-    while (line[i] === ' ') i++;
-    if (line[i] !== '"') return undefined;
-    i++;
-    // The value runs to the next unescaped quote; copy it in runs between escapes (no per-character strings).
-    let value = '';
-    let length = 0;
-    for (;;) {
-      const quote = line.indexOf('"', i);
-      const backslash = line.indexOf('\\', i);
-      if (quote < 0) return undefined;
-      if (backslash < 0 || quote < backslash) {
-        length += quote - i;
-        if (length <= maxValue) value += line.slice(i, quote);
-        i = quote + 1;
-        break;
-      }
-      length += backslash - i + 1;
-      if (length <= maxValue) {
-        const n = line[backslash + 1];
-        value += line.slice(i, backslash) + (n === 'n' ? '\n' : n === '"' ? '"' : n === '\\' ? '\\' : `\\${n ?? ''}`);
-      }
-      i = backslash + 2;
-    }
-    if (++count > maxLabels) return undefined;
-    if (length > maxValue) long++;
-    else {
-      labels[o.key(key)] = o.value(value);
-      chars += key.length + value.length;
-    }
-  }
-}
+const isSpace = (c: number) => c === 32 || c === 9 || c === 11 || c === 12 || c === 13;
+const ESCAPED: Record<string, string> = { n: '\n', '"': '"', '\\': '\\' };
 
-/** Feed it lines; read result() at the end. */
+/** Feed it lines; read result() at the end. Allocates only what it keeps (plus one slice per token). */
 export class PromTextParser {
   private readonly samples: Sample[] = [];
   private readonly types = new Map<string, string>();
@@ -153,6 +99,12 @@ export class PromTextParser {
   /** Metric names and label keys, copied once and shared by every sample (bounded). */
   private readonly strings = new Map<string, string>();
   private readonly lim: Required<Omit<ParseLimits, 'keep'>>;
+  /** Output of parseLabels (fields, not an object per line). */
+  private labels: Record<string, string> = Object.create(null) as Record<string, string>;
+  private labelCount = 0;
+  private labelChars = 0;
+  private labelsLong = 0;
+  private labelsEnd = 0;
 
   constructor(private readonly limits: ParseLimits = {}) {
     this.lim = { ...PARSE_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([k, v]) => k !== 'keep' && v !== undefined)) };
@@ -179,48 +131,46 @@ export class PromTextParser {
     const line = raw.trim();
     if (line === '') return;
     const keep = this.limits.keep;
-    if (line.startsWith('#')) {
+    if (line.charCodeAt(0) === 35 /* # */) {
       const m = TYPE_LINE.exec(line);
       if (m?.[1] && m[2] && this.types.size < 1000 && (!keep || keep(m[1]))) this.types.set(this.intern(m[1]), this.intern(m[2]));
       return;
     }
-    const nm = NAME.exec(line);
-    if (!nm) {
+    let i = nameEnd(line, 0, true);
+    if (i === 0) {
       this.skipped++;
       return;
     }
-    const name = nm[0];
+    const name = line.slice(0, i);
     const kept = !keep || keep(name);
     if (kept && this.truncated) return; // past the limits: no more work per line
-    let i = name.length;
-    let labels: Record<string, string> = Object.create(null) as Record<string, string>;
+    let labels: Record<string, string> | undefined;
     let count = 0;
+    let long = 0;
     let chars = name.length;
-    if (!kept && line[i] === '{') {
-      // Not kept: only check the shape cheaply (labels closed, a value after them); nothing is parsed or copied.
-      const close = line.lastIndexOf('}');
-      if (close < i) {
-        this.skipped++;
-        return;
+    if (line.charCodeAt(i) === 123 /* { */) {
+      if (kept) {
+        if (!this.parseLabels(line, i)) {
+          this.skipped++;
+          return;
+        }
+        labels = this.labels;
+        count = this.labelCount;
+        long = this.labelsLong;
+        chars += this.labelChars;
+        i = this.labelsEnd;
+      } else {
+        // Not kept: only check the shape cheaply (labels closed, a value after them); nothing is parsed or copied.
+        const close = line.lastIndexOf('}');
+        if (close < i) {
+          this.skipped++;
+          return;
+        }
+        i = close + 1;
       }
-      i = close + 1;
-    } else if (line[i] === '{') {
-      const l = parseLabels(line, i, {
-        maxLabels: this.lim.maxLabels, maxValue: this.lim.maxLabelValueLength,
-        key: (k) => this.intern(k), value: flat,
-      });
-      if (!l) {
-        this.skipped++;
-        return;
-      }
-      ({ labels, count } = l);
-      chars += l.chars;
-      this.longLabels += l.long;
-      i = l.end;
     }
-    const rest = line.slice(i).trim().split(/\s+/, 3);
-    const value = rest[0] === undefined ? undefined : parseValue(rest[0]);
-    if (value === undefined || (rest[1] !== undefined && rest[1] !== '#' && parseValue(rest[1]) === undefined)) {
+    const value = this.valueAt(line, i);
+    if (value === undefined) {
       this.skipped++;
       return;
     }
@@ -228,13 +178,14 @@ export class PromTextParser {
       this.ignored++;
       return;
     }
+    this.longLabels += long;
     const bytes = sampleBytes(chars, count);
-    if (this.truncated || this.samples.length >= this.lim.maxSamples || this.bytes + bytes > this.lim.maxKeptBytes) {
+    if (this.samples.length >= this.lim.maxSamples || this.bytes + bytes > this.lim.maxKeptBytes) {
       this.truncated = true;
       return;
     }
     this.bytes += bytes;
-    this.samples.push({ name: this.intern(name), labels, value });
+    this.samples.push({ name: this.intern(name), labels: labels ?? (Object.create(null) as Record<string, string>), value });
   }
 
   result(): ParseResult {
@@ -242,6 +193,84 @@ export class PromTextParser {
       samples: this.samples, types: this.types, skipped: this.skipped, truncated: this.truncated,
       longLabels: this.longLabels, ignored: this.ignored, bytes: this.bytes,
     };
+  }
+
+  /** `<value> [<timestamp>|# exemplar...]` from i on; undefined when malformed. */
+  private valueAt(line: string, i: number): number | undefined {
+    const n = line.length;
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+    let j = i;
+    while (j < n && !isSpace(line.charCodeAt(j))) j++;
+    if (i === j) return undefined;
+    const value = parseValue(line.slice(i, j));
+    while (j < n && isSpace(line.charCodeAt(j))) j++;
+    if (j === n || value === undefined) return value;
+    let k = j;
+    while (k < n && !isSpace(line.charCodeAt(k))) k++;
+    const next = line.slice(j, k);
+    return next === '#' || parseValue(next) !== undefined ? value : undefined;
+  }
+
+  /**
+   * Parses `{a="x",b="y"}` starting at `i` (at '{') into this.labels (keys interned, values copied; values over
+   * the length bound dropped and counted); false when malformed.
+   */
+  private parseLabels(line: string, i: number): boolean {
+    const { maxLabels, maxLabelValueLength: maxValue } = this.lim;
+    const labels: Record<string, string> = Object.create(null) as Record<string, string>;
+    let count = 0;
+    let chars = 0;
+    let long = 0;
+    let backslash = line.indexOf('\\', i);
+    i++; // '{'
+    for (;;) {
+      let c = line.charCodeAt(i);
+      while (c === 32 || c === 44) c = line.charCodeAt(++i);
+      if (c === 125 /* } */) break;
+      const keyEnd = nameEnd(line, i, false);
+      if (keyEnd === i || keyEnd - i > 256) return false;
+      const keyStart = i;
+      i = keyEnd;
+      while (line.charCodeAt(i) === 32) i++;
+      if (line.charCodeAt(i) !== 61 /* = */) return false;
+      i++;
+      while (line.charCodeAt(i) === 32) i++;
+      if (line.charCodeAt(i) !== 34 /* " */) return false;
+      i++;
+      // The value runs to the next unescaped quote; copied in runs between escapes (no per-character strings).
+      let value = '';
+      let length = 0;
+      for (;;) {
+        const quote = line.indexOf('"', i);
+        if (quote < 0) return false;
+        if (backslash >= 0 && backslash < i) backslash = line.indexOf('\\', i);
+        if (backslash < 0 || quote < backslash) {
+          length += quote - i;
+          if (length <= maxValue) value += line.slice(i, quote);
+          i = quote + 1;
+          break;
+        }
+        length += backslash - i + 1;
+        if (length <= maxValue) {
+          const e = line[backslash + 1] ?? '';
+          value += line.slice(i, backslash) + (ESCAPED[e] ?? `\\${e}`);
+        }
+        i = backslash + 2;
+      }
+      if (++count > maxLabels) return false;
+      if (length > maxValue) {
+        long++;
+        continue;
+      }
+      labels[this.intern(line.slice(keyStart, keyEnd))] = flat(value);
+      chars += keyEnd - keyStart + value.length;
+    }
+    this.labels = labels;
+    this.labelCount = count;
+    this.labelChars = chars;
+    this.labelsLong = long;
+    this.labelsEnd = i + 1;
+    return true;
   }
 }
 

@@ -10,6 +10,7 @@ import { metricsHandler, Peer, promqlHandler, type ShapeSource } from '../../src
 import { createLogger } from '../../src/runtime/log.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { instantQuery } from '../../src/sources/promql.js';
+import { PARSE_DEFAULTS } from '../../src/sources/promtext.js';
 import { scrape, ScrapeError, type ScrapeTarget } from '../../src/sources/scrape.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
@@ -116,13 +117,13 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       await noSocketLeft(silent);
     });
 
-    it('1M series under a raised cap: keeps 50k samples (truncated), retains a bounded heap', async () => {
+    it('1M series under a raised cap: keeps at most 50k samples and 16 MiB (truncated), retains a bounded heap', async () => {
       const before = heap();
       const r = await scrape(target('/million', { maxBytes: 100 * MiB, timeoutMs: 60_000 }), { keep: (n) => n === 'gpu_gfx_activity' });
       const retained = heap() - before;
-      expect(r.samples).to.have.length(50_000);
+      expect(r.samples.length).to.be.within(30_000, 50_000);
       expect(r.truncated).to.equal(true);
-      expect(r.bytes).to.be.at.most(32 * MiB);
+      expect(r.bytes).to.be.at.most(PARSE_DEFAULTS.maxKeptBytes);
       expect(retained, `retained ${(retained / MiB).toFixed(1)} MiB`).to.be.below(r.bytes);
       await noSocketLeft(metrics);
     });
@@ -223,16 +224,16 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       await noSocketLeft(promql);
     });
 
-    it('60k series for one pod: 50k kept (truncated), evaluated as one idle pod', async () => {
+    it('60k series for one pod: at most 50k kept (truncated), evaluated as one idle pod', async () => {
       const { value: r, peak } = await peakGrowth(() => query('series60k', { timeoutMs: 20_000 }));
-      expect(r.samples).to.have.length(50_000);
+      expect(r.samples.length).to.be.within(40_000, 50_000);
       expect(r.truncated).to.equal(true);
       expect(peak).to.be.below(160 * MiB);
       const u = utilizationFindings({ state: 'ok', history: [{ at: Date.now(), samples: r.samples }] }, {
         enabled: true, idleThresholdPercent: 5, idleWindow: '30m', interval: '1m', timeout: '10s', tls: { insecureSkipVerify: false },
       });
       expect(u.findings.map((f) => f.object?.name)).to.deep.equal(['big']);
-      expect(u.idle).to.equal(50_000);
+      expect(u.idle).to.equal(r.samples.length);
       await noSocketLeft(promql);
     });
   });
@@ -270,15 +271,15 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
     it('keeps the history within its byte budget (the newest two always), whatever historySize says', async () => {
       let scrapes = 0;
       const m = new ScrapeManager(new KubeConfig(), createLogger({ level: 'error' }), () => { scrapes++; });
-      const s = spec('/series/60000', { maxBytes: 100 * MiB, timeoutMs: 20_000, intervalMs: 10 });
+      const s = spec('/series/40000', { maxBytes: 100 * MiB, timeoutMs: 20_000, intervalMs: 10 }); // ~15 MB estimated per scrape
       const before = heap();
       try {
         m.use('big', [s]);
-        await waitFor('8 scrapes of 60k series', () => scrapes >= 8, 120_000, 20);
+        await waitFor('8 scrapes of 40k series', () => scrapes >= 8, 120_000, 20);
         const h = m.view(s).history;
         const retained = heap() - before;
-        expect(h.every((e) => e.samples.length === 50_000)).to.equal(true);
-        expect(h.length).to.be.within(2, 7);
+        expect(h.every((e) => e.samples.length === 40_000)).to.equal(true);
+        expect(h.length, 'two scrapes fit the budget, a third does not').to.equal(2);
         expect(retained, `retained ${(retained / MiB).toFixed(1)} MiB`).to.be.below(HISTORY_BYTES);
       } finally {
         m.release('big');

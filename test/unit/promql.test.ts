@@ -80,10 +80,14 @@ describe('PromQL answer decoder', () => {
   it('keeps at most maxSamples series (then truncated) and drops over-long label values', () => {
     const metric = (i: number) => ({ pod: 'big', gpu_id: String(i), image: i === 0 ? 'x'.repeat(2000) : 'i' });
     const many = ok(Array.from({ length: 60_000 }, (_, i) => series(String(i % 100), metric(i))));
-    const r = decodeInstantVector(many);
+    const r = decodeInstantVector(many, { maxKeptBytes: Infinity });
     expect(r.samples).to.have.length(50_000);
     expect(r.truncated).to.equal(true);
     expect(r.longLabels).to.equal(1);
     expect(r.samples[0]?.labels).to.deep.equal({ pod: 'big', gpu_id: '0' });
+    const small = decodeInstantVector(many, { maxKeptBytes: 1000 * 1000 });
+    expect(small.bytes).to.be.at.most(1000 * 1000);
+    expect(small.samples.length).to.be.within(2000, 4000);
+    expect(small.truncated).to.equal(true);
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
+import { HISTORY_BYTES, trimHistory } from '../../src/controller/scrapes.js';
 import { scrape, ScrapeError } from '../../src/sources/scrape.js';
 
 /** Hostile and broken endpoints on loopback: the scraper must give a reason, never hang or hoard memory. */
@@ -101,5 +102,20 @@ describe('metrics scraper against hostile endpoints', () => {
     } catch (err) {
       expect((err as ScrapeError).reason).to.equal('MetricsUnreachable');
     }
+  });
+});
+
+describe('scrape history trimming', () => {
+  const entries = (...mib: number[]) => mib.map((m, i) => ({ at: i, bytes: m * 1024 * 1024 }));
+  const ats = (h: { at: number }[]) => h.map((e) => e.at);
+
+  it('keeps at most `count` entries, newest last', () => {
+    expect(ats(trimHistory(entries(1, 1, 1, 1, 1), 3))).to.deep.equal([2, 3, 4]);
+  });
+
+  it('drops the oldest beyond the byte budget but always keeps the newest two', () => {
+    expect(ats(trimHistory(entries(10, 10, 10, 10), 128, 25 * 1024 * 1024))).to.deep.equal([2, 3]);
+    expect(ats(trimHistory(entries(5, 10, 10), 128, 25 * 1024 * 1024))).to.deep.equal([0, 1, 2]);
+    expect(ats(trimHistory(entries(40, 40, 40), 128, HISTORY_BYTES))).to.deep.equal([1, 2]);
   });
 });
