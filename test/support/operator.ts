@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { repoRoot } from '../../src/dev/paths.js';
 import { freePort } from '../../src/dev/ports.js';
 import { join } from 'node:path';
+import { parsePrometheusText, sumOf } from '../../src/sources/promtext.js';
 
 export interface LogLine {
   level: string;
@@ -45,14 +47,18 @@ export class OperatorProcess {
     }));
   }
 
-  /** `entry` runs a compiled main.js instead of the TypeScript source. */
-  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean; entry?: string } = {}): Promise<OperatorProcess> {
+  /**
+   * `entry` runs a compiled main.js instead of the TypeScript source. `metrics: 'plain'` serves /metrics over
+   * plain HTTP without authorization, for tests that read the operator's own counters with metric().
+   */
+  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean | 'plain'; entry?: string } = {}): Promise<OperatorProcess> {
     const probePort = await freePort();
     const metricsPort = opts.metrics ? await freePort() : undefined;
     const args = [
       ...(opts.entry ? [opts.entry] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]), 'run',
       `--kubeconfig=${kubeconfig}`, `--health-probe-bind-address=127.0.0.1:${probePort}`,
-      `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`, '--log-level=debug', ...extra,
+      `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`, '--log-level=debug',
+      ...(opts.metrics === 'plain' ? ['--metrics-secure=false'] : []), ...extra,
     ];
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
     return new OperatorProcess(child, probePort, metricsPort);
@@ -68,6 +74,24 @@ export class OperatorProcess {
       }, timeoutMs);
       this.waiters.push({ pred, resolve: (l) => { clearTimeout(timer); resolve(l); } });
     });
+  }
+
+  /** Sum of the operator's metric `name` over series whose labels include `labels` (needs `metrics: 'plain'`). */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    if (!this.metricsPort) throw new Error('operator started without plain metrics');
+    const url = `http://127.0.0.1:${this.metricsPort}/metrics`;
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = get(url, { timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => { if (res.statusCode === 200) resolve(body); else reject(new Error(`GET ${url}: HTTP ${res.statusCode ?? 0}`)); });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));
+      req.on('error', reject);
+    });
+    return sumOf(parsePrometheusText(text).samples, name, labels);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<number | null> {
