@@ -106,13 +106,23 @@ describe('integration: signals you can trust — restarts and failovers change n
       }
       throw new Error('KueueHealthy never turned False');
     })();
-    await restartsAndFailovers('faulted');
-    expect((await monitors.condition(name, 'KueueHealthy'))?.reason).to.equal('ClusterQueueInactive');
-    await sim.setClusterQueueActive(true);
+    try {
+      await restartsAndFailovers('faulted');
+      expect((await monitors.condition(name, 'KueueHealthy'))?.reason).to.equal('ClusterQueueInactive');
+    } finally {
+      await sim.setClusterQueueActive(true); // heal even when an assertion failed, so the next test starts healthy
+    }
   });
 
   it('kubectl wait --for=condition=Ready, then read: every component evaluated, and no later rewrite', async () => {
     const waitName = 'trust-wait';
+    await (async () => {
+      for (let i = 0; i < 300; i++) {
+        if ((await monitors.condition(name, 'Healthy'))?.status === 'True') return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the stack did not heal');
+    })();
     await monitors.create(waitName, sim.monitorSpec({ interval: '1s', gpuNodes: { enabled: false } }));
     await kubectl(cluster.kubeconfigPath, ['wait', '--for=condition=Ready', `kaiwomonitor/${waitName}`, '--timeout=60s']);
     const read = await monitors.get(waitName);
