@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freePort } from '../../src/dev/ports.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { type LogLine, OperatorProcess } from '../support/operator.js';
 
 const cli = kaiwoMonitor;
 
@@ -16,16 +16,21 @@ describe('integration: kaiwo-monitor entry point', function () {
   it('connects with --kubeconfig, logs the server version, runs until SIGTERM and stops within 5s', async () => {
     const c = await sharedCluster();
     const op = await OperatorProcess.start(c.kubeconfigPath);
+    let line: LogLine;
     try {
-      const line = await op.waitForLog((l) => l.msg === 'connected to Kubernetes API server');
-      expect(line).to.include({ level: 'info', logger: 'kaiwo-monitor', serverVersion: c.serverVersion });
-      expect(line.ts).to.be.a('string');
+      line = await op.waitForLog((l) => l.msg === 'connected to Kubernetes API server');
       await op.waitForLog((l) => l.msg === 'serving');
-    } finally {
-      const t0 = Date.now();
-      expect(await op.stop('SIGTERM')).to.equal(0);
-      expect(Date.now() - t0).to.be.below(5000);
+    } catch (err) {
+      await op.stop('SIGKILL');
+      throw err;
     }
+    const t0 = Date.now();
+    const code = await op.stop('SIGTERM');
+    const stopMs = Date.now() - t0;
+    expect(line).to.include({ level: 'info', logger: 'kaiwo-monitor', serverVersion: c.serverVersion });
+    expect(line.ts).to.be.a('string');
+    expect(code).to.equal(0);
+    expect(stopMs).to.be.below(5000);
   });
 
   it('exits 1 with a clear message when the API server is unreachable', async () => {

@@ -14,9 +14,30 @@ async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
   });
 }
 
+interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseTransitions?: number }
+
+async function leaseSpec(kc: KubeConfig, lease: string): Promise<LeaseSpec> {
+  const l = await rawJson<{ spec?: LeaseSpec }>(kc, { method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${lease}` });
+  return l.spec ?? {};
+}
+
 async function holder(kc: KubeConfig, lease: string): Promise<string | undefined> {
-  const l = await rawJson<{ spec?: { holderIdentity?: string } }>(kc, { method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${lease}` });
-  return l.spec?.holderIdentity;
+  return (await leaseSpec(kc, lease)).holderIdentity;
+}
+
+/**
+ * Waits until the lease has been renewed `n` more times by its holder (each renewal is one retry period of
+ * every candidate), or until another identity holds it. Returns the last spec seen.
+ */
+async function renewals(kc: KubeConfig, lease: string, n: number): Promise<LeaseSpec> {
+  const first = await leaseSpec(kc, lease);
+  const seen = new Set<string>();
+  return waitFor(`${n} renewals of ${lease}`, async () => {
+    const s = await leaseSpec(kc, lease);
+    if (s.holderIdentity !== first.holderIdentity) return s;
+    if (s.renewTime && s.renewTime !== first.renewTime) seen.add(s.renewTime);
+    return seen.size >= n ? s : undefined;
+  }, 20_000, 200);
 }
 
 const acquired = (op: OperatorProcess) => op.lines.some((l) => l.msg === 'acquired leader lease');
@@ -50,7 +71,10 @@ describe('integration: leader election', function () {
     const ids = [await identity(a), await identity(b)];
     const leaderId = await waitFor('a leader', async () => holder(kc, lease).catch(() => undefined));
     expect(ids).to.include(leaderId);
-    await new Promise((r) => setTimeout(r, 4000)); // two more retry periods: nobody else may acquire
+    // Two more retry periods, measured by the leader's renewals: the standby tried and did not acquire.
+    const renewed = await renewals(kc, lease, 2);
+    expect(renewed.holderIdentity).to.equal(leaderId);
+    expect(renewed.leaseTransitions ?? 0).to.equal(0);
     expect([a, b].filter(acquired)).to.have.length(1);
     const [leader, standby] = ids[0] === leaderId ? [a, b] : [b, a];
     expect(acquired(leader)).to.equal(true);
@@ -70,7 +94,8 @@ describe('integration: leader election', function () {
     await a.waitForLog((l) => l.msg === 'acquired leader lease');
     const b = await start(lease);
     await identity(b);
-    await new Promise((r) => setTimeout(r, 2500)); // b has observed a's lease at least once
+    const seen = await renewals(kc, lease, 1); // a retry period after b started: b has observed a's lease
+    expect(seen.holderIdentity).to.equal(await identity(a));
     const t0 = Date.now();
     await a.stop('SIGKILL');
     await b.waitForLog((l) => l.msg === 'acquired leader lease', 30_000);
