@@ -7,6 +7,11 @@
 #   hack/build-tool.sh helm         helm (chart rendering tests)
 #   hack/build-tool.sh gitops       gitops-health: kstatus (sigs.k8s.io/cli-utils) + Argo CD's Lua (gopher-lua),
 #                                   our own small main package in hack/gitops, cached by a hash of its source
+# The test bed's parts (wrapper modules in hack/testbed/<tool>/, rewritten by hack/testbed/regen.sh):
+#   hack/build-tool.sh kube           kube-controller-manager + kube-scheduler (k8s.io/kubernetes, K8S_VERSION)
+#   hack/build-tool.sh kwok           kwok (sigs.k8s.io/kwok, KWOK_VERSION)
+#   hack/build-tool.sh kueue          the Kueue manager at KUEUE_VERSION (newest served release)
+#   hack/build-tool.sh kueue-legacy   the Kueue manager at KUEUE_LEGACY_VERSION (Kaiwo v0.1.9's line)
 set -euo pipefail
 hack=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
@@ -26,8 +31,26 @@ case $tool in
     module=local version=$(cat "$hack/gitops/go.mod" "$hack/gitops/go.sum" "$hack/gitops/main.go" | sha256sum | cut -c1-16) tags=""
     cmds=(gitops-health)
     ldflags="" ;;
-  *) echo "usage: $0 prometheus|helm|gitops [--bin-dir]" >&2; exit 2 ;;
+  kube)
+    module=k8s.io/kubernetes version=$K8S_VERSION tags="" dir=$hack/testbed/kube
+    cmds=(kube-controller-manager kube-scheduler)
+    minor=${version#v1.}; minor=${minor%%.*}; ldflags=""
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags="$ldflags -X $p.gitVersion=$version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+      ldflags="$ldflags -X $p.gitCommit=module-$version"
+    done ;;
+  kwok)
+    module=sigs.k8s.io/kwok version=$KWOK_VERSION tags="" dir=$hack/testbed/kwok
+    cmds=(kwok)
+    ldflags="" ;;  # pkg/consts.Version already says 0.8.0
+  kueue|kueue-legacy)
+    module=sigs.k8s.io/kueue tags="" dir=$hack/testbed/$tool
+    version=$KUEUE_VERSION; [[ $tool == kueue-legacy ]] && version=$KUEUE_LEGACY_VERSION
+    cmds=(kueue)
+    ldflags="-X sigs.k8s.io/kueue/pkg/version.GitVersion=$version -X sigs.k8s.io/kueue/pkg/version.GitCommit=module-$version" ;;
+  *) echo "usage: $0 prometheus|helm|gitops|kube|kwok|kueue|kueue-legacy [--bin-dir]" >&2; exit 2 ;;
 esac
+dir=${dir:-$hack/$tool}
 bin_dir="$cache_root/$tool/$version/bin"
 [[ ${2:-} == --bin-dir ]] && { echo "$bin_dir"; exit 0; }
 missing=()
@@ -37,8 +60,8 @@ if (( ${#missing[@]} == 0 )); then
   echo "$bin_dir"; exit 0
 fi
 if [[ $module != local ]]; then
-  pinned=$(cd "$hack/$tool" && go list -m -f '{{.Version}}' "$module")
-  [[ $pinned == "$version" ]] || { echo "[build-$tool] hack/$tool/go.mod pins $pinned, versions.env says $version" >&2; exit 1; }
+  pinned=$(cd "$dir" && go list -m -f '{{.Version}}' "$module")
+  [[ $pinned == "$version" ]] || { echo "[build-$tool] ${dir#"$hack"/}/go.mod pins $pinned, versions.env says $version" >&2; exit 1; }
 fi
 mkdir -p "$bin_dir"
 tmp=$(mktemp -d "$bin_dir/.build.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
@@ -46,7 +69,7 @@ for b in "${missing[@]}"; do
   t0=$(date +%s)
   echo "[build-$tool] building $b $version ..." >&2
   pkg="$module/cmd/$b"; [[ $module == local ]] && pkg=.
-  ( cd "$hack/$tool" && go build ${tags:+-tags "$tags"} -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$b" "$pkg" )
+  ( cd "$dir" && go build ${tags:+-tags "$tags"} -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$b" "$pkg" )
   mv "$tmp/$b" "$bin_dir/$b"
   echo "[build-$tool] built $b in $(( $(date +%s) - t0 ))s" >&2
 done
