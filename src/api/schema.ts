@@ -125,6 +125,8 @@ export function expandDefaults(s: Schema): Schema {
 }
 
 export const SEVERITIES = ['Critical', 'Warning', 'Info'] as const;
+/** Bounds of the optional status.summary.<component>.table (a check keeps its own top-N within them). */
+export const SUMMARY_TABLE = { columns: 12, rows: 20, cellChars: 64 } as const;
 export const MAX_FINDINGS = 50;
 
 /** What the API needs of a component (a registered check): its spec section, condition and column. */
@@ -181,6 +183,18 @@ const summarySchema = (description: string): Schema => ({
   properties: {
     display: { type: 'string', maxLength: 64, description: 'short text for kubectl columns, e.g. "31/32 ready"' },
     counts: { type: 'object', maxProperties: 32, additionalProperties: { type: 'integer', format: 'int64' }, description: 'named counts' },
+    table: {
+      type: 'object',
+      description: `an optional small table (e.g. capacity per ClusterQueue): at most ${SUMMARY_TABLE.columns} columns and `
+        + `${SUMMARY_TABLE.rows} rows of cells up to ${SUMMARY_TABLE.cellChars} characters; \`kaiwo-monitor check -o wide\` prints it`,
+      properties: {
+        columns: { type: 'array', maxItems: SUMMARY_TABLE.columns, items: { type: 'string', maxLength: SUMMARY_TABLE.cellChars } },
+        rows: {
+          type: 'array', maxItems: SUMMARY_TABLE.rows,
+          items: { type: 'array', maxItems: SUMMARY_TABLE.columns, items: { type: 'string', maxLength: SUMMARY_TABLE.cellChars } },
+        },
+      },
+    },
   },
 });
 

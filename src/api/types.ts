@@ -71,6 +71,8 @@ export interface Finding {
 export interface ComponentSummary {
   display?: string;
   counts?: Record<string, number>;
+  /** A small table (bounded by SUMMARY_TABLE in schema.ts); each row has one cell per column. */
+  table?: { columns: string[]; rows: string[][] };
 }
 
 export interface KaiwoMonitorStatus {

@@ -10,8 +10,8 @@ const NODE = { apiVersion: 'v1', kind: 'Node' };
 const PRESSURES = ['MemoryPressure', 'DiskPressure', 'PIDPressure'];
 const AMD_HEALTH_LABEL = /^metricsexporter\.amd\.com\.gpu\.([^.]+)\.state$/;
 
-/** Nodes carry large image lists the check never reads; drop them before caching. */
-function slimNode(n: KubeObject): KubeObject {
+/** Nodes carry large image lists no check reads; drop them before caching (shared with the capacity check). */
+export function slimNode(n: KubeObject): KubeObject {
   const status = n.status as Record<string, unknown> | undefined;
   if (!status) return n;
   const { images: _i, volumesInUse: _v, volumesAttached: _a, ...rest } = status;

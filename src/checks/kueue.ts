@@ -9,6 +9,7 @@ import {
 import { byName, CONTROLLER_RBAC, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
+import { slimWorkload } from './workload-projection.js';
 
 export interface KueueSpec {
   enabled: boolean;
@@ -30,12 +31,6 @@ export interface KueueSpec {
 }
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
-
-/** Workloads embed full pod templates (the CRD is 1.4 MB); keep what the check reads. */
-function slimWorkload(w: KubeObject): KubeObject {
-  const spec = (w.spec ?? {}) as { queueName?: string; active?: boolean; podSets?: { name?: string; count?: number }[] };
-  return { ...w, spec: { queueName: spec.queueName, active: spec.active, podSets: (spec.podSets ?? []).map((p) => ({ name: p.name, count: p.count })) } };
-}
 
 interface FlavorUsage { name: string; resources?: { name: string; total?: unknown }[] }
 interface CQSpec { resourceGroups?: { flavors?: { name: string; resources?: { name: string; nominalQuota?: unknown }[] }[] }[] }

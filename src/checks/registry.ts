@@ -1,9 +1,10 @@
 import { buildCrd, buildSpecSchema, buildStatusSchema, type Schema } from '../api/schema.js';
 import type { BaseSpec } from '../api/types.js';
+import { capacityCheck } from './capacity.js';
 import { gpuNodesCheck } from './gpu-nodes.js';
 import { kueueCheck } from './kueue.js';
 import { operatorCheck } from './operator.js';
-import { type AnyCheck, type BoundCheck, bindCheck, type CheckEnv, type ComponentCheck, type PolicyRule } from './types.js';
+import { type AnyCheck, type BoundCheck, bindCheck, type CheckEnv, type ComponentCheck, type GaugeDef, type PolicyRule } from './types.js';
 import { workloadsCheck } from './workloads.js';
 
 /**
@@ -16,6 +17,7 @@ export const CHECKS = [
   kueueCheck,
   gpuNodesCheck,
   workloadsCheck,
+  capacityCheck,
 ] as const;
 
 type SectionOf<C> = C extends ComponentCheck<infer S> ? S : never;
@@ -35,6 +37,11 @@ export function kaiwoMonitorCrd(checks: readonly AnyCheck[] = CHECKS): Schema {
 export const CONDITION_TYPES: Readonly<Partial<Record<string, string>>> = Object.fromEntries(CHECKS.map((c) => [c.component, c.conditionType]));
 /** Human label by component, for messages. */
 export const COMPONENT_LABELS: Readonly<Partial<Record<string, string>>> = Object.fromEntries(CHECKS.map((c) => [c.component, c.label]));
+
+/** The gauges the checks export (ComponentCheck.gauges), by metric name. */
+export function checkGauges(checks: readonly AnyCheck[] = CHECKS): Record<string, GaugeDef> {
+  return Object.assign({}, ...checks.map((c) => c.gauges ?? {})) as Record<string, GaugeDef>;
+}
 
 /** What the operator itself needs, whatever the checks read. */
 const BASE_RULES: PolicyRule[] = [

@@ -69,6 +69,20 @@ export interface CheckResult {
   summary?: ComponentSummary;
   /** When a time-based rule would next change the result; the monitor is re-evaluated then. */
   nextCheckAt?: Date;
+  /** Values of the gauges the check declares (ComponentCheck.gauges), by metric name; series not set again are removed. */
+  gauges?: Record<string, readonly GaugeSample[]>;
+}
+
+/** A Prometheus gauge a check exports besides the generic condition, finding and summary metrics. */
+export interface GaugeDef {
+  help: string;
+  /** Its labels besides `monitor`. */
+  labelNames: readonly string[];
+}
+
+export interface GaugeSample {
+  labels: Record<string, string>;
+  value: number;
 }
 
 /** An RBAC PolicyRule (rbac.authorization.k8s.io/v1) a check's sources need. */
@@ -106,6 +120,8 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
   sources(spec: S, env: CheckEnv): Record<string, SourceSpec>;
   /** Metrics endpoints it needs, by local name (optional). */
   scrapes?(spec: S): Record<string, ScrapeSpec>;
+  /** Gauges it exports on the operator's /metrics, by name (optional); evaluate() returns their values. */
+  gauges?: Readonly<Record<string, GaugeDef>>;
   evaluate(input: CheckInput<S>): CheckResult;
 }
 

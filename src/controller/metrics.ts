@@ -1,6 +1,8 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Condition, Finding, KaiwoMonitorStatus } from '../api/types.js';
 import { SEVERITIES } from '../api/schema.js';
+import { checkGauges } from '../checks/registry.js';
+import type { GaugeDef, GaugeSample } from '../checks/types.js';
 
 type Labels = Record<string, string>;
 
@@ -30,11 +32,16 @@ export class MonitorMetrics {
   readonly interval: Gauge<'monitor'>;
   readonly summary: Gauge<'monitor' | 'component' | 'count'>;
   readonly eventToStatus: Histogram;
+  /** The gauges checks declare (e.g. kaiwo_monitor_capacity_gpus), labelled by monitor and their own labels. */
+  readonly checkGauges = new Map<string, Gauge>();
   /** monitor → metric → JSON of each label set written for it. */
   private readonly written = new Map<string, Map<Removable, Set<string>>>();
 
-  constructor(private readonly registry: Registry) {
+  constructor(private readonly registry: Registry, gauges: Record<string, GaugeDef> = checkGauges()) {
     const registers = [registry];
+    for (const [name, d] of Object.entries(gauges)) {
+      this.checkGauges.set(name, new Gauge({ name, help: d.help, labelNames: ['monitor', ...d.labelNames], registers }));
+    }
     this.condition = new Gauge({ name: 'kaiwo_monitor_condition', help: 'KaiwoMonitor condition status (1 for the current status of each condition type)', labelNames: ['monitor', 'type', 'status'], registers });
     this.findings = new Gauge({ name: 'kaiwo_monitor_findings', help: 'Findings on a KaiwoMonitor by component and severity (totals, not capped at 50)', labelNames: ['monitor', 'component', 'severity'], registers });
     this.findingReasons = new Gauge({ name: 'kaiwo_monitor_finding_reasons', help: 'Findings on a KaiwoMonitor by component, severity and reason', labelNames: ['monitor', 'component', 'severity', 'reason'], registers });
@@ -47,12 +54,12 @@ export class MonitorMetrics {
   /**
    * Sets the gauges of one monitor after an evaluation: every condition (one series per status, 1 for the
    * current one), finding totals per enabled component and severity (uncapped, unlike status.findings) and the
-   * summary counts. Series of the previous evaluation that are not set again are removed. `components` are the
-   * enabled ones (default: those with findings or a summary).
+   * summary counts, and the values of the checks' own gauges. Series of the previous evaluation that are not set
+   * again are removed. `components` are the enabled ones (default: those with findings or a summary).
    */
   observe(
     name: string, conditions: readonly Condition[], findings: readonly (Pick<Finding, 'component' | 'severity'> & { reason?: string })[], at: Date,
-    summary: KaiwoMonitorStatus['summary'] = {}, components?: readonly string[],
+    summary: KaiwoMonitorStatus['summary'] = {}, components?: readonly string[], gauges: Record<string, readonly GaugeSample[]> = {},
   ): void {
     const now = new Map<Removable, Set<string>>();
     const set = (g: Gauge, labels: Labels, v: number) => {
@@ -79,6 +86,10 @@ export class MonitorMetrics {
       byReason.set(k, (byReason.get(k) ?? 0) + 1);
     }
     for (const [k, n] of byReason) set(this.findingReasons, JSON.parse(k) as Labels, n);
+    for (const [metric, samples] of Object.entries(gauges)) {
+      const g = this.checkGauges.get(metric);
+      if (g) for (const s of samples) set(g, { ...s.labels, monitor: name }, s.value);
+    }
     set(this.lastCheck, { monitor: name }, at.getTime() / 1000);
     const before = this.written.get(name);
     for (const [metric, keys] of before ?? []) {

@@ -4,6 +4,7 @@ import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, KIND } from '../api/schema.js';
 import type { KaiwoMonitor, KaiwoMonitorStatus } from '../api/types.js';
 import { CHECKS, CONDITION_TYPES, COMPONENT_LABELS, type KaiwoMonitorSpec, specSchema } from '../checks/registry.js';
+import type { GaugeSample } from '../checks/types.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
@@ -172,7 +173,9 @@ export class Reconciler {
     trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));
     const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs }));
     logTransitions(log, m.status, status);
-    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason }))), now, status.summary, enabled);
+    const gauges: Record<string, GaugeSample[]> = {};
+    for (const [metric, samples] of outcomes.flatMap((o) => Object.entries(o.result?.gauges ?? {}))) (gauges[metric] ??= []).push(...samples);
+    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason }))), now, status.summary, enabled, gauges);
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }

@@ -46,12 +46,16 @@ const fullSpec: DeepRequired<KaiwoMonitorSpec> = {
     utilization: { enabled: false, prometheusURL: 'http://p', query: 'q', idleThresholdPercent: 5, idleWindow: '30m', interval: '1m', timeout: '10s', tls: { insecureSkipVerify: false, caBundle: '' } },
   },
   workloads: { enabled: true, namespaceSelector: sel, failedWindow: '1h', maxPendingDuration: '30m', maxTerminatingDuration: '15m', warningEventWindow: '15m', maxFailedPercent: 20 },
+  capacity: {
+    enabled: true, resourceNames: ['amd.com/gpu'], clusterQueueSelector: sel, workloadNamespaceSelector: sel, nodeSelector: sel, tableRows: 10,
+    kaiwoPool: { enabled: true, label: 'kaiwo/nodepool' },
+  },
 };
 
 const fullStatus: DeepRequired<KaiwoMonitorStatus> = {
   observedGeneration: 1, lastCheckTime: 't',
   conditions: [{ type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: 't', reason: 'R', message: 'm' }],
-  summary: { operator: { display: 'x', counts: {} }, kueue: { display: 'x', counts: {} }, gpuNodes: { display: 'x', counts: {} }, workloads: { display: 'x', counts: {} } },
+  summary: Object.fromEntries(['operator', 'kueue', 'gpuNodes', 'workloads', 'capacity'].map((c) => [c, { display: 'x', counts: {}, table: { columns: ['A'], rows: [['a']] } }])),
   findings: [{ component: 'kueue', severity: 'Critical', reason: 'R', message: 'm', object: { apiVersion: 'v', kind: 'k', namespace: 'n', name: 'n' }, since: 't' }],
   findingCounts: { total: 1, critical: 1, warning: 0, info: 0 },
 };
@@ -77,14 +81,15 @@ const sorted = (xs: string[]) => [...new Set(xs)].sort();
 
 describe('KaiwoMonitor API: schema and types stay in sync', () => {
   const labelMaps = (p: string) => [`${p}.matchLabels`];
-  const specMaps = new Set(['operator.podSelector', 'kueue.podSelector', 'kueue.clusterQueueSelector', 'kueue.localQueueNamespaceSelector', 'gpuNodes.nodeSelector', 'workloads.namespaceSelector'].flatMap(labelMaps));
+  const specMaps = new Set(['operator.podSelector', 'kueue.podSelector', 'kueue.clusterQueueSelector', 'kueue.localQueueNamespaceSelector', 'gpuNodes.nodeSelector', 'workloads.namespaceSelector',
+    'capacity.clusterQueueSelector', 'capacity.workloadNamespaceSelector', 'capacity.nodeSelector'].flatMap(labelMaps));
 
   it('every spec field in types.ts is in the schema and vice versa', () => {
     expect(sorted(valuePaths(fullSpec, specMaps))).to.deep.equal(sorted(schemaPaths(specSchema)));
   });
 
   it('every status field in types.ts is in the schema and vice versa', () => {
-    const maps = new Set(['operator', 'kueue', 'gpuNodes', 'workloads'].map((c) => `summary.${c}.counts`));
+    const maps = new Set(['operator', 'kueue', 'gpuNodes', 'workloads', 'capacity'].map((c) => `summary.${c}.counts`));
     expect(sorted(valuePaths(fullStatus, maps))).to.deep.equal(sorted(schemaPaths(statusSchema)));
   });
 

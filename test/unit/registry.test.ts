@@ -76,7 +76,7 @@ describe('check registry: a new check is one object and one registration line', 
   });
 
   it('binds, evaluates and reports its condition and summary in the status', () => {
-    const spec = applyDefaults<Record<string, unknown>>(buildSpecSchema(all), { operator: { enabled: false }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false } });
+    const spec = applyDefaults<Record<string, unknown>>(buildSpecSchema(all), Object.fromEntries(CHECKS.map((c) => [c.component, { enabled: false }])));
     const bound = checksFor(spec, new Map(), all);
     const widgets = bound.find((b) => b.component === 'widgets');
     expect(widgets?.enabled).to.equal(true);
