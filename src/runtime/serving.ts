@@ -21,16 +21,15 @@ export function parseBindAddress(addr: string): { host?: string; port: number } 
 
 /**
  * Limits of both ports (probes, metrics) against slow or abusive clients: Node answers 431 for headers over
- * maxHeaderSize, 408 when the headers or the whole request take too long, and drops connections beyond
- * maxConnections; idle keep-alive sockets close after keepAliveTimeout.
+ * maxHeaderSize, 408 when the headers or the whole request take too long (a connection that sends nothing is
+ * closed after headersTimeout too), and drops connections beyond maxConnections; idle keep-alive sockets close
+ * after keepAliveTimeout, TLS handshakes that do not finish after tlsHandshakeTimeoutMs.
  */
 export const SERVER_LIMITS = {
   maxHeaderSize: 16 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
-  /** Idle sockets (no request in progress, e.g. a TLS handshake that never comes) are destroyed after this. */
-  socketIdleMs: 30_000,
   tlsHandshakeTimeoutMs: 10_000,
   maxConnections: 512,
   maxRequestsPerSocket: 1000,
@@ -47,7 +46,6 @@ const serverOptions: ServerOptions = {
 function limit(server: Server): Server {
   server.maxConnections = SERVER_LIMITS.maxConnections;
   server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
-  server.setTimeout(SERVER_LIMITS.socketIdleMs, (socket) => { socket.destroy(); });
   return server;
 }
 
