@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { CONDITION_TYPES } from '../../src/checks/registry.js';
 import { toolBinary } from '../../src/dev/binaries.js';
 import { Monitors } from '../../src/dev/monitors.js';
 import { repoRoot } from '../../src/dev/paths.js';
@@ -201,12 +202,12 @@ describe('integration: alert rules (promtool test rules, promtool built from its
       expect([...used].filter((n) => !exported.has(n))).to.deep.equal([]);
     });
 
-    it('the dashboard has a condition panel and a top-findings panel per component', () => {
+    it('the dashboard has a condition panel and a top-findings panel per registered check', () => {
       const json = JSON.parse((parse(readFileSync(join(repoRoot, 'config/grafana/dashboard.yaml'), 'utf8')) as { data: Record<string, string> }).data['kaiwo-monitor.json'] ?? '{}') as
         { panels: { type: string; title: string; targets?: { expr: string }[] }[] };
-      for (const [component, type] of [['operator', 'KaiwoOperatorHealthy'], ['kueue', 'KueueHealthy'], ['gpuNodes', 'GPUNodesHealthy'], ['workloads', 'WorkloadsHealthy']]) {
+      for (const [component, type] of Object.entries(CONDITION_TYPES)) {
         const exprs = json.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ type: p.type, expr: t.expr })));
-        expect(exprs.filter((e) => e.type === 'stat' && e.expr.includes(`kaiwo_monitor_condition{monitor=~"$monitor", type="${type}"}`)), type).to.have.length(1);
+        expect(exprs.filter((e) => e.type === 'stat' && e.expr.includes(`kaiwo_monitor_condition{monitor=~"$monitor", type="${type ?? ''}"}`)), type).to.have.length(1);
         expect(exprs.filter((e) => e.type === 'bargauge' && e.expr.includes(`kaiwo_monitor_finding_reasons{monitor=~"$monitor", component="${component}"}`)), component).to.have.length(1);
       }
     });
