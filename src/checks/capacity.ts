@@ -35,6 +35,9 @@ interface NodeInfo {
   taints: Taint[];
   cap: Record<string, number>;
   alloc: Record<string, number>;
+  /** GPUs installed over all resources, and their names ("amd.com/gpu"). */
+  gpus: number;
+  resources: string;
 }
 
 /** GPUs of one flavor's nodes for one resource. */
@@ -72,6 +75,7 @@ export interface CapacityRow {
 /** Lifecycle taints that describe a state judged by itself (NotReady, cordoned), not a flavor's toleration. */
 const STATE_TAINTS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable', 'node.kubernetes.io/unschedulable']);
 const POOL_GPUS = /-(\d+)gpu(?:-|$)/;
+const FLAVOR_NAMED = /\bflavor "?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)/g;
 const MAX_REASONS = 8;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -103,6 +107,18 @@ function flavorTolerates(f: Flavor, taint: Taint): boolean {
     || f.nodeTaints.some((n) => n.key === taint.key && n.value === taint.value && n.effect === taint.effect);
 }
 
+const nodeInfos = new WeakMap<KubeObject, { key: string; info: NodeInfo }>();
+
+/** nodeInfo, once per cached Node object and list of resources. */
+function cachedNodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
+  const key = resources.join(',');
+  const hit = nodeInfos.get(n);
+  if (hit?.key === key) return hit.info;
+  const info = nodeInfo(n, resources);
+  nodeInfos.set(n, { key, info });
+  return info;
+}
+
 function nodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
   const st = (isObj(n.status) ? n.status : {}) as { capacity?: unknown; allocatable?: unknown };
   const spec = (isObj(n.spec) ? n.spec : {}) as { unschedulable?: unknown; taints?: unknown };
@@ -119,15 +135,16 @@ function nodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
   const ready = conditionOf(n, 'Ready');
   const down = ready?.status !== 'True' ? `NotReady${ready?.reason ? `/${ready.reason}` : ''}` : spec.unschedulable === true ? 'cordoned' : undefined;
   const taints = taintsOf(spec.taints).filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !STATE_TAINTS.has(t.key));
-  return { name: n.metadata.name, labels: n.metadata.labels ?? {}, ...(down ? { down } : {}), taints, cap, alloc };
+  const gpus = Object.values(cap).reduce((a, b) => a + b, 0);
+  return { name: n.metadata.name, labels: n.metadata.labels ?? {}, ...(down ? { down } : {}), taints, cap, alloc, gpus, resources: Object.keys(cap).join(', ') };
 }
 
 /** The GPUs of the nodes matching one flavor, per resource. */
 function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: readonly string[]): Map<string, Supply> {
   const out = new Map<string, Supply>(resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [] }]));
-  for (const n of nodes) {
-    if (!f.nodeLabels.every(([k, v]) => n.labels[k] === v)) continue;
-    const blocked = n.down ?? n.taints.find((t) => !flavorTolerates(f, t));
+  nodes: for (const n of nodes) {
+    for (const [k, v] of f.nodeLabels) if (n.labels[k] !== v) continue nodes;
+    const blocked = n.down ?? (n.taints.length ? n.taints.find((t) => !flavorTolerates(f, t)) : undefined);
     for (const [r, s] of out) {
       s.matched++;
       const cap = n.cap[r];
@@ -160,16 +177,15 @@ function lostNodes(s: Supply, max = 4): string {
 
 /** Kaiwo's view: GPU nodes outside every `kaiwo/nodepool`, and pool labels whose <N>gpu disagrees with the node. */
 function kaiwoPoolFindings(nodes: readonly NodeInfo[], label: string): { findings: F[]; notInPool: number } {
-  const gpuNodes = nodes.filter((n) => Object.keys(n.cap).length > 0);
+  const gpuNodes = nodes.filter((n) => n.gpus > 0);
   const pooled = gpuNodes.filter((n) => n.labels[label] !== undefined);
   const findings: F[] = [];
   if (!pooled.length) return { findings, notInPool: 0 };
   let notInPool = 0;
   for (const n of gpuNodes) {
-    const object = { apiVersion: 'v1', kind: 'Node', name: n.name };
-    const gpus = Object.values(n.cap).reduce((a, b) => a + b, 0);
-    const resources = Object.keys(n.cap).join(', ');
+    const { gpus, resources } = n;
     const pool = n.labels[label];
+    const object = { apiVersion: 'v1', kind: 'Node', name: n.name };
     if (pool === undefined) {
       if (n.down === 'cordoned') continue; // Kaiwo skips cordoned nodes on purpose
       notInPool++;
@@ -200,6 +216,58 @@ function topReason(row: CapacityRow): string {
   let best: [string, number] = ['', -1];
   for (const [reason, g] of row.reasons) if (g.gpus > best[1]) best = [reason, g.gpus];
   return best[0];
+}
+
+/**
+ * What the check reads of a Workload, computed once per cached object: the informer replaces objects on change and
+ * never mutates them, so a WeakMap keyed by the object is exact (and keeps an evaluation of 50,000 Workloads cheap).
+ */
+interface WorkloadFacts {
+  /** Finished, or deactivated (spec.active false). */
+  skip: boolean;
+  namespace: string;
+  /** "namespace/queueName", the LocalQueue key. */
+  lqKey: string;
+  admittedTo: string;
+  reserved: boolean;
+  reason: string;
+  message: string;
+  /** Flavors Kueue's message names ("... in flavor mi300x, 8 more needed"): the pending demand is put on that flavor. */
+  flavorsNamed: string[];
+  /** Per extended resource: the total over pod sets and the largest per-pod request. */
+  demand: { resource: string; total: number; perPod: number }[];
+}
+
+/** Memo slot on a cached Workload (a symbol: invisible to JSON and Object.keys; faster than a WeakMap at 50k objects). */
+const FACTS = Symbol('capacity facts');
+
+function workloadFacts(w: KubeObject): WorkloadFacts {
+  const memo = w as KubeObject & { [FACTS]?: WorkloadFacts };
+  const hit = memo[FACTS];
+  if (hit) return hit;
+  const spec = (w.spec ?? {}) as { active?: unknown; queueName?: unknown };
+  const reserved = conditionOf(w, 'QuotaReserved');
+  const totals = new Map<string, WorkloadFacts['demand'][number]>();
+  for (const ps of podSetsOf(w)) {
+    for (const [resource, perPod] of Object.entries(ps.requests)) {
+      const d = totals.get(resource) ?? { resource, total: 0, perPod: 0 };
+      d.total += perPod * ps.count;
+      d.perPod = Math.max(d.perPod, perPod);
+      totals.set(resource, d);
+    }
+  }
+  const namespace = w.metadata.namespace ?? '';
+  const message = (reserved?.message ?? '').slice(0, 200);
+  const out: WorkloadFacts = {
+    skip: conditionOf(w, 'Finished')?.status === 'True' || spec.active === false,
+    namespace, lqKey: `${namespace}/${str(spec.queueName)}`,
+    admittedTo: str((w.status as { admission?: { clusterQueue?: unknown } } | undefined)?.admission?.clusterQueue),
+    reserved: reserved?.status === 'True', reason: reserved?.reason ?? 'Pending', message,
+    flavorsNamed: [...message.matchAll(FLAVOR_NAMED)].map((m) => m[1] ?? ''),
+    demand: [...totals.values()].filter((d) => d.total > 0),
+  };
+  memo[FACTS] = out;
+  return out;
 }
 
 interface TooLarge { cq: string; resource: string; largest: number; workloads: { w: KubeObject; perPod: number }[] }
@@ -271,7 +339,7 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
   }
   const resources = spec.resourceNames;
   const wanted = new Set(resources);
-  const nodes = (data.nodes?.objects ?? []).filter((n) => matchesSelector(spec.nodeSelector, n.metadata.labels)).map((n) => nodeInfo(n, resources));
+  const nodes = (data.nodes?.objects ?? []).filter((n) => matchesSelector(spec.nodeSelector, n.metadata.labels)).map((n) => cachedNodeInfo(n, resources));
   const flavors = new Map((data.resourceFlavors?.objects ?? []).map((rf) => [rf.metadata.name, flavorOf(rf)]));
   const findings: F[] = [];
 
@@ -335,43 +403,51 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
   for (const lq of data.localQueues?.objects ?? []) {
     lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue));
   }
+  // Per ClusterQueue and resource: its rows in flavor order and the largest node of those flavors (nodes reporting it).
+  const queueRes = new Map<string, Map<string, { rows: CapacityRow[]; largest: number }>>();
+  for (const rs of order.values()) {
+    const first = rs[0];
+    if (!first) continue;
+    let largest = 0;
+    for (const row of rs) {
+      const sup = supply.get(`${row.flavor}|${row.resource}`);
+      if (sup && sup.reporting > 0) largest = Math.max(largest, sup.maxPerNode);
+    }
+    const byRes = queueRes.get(first.cq) ?? new Map<string, { rows: CapacityRow[]; largest: number }>();
+    byRes.set(first.resource, { rows: rs, largest });
+    queueRes.set(first.cq, byRes);
+  }
   const tooLarge = new Map<string, TooLarge>();
   for (const w of data.workloads?.objects ?? []) {
-    if (nsFilter && !nsFilter.has(w.metadata.namespace ?? '')) continue;
-    if (conditionOf(w, 'Finished')?.status === 'True' || (w.spec as { active?: unknown } | undefined)?.active === false) continue;
-    const reserved = conditionOf(w, 'QuotaReserved');
-    const admittedTo = str((w.status as { admission?: { clusterQueue?: unknown } } | undefined)?.admission?.clusterQueue);
-    const cq = admittedTo || (lqToCq.get(`${w.metadata.namespace ?? ''}/${str((w.spec as { queueName?: unknown } | undefined)?.queueName)}`) ?? '');
-    if (!cqObjs.has(cq)) continue;
-    const demand = new Map<string, number>();
+    const f = workloadFacts(w);
+    if (f.skip || (nsFilter && !nsFilter.has(f.namespace))) continue;
+    const cq = f.admittedTo || (lqToCq.get(f.lqKey) ?? '');
+    const byRes = queueRes.get(cq);
+    if (!byRes) continue;
     let fits = true;
-    for (const ps of podSetsOf(w)) {
-      for (const [r, perPod] of Object.entries(ps.requests)) {
-        if (!wanted.has(r)) continue;
-        demand.set(r, (demand.get(r) ?? 0) + perPod * ps.count);
-        const candidates = (order.get(`${cq}|${r}`) ?? []).map((row) => supply.get(`${row.flavor}|${r}`)).filter((s): s is Supply => !!s && s.reporting > 0);
-        if (!candidates.length) continue;
-        const largest = Math.max(...candidates.map((s) => s.maxPerNode));
-        if (perPod <= largest) continue;
-        fits = false;
-        const key = `${cq}|${r}`;
-        const t = tooLarge.get(key) ?? { cq, resource: r, largest, workloads: [] };
-        t.workloads.push({ w, perPod });
-        tooLarge.set(key, t);
-      }
+    for (const d of f.demand) {
+      const q = byRes.get(d.resource);
+      if (!q || q.largest === 0 || d.perPod <= q.largest) continue;
+      const r = d.resource;
+      const perPod = d.perPod;
+      fits = false;
+      const key = `${cq}|${r}`;
+      const t = tooLarge.get(key) ?? { cq, resource: r, largest: q.largest, workloads: [] };
+      t.workloads.push({ w, perPod });
+      tooLarge.set(key, t);
     }
-    if (reserved?.status === 'True') continue;
-    const reason = reserved?.reason ?? 'Pending';
-    const message = (reserved?.message ?? '').slice(0, 200);
-    for (const [r, gpus] of demand) {
-      const candidates = order.get(`${cq}|${r}`) ?? [];
-      const row = candidates.find((c) => message.includes(`flavor ${c.flavor}`)) ?? candidates[0];
-      if (!row || gpus <= 0) continue;
+    if (f.reserved) continue;
+    for (const d of f.demand) {
+      const gpus = d.total;
+      const candidates = byRes.get(d.resource)?.rows;
+      if (!candidates) continue;
+      const row = (f.flavorsNamed.length && candidates.length > 1 ? candidates.find((c) => f.flavorsNamed.includes(c.flavor)) : undefined) ?? candidates[0];
+      if (!row) continue;
       row.pending += gpus;
       row.pendingWorkloads++;
       if (fits) row.minNeed = Math.min(row.minNeed, gpus);
-      const key = row.reasons.has(reason) || row.reasons.size < MAX_REASONS ? reason : 'other';
-      const group = row.reasons.get(key) ?? { workloads: 0, gpus: 0, message: key === reason ? message : '' };
+      const key = row.reasons.has(f.reason) || row.reasons.size < MAX_REASONS ? f.reason : 'other';
+      const group = row.reasons.get(key) ?? { workloads: 0, gpus: 0, message: key === f.reason ? f.message : '' };
       group.workloads++;
       group.gpus += gpus;
       row.reasons.set(key, group);
