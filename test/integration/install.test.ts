@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,8 +75,9 @@ describe('integration: install manifests and least-privilege RBAC', function () 
     expect(check.stdout).to.match(/SUCCESS: 8 rules found/);
     const dash = parseAllDocuments(await render('grafana'))[0]?.toJS() as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
     expect(dash.metadata.labels.grafana_dashboard).to.equal('1');
-    const json = JSON.parse(dash.data['kaiwo-monitor.json'] ?? '{}') as { panels: { targets: { expr: string }[] }[] };
-    const exprs = json.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
+    interface Panel { targets?: { expr: string }[]; panels?: Panel[] }
+    const queries = (panels: Panel[]): string[] => panels.flatMap((p) => [...(p.targets ?? []).map((t) => t.expr), ...queries(p.panels ?? [])]);
+    const exprs = queries((JSON.parse(dash.data['kaiwo-monitor.json'] ?? '{}') as { panels: Panel[] }).panels).join('\n');
     for (const m of ['kaiwo_monitor_condition', 'kaiwo_monitor_findings', 'kaiwo_monitor_summary', 'kueue_pending_workloads', 'kaiwo_monitor_event_to_status_seconds_bucket', 'controller_runtime_reconcile_time_seconds_bucket']) {
       expect(exprs).to.include(m);
     }
@@ -132,6 +133,11 @@ describe('integration: install manifests and least-privilege RBAC', function () 
       expect(hit.condition.reason).to.equal('ClusterQueueInactive');
       await sim.setClusterQueueActive(true);
       await recorder.when('KueueHealthy', 'True', Date.now());
+      // The healing status comes from a later reconcile than the fault's, so the fault's Event is written by now.
+      const events = await rawJson<{ items: { type: string; metadata: { creationTimestamp: string } }[] }>(cluster.kubeConfig(), {
+        method: 'GET', path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.name=as-serviceaccount,reason=ClusterQueueInactive')}`,
+      });
+      expect(events.items.filter((e) => Date.parse(e.metadata.creationTimestamp) >= Math.floor(t0 / 1000) * 1000).map((e) => e.type)).to.deep.equal(['Warning']);
       expect(op.lines.filter((l) => l.msg === 'failed to write event')).to.deep.equal([]);
     });
 
@@ -146,7 +152,6 @@ describe('integration: install manifests and least-privilege RBAC', function () 
       expect(await denied('DELETE', `/apis/kueue.x-k8s.io/v1beta2/clusterqueues/${sim.cq}`)).to.equal(403);
       // …while what it needs is allowed.
       expect(await denied('GET', '/apis/kueue.x-k8s.io/v1beta2/clusterqueues')).to.equal(200);
-      expect(readFileSync(saKubeconfig, 'utf8')).to.include('token');
     });
   });
 });
