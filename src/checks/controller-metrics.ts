@@ -54,7 +54,32 @@ export function windowOf(h: History, windowMs: number): History {
   return h.slice(start);
 }
 
-const seriesKey = (s: Sample) => JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** A series' identity: its labels sorted by name, each value length-prefixed (unambiguous, cheaper than JSON). */
+function seriesKey(s: Sample): string {
+  const names = Object.keys(s.labels);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (const n of names) {
+    const v = s.labels[n] ?? '';
+    key += `${n}=${v.length}:${v},`;
+  }
+  return key;
+}
+
+/** Same label set (no allocation): the common case of a series at the same position in consecutive scrapes. */
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+const matches = (labels: Record<string, string>, want: [string, string][]) => want.every(([k, v]) => labels[k] === v);
+
+interface SeriesState { labels: Record<string, string>; increase: number; last: number }
 
 /**
  * Increase of each series of a counter over consecutive scrapes, like PromQL's increase() without extrapolation:
@@ -63,19 +88,34 @@ const seriesKey = (s: Sample) => JSON.stringify(Object.entries(s.labels).sort(([
  * the window counts from its first value. Non-finite values are ignored.
  */
 export function seriesIncreases(entries: History, name: string, match: Record<string, string> = {}): Map<string, { labels: Record<string, string>; increase: number }> {
-  const out = new Map<string, { labels: Record<string, string>; increase: number; last: number }>();
+  const out = new Map<string, SeriesState>();
   const want = Object.entries(match);
+  // Linear: a series found at the same position as in the previous scrape reuses its state without a key.
+  let before: readonly Sample[] = [];
+  let beforeStates: (SeriesState | undefined)[] = [];
   for (const e of entries) {
-    for (const s of e.samples) {
-      if (s.name !== name || !Number.isFinite(s.value) || want.some(([k, v]) => s.labels[k] !== v)) continue;
-      const k = seriesKey(s);
-      const prev = out.get(k);
-      if (!prev) out.set(k, { labels: s.labels, increase: 0, last: s.value });
-      else {
-        prev.increase += s.value >= prev.last ? s.value - prev.last : Math.max(0, s.value);
-        prev.last = s.value;
+    const states = new Array<SeriesState | undefined>(e.samples.length);
+    for (let p = 0; p < e.samples.length; p++) {
+      const s = e.samples[p];
+      if (s?.name !== name || !Number.isFinite(s.value) || (want.length > 0 && !matches(s.labels, want))) continue;
+      const q = before[p];
+      let prev = q?.name === s.name && sameLabels(q.labels, s.labels) ? beforeStates[p] : undefined;
+      if (!prev) {
+        const k = seriesKey(s);
+        prev = out.get(k);
+        if (!prev) {
+          const first = { labels: s.labels, increase: 0, last: s.value };
+          out.set(k, first);
+          states[p] = first;
+          continue;
+        }
       }
+      prev.increase += s.value >= prev.last ? s.value - prev.last : Math.max(0, s.value);
+      prev.last = s.value;
+      states[p] = prev;
     }
+    before = e.samples;
+    beforeStates = states;
   }
   return out;
 }
