@@ -90,8 +90,8 @@ docker-push: ## push the operator image
 image: ## print the image reference (tag = package.json version, like the chart's appVersion and config/manager)
 	@echo $(IMAGE)
 
-pack: build ## npm pack into out/ (install with: npm i -g ./out/kaiwo-monitor-$(VERSION).tgz; Node >= 24)
-	@mkdir -p out && npm pack --silent --pack-destination out >/dev/null && echo out/kaiwo-monitor-$(VERSION).tgz
+pack: deps ## npm pack into out/ from a fresh dist/ (install with: npm i -g ./out/kaiwo-monitor-$(VERSION).tgz; Node >= 24)
+	@rm -rf dist && mkdir -p out && npm pack --silent --pack-destination out >/dev/null && echo out/kaiwo-monitor-$(VERSION).tgz
 
 krew: pack ## krew archive + filled-in manifest in out/ (kubectl krew install --manifest=... --archive=...)
 	@bash hack/krew.sh out/kaiwo-monitor-$(VERSION).tgz out
