@@ -12,7 +12,10 @@ import { rawJson } from '../../src/runtime/rawrequest.js';
 import { instantQuery } from '../../src/sources/promql.js';
 import { PARSE_DEFAULTS } from '../../src/sources/promtext.js';
 import { scrape, ScrapeError, type ScrapeTarget } from '../../src/sources/scrape.js';
+import { Monitors } from '../../src/dev/monitors.js';
+import { SimulatedStack } from '../../src/dev/simulate.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
+import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
 setFlagsFromString('--expose-gc');
@@ -314,6 +317,63 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
         await rawJson(kc, { method: 'DELETE', path: `/api/v1/namespaces/default/secrets/${name}` }).catch(() => undefined);
       }
       expect(metrics.accepted).to.equal(accepted);
+    });
+  });
+
+  describe('the operator against a hostile /metrics endpoint (real API server)', function () {
+    before(skipWithoutBackend);
+    let kc: KubeConfig;
+    let sim: SimulatedStack;
+    let op: OperatorProcess;
+    let monitors: Monitors;
+    const name = 'hostile-metrics';
+    const metricsSpec = (path: string) => ({
+      enabled: true, url: metrics.url(path), interval: '1s', timeout: '1s', maxResponseBytes: MiB, bearerToken: { source: 'None' },
+    });
+
+    before(async () => {
+      const cluster = await sharedCluster();
+      kc = cluster.kubeConfig();
+      monitors = new Monitors(kc);
+      sim = new SimulatedStack(kc, { label: 'hostile', workloadNamespace: 'ml-hostile' });
+      await sim.install();
+      await monitors.create(name, sim.monitorSpec({ operator: { metrics: metricsSpec('/ok') } }));
+      op = await OperatorProcess.start(cluster.kubeconfigPath, [], { metrics: 'plain' });
+    });
+    after(async () => {
+      await op.stop();
+      await sim.stop();
+      await monitors.delete(name);
+    });
+
+    // Consecutive cases differ in reason or message, so each wait sees the new endpoint's answer.
+    const cases: [string, string, RegExp][] = [
+      ['/error-endless', 'MetricsUnreachable', /answered HTTP 500/],
+      ['/unauthorized-endless', 'MetricsUnauthorized', /answered 401/],
+      ['/endless', 'MetricsResponseTooLarge', /more than 1048576 bytes/],
+      ['/invalid', 'MetricsInvalid', /no parsable samples/],
+      ['/gigabyte', 'MetricsResponseTooLarge', /more than 1048576 bytes/],
+      ['/redirect', 'MetricsUnreachable', /redirects are not followed/],
+      ['/drip', 'MetricsUnreachable', /no complete answer .* within 1000 ms/],
+      ['/close-mid-body', 'MetricsUnreachable', /closed the connection|aborted|socket hang up/],
+      ['/headers-forever', 'MetricsUnreachable', /no complete answer .* within 1000 ms/],
+    ];
+    for (const [path, reason, message] of cases) {
+      it(`${path}: KaiwoOperatorHealthy Unknown with reason ${reason}; the operator keeps running`, async () => {
+        await monitors.patchSpec(name, { operator: { metrics: metricsSpec(path) } });
+        await waitFor(`KaiwoOperatorHealthy ${reason} ${String(message)}`, async () => {
+          const c = await monitors.condition(name, 'KaiwoOperatorHealthy');
+          return c?.status === 'Unknown' && c.reason === reason && message.test(c.message) ? c : undefined;
+        }, 30_000, 200);
+        expect(op.exitCode).to.equal(null);
+      });
+    }
+
+    it('counted no unexpected error, and after the monitor is deleted no connection stays open', async () => {
+      expect(await op.metric('kaiwo_monitor_unexpected_errors_total')).to.equal(0);
+      await monitors.delete(name);
+      await noSocketLeft(metrics, 'every connection of the operator to the hostile endpoint closed after the monitor was deleted');
+      expect(op.exitCode).to.equal(null);
     });
   });
 });
