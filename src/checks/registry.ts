@@ -3,6 +3,7 @@ import type { BaseSpec } from '../api/types.js';
 import { capacityCheck } from './capacity.js';
 import { gpuNodesCheck } from './gpu-nodes.js';
 import { kueueCheck } from './kueue.js';
+import { logsCheck } from './logs.js';
 import { operatorCheck } from './operator.js';
 import { type AnyCheck, type BoundCheck, bindCheck, type CheckEnv, type ComponentCheck, type GaugeDef, type PolicyRule } from './types.js';
 import { workloadsCheck } from './workloads.js';
@@ -18,6 +19,7 @@ export const CHECKS = [
   gpuNodesCheck,
   workloadsCheck,
   capacityCheck,
+  logsCheck,
 ] as const;
 
 type SectionOf<C> = C extends ComponentCheck<infer S> ? S : never;

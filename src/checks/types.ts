@@ -3,6 +3,7 @@ import type { ComponentSummary, ConditionStatus, Finding } from '../api/types.js
 import type { KubeObject } from '../runtime/objects.js';
 import type { Sample } from '../sources/promtext.js';
 import type { ScrapeFailure } from '../sources/scrape.js';
+import type { LogEvent } from '../sources/zaplog.js';
 
 /** A collection a check reads, served by a shared informer. */
 export interface SourceSpec {
@@ -51,12 +52,66 @@ export interface ScrapeView {
   history: readonly { at: number; samples: readonly Sample[] }[];
 }
 
+/**
+ * Container logs a check follows through the API server (`pods/log`, which the API server proxies to the kubelet):
+ * one stream per selected container of the pods one of its sources lists. Only counters of error lines over the
+ * window and the last few (redacted) error messages are kept; the controller (src/controller/logs.ts) streams.
+ */
+export interface LogSpec {
+  /** The pods to follow: one of the check's own sources, so their informer is shared and warm. */
+  pods: SourceSpec;
+  /** The container to follow in each pod; every container of the pod when unset. */
+  container?: string;
+  /** Counting window; a new stream reads back this far (sinceSeconds), a reconnect from its last line (sinceTime). */
+  windowMs: number;
+  /** Cap on bytes read per second per stream (the response is paused beyond it). */
+  maxBytesPerSecond: number;
+  /** At most this many pods are followed (by name). */
+  maxPods: number;
+}
+
+/** Error lines of one second (`at`, epoch ms): all error-level lines, and "Reconciler error" lines by controller. */
+export interface LogBucket {
+  at: number;
+  errors: number;
+  reconcileErrors: Readonly<Record<string, number>>;
+}
+
+/** An error line as kept: its time, where it came from and what it says (redacted, truncated). */
+export interface LogErrorLine extends LogEvent {
+  at: number;
+  pod: string;
+  container: string;
+}
+
+export interface LogStreamView {
+  namespace: string;
+  pod: string;
+  container: string;
+  /** pending: not connected yet; ok: connected (or read, for one-shot checks); failing: the last attempt failed. */
+  state: 'pending' | 'ok' | 'failing';
+  reason?: string;
+  error?: string;
+  /** Oldest first, within the window. */
+  buckets: readonly LogBucket[];
+  /** The last few error lines, newest last. */
+  last: readonly LogErrorLine[];
+}
+
+export interface LogView {
+  /** pending until every stream connected or failed once; failing when every stream fails. */
+  state: 'pending' | 'ok' | 'failing';
+  streams: readonly LogStreamView[];
+}
+
 export interface CheckInput<S> {
   spec: S;
   /** Sources by the names the check gave them in sources(). */
   data: Record<string, SourceView>;
   /** Scraped endpoints by the names the check gave them in scrapes(). */
   scrapes: Record<string, ScrapeView>;
+  /** Followed container logs by the names the check gave them in logs() (only checks that declare logs get them). */
+  logs?: Record<string, LogView>;
   now: Date;
   env: CheckEnv;
 }
@@ -120,6 +175,8 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
   sources(spec: S, env: CheckEnv): Record<string, SourceSpec>;
   /** Metrics endpoints it needs, by local name (optional). */
   scrapes?(spec: S): Record<string, ScrapeSpec>;
+  /** Container logs it follows, by local name (optional; only the leader streams them). */
+  logs?(spec: S): Record<string, LogSpec>;
   /** Gauges it exports on the operator's /metrics, by name (optional); evaluate() returns their values. */
   gauges?: Readonly<Record<string, GaugeDef>>;
   evaluate(input: CheckInput<S>): CheckResult;
@@ -153,7 +210,8 @@ export interface BoundCheck {
   enabled: boolean;
   sources: Record<string, SourceSpec>;
   scrapes: Record<string, ScrapeSpec>;
-  evaluate(data: Record<string, SourceView>, scrapes: Record<string, ScrapeView>, now: Date): CheckResult;
+  logs: Record<string, LogSpec>;
+  evaluate(data: Record<string, SourceView>, scrapes: Record<string, ScrapeView>, now: Date, logs?: Record<string, LogView>): CheckResult;
 }
 
 /** Binds a check to its section of a (defaulted) spec. */
@@ -165,6 +223,7 @@ export function bindCheck(check: AnyCheck, spec: Record<string, unknown>, env: C
     enabled: section.enabled,
     sources: section.enabled ? check.sources(section, env) : {},
     scrapes: section.enabled ? (check.scrapes?.(section) ?? {}) : {},
-    evaluate: (data, scrapes, now) => check.evaluate({ spec: section, data, scrapes, now, env }),
+    logs: section.enabled ? (check.logs?.(section) ?? {}) : {},
+    evaluate: (data, scrapes, now, logs) => check.evaluate({ spec: section, data, scrapes, now, env, ...(logs ? { logs } : {}) }),
   };
 }

@@ -1,6 +1,7 @@
 import { checksFor, discoverEnv } from '../checks/registry.js';
-import type { BoundCheck, ScrapeView, SourceView } from '../checks/types.js';
+import type { BoundCheck, LogView, ScrapeView, SourceView } from '../checks/types.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
+import type { LogManager } from './logs.js';
 import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
 import type { ComponentOutcome } from './status.js';
@@ -16,7 +17,9 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
  * expect) becomes an error outcome — reported as CheckFailed — and never stops the others. `pending` lists the
  * sources and scrapes a check read that have not answered yet (its verdict is then not an observation).
  */
-export function runChecks(checks: BoundCheck[], sources: SourceManager, scrapes: ScrapeManager, now: Date, onError?: (check: BoundCheck, message: string) => void): ComponentOutcome[] {
+export function runChecks(
+  checks: BoundCheck[], sources: SourceManager, scrapes: ScrapeManager, now: Date, onError?: (check: BoundCheck, message: string) => void, logs?: LogManager,
+): ComponentOutcome[] {
   return checks.map((check) => {
     const info = { component: check.component, conditionType: check.check.conditionType, label: check.check.label };
     if (!check.enabled) return { ...info, enabled: false };
@@ -25,8 +28,10 @@ export function runChecks(checks: BoundCheck[], sources: SourceManager, scrapes:
       for (const [k, s] of Object.entries(check.sources)) data[k] = sources.view(s);
       const scraped: Record<string, ScrapeView> = {};
       for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = scrapes.view(s);
-      const pending = [...Object.entries(data), ...Object.entries(scraped)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
-      return { ...info, enabled: true, result: check.evaluate(data, scraped, now), ...(pending.length ? { pending } : {}) };
+      const followed: Record<string, LogView> = {};
+      for (const [k, s] of Object.entries(check.logs)) followed[k] = logs?.view(s, now.getTime()) ?? { state: 'pending', streams: [] };
+      const pending = [...Object.entries(data), ...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
+      return { ...info, enabled: true, result: check.evaluate(data, scraped, now, followed), ...(pending.length ? { pending } : {}) };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       onError?.(check, message);

@@ -12,6 +12,7 @@ import { RuntimeMetrics } from '../runtime/metrics.js';
 import { startMetricsServer, startProbeServer } from '../runtime/serving.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { MonitorMetrics } from './metrics.js';
+import { LogManager } from './logs.js';
 import { Reconciler } from './reconciler.js';
 import { ScrapeManager } from './scrapes.js';
 import { SourceManager } from './sources.js';
@@ -62,6 +63,7 @@ export class Manager {
   private readonly monitors: Informer;
   private readonly sources: SourceManager;
   private readonly scrapes: ScrapeManager;
+  private readonly logs: LogManager;
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private elector: LeaderElector | undefined;
@@ -84,11 +86,12 @@ export class Manager {
     this.sources = new SourceManager(kc, log, changed, {},
       (resource, synced) => { m.informerSynced.set({ resource }, synced ? 1 : 0); });
     this.scrapes = new ScrapeManager(kc, log.child('scrape'), changed);
+    this.logs = new LogManager(kc, log.child('logs'), changed);
     const recorder = new EventRecorder(kc, {
       controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
       onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },
     });
-    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs }, new VersionDiscovery(kc), this.scrapes);
+    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs }, new VersionDiscovery(kc), this.scrapes, this.logs);
     const labels = { name: CONTROLLER, controller: CONTROLLER };
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: opts.maxConcurrentReconciles,
@@ -211,6 +214,7 @@ export class Manager {
     await this.monitors.stop();
     await this.sources.stop();
     this.scrapes.stop();
+    this.logs.stop();
     await Promise.all(this.servers.map((s) => s.close()));
   }
 }

@@ -3,6 +3,7 @@ import type { KaiwoMonitorStatus } from '../api/types.js';
 import type { KaiwoMonitorSpec } from '../checks/registry.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import type { Logger } from '../runtime/log.js';
+import { LogManager, wantedLogs } from './logs.js';
 import { ScrapeManager } from './scrapes.js';
 import { SourceManager } from './sources.js';
 import { checksForCluster, runChecks } from './evaluate.js';
@@ -16,6 +17,8 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
   const name = 'kaiwo-monitor-check';
   const sources = new SourceManager(kc, opts.log, () => undefined, { absentRetryMs: 3_600_000 });
   const scrapes = new ScrapeManager(kc, opts.log, () => undefined);
+  // Each followed log is read once (follow=false): the last window of lines.
+  const logs = new LogManager(kc, opts.log, () => undefined, { follow: false });
   try {
     const checks = await checksForCluster(spec, new VersionDiscovery(kc));
     const all = checks.flatMap((c) => Object.entries(c.sources));
@@ -23,6 +26,7 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
     sources.use(name, all.map(([, s]) => s));
     scrapes.use(name, allScrapes);
     const reported = new Set<string>();
+    let logsStarted = false;
     const deadline = Date.now() + opts.timeoutMs;
     for (;;) {
       let waiting = 0;
@@ -35,13 +39,19 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
         }
       }
       waiting += allScrapes.filter((s) => scrapes.view(s).state === 'pending').length;
+      if (waiting === 0 && !logsStarted) {
+        logs.use(name, wantedLogs(checks, (s) => sources.view(s)));
+        logsStarted = true;
+      }
+      if (logsStarted && !logs.allDone) waiting++;
       if (waiting === 0 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const now = new Date();
-    const outcomes = runChecks(checks, sources, scrapes, now);
+    const outcomes = runChecks(checks, sources, scrapes, now, undefined, logs);
     return buildStatus({ generation: 1, previous: undefined, outcomes, now, heartbeatMs: 0 });
   } finally {
+    logs.stop();
     scrapes.stop();
     await sources.stop();
   }

@@ -14,6 +14,7 @@ import { writeMonitorStatus } from './status-write.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
 import { checksForCluster, runChecks } from './evaluate.js';
 import type { MonitorMetrics } from './metrics.js';
+import { type LogManager, wantedLogs } from './logs.js';
 import type { ScrapeManager } from './scrapes.js';
 import type { SourceManager } from './sources.js';
 import { buildStatus, initialStatus, newCriticalFindings, notableTransitions, transitions } from './status.js';
@@ -69,6 +70,8 @@ export class Reconciler {
     private readonly opts: ReconcilerOptions,
     private readonly discovery: VersionDiscovery,
     private readonly scrapes: ScrapeManager,
+    /** Container logs, followed by the leader only (reconcile, not prepare). */
+    private readonly logs?: LogManager,
   ) {}
 
   private current(name: string): KaiwoMonitor | undefined {
@@ -125,6 +128,7 @@ export class Reconciler {
     if (!m || m.metadata.deletionTimestamp) {
       this.sources.release(name);
       this.scrapes.release(name);
+      this.logs?.release(name);
       this.written.delete(name);
       this.loggedInvalid.delete(name);
       this.monitorMetrics.forget(name);
@@ -149,6 +153,7 @@ export class Reconciler {
     if (invalid) {
       this.sources.release(name);
       this.scrapes.release(name);
+      this.logs?.release(name);
       if (this.loggedInvalid.get(name) !== `${generation}|${invalid}`) {
         this.loggedInvalid.set(name, `${generation}|${invalid}`);
         log.warn('invalid spec: not evaluated until it is fixed (Ready=False/InvalidSpec)', { generation, error: invalid });
@@ -165,9 +170,10 @@ export class Reconciler {
 
     this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
     this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
+    this.logs?.use(name, wantedLogs(checks, (s) => this.sources.view(s)));
     const outcomes = runChecks(checks, this.sources, this.scrapes, now, (check, error) => {
       log.error('check failed', { component: check.component, error });
-    });
+    }, this.logs);
     const next = Math.min(now.getTime() + durationMs(spec.interval), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
     trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.sources.view(s).state])));
     trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));

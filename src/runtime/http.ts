@@ -51,8 +51,15 @@ export interface HttpCall {
   idleMs?: number;
   /** Cap on a 2xx body, enforced while reading. */
   maxBytes: number;
+  /**
+   * Read at most about this many bytes of a 2xx body a second (at least one chunk): beyond it the response is paused
+   * until the next second, so TCP pushes back on the sender instead of us buffering (e.g. a log stream per container).
+   */
+  maxBytesPerSecond?: number;
   /** How much of a non-2xx body to keep (default 4 KiB); the connection is destroyed instead of reading the rest. */
   errorBodyBytes?: number;
+  /** Called once the status line and headers arrived (a stream that may stay quiet is then known to be open). */
+  onResponse?: (status: number) => void;
   signal?: AbortSignal;
 }
 
@@ -253,6 +260,7 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
       idle?.refresh();
       const status = r.statusCode ?? 0;
       const answer = (body: string): HttpAnswer => ({ status, headers: r.headers, body });
+      call.onResponse?.(status);
       let ended = false;
       r.on('error', (e) => { finish(wrap(e, host)); });
       r.on('close', () => {
@@ -274,6 +282,9 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
         return;
       }
       let size = 0;
+      const rate = call.maxBytesPerSecond;
+      let second = Date.now();
+      let inSecond = 0;
       r.on('data', (c: Buffer) => {
         if (settled) return;
         idle?.refresh();
@@ -286,7 +297,24 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
           sink.push(c);
         } catch (e) {
           finish(e instanceof Error ? e : new Error(String(e)));
+          return;
         }
+        if (rate === undefined) return;
+        const now = Date.now();
+        if (now - second >= 1000) {
+          second = now;
+          inSecond = 0;
+        }
+        inSecond += c.length;
+        if (inSecond < rate) return;
+        r.pause();
+        const t = setTimeout(() => {
+          timers.splice(timers.indexOf(t), 1);
+          second = Date.now();
+          inSecond = 0;
+          if (!settled) r.resume();
+        }, Math.max(1, 1000 - (now - second)));
+        timers.push(t);
       });
       r.on('end', () => {
         ended = true;

@@ -50,12 +50,17 @@ const fullSpec: DeepRequired<KaiwoMonitorSpec> = {
     enabled: true, resourceNames: ['amd.com/gpu'], clusterQueueSelector: sel, workloadNamespaceSelector: sel, nodeSelector: sel, tableRows: 10,
     kaiwoPool: { enabled: true, label: 'kaiwo/nodepool' },
   },
+  logs: {
+    enabled: true, window: '5m', maxErrorsPerMinute: 10, maxReconcileErrorsPerMinute: 5, maxBytesPerSecond: 65536, maxPods: 5,
+    operator: { enabled: true, namespace: 'kaiwo-system', podSelector: sel, container: 'manager' },
+    kueue: { enabled: true, namespace: 'kueue-system', podSelector: sel, container: 'manager' },
+  },
 };
 
 const fullStatus: DeepRequired<KaiwoMonitorStatus> = {
   observedGeneration: 1, lastCheckTime: 't',
   conditions: [{ type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: 't', reason: 'R', message: 'm' }],
-  summary: Object.fromEntries(['operator', 'kueue', 'gpuNodes', 'workloads', 'capacity'].map((c) => [c, { display: 'x', counts: {}, table: { columns: ['A'], rows: [['a']] } }])),
+  summary: Object.fromEntries(['operator', 'kueue', 'gpuNodes', 'workloads', 'capacity', 'logs'].map((c) => [c, { display: 'x', counts: {}, table: { columns: ['A'], rows: [['a']] } }])),
   findings: [{ component: 'kueue', severity: 'Critical', reason: 'R', message: 'm', object: { apiVersion: 'v', kind: 'k', namespace: 'n', name: 'n' }, since: 't' }],
   findingCounts: { total: 1, critical: 1, warning: 0, info: 0 },
 };
@@ -82,14 +87,15 @@ const sorted = (xs: string[]) => [...new Set(xs)].sort();
 describe('KaiwoMonitor API: schema and types stay in sync', () => {
   const labelMaps = (p: string) => [`${p}.matchLabels`];
   const specMaps = new Set(['operator.podSelector', 'kueue.podSelector', 'kueue.clusterQueueSelector', 'kueue.localQueueNamespaceSelector', 'gpuNodes.nodeSelector', 'workloads.namespaceSelector',
-    'capacity.clusterQueueSelector', 'capacity.workloadNamespaceSelector', 'capacity.nodeSelector'].flatMap(labelMaps));
+    'capacity.clusterQueueSelector', 'capacity.workloadNamespaceSelector', 'capacity.nodeSelector', 'logs.operator.podSelector',
+    'logs.kueue.podSelector'].flatMap(labelMaps));
 
   it('every spec field in types.ts is in the schema and vice versa', () => {
     expect(sorted(valuePaths(fullSpec, specMaps))).to.deep.equal(sorted(schemaPaths(specSchema)));
   });
 
   it('every status field in types.ts is in the schema and vice versa', () => {
-    const maps = new Set(['operator', 'kueue', 'gpuNodes', 'workloads', 'capacity'].map((c) => `summary.${c}.counts`));
+    const maps = new Set(['operator', 'kueue', 'gpuNodes', 'workloads', 'capacity', 'logs'].map((c) => `summary.${c}.counts`));
     expect(sorted(valuePaths(fullStatus, maps))).to.deep.equal(sorted(schemaPaths(statusSchema)));
   });
 
