@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 100);
   const t0 = Date.now();
+  const startRss = process.memoryUsage().rss;
   const rss = () => mib(process.memoryUsage().rss);
   const count = Object.keys(specs).length;
   out(`bench-hostile: ${count} hostile endpoints, each scraped every ${intervalMs} ms for ${seconds}s by one ScrapeManager (RSS ${rss()})`);
@@ -163,8 +164,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   out('');
-  out(`peak RSS:                 ${mib(peakRss)} (history budget ${mib(HISTORY_BYTES)} per endpoint)`);
-  out(`peak heap used:           ${mib(peakHeap)}`);
+  out(`peak RSS:                 ${mib(peakRss)}, ${mib(peakRss - startRss)} over the start (whole process: peers in their worker too)`);
+  out(`peak heap used:           ${mib(peakHeap)} (the scraper's thread; history budget ${mib(HISTORY_BYTES)} per endpoint)`);
   const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
   out(`max event-loop delay:     ${ms(delay.max)} (p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))})`);
   out(`event loop busy:          ${(busy * 100).toFixed(0)}% of the time (load average now ${loadavg()[0]?.toFixed(1) ?? '?'})`);

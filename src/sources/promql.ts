@@ -54,6 +54,26 @@ function seriesName(metric: Record<string, unknown>): string {
  * `truncated`). Throws Error with a specific message on anything else; never returns a half-checked value.
  */
 export function decodeInstantVector(body: unknown, limits: DecodeLimits = {}): QueryResult {
+  const steps = decodeSteps(body, limits);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** decodeInstantVector giving the event loop a turn every SERIES_PER_TURN series (a 50k-series answer is no one long task). */
+export async function decodeInstantVectorAsync(body: unknown, limits: DecodeLimits = {}): Promise<QueryResult> {
+  const steps = decodeSteps(body, limits);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((r) => { setImmediate(r); });
+  }
+}
+
+const SERIES_PER_TURN = 2000;
+
+function* decodeSteps(body: unknown, limits: DecodeLimits): Generator<undefined, QueryResult> {
   const maxSamples = limits.maxSamples ?? PARSE_DEFAULTS.maxSamples;
   const maxLabels = limits.maxLabels ?? PARSE_DEFAULTS.maxLabels;
   const maxValue = limits.maxLabelValueLength ?? PARSE_DEFAULTS.maxLabelValueLength;
@@ -76,6 +96,7 @@ export function decodeInstantVector(body: unknown, limits: DecodeLimits = {}): Q
   let longLabels = 0;
   let bytes = 0;
   for (let i = 0; i < result.length; i++) {
+    if (i > 0 && i % SERIES_PER_TURN === 0) yield;
     const r: unknown = result[i];
     if (!isObject(r)) throw new Error(`result[${i}] is ${show(r)}, not a series`);
     const metric = r.metric ?? {};
@@ -150,7 +171,7 @@ export async function instantQuery(q: PromQuery, limits: DecodeLimits = {}): Pro
   }
   try {
     if (!isOk(status) && !(isObject(body) && body.status === 'error')) throw new Error(`HTTP ${status}`);
-    return decodeInstantVector(body, limits);
+    return await decodeInstantVectorAsync(body, limits);
   } catch (err) {
     throw fail(err instanceof Error ? err.message : String(err));
   }
