@@ -1,25 +1,17 @@
 import { durationMs } from '../api/duration.js';
-import { bool, controllerThresholds, DNS_LABEL, dur, int, labelSelectorSchema, metricsEndpoint, name, obj } from '../api/schema.js';
+import { controllerThresholds, dur, int, labelSelectorSchema, metricsEndpoint, obj } from '../api/schema.js';
 import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
 import {
   CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, historyCapacityMs, scrapeSpecFor, windowRate,
 } from './controller-metrics.js';
-import { byName, CONTROLLER_RBAC, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
+import { byName, CONTROLLER_RBAC, controllerFields, type ControllerSpec, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 import { slimWorkload } from './workload-projection.js';
 
-export interface KueueSpec {
-  enabled: boolean;
-  namespace: string;
-  deploymentName: string;
-  podSelector: LabelSelector;
-  leaseName: string;
-  leaseGracePeriod: string;
-  restartWindow: string;
-  maxRestarts: number;
+export interface KueueSpec extends ControllerSpec {
   clusterQueueSelector: LabelSelector;
   localQueueNamespaceSelector: LabelSelector;
   maxPendingWorkloads: number;
@@ -51,14 +43,10 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     + 'evictions, rejected admission checks, optional controller metrics',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('Kueue (KueueHealthy)', {
-    enabled: bool('check Kueue', true),
-    namespace: name('namespace of Kueue', 'kueue-system', DNS_LABEL, 63),
-    deploymentName: name('Kueue Deployment', 'kueue-controller-manager'),
-    podSelector: labelSelectorSchema('Kueue pods', { matchLabels: { 'control-plane': 'controller-manager' } }),
-    leaseName: name('Kueue leader-election Lease', 'c1f6bfd2.kueue.x-k8s.io'),
-    leaseGracePeriod: dur('tolerated lateness of a Lease renewal beyond leaseDurationSeconds', '5s', '0s', '1h'),
-    restartWindow: dur('container restarts are counted over this window', '15m', '1m', '24h'),
-    maxRestarts: int('restarts within restartWindow before Kueue counts as crash-looping', 3, 0, 1000),
+    ...controllerFields('Kueue', {
+      namespace: 'kueue-system', deployment: 'kueue-controller-manager', podLabels: { 'control-plane': 'controller-manager' },
+      lease: 'c1f6bfd2.kueue.x-k8s.io',
+    }),
     clusterQueueSelector: labelSelectorSchema('ClusterQueues to check (default: all)', {}),
     localQueueNamespaceSelector: labelSelectorSchema('namespaces whose LocalQueues and Workloads to check (default: all)', {}),
     maxPendingWorkloads: int('pending workloads per ClusterQueue considered a backlog', 100, 0, 10000000),

@@ -1,23 +1,15 @@
 import { durationMs } from '../api/duration.js';
-import { bool, controllerThresholds, DNS_LABEL, dur, int, labelSelectorSchema, metricsEndpoint, name, obj } from '../api/schema.js';
-import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
+import { bool, controllerThresholds, DNS_LABEL, metricsEndpoint, name, obj } from '../api/schema.js';
+import type { MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, scrapeSpecFor } from './controller-metrics.js';
 import {
-  byName, CONTROLLER_RBAC, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource,
+  byName, CONTROLLER_RBAC, controllerFields, type ControllerSpec, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource,
 } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { deploymentAvailability, type F, leaseFindings, NextCheck, verdict } from './util.js';
 
-export interface OperatorSpec {
-  enabled: boolean;
-  namespace: string;
-  deploymentName: string;
-  podSelector: LabelSelector;
-  leaseName: string;
-  leaseGracePeriod: string;
-  restartWindow: string;
-  maxRestarts: number;
+export interface OperatorSpec extends ControllerSpec {
   queueConfigName: string;
   scheduler: { enabled: boolean; namespace: string; deploymentName: string };
   metrics: MetricsEndpoint & ControllerThresholds;
@@ -34,14 +26,10 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   description: 'Deployment and pods (crash loops, OOM kills, restarts), leader Lease, kaiwo-scheduler, KaiwoQueueConfig, '
     + 'optional controller-runtime metrics (reconcile errors, panics, backlog, p99)',
   schema: obj('the Kaiwo operator (KaiwoOperatorHealthy)', {
-    enabled: bool('check the Kaiwo operator', true),
-    namespace: name('namespace of the Kaiwo operator', 'kaiwo-system', DNS_LABEL, 63),
-    deploymentName: name('operator Deployment', 'kaiwo-controller-manager'),
-    podSelector: labelSelectorSchema('operator pods', { matchLabels: { 'control-plane': 'kaiwo-controller-manager' } }),
-    leaseName: name('leader-election Lease in the operator namespace', '83fc2279.silogen.ai'),
-    leaseGracePeriod: dur('tolerated lateness of a Lease renewal beyond leaseDurationSeconds', '5s', '0s', '1h'),
-    restartWindow: dur('container restarts are counted over this window', '15m', '1m', '24h'),
-    maxRestarts: int('restarts within restartWindow before the operator counts as crash-looping', 3, 0, 1000),
+    ...controllerFields('the Kaiwo operator', {
+      namespace: 'kaiwo-system', deployment: 'kaiwo-controller-manager', podLabels: { 'control-plane': 'kaiwo-controller-manager' },
+      lease: '83fc2279.silogen.ai',
+    }),
     queueConfigName: name('the KaiwoQueueConfig Kaiwo reconciles', 'kaiwo'),
     scheduler: obj('the kaiwo-scheduler Deployment Kaiwo pods use by default', {
       enabled: bool('check kaiwo-scheduler', true),

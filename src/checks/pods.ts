@@ -1,3 +1,4 @@
+import { bool, DNS_LABEL, dur, int, labelSelectorSchema, name, type Schema } from '../api/schema.js';
 import type { LabelSelector } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
@@ -5,6 +6,33 @@ import type { SourceSpec, SourceView } from './types.js';
 import { ageMs, type F, deploymentAvailability, type NextCheck, ref } from './util.js';
 
 /** A controller's Deployment, pods and leader Lease: sources and findings shared by the Kaiwo operator and Kueue checks. */
+
+/** The spec fields of every controller a check watches (the Kaiwo operator, Kueue). */
+export interface ControllerSpec {
+  enabled: boolean;
+  namespace: string;
+  deploymentName: string;
+  podSelector: LabelSelector;
+  leaseName: string;
+  leaseGracePeriod: string;
+  restartWindow: string;
+  maxRestarts: number;
+}
+
+/** The schema of ControllerSpec's fields, with one controller's defaults. */
+export function controllerFields(what: string, d: { namespace: string; deployment: string; podLabels: Record<string, string>; lease: string }):
+Record<keyof ControllerSpec, Schema> {
+  return {
+    enabled: bool(`check ${what}`, true),
+    namespace: name(`namespace of ${what}`, d.namespace, DNS_LABEL, 63),
+    deploymentName: name(`${what} Deployment`, d.deployment),
+    podSelector: labelSelectorSchema(`${what} pods`, { matchLabels: d.podLabels }),
+    leaseName: name(`leader-election Lease of ${what} in its namespace`, d.lease),
+    leaseGracePeriod: dur('tolerated lateness of a Lease renewal beyond leaseDurationSeconds', '5s', '0s', '1h'),
+    restartWindow: dur('container restarts are counted over this window', '15m', '1m', '24h'),
+    maxRestarts: int(`restarts within restartWindow before ${what} counts as crash-looping`, 3, 0, 1000),
+  };
+}
 
 export const byName = (v: SourceView | undefined, name: string): KubeObject | undefined => v?.objects.find((o) => o.metadata.name === name);
 

@@ -97,15 +97,21 @@ describe('integration: KaiwoMonitor operator', function () {
     await waitFor('Ready', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath };
     const plain = await run('kubectl', ['get', 'kaiwomonitors', name], { env });
-    expect(plain.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal(['NAME', 'HEALTHY', 'OPERATOR', 'KUEUE', 'GPU-NODES', 'WORKLOADS', 'AGE']);
+    const header = ['NAME', 'READY', 'HEALTHY', 'OPERATOR', 'KUEUE', 'GPU-NODES', 'WORKLOADS', 'AGE'];
+    expect(plain.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal(header);
     const wide = await run('kubectl', ['get', 'kmon', name, '-o', 'wide'], { env });
-    expect(wide.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal(['NAME', 'HEALTHY', 'OPERATOR', 'KUEUE', 'GPU-NODES', 'WORKLOADS', 'AGE', 'LAST-CHECK', 'MESSAGE']);
+    expect(wide.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal([...header, 'LAST-CHECK', 'MESSAGE']);
     const m = await monitors.get(name);
     const st = (t: string) => m.status?.conditions?.find((c) => c.type === t)?.status ?? '';
     const row = wide.stdout.split('\n')[1]?.split(/\s{2,}/) ?? [];
-    expect(row.slice(0, 4)).to.deep.equal([name, st('Healthy'), st('KaiwoOperatorHealthy'), st('KueueHealthy')]);
-    expect(row[4]).to.equal(m.status?.summary?.gpuNodes?.display);
-    expect(row[5]).to.equal(st('WorkloadsHealthy'));
+    expect(row.slice(0, 3)).to.deep.equal([name, st('Ready'), st('Healthy')]);
+    // Each component column: its condition's status, then the short summary (e.g. "True 1/1 available").
+    const columns = [['operator', 'KaiwoOperatorHealthy'], ['kueue', 'KueueHealthy'], ['gpuNodes', 'GPUNodesHealthy'], ['workloads', 'WorkloadsHealthy']];
+    columns.forEach(([component, type], i) => {
+      const text = row[3 + i] ?? '';
+      expect(text.split(' ')[0], `${component} column`).to.equal(st(type ?? ''));
+      expect(text).to.equal(m.status?.summary?.[component ?? '']?.display);
+    });
     expect(row.at(-1)).to.equal(m.status?.conditions?.find((c) => c.type === 'Healthy')?.message);
     const byCategory = await run('kubectl', ['get', 'kaiwo', '-o', 'name'], { env });
     expect(byCategory.stdout).to.include(`kaiwomonitor.monitoring.kaiwo.silogen.ai/${name}`);
