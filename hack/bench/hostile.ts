@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { availableParallelism, loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { controllerMetricsFindings } from '../../src/checks/controller-metrics.js';
 import { utilizationFindings } from '../../src/checks/gpu-nodes.js';
@@ -128,6 +128,9 @@ async function main(): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const elu = performance.eventLoopUtilization();
+  let gcMax = 0;
+  const gc = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration); });
+  gc.observe({ entryTypes: ['gc'] });
   let peakRss = 0;
   let peakHeap = 0;
   const sample = setInterval(() => {
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
   }
   for (const name of Object.keys(specs)) manager.release(name);
   delay.disable();
+  gc.disconnect();
   const busy = performance.eventLoopUtilization(elu).utilization;
   clearInterval(sample);
   const settleStart = Date.now();
@@ -168,6 +172,7 @@ async function main(): Promise<void> {
   out(`peak heap used:           ${mib(peakHeap)} (the scraper's thread; history budget ${mib(HISTORY_BYTES)} per endpoint)`);
   const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
   out(`max event-loop delay:     ${ms(delay.max)} (p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))})`);
+  out(`longest GC pause:         ${gcMax.toFixed(1)} ms`);
   out(`event loop busy:          ${(busy * 100).toFixed(0)}% of the time (load average now ${loadavg()[0]?.toFixed(1) ?? '?'})`);
   out(`scrapes / connections:    ${scrapes} / ${peerStats.accepted}`);
   const waited = Date.now() - settleStart;
