@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
@@ -45,23 +46,40 @@ export async function kueueCrds(version = versions().KUEUE_VERSION): Promise<Crd
   return { name: `kueue ${version}`, source: dir, crds: await loadDir(dir) };
 }
 
+/** ../shared/upstream/kaiwo/<version>: Kaiwo's real CRDs and install layout, beside the repository (never copied in). */
+export function kaiwoUpstreamDir(version: string): string {
+  return join(repoRoot, '..', 'shared', 'upstream', 'kaiwo', version);
+}
+
+let fallbackNoted = false;
+
 /**
- * Kaiwo's CRDs: the files listed in config/crd/kustomization.yaml of the github.com/silogen/kaiwo module, or,
- * when the module proxy does not serve that module, our stand-ins (see kaiwo-crds.ts).
+ * Kaiwo's real CRDs (strict structural schemas, as generated upstream): the files config/crd/kustomization.yaml
+ * installs, read from ../shared/upstream/kaiwo/<version>/crds, else from the github.com/silogen/kaiwo module when
+ * the module proxy serves it. Only when neither is there: the open stand-ins of kaiwo-crds.ts, said loudly on
+ * stderr and in the set's name, since tests then prove nothing about Kaiwo's real schemas.
  */
 export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<CrdSet> {
+  const upstream = kaiwoUpstreamDir(version);
+  const listedIn = async (root: string) => {
+    const kustomization = await readFile(join(root, 'config', 'crd', 'kustomization.yaml'), 'utf8');
+    return new Set([...kustomization.matchAll(/^\s*-\s*bases\/(\S+\.yaml)\s*$/gm)].map((m) => m[1]));
+  };
+  if (existsSync(join(upstream, 'crds'))) {
+    const listed = await listedIn(upstream);
+    const dir = join(upstream, 'crds');
+    return { name: `kaiwo ${version}`, source: dir, crds: await loadDir(dir, (f) => listed.has(f)) };
+  }
   let root: string;
   try {
     root = await goModuleDir('github.com/silogen/kaiwo', version);
   } catch (err) {
-    return {
-      name: `kaiwo ${version} (stand-in)`,
-      source: `stand-in schemas from src/dev/kaiwo-crds.ts (${(err as Error).message.split('\n')[0] ?? ''})`,
-      crds: kaiwoStandInCrds(),
-    };
+    const why = `${upstream} is missing and ${(err as Error).message.split('\n')[0] ?? ''}`;
+    if (!fallbackNoted) process.stderr.write(`\n  WARNING: Kaiwo's real CRDs are not available (${why}); using the open STAND-IN schemas of src/dev/kaiwo-crds.ts\n\n`);
+    fallbackNoted = true;
+    return { name: `kaiwo ${version} (STAND-IN, real CRDs missing)`, source: `stand-in schemas from src/dev/kaiwo-crds.ts (${why})`, crds: kaiwoStandInCrds() };
   }
-  const kustomization = await readFile(join(root, 'config', 'crd', 'kustomization.yaml'), 'utf8');
-  const listed = new Set([...kustomization.matchAll(/^\s*-\s*bases\/(\S+\.yaml)\s*$/gm)].map((m) => m[1]));
+  const listed = await listedIn(root);
   const dir = join(root, 'config', 'crd', 'bases');
   return { name: `kaiwo ${version}`, source: dir, crds: await loadDir(dir, (f) => listed.has(f)) };
 }

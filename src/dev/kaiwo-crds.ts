@@ -4,10 +4,11 @@ import type { RawCrd } from './crds.js';
 type Schema = Record<string, unknown>;
 
 /**
- * Stand-in CRDs for the Kaiwo kinds, used only when the github.com/silogen/kaiwo module cannot be downloaded
- * (the module proxy available here does not serve it). Written by us from the facts in
- * shared/reference/kaiwo.md — group, kinds, plurals, scope, status subresource, printer columns, and the status
- * fields a monitor reads — with the rest of the schema left open. Not a copy of Kaiwo's generated CRDs.
+ * FALLBACK ONLY. Stand-in CRDs for the Kaiwo kinds, used only when neither ../shared/upstream/kaiwo/<version>/crds
+ * (Kaiwo's real, strict CRDs, what tests and the demo install) nor the github.com/silogen/kaiwo module is
+ * available; crds.ts then says so loudly. Written by us from the facts in shared/reference/kaiwo.md — group,
+ * kinds, plurals, scope, status subresource, printer columns, and the status fields a monitor reads — with the
+ * rest of the schema left open. Not a copy of Kaiwo's generated CRDs.
  */
 const open: Schema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
