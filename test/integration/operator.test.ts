@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { applyDefaults } from '../../src/api/defaults.js';
+import { CHECKS, specSchema } from '../../src/checks/registry.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -74,9 +76,11 @@ describe('integration: KaiwoMonitor operator', function () {
     }, { idleMs: 30_000, signal: seen.signal });
     await create(name);
     await firstWrite;
-    expect(firstStatuses).to.deep.equal([
-      'Ready=Unknown@1', 'Healthy=Unknown@1', 'KaiwoOperatorHealthy=Unknown@1', 'KueueHealthy=Unknown@1', 'GPUNodesHealthy=Unknown@1', 'WorkloadsHealthy=Unknown@1',
-    ]);
+    // Every check enabled by default (from the registry), Unknown, and Reconciling=True until observed.
+    const defaults = applyDefaults<Record<string, { enabled?: boolean }>>(specSchema, {});
+    const enabledByDefault = CHECKS.filter((c) => defaults[c.component]?.enabled).map((c) => `${c.conditionType}=Unknown@1`);
+    expect(enabledByDefault).to.include.members(['KaiwoOperatorHealthy=Unknown@1', 'KueueHealthy=Unknown@1', 'GPUNodesHealthy=Unknown@1']);
+    expect(firstStatuses).to.deep.equal(['Ready=Unknown@1', 'Healthy=Unknown@1', 'Reconciling=True@1', ...enabledByDefault]);
     await waitFor('Ready=True', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
     const m = await monitors.get(name);
     expect(m.status?.conditions?.find((c) => c.type === 'Healthy')?.status).to.not.equal('True');
@@ -140,7 +144,7 @@ describe('integration: KaiwoMonitor operator', function () {
       ['wrong type', { events: { enabled: 'yes' } }, 'spec.events.enabled'],
       ['bad namespace name', { operator: { namespace: 'Kaiwo_System' } }, 'spec.operator.namespace'],
       ['no way to find GPU nodes', { gpuNodes: { resourceNames: [] } }, 'spec.gpuNodes'],
-      ['nothing enabled', { operator: { enabled: false }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false } }, 'spec'],
+      ['nothing enabled', Object.fromEntries(CHECKS.map((c) => [c.component, { enabled: false }])), 'spec'],
       ['secret source without ref', { kueue: { metrics: { bearerToken: { source: 'Secret' } } } }, 'spec.kueue.metrics.bearerToken'],
       ['caBundle with insecureSkipVerify', { operator: { metrics: { tls: { insecureSkipVerify: true, caBundle: 'x' } } } }, 'spec.operator.metrics.tls'],
       ['In without values', { workloads: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } } }, 'spec.workloads.namespaceSelector.matchExpressions[0]'],
@@ -183,7 +187,8 @@ describe('integration: KaiwoMonitor operator', function () {
     const settled = await waitFor('all checks settled', async () => {
       const m = await monitors.get(name);
       const c = m.status?.conditions ?? [];
-      return c.length === 6 && c.every((x) => x.reason !== 'NotObserved' && x.reason !== 'Initializing') ? m : undefined;
+      const settledConditions = c.find((x) => x.type === 'Ready')?.status === 'True' && !c.some((x) => x.type === 'Reconciling');
+      return settledConditions && c.every((x) => x.reason !== 'NotObserved' && x.reason !== 'Observing') ? m : undefined;
     });
     const lastCheck = () => op.metric('kaiwo_monitor_last_check_timestamp_seconds', { monitor: name });
     const patchesBefore = await op.metric('kaiwo_monitor_status_patches_total', { monitor: name });
