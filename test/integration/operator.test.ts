@@ -101,7 +101,7 @@ describe('integration: KaiwoMonitor operator', function () {
     await waitFor('Ready', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath };
     const plain = await run('kubectl', ['get', 'kaiwomonitors', name], { env });
-    const header = ['NAME', 'READY', 'HEALTHY', 'OPERATOR', 'KUEUE', 'GPU-NODES', 'WORKLOADS', 'AGE'];
+    const header = ['NAME', 'READY', 'HEALTHY', ...CHECKS.map((c) => c.column.toUpperCase()), 'AGE'];
     expect(plain.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal(header);
     const wide = await run('kubectl', ['get', 'kmon', name, '-o', 'wide'], { env });
     expect(wide.stdout.split('\n')[0]?.split(/\s+/)).to.deep.equal([...header, 'LAST-CHECK', 'MESSAGE']);
@@ -110,11 +110,12 @@ describe('integration: KaiwoMonitor operator', function () {
     const row = wide.stdout.split('\n')[1]?.split(/\s{2,}/) ?? [];
     expect(row.slice(0, 3)).to.deep.equal([name, st('Ready'), st('Healthy')]);
     // Each component column: its condition's status, then the short summary (e.g. "True 1/1 available").
-    const columns = [['operator', 'KaiwoOperatorHealthy'], ['kueue', 'KueueHealthy'], ['gpuNodes', 'GPUNodesHealthy'], ['workloads', 'WorkloadsHealthy']];
-    columns.forEach(([component, type], i) => {
+    const defaults = applyDefaults<Record<string, { enabled?: boolean }>>(specSchema, {});
+    CHECKS.forEach((c, i) => {
+      if (!defaults[c.component]?.enabled) return; // a disabled component's column is empty
       const text = row[3 + i] ?? '';
-      expect(text.split(' ')[0], `${component} column`).to.equal(st(type ?? ''));
-      expect(text).to.equal(m.status?.summary?.[component ?? '']?.display);
+      expect(text.split(' ')[0], `${c.component} column`).to.equal(st(c.conditionType));
+      expect(text).to.equal(m.status?.summary?.[c.component]?.display);
     });
     expect(row.at(-1)).to.equal(m.status?.conditions?.find((c) => c.type === 'Healthy')?.message);
     const byCategory = await run('kubectl', ['get', 'kaiwo', '-o', 'name'], { env });
