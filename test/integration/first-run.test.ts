@@ -99,7 +99,7 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
         if (/kaiwo-monitor run\b/.test(recipe)) {
           const op = background(recipe, env());
           try {
-            await until(`"${recipe}" to connect`, () => op.out().includes('connected to Kubernetes API server'), 60_000);
+            await until(`"${recipe}" to connect`, () => op.out().includes('connected to Kubernetes API server'), 180_000);
           } finally {
             await op.stop();
           }

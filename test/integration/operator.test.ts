@@ -149,7 +149,7 @@ describe('integration: KaiwoMonitor operator', function () {
       ['secret source without ref', { kueue: { metrics: { bearerToken: { source: 'Secret' } } } }, 'spec.kueue.metrics.bearerToken'],
       ['caBundle with insecureSkipVerify', { operator: { metrics: { tls: { insecureSkipVerify: true, caBundle: 'x' } } } }, 'spec.operator.metrics.tls'],
       ['In without values', { workloads: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } } }, 'spec.workloads.namespaceSelector.matchExpressions[0]'],
-      ['timeout above interval', { operator: { metrics: { enabled: true, url: 'https://x/metrics', interval: '5s', timeout: '10s' } } }, 'spec'],
+      ['timeout above interval', { operator: { metrics: { enabled: true, url: 'https://x/metrics', interval: '5s', timeout: '10s' } } }, 'spec.operator.metrics'],
       ['prometheus without url', { gpuNodes: { utilization: { enabled: true } } }, 'spec.gpuNodes.utilization'],
     ];
     for (const [what, spec, field] of rejected) {

@@ -68,7 +68,9 @@ describe('integration: counter rates over a fixed window on a real metrics endpo
     // Measured, not slept: three windows of trickle, each scraped ~10 times and evaluated after every scrape.
     await waitFor('three windows of trickle scraped and evaluated', () => bursts >= 4 && sim.operatorScrapes - scrapesBefore >= 30 && evaluationsSince(start) >= 30, 90_000, 250);
     clearInterval(timers.pop());
-    const flipped = recorder.seen.filter((s) => s.at >= start && s.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status !== 'True');
+    // The rule under test never turns the condition False; a scrape that misses its 900 ms deadline on a loaded
+    // machine reads Unknown/MetricsUnreachable, which is a different (and correct) signal.
+    const flipped = recorder.seen.filter((s) => s.at >= start && s.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status === 'False');
     expect(flipped.map((s) => s.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')), 'KaiwoOperatorHealthy while trickling').to.deep.equal([]);
   });
 

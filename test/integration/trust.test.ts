@@ -33,7 +33,7 @@ describe('integration: signals you can trust — restarts and failovers change n
       '--leader-elect', `--leader-election-namespace=${NS}`, `--leader-election-id=${LEASE}`,
     ]);
     running.push(op);
-    await op.waitForLog((l) => l.msg === 'serving');
+    await op.waitForLog((l) => l.msg === 'serving', 120_000);
     return op;
   };
   const stop = async (op: OperatorProcess) => {
@@ -42,9 +42,9 @@ describe('integration: signals you can trust — restarts and failovers change n
   };
   /** The process has led, waited for its caches and evaluated the monitor at least once since. */
   const evaluatedAsLeader = async (op: OperatorProcess, monitor = name): Promise<LogLine> => {
-    const synced = await op.waitForLog((l) => l.msg === 'caches synced; starting workers', 60_000);
+    const synced = await op.waitForLog((l) => l.msg === 'caches synced; starting workers', 120_000);
     return op.waitForLog((l) => l.msg === 'reconciled' && l.monitor === monitor && l.outcome === 'evaluated'
-      && Date.parse(String(l.ts)) >= Date.parse(String(synced.ts)), 60_000);
+      && Date.parse(String(l.ts)) >= Date.parse(String(synced.ts)), 120_000);
   };
   const events = async (monitor = name) => (await rawJson<{ items: CoreEvent[] }>(kc, {
     method: 'GET', path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor}`)}`,
@@ -80,7 +80,7 @@ describe('integration: signals you can trust — restarts and failovers change n
     }
     for (let i = 0; i < 3; i++) {
       const standby = await start();
-      await standby.waitForLog((l) => l.msg === 'reconciled' || l.msg === 'serving'); // up and watching
+      await standby.waitForLog((l) => l.msg === 'serving', 120_000); // up and watching
       const leader = running[0];
       if (leader) await stop(leader);
       await evaluatedAsLeader(standby);
