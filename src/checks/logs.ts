@@ -133,12 +133,15 @@ export const logsCheck: ComponentCheck<LogsSpec, 'logs'> = {
     const counts: Record<string, number> = { streams: 0, errorLines: 0, reconcileErrors: 0 };
     const forbidden: string[] = [];
     const noPods: string[] = [];
+    const unreadable: string[] = [];
     for (const t of (Object.keys(TARGETS) as TargetName[]).filter((x) => spec[x].enabled)) {
       const view = logs?.[t];
       if (!view || view.state === 'pending') {
         return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the ${TARGETS[t]} log streams`, findings: [] };
       }
       if (!view.streams.length) noPods.push(`${TARGETS[t]} (${spec[t].namespace})`);
+      const failing = view.streams[0];
+      if (view.state === 'failing' && failing) unreadable.push(`${TARGETS[t]} (${failing.reason ?? 'failing'}: ${failing.error ?? ''})`);
       counts.streams = (counts.streams ?? 0) + view.streams.length;
       for (const s of view.streams) if (s.reason === 'LogsForbidden') forbidden.push(s.namespace);
       const r = targetFindings(TARGETS[t], view, spec, windowMs, now, next);
@@ -157,6 +160,7 @@ export const logsCheck: ComponentCheck<LogsSpec, 'logs'> = {
       return { ...result, status: 'Unknown', reason: 'LogsForbidden',
         message: `not allowed to read pod logs in ${ns}: grant get on pods/log there (config/rbac/logs_role.yaml, or the chart's podLogs.namespaces)` };
     }
+    if (unreadable.length) return { ...result, status: 'Unknown', reason: 'LogsUnreadable', message: `cannot read any log of ${unreadable.join('; ')}` };
     if (noPods.length) return { ...result, status: 'Unknown', reason: 'NoPodsToFollow', message: `no Running pod to follow: ${noPods.join(', ')}` };
     return result;
   },

@@ -24,6 +24,11 @@ const LAST_LINES = 5;
 const MAX_CONTROLLERS = 16;
 const MAX_LINE = 64 * 1024;
 const NOTIFY_MS = 1000;
+/**
+ * The kubelet sends a log response's headers only with its first line (and the API server waits for them), so a
+ * follow request on a quiet container neither answers nor fails: after this long without an error it counts as open.
+ */
+export const OPEN_AFTER_MS = 5000;
 
 export interface LogTarget {
   namespace: string;
@@ -173,20 +178,21 @@ class Stream {
     const where = `${this.target.namespace}/${this.target.pod}/${this.target.container}`;
     while (!signal.aborted) {
       let wait: number;
+      const open = this.follow ? setTimeout(() => { if (!stopped()) this.setState('ok'); }, OPEN_AFTER_MS) : undefined;
       try {
         const res = await fetchLines({
           kubeconfig: this.kc, url: this.url(), headers: { Accept: 'text/plain, */*' }, signal,
           timeoutMs: this.follow ? ROTATE_MS : 60_000, maxBytes: this.follow ? Infinity : 64 * 1024 * 1024,
           maxBytesPerSecond: this.spec.maxBytesPerSecond,
           onResponse: (status) => { if (isOk(status)) { this.setState('ok'); backoff.reset(); } },
-        }, (l) => { this.line(l); }, { maxLineChars: MAX_LINE, longLines: 'skip' });
+        }, (l) => { this.line(l); }, { maxLineChars: MAX_LINE, longLines: 'skip' }).finally(() => { clearTimeout(open); });
         if (stopped()) return;
         if (!isOk(res.status)) {
           const reason = reasonOf(res.status, res.body);
           const message = `HTTP ${res.status}: ${res.body.replace(/\s+/g, ' ').slice(0, 300)}`;
           if (this.state !== 'failing' || this.reason !== reason) this.log.warn('cannot read container log', { stream: where, reason, error: message });
           this.setState('failing', reason, message);
-          wait = reason === 'LogsForbidden' ? 60_000 : backoff.next();
+          wait = backoff.next();
         } else if (!this.follow) {
           this.done = true;
           return;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LogSpec } from '../../src/checks/types.js';
-import { LogManager, logTargets } from '../../src/controller/logs.js';
+import { LogManager, logTargets, OPEN_AFTER_MS } from '../../src/controller/logs.js';
 import { fetchLines } from '../../src/runtime/http.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { waitFor } from '../support/wait.js';
@@ -134,6 +134,26 @@ describe('container log streams (LogManager over pods/log)', () => {
     logs.release('mon');
     await waitFor('the stream closed', () => api.open === 0, 5000, 20);
     expect(logs.view(spec()).state).to.equal('pending');
+  });
+
+  it('retries a forbidden log and follows it once access is granted', async () => {
+    const forbidden = (_req: IncomingMessage, res: ServerResponse) => { res.writeHead(403).end('{"message":"forbidden"}'); };
+    api.handlers = [forbidden, forbidden, (_req, res) => { res.writeHead(200); res.write(`${iso(Date.now())} ${reconcileError('kaiwojob', 'x')}\n`); }];
+    logs = new LogManager(api.kubeConfig(), quiet(), () => undefined);
+    logs.use('mon', [{ spec: spec(), targets: [target] }]);
+    await waitFor('failing', () => logs?.view(spec()).state === 'failing', 5000, 20);
+    const v = await waitFor('streaming after the grant', () => { const x = logs?.view(spec()); return x?.state === 'ok' && x.streams[0]?.buckets.length ? x : undefined; }, 10_000, 20);
+    expect(v.streams[0]?.reason).to.equal(undefined);
+    expect(api.requests).to.have.length(3);
+  });
+
+  it('counts a follow request on a quiet container as open although no header came yet (the kubelet sends them with the first line)', async () => {
+    api.handlers = [() => undefined]; // never answers, like a kubelet with nothing to send
+    logs = new LogManager(api.kubeConfig(), quiet(), () => undefined);
+    logs.use('mon', [{ spec: spec(), targets: [target] }]);
+    expect(logs.view(spec()).state).to.equal('pending');
+    await waitFor('open', () => logs?.view(spec()).state === 'ok', OPEN_AFTER_MS + 3000, 50);
+    expect(api.requests).to.have.length(1);
   });
 
   it('one-shot mode reads each log once (follow=false)', async () => {

@@ -71,13 +71,16 @@ describe('check: operator logs', () => {
     expect(run(two, {}, new Date(secondsAgo(108) + 1000 + 300_000))).to.include({ status: 'True' });
   });
 
-  it('is Unknown while streams connect, when pod logs are forbidden, and without a Running pod; failing streams are Info', () => {
+  it('is Unknown while streams connect, when pod logs are forbidden or no stream can be read, and without a Running pod; a failing replica is Info', () => {
     expect(run(undefined)).to.include({ status: 'Unknown', reason: 'NotObserved' });
     expect(run({ operator: { state: 'pending', streams: [] } })).to.include({ status: 'Unknown', reason: 'NotObserved' });
     const forbidden = run({ operator: { state: 'failing', streams: [stream([], [], { state: 'failing', reason: 'LogsForbidden', error: 'HTTP 403' })] } });
     expect(forbidden).to.include({ status: 'Unknown', reason: 'LogsForbidden' });
     expect(forbidden.message).to.include('grant get on pods/log there (config/rbac/logs_role.yaml');
     expect(run({ operator: logView() })).to.include({ status: 'Unknown', reason: 'NoPodsToFollow' });
+    const down = run({ operator: { state: 'failing', streams: [stream([], [], { state: 'failing', reason: 'LogsUnavailable', error: 'HTTP 500: dial tcp 10.0.0.7:10250: connect: connection refused' })] } });
+    expect(down).to.include({ status: 'Unknown', reason: 'LogsUnreadable' });
+    expect(down.message).to.include('cannot read any log of Kaiwo operator (LogsUnavailable: HTTP 500: dial tcp');
     const dropped = run({ operator: logView(stream([]), stream([], [], { pod: 'p2', state: 'failing', reason: 'ContainerNotRunning', error: 'HTTP 400' })) });
     expect(dropped.status).to.equal('True');
     expect(dropped.findings.map((f) => `${f.severity}:${f.reason}`)).to.deep.equal(['Info:LogStreamFailing']);
