@@ -128,8 +128,9 @@ interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseDuration
 export const LEASE_SKEW_TOLERANCE_MS = 2000;
 
 /**
- * A controller-runtime leader Lease: Critical when missing, without holder, or not renewed within
- * leaseDurationSeconds + grace; otherwise asks to be re-checked exactly when it would expire.
+ * A controller-runtime leader Lease: Critical when missing, not renewed within leaseDurationSeconds + grace, or
+ * released (no holder) and not taken by anyone within that limit; otherwise asks to be re-checked exactly when
+ * it would expire.
  *
  * Freshness is judged like client-go's leader election, without trusting the holder's clock: the last renewal is
  * the later of renewTime (only when it is not in the future) and the local time this process saw the Lease change
@@ -140,8 +141,8 @@ export function leaseFindings(lease: KubeObject | undefined, what: string, lease
   const obj = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name: leaseName };
   if (!lease) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} not found`, object: obj }];
   const spec = (lease.spec ?? {}) as LeaseSpec;
-  if (!spec.holderIdentity) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} has no holder`, object: obj }];
   const renew = spec.renewTime ? Date.parse(spec.renewTime) : NaN;
+  if (!spec.holderIdentity && Number.isNaN(renew)) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} has no holder`, object: obj }];
   if (Number.isNaN(renew)) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} leader Lease ${namespace}/${leaseName} has no renewTime`, object: obj }];
   const nowMs = now.getTime();
   const seen = observationOf(lease);
@@ -154,6 +155,17 @@ export function leaseFindings(lease: KubeObject | undefined, what: string, lease
   if (skewed) {
     findings.push({ severity: 'Warning', reason: 'LeaseClockSkew', object: obj,
       message: `${what} leader ${spec.holderIdentity} wrote renewTime ${spec.renewTime ?? ''} on Lease ${namespace}/${leaseName}, ${humanDuration(renew - nowMs)} in the future: clock skew; judged by when the Lease was seen to change` });
+  }
+  if (!spec.holderIdentity) {
+    // Released on shutdown (client-go ReleaseOnCancel: no holder, leaseDurationSeconds 1, renewTime = release): a
+    // handover in progress, e.g. Kueue's rolling restart. Nobody taking it within the limit means no leader.
+    if (nowMs - last <= limit) {
+      next.when(last, limit + 1);
+      return findings;
+    }
+    findings.unshift({ severity: 'Critical', reason: 'NoLeader', object: obj,
+      message: `${what} has no leader: Lease ${namespace}/${leaseName} was released at ${spec.renewTime ?? ''} and nobody took it within ${humanDuration(limit)}` });
+    return findings;
   }
   if (nowMs - last > limit) {
     const since = last === trusted ? spec.renewTime ?? '' : `${new Date(last).toISOString()} (last change seen)`;

@@ -54,7 +54,12 @@ describe('check: Kaiwo operator', () => {
   it('goes False when the leader Lease is stale, missing or unheld', () => {
     expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 25_000)]) })).to.include({ status: 'False', reason: 'LeaderLeaseExpired' });
     expect(run({ ...healthy(), leases: view([]) })).to.include({ status: 'False', reason: 'NoLeader' });
-    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 1000, '')]) })).to.include({ status: 'False', reason: 'NoLeader' });
+    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 25_000, '')]) })).to.include({ status: 'False', reason: 'NoLeader' });
+  });
+
+  it('stays True while a released Lease (no holder, ReleaseOnCancel) is being handed over, within duration + grace', () => {
+    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 1000, '', 1)]) })).to.include({ status: 'True' });
+    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 7000, '', 1)]) })).to.include({ status: 'False', reason: 'NoLeader' });
   });
 
   it('reports CrashLoopBackOff, ImagePullBackOff, OOMKilled and restarts in the window as Warnings', () => {
