@@ -18,7 +18,8 @@ import type { FlagDef } from './flags.js';
 export const checkFlags: FlagDef[] = [
   { name: 'file', short: 'f', type: 'string', default: '', help: 'KaiwoMonitor (or bare spec) YAML/JSON to validate and evaluate; - reads stdin' },
   { name: 'name', type: 'string', default: '', help: 'evaluate the spec of an existing KaiwoMonitor (also: first argument)' },
-  { name: 'output', short: 'o', type: 'enum', values: ['table', 'json', 'yaml'], default: 'table', help: 'table, or the whole KaiwoMonitor with its status as json/yaml' },
+  { name: 'output', short: 'o', type: 'enum', values: ['table', 'wide', 'json', 'yaml'], default: 'table',
+    help: 'table; wide adds each component\'s summary table (e.g. GPU capacity per ClusterQueue); or the whole KaiwoMonitor as json/yaml' },
   { name: 'timeout', type: 'duration', default: '60s', help: 'give up waiting for lists and scrapes after this long' },
   { name: 'context', type: 'string', default: '', help: 'kubeconfig context to use (default: the current context)' },
   { name: 'verbose', short: 'v', type: 'bool', default: 'false', help: 'progress lines on stderr (default: only when stderr is a terminal)' },
@@ -84,6 +85,15 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
+/** The summary tables of the components that have one (status.summary.<component>.table), for -o wide. */
+export function renderSummaryTables(status: KaiwoMonitorStatus): string {
+  return Object.entries(status.summary ?? {}).flatMap(([component, s]) => {
+    const t = s?.table;
+    if (!t?.rows.length) return [];
+    return [`\n${component.toUpperCase()} (${s?.display ?? ''})\n${table([t.columns, ...t.rows])}\n`];
+  }).join('');
+}
+
 export function renderTable(status: KaiwoMonitorStatus): string {
   const conds = [['CONDITION', 'STATUS', 'REASON', 'MESSAGE'], ...(status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message])];
   const f = status.findings ?? [];
@@ -119,7 +129,8 @@ export async function runCheck(values: Record<string, string>, positionals: stri
     progress(`evaluating ${source} against ${info.server} (${info.gitVersion})`);
     const status = await evaluateOnce(kc, spec, { log, timeoutMs: durationMs(values.timeout ?? '60s'), progress });
     const obj = monitorObject(doc, spec, status);
-    const out = values.output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : values.output === 'yaml' ? stringify(obj) : renderTable(status);
+    const out = values.output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : values.output === 'yaml' ? stringify(obj)
+      : values.output === 'wide' ? `${renderTable(status)}${renderSummaryTables(status)}` : renderTable(status);
     process.stdout.write(out);
     const healthy = status.conditions?.find((c) => c.type === 'Healthy')?.status;
     return healthy === 'True' ? EXIT.healthy : healthy === 'False' ? EXIT.unhealthy : EXIT.unknown;

@@ -6,6 +6,7 @@ import { GpuPool } from '../../src/dev/capacity-sim.js';
 import { Monitors } from '../../src/dev/monitors.js';
 import { MonitorRecorder } from '../../src/dev/scenarios.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
+import { kaiwoMonitor } from '../support/commands.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
@@ -111,6 +112,22 @@ describe('integration: capacity truth on a real API server (why is it pending?)'
       .and.include('Kueue: WaitingForQuota ×2');
     expect(seen.conditions.find((c) => c.type === 'CapacityHealthy')?.status).to.equal('True');
     expect(seen.monitor.status?.summary?.capacity?.table?.rows[0]?.[8]).to.equal('quota (WaitingForQuota)');
+  });
+
+  it('kaiwo-monitor check -o wide prints the capacity table (one-shot, no operator involved)', async () => {
+    const { pool, name, recorder } = await setUp({ quota: 16 });
+    await pool.workload('running', { admitted: true });
+    await pool.workload('waiting');
+    await pool.setNode(pool.nodes[0] ?? '', { ready: false });
+    await recorder.when('CapacityHealthy', 'False', 0, 60_000);
+    const r = await kaiwoMonitor(['check', name, '-o', 'wide', `--kubeconfig=${cluster.kubeconfigPath}`, '--timeout=20s']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stdout).to.match(/CapacityHealthy\s+False\s+PendingOnLostCapacity/);
+    expect(r.stdout).to.include('CAPACITY (False 8 healthy, 8 lost, 8 pending GPUs)');
+    expect(r.stdout).to.match(/QUEUE\s+FLAVOR\s+RESOURCE\s+PROMISED\s+HEALTHY\s+LOST\s+IN-USE\s+PENDING\s+WHY/);
+    expect(r.stdout).to.match(new RegExp(`${pool.cq}\\s+${pool.flavor}\\s+amd.com/gpu\\s+16\\s+8\\s+8\\s+8\\s+8\\s+lost GPUs \\(WaitingForQuota\\)`));
+    const plain = await kaiwoMonitor(['check', name, `--kubeconfig=${cluster.kubeconfigPath}`, '--timeout=20s']);
+    expect(plain.stdout).not.to.include('PROMISED');
   });
 
   it("NodeNotInKaiwoPool: a GPU node without Kaiwo's pool label while the others have one", async () => {
