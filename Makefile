@@ -11,7 +11,7 @@ VERSION := $(shell sed -nE 's/^  "version": "([^"]+)",?$$/\1/p' package.json)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:$(VERSION)
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane tools build generate bench-operator bench-detection bench-hostile bench-capacity lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane tools testbed build generate bench-operator bench-detection bench-hostile bench-capacity lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push image pack krew test-alerts
 
 help: ## list targets
@@ -42,13 +42,17 @@ generate: deps ## regenerate the KaiwoMonitor CRD (crds/, config/crd/bases/) fro
 lint: deps ## typecheck + eslint (strict)
 	npm run --silent lint
 
-test: deps controlplane tools ## unit + integration tests (integration on a kube-apiserver the tests start) with coverage
+testbed: ## build the test bed's parts from Go modules (controller-manager, scheduler, kwok, Kueue x2), cached by version
+	@start=$$(date +%s); for p in kube kwok kueue kueue-legacy; do bash hack/build-tool.sh $$p >/dev/null; done; \
+	  echo "test bed binaries ready in $$(( $$(date +%s) - start ))s" >&2
+
+test: deps controlplane tools testbed ## unit + integration tests (integration on a kube-apiserver the tests start) with coverage
 	@start=$$(date +%s); npm test; echo "make test finished in $$(( $$(date +%s) - start ))s"
 
 test-unit: deps ## unit tests only (no cluster)
 	npm run --silent test:unit
 
-test-integration: deps controlplane tools ## integration tests only
+test-integration: deps controlplane tools testbed ## integration tests only
 	npm run --silent test:integration
 
 bench-operator: build controlplane ## measure operator start-up, idle status PATCHes and RSS on the local control plane
@@ -63,14 +67,14 @@ bench-capacity: deps ## capacity evaluation time at 5,000 nodes / 50,000 Workloa
 bench-hostile: deps ## all hostile /metrics and PromQL peers at once (BENCH_SECONDS): peak RSS, event-loop delay, sockets, 100k-series eval
 	tsx hack/bench/hostile.ts
 
-cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path
-	@tsx src/dev/cluster.ts up
+cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path (FULL=1: the test bed, KUEUE=v0.12.3 for the older Kueue)
+	@if [ "$${FULL:-}" = 1 ]; then $(MAKE) -s testbed && tsx src/dev/testbed/cli.ts up $${KUEUE:-}; else tsx src/dev/cluster.ts up; fi
 
-cluster-down: deps ## stop the local control plane
-	@tsx src/dev/cluster.ts down
+cluster-down: deps ## stop the local control plane (and the FULL=1 test bed)
+	@tsx src/dev/testbed/cli.ts down >/dev/null; tsx src/dev/cluster.ts down
 
-cluster-status: deps ## is the local control plane running?
-	@tsx src/dev/cluster.ts status
+cluster-status: deps ## is the local control plane (or the FULL=1 test bed) running?
+	@tsx src/dev/testbed/cli.ts status || tsx src/dev/cluster.ts status
 
 demo: deps controlplane ## the full story: local control plane, simulated Kaiwo/Kueue/GPU stack, operator, a KaiwoMonitor, one fault per area (DEMO_ONCE=1 exits)
 	@tsx hack/demo.ts
