@@ -31,6 +31,7 @@ export class GpuPool {
   readonly resource: string;
   readonly quota: number;
   private readonly reserved = new Map<string, number>();
+  private readonly pending = new Set<string>();
 
   constructor(private readonly kc: KubeConfig, readonly id: string, private readonly opts: PoolOptions = {}) {
     this.cq = `pool-${id}`;
@@ -115,15 +116,14 @@ export class GpuPool {
           message: o.message ?? `couldn't assign flavors to pod set main: insufficient unused quota for ${this.resource} in flavor ${this.flavor}, ${pods * per} more needed` }],
       };
     await this.req('PATCH', `${path}/${name}/status`, { status }, MERGE);
-    if (o.admitted) {
-      this.reserved.set(name, pods * per);
-      await this.writeQueueStatus();
-    }
+    if (o.admitted) this.reserved.set(name, pods * per);
+    else this.pending.add(name);
+    await this.writeQueueStatus();
   }
 
   async deleteWorkload(name: string): Promise<void> {
     await this.req('DELETE', `${KUEUE}/namespaces/${this.ns}/workloads/${name}`).catch(() => undefined);
-    if (this.reserved.delete(name)) await this.writeQueueStatus();
+    if (this.reserved.delete(name) || this.pending.delete(name)) await this.writeQueueStatus();
   }
 
   /** The ClusterQueue's status as Kueue keeps it: Active, reservation/usage of the admitted Workloads, counts. */
@@ -133,6 +133,7 @@ export class GpuPool {
     await this.req('PATCH', `${KUEUE}/clusterqueues/${this.cq}/status`, {
       status: {
         flavorsReservation: usage, flavorsUsage: usage, admittedWorkloads: this.reserved.size, reservingWorkloads: this.reserved.size,
+        pendingWorkloads: this.pending.size,
         conditions: [{ type: 'Active', status: 'True', reason: 'Ready', message: 'Can admit new workloads', lastTransitionTime: isoSeconds(new Date()) }],
       },
     }, MERGE);
