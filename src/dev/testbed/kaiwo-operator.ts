@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     // controller-runtime cancels the manager's context; the Lease is not released (ReleaseOnCancel off).
     elector.stop();
     clearTimeout(loop);
+    setTimeout(() => process.exit(0), 2000).unref(); // keep-alive scrapes would hold close() open
     void server?.close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);

@@ -34,6 +34,10 @@ interface Job extends Obj {
   status?: { active?: number; ready?: number; failed?: number; conditions?: { type: string; status: string }[] };
 }
 
+/** kwok's pod-complete stage: a pod runs between `delay` and `jitter-delay` before it completes. */
+export const kwokRunFor = (duration: string): Record<string, string> =>
+  ({ 'pod-complete.stage.kwok.x-k8s.io/delay': duration, 'pod-complete.stage.kwok.x-k8s.io/jitter-delay': duration });
+
 const TERMINAL = new Set(['COMPLETE', 'FAILED', 'TERMINATED']);
 
 export class KaiwoReconciler {
@@ -220,7 +224,7 @@ export class KaiwoReconciler {
       spec: {
         suspend: true, backoffLimit: 0,
         template: {
-          metadata: { labels, ...(runFor ? { annotations: { 'pod-complete.stage.kwok.x-k8s.io/delay': runFor } } : {}) },
+          metadata: { labels, ...(runFor ? { annotations: kwokRunFor(runFor) } : {}) },
           spec: {
             restartPolicy: 'Never', schedulerName: 'kaiwo-scheduler',
             containers: [{

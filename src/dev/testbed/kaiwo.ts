@@ -1,5 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +18,8 @@ import { kustomize, type Manifest } from './kustomize.js';
 import { b64, issueServing } from './pki.js';
 
 export const KAIWO_NAMESPACE = 'kaiwo-system';
+/** tsx's ESM loader (works whether this module was loaded as ESM or by tsx's CommonJS hook under mocha). */
+const TSX_LOADER = pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve('tsx')).href;
 /** controller-runtime's leader election ID of the Kaiwo operator. */
 export const KAIWO_LEASE = '83fc2279.silogen.ai';
 
@@ -97,7 +101,7 @@ export class Kaiwo {
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, this.cp.tokenKubeconfigYaml(this.token, 'kaiwo-controller-manager'), { mode: 0o600 });
     const process = new ManagedProcess(`kaiwo ${pod}`, globalThis.process.execPath, [
-      `--import=${import.meta.resolve('tsx')}`, join(repoRoot, 'src', 'dev', 'testbed', 'kaiwo-operator.ts'),
+      `--import=${TSX_LOADER}`, join(repoRoot, 'src', 'dev', 'testbed', 'kaiwo-operator.ts'),
       `--kubeconfig=${kubeconfig}`, `--identity=${pod}_${randomUUID()}`, `--metrics-bind-address=127.0.0.1:${ports.metrics}`,
       `--metrics-cert-path=${this.certDir}`, `--kueue-version=${this.opts.kueueApiVersion}`,
     ], this.logFile);
