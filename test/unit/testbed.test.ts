@@ -17,6 +17,7 @@ describe('test bed: Kueue webhooks on loopback', () => {
   it('keeps only the webhooks for Kueue\'s API and batch/Job, each with a 127.0.0.1 URL and the CA bundle, no Service', () => {
     const out = loopbackWebhooks(config, 'https://127.0.0.1:9443', 'PEM') as unknown as { webhooks: { name: string; clientConfig: Record<string, string> }[] };
     expect(out.webhooks.map((w) => w.name)).to.deep.equal(['mjob.kb.io', 'mworkload.kb.io']);
+    expect(out.webhooks.map((w) => (w as unknown as { matchPolicy: string }).matchPolicy)).to.deep.equal(['Exact', 'Exact']);
     expect(out.webhooks[0]?.clientConfig).to.deep.equal({ url: 'https://127.0.0.1:9443/mutate-batch-v1-job', caBundle: Buffer.from('PEM').toString('base64') });
     for (const w of out.webhooks) expect(w.clientConfig).to.not.have.property('service');
   });

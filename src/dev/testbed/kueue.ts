@@ -39,7 +39,10 @@ export const onSystemNode = { patch: JSON.stringify([{ op: 'add', path: '/spec/t
 
 interface Webhook { name: string; clientConfig: { service?: { path?: string }; url?: string; caBundle?: string } }
 
-/** Kueue's webhooks for its own API and batch/Job (the integrations this test bed enables), pointed at a loopback URL. */
+/**
+ * Kueue's webhooks for its own API and batch/Job (the integrations this test bed enables), pointed at a loopback
+ * URL. Kueue's CRD conversion webhook is not installed (the base CRDs have none): clients use the stored version.
+ */
 export function loopbackWebhooks(m: Manifest, baseUrl: string, caPem: string): Manifest {
   const hooks = ((m as { webhooks?: Webhook[] }).webhooks ?? []).filter((w) => {
     const path = w.clientConfig.service?.path ?? '';
@@ -47,7 +50,9 @@ export function loopbackWebhooks(m: Manifest, baseUrl: string, caPem: string): M
   });
   return {
     ...m,
-    webhooks: hooks.map((w) => ({ ...w, clientConfig: { url: `${baseUrl}${w.clientConfig.service?.path ?? '/'}`, caBundle: b64(caPem) } })),
+    // matchPolicy Exact: the CRDs carry no conversion webhook here, so a v1beta1 hook must not be handed a v1beta2
+    // object with only its apiVersion rewritten (Kueue 0.19's v1beta1 defaulting then writes v1beta1-only values).
+    webhooks: hooks.map((w) => ({ ...w, matchPolicy: 'Exact', clientConfig: { url: `${baseUrl}${w.clientConfig.service?.path ?? '/'}`, caBundle: b64(caPem) } })),
   };
 }
 
