@@ -77,8 +77,13 @@ class Stream {
   buckets: { at: number; errors: number; reconcileErrors: Record<string, number> }[] = [];
   last: LogErrorLine[] = [];
   readonly users = new Set<string>();
+  /** Timestamp key of the last line read, and how many lines carried exactly it (a batch can share one). */
   private lastKey: string | undefined;
+  private lastKeyLines = 0;
   private lastMs = 0;
+  /** After a reconnect: lines before this key, and the first `replayed` lines at it, were read before. */
+  private resumeKey: string | undefined;
+  private replayed = 0;
   private readonly abort = new AbortController();
   private notifyTimer: NodeJS.Timeout | undefined;
   done = false;
@@ -133,8 +138,19 @@ class Stream {
     const now = Date.now();
     const ts = splitTimestamp(raw);
     if (ts) {
-      if (this.lastKey !== undefined && ts.key <= this.lastKey) return;
-      this.lastKey = ts.key;
+      if (this.resumeKey !== undefined) {
+        if (ts.key < this.resumeKey) return;
+        if (ts.key === this.resumeKey && this.replayed > 0) {
+          this.replayed--;
+          return;
+        }
+        this.resumeKey = undefined;
+      }
+      if (ts.key === this.lastKey) this.lastKeyLines++;
+      else {
+        this.lastKey = ts.key;
+        this.lastKeyLines = 1;
+      }
       this.lastMs = ts.ms;
     }
     const ev = parseLogLine(ts ? ts.line : raw);
@@ -165,6 +181,9 @@ class Stream {
 
   private url(): string {
     const t = this.target;
+    // A reconnect asks from the last line's second (sinceTime has whole seconds): skip what was read already.
+    this.resumeKey = this.lastKey;
+    this.replayed = this.lastKeyLines;
     const q = new URLSearchParams({ container: t.container, timestamps: 'true', follow: String(this.follow) });
     if (this.lastKey !== undefined) q.set('sinceTime', isoSeconds(this.lastMs));
     else q.set('sinceSeconds', String(Math.max(1, Math.ceil(this.spec.windowMs / 1000))));

@@ -121,6 +121,20 @@ describe('container log streams (LogManager over pods/log)', () => {
     expect(api.requests[1]?.searchParams.has('sinceSeconds')).to.equal(false);
   });
 
+  it('counts lines that share one timestamp (a batch), and skips exactly those again after a reconnect', async () => {
+    const ts = iso(Date.now() - 3000, '500000000');
+    const batch = [0, 1, 2].map((i) => `${ts} ${reconcileError('kaiwojob', `b${i}`)}`).join('\n');
+    api.handlers = [
+      (_req, res) => { res.writeHead(200); res.end(`${batch}\n`); },
+      (_req, res) => { res.writeHead(200); res.write(`${batch}\n${ts} ${reconcileError('kaiwojob', 'b3')}\n`); },
+    ];
+    logs = new LogManager(api.kubeConfig(), quiet(), () => undefined);
+    logs.use('mon', [{ spec: spec(), targets: [target] }]);
+    const s = await waitFor('the fourth line', () => logs?.view(spec()).streams[0]?.last.find((l) => l.object?.name === 'b3') && logs.view(spec()).streams[0], 5000, 20);
+    expect(s.buckets.reduce((a, b) => a + b.errors, 0)).to.equal(4);
+    expect(s.last.map((l) => l.object?.name)).to.deep.equal(['b0', 'b1', 'b2', 'b3']);
+  });
+
   it('reports a forbidden log as failing (LogsForbidden) and stops the stream when no monitor wants it', async () => {
     api.handlers = [(_req, res) => { res.writeHead(403, { 'Content-Type': 'application/json' }).end('{"message":"pods \\"op-0\\" is forbidden: cannot get resource \\"pods/log\\""}'); }];
     logs = new LogManager(api.kubeConfig(), quiet(), () => undefined);

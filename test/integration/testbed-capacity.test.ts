@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import { appendFile } from 'node:fs/promises';
+import type { Condition } from '../../src/api/types.js';
+import { Monitors } from '../../src/dev/monitors.js';
+import { MonitorRecorder } from '../../src/dev/scenarios.js';
+import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
+import { TestBed } from '../../src/dev/testbed/testbed.js';
+import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
+import { OperatorProcess } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * "Why is it pending?" and the operator's logs on the full test bed (src/dev/testbed): the real Kueue manager admits
+ * batch Jobs by quota onto kwok GPU nodes, the real kube-scheduler places (or cannot place) their pods, and kwok
+ * serves the Kaiwo pods' container logs through the API server's pods/log.
+ */
+const MON = 'why-pending';
+const NS = 'ml-capacity';
+const FLAVOR = 'mi300x-pool';
+const CQ = 'why-pending';
+const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
+
+describe('e2e on the test bed: capacity truth with the real Kueue, and operator logs served by kwok', function () {
+  this.timeout(300_000);
+  const tb = new TestBed({ log });
+  const state: { op?: OperatorProcess; recorder?: MonitorRecorder } = {};
+  const rec = () => {
+    if (!state.recorder) throw new Error('not recording');
+    return state.recorder;
+  };
+  const kueuePath = (plural: string, ns?: string) => `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+  const req = <T>(method: string, path: string, body?: unknown) => rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}) });
+
+  /** A batch Job of one pod asking 8 AMD GPUs in LocalQueue team; kwok keeps its pod running for an hour. */
+  async function job(name: string): Promise<void> {
+    await req('POST', `/apis/batch/v1/namespaces/${NS}/jobs`, {
+      apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: NS, labels: { 'kueue.x-k8s.io/queue-name': 'team' } },
+      spec: {
+        suspend: true, backoffLimit: 0,
+        template: {
+          metadata: { annotations: { 'pod-complete.stage.kwok.x-k8s.io/delay': '1h' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'rocm/pytorch:latest', resources: { requests: { cpu: '8', 'amd.com/gpu': '8' }, limits: { 'amd.com/gpu': '8' } } }] },
+        },
+      },
+    });
+  }
+  interface Wl { metadata: { name: string }; status?: { conditions?: Condition[] } }
+  const admitted = async (jobName: string) => {
+    const wls = await req<{ items: Wl[] }>('GET', kueuePath('workloads', NS));
+    const w = wls.items.find((x) => x.metadata.name.includes(jobName));
+    return w?.status?.conditions?.some((c) => c.type === 'QuotaReserved' && c.status === 'True') ? w : undefined;
+  };
+  const podNode = async (jobName: string) => {
+    const pods = await req<{ items: { spec: { nodeName?: string }; status?: { phase?: string } }[] }>('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`job-name=${jobName}`)}`);
+    const p = pods.items[0];
+    return p?.spec.nodeName && p.status?.phase === 'Running' ? p.spec.nodeName : undefined;
+  };
+
+  before(async function () {
+    this.timeout(900_000);
+    await tb.start();
+    await req('POST', '/api/v1/namespaces', { metadata: { name: NS } });
+    // A flavor on the two MI300X nodes (by Kaiwo's pool label), a ClusterQueue with 16 of their GPUs, a LocalQueue.
+    const api = `kueue.x-k8s.io/${tb.kueue.apiVersion}`;
+    await req('POST', kueuePath('resourceflavors'), { apiVersion: api, kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'kaiwo/nodepool': 'amd-mi300x-8gpu-96core-1000gi' } } });
+    await req('POST', kueuePath('clusterqueues'), { apiVersion: api, kind: 'ClusterQueue', metadata: { name: CQ }, spec: {
+      namespaceSelector: {}, resourceGroups: [{ coveredResources: ['cpu', 'amd.com/gpu'], flavors: [{ name: FLAVOR, resources: [{ name: 'cpu', nominalQuota: '1000' }, { name: 'amd.com/gpu', nominalQuota: '16' }] }] }],
+    } });
+    await req('POST', kueuePath('localqueues', NS), { apiVersion: api, kind: 'LocalQueue', metadata: { name: 'team', namespace: NS }, spec: { clusterQueue: CQ } });
+    await waitFor(`ClusterQueue ${CQ} Active`, async () => {
+      const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/${CQ}`).catch(() => undefined);
+      return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True');
+    }, 120_000, 200);
+    await new Monitors(tb.kc).create(MON, {
+      interval: '5s', operator: { enabled: false }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false },
+      logs: { enabled: true, window: '20s' },
+    });
+    state.recorder = new MonitorRecorder(tb.kc, MON);
+    state.recorder.start();
+    state.op = await OperatorProcess.start(tb.kubeconfigPath);
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    await state.op?.stop();
+    await state.recorder?.stop();
+    await tb.stop();
+  });
+
+  it('a node loses its GPUs while Jobs are queued: PendingOnLostCapacity names it with the numbers; healed when the GPUs are back', async () => {
+    await rec().when('CapacityHealthy', 'True', 0, 120_000);
+    await job('running');
+    await waitFor('Job running admitted by Kueue', () => admitted('running'), 60_000, 200);
+    const busy = await waitFor('its pod running on a GPU node', () => podNode('running'), 60_000, 200);
+    const lost = busy === 'mi300x-0' ? 'mi300x-1' : 'mi300x-0';
+    const t0 = Date.now();
+    await tb.nodes.setAllocatableGpus(lost, 0); // the device plugin marks all 8 GPUs unhealthy
+    await job('second'); // Kueue admits it by quota (8 of 16 free); the scheduler finds no GPUs for its pod
+    await waitFor('Job second admitted by Kueue', () => admitted('second'), 60_000, 200);
+    await job('third'); // now the quota is full: Kueue keeps it pending
+    const hit = await rec().when('CapacityHealthy', 'False', t0, 60_000);
+    expect(hit.condition.reason).to.equal('PendingOnLostCapacity');
+    expect(hit.condition.message).to.equal(`ResourceFlavor ${FLAVOR}: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue ${CQ}) but only 8 healthy; `
+      + `8 wait for the 8 GPUs lost on ${lost} (8 of 8 unhealthy): a hardware problem, not quota`);
+    const rows = await waitFor('the third Job counted as pending', () => rec().seen.filter((s) => s.at >= t0).map((s) => s.monitor.status?.summary?.capacity?.table?.rows ?? [])
+      .find((r) => r.some((x) => x.slice(0, 8).join(' ') === `${CQ} ${FLAVOR} amd.com/gpu 16 8 8 16 8`)), 60_000, 200)
+      .catch((err: unknown) => { throw new Error(`${String(err)}; last rows: ${JSON.stringify(rec().seen.at(-1)?.monitor.status?.summary?.capacity?.table?.rows)}`); });
+    expect(rows.find((x) => x[0] === CQ)?.[8]).to.match(/^lost GPUs/);
+
+    const t1 = Date.now();
+    await tb.nodes.setAllocatableGpus(lost, 8);
+    const healed = await rec().when('CapacityHealthy', 'True', t1, 60_000);
+    expect(healed.monitor.status?.summary?.capacity?.counts).to.include({ gpusLost: 0 });
+    await waitFor('the second Job running on the serviced node', () => podNode('second'), 60_000, 200);
+    for (const j of ['running', 'second', 'third']) {
+      await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
+        if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
+      });
+    }
+  });
+
+  it("error lines in the Kaiwo operator's kwok-served container log: ReconcilerErrors, then recovery when they stop", async () => {
+    const ok = await rec().when('OperatorLogsHealthy', 'True', 0, 120_000);
+    expect(ok.monitor.status?.summary?.logs?.counts?.streams).to.be.at.least(1);
+    const t0 = Date.now();
+    const line = (i: number) => JSON.stringify({
+      level: 'error', ts: Date.now() / 1000, logger: 'controller.kaiwoqueueconfig', msg: 'Reconciler error', controller: 'kaiwoqueueconfig',
+      controllerKind: 'KaiwoQueueConfig', KaiwoQueueConfig: { name: 'kaiwo' }, name: 'kaiwo', reconcileID: String(i),
+      error: 'failed to create LocalQueue team-x/kaiwo: namespaces "team-x" not found',
+    });
+    await appendFile(tb.kaiwo.logFile, `${Array.from({ length: 30 }, (_, i) => line(i)).join('\n')}\n`);
+    const hit = await rec().when('OperatorLogsHealthy', 'False', t0, 60_000);
+    expect(hit.condition.reason).to.equal('ReconcilerErrors');
+    expect(hit.condition.message).to.include('"Reconciler error" lines from controller kaiwoqueueconfig')
+      .and.include('KaiwoQueueConfig kaiwo: Reconciler error: failed to create LocalQueue team-x/kaiwo: namespaces "team-x" not found');
+    expect(hit.monitor.status?.findings?.find((f) => f.reason === 'ReconcilerErrors')?.object).to.deep.equal({ kind: 'KaiwoQueueConfig', name: 'kaiwo' });
+    expect(hit.monitor.status?.findings?.some((f) => f.message.includes(KAIWO_NAMESPACE) || f.message.includes('last (pod '))).to.equal(true);
+    const healed = await rec().when('OperatorLogsHealthy', 'True', hit.at, 90_000);
+    expect(healed.at - t0).to.be.at.least(20_000);
+  });
+});
