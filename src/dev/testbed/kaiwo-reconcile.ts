@@ -38,6 +38,16 @@ interface Job extends Obj {
 export const kwokRunFor = (duration: string): Record<string, string> =>
   ({ 'pod-complete.stage.kwok.x-k8s.io/delay': duration, 'pod-complete.stage.kwok.x-k8s.io/jitter-delay': duration });
 
+/**
+ * KaiwoQueueConfig embeds Kueue's v1beta1 ClusterQueue spec (its CRD defaults flavorFungibility.whenCanBorrow to
+ * `Borrow`); Kueue >= 0.16 stores v1beta2, where that value is `MayStopSearch` and admissionChecks is gone.
+ */
+function toV1beta2(spec: Record<string, unknown>): void {
+  const f = spec.flavorFungibility as { whenCanBorrow?: string } | undefined;
+  if (f?.whenCanBorrow === 'Borrow') f.whenCanBorrow = 'MayStopSearch';
+  delete spec.admissionChecks;
+}
+
 const TERMINAL = new Set(['COMPLETE', 'FAILED', 'TERMINATED']);
 
 export class KaiwoReconciler {
@@ -126,6 +136,7 @@ export class KaiwoReconciler {
       for (const f of qc.spec?.resourceFlavors ?? []) await this.applyKueue('resourceflavors', 'ResourceFlavor', f.name, { nodeLabels: f.nodeLabels ?? {} });
       for (const cq of qc.spec?.clusterQueues ?? []) {
         const { cohort: _cohort, ...spec } = cq.spec ?? {};
+        if (this.kueueVersion === 'v1beta2') toV1beta2(spec);
         await this.applyKueue('clusterqueues', 'ClusterQueue', cq.name, spec);
         for (const ns of cq.namespaces ?? []) await this.applyKueue('localqueues', 'LocalQueue', cq.name, { clusterQueue: cq.name }, ns);
       }
