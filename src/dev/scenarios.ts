@@ -99,16 +99,22 @@ export class MonitorRecorder {
     this.done = loop();
   }
 
-  /** First time after `since` the condition had `status`; waits up to timeoutMs. */
-  async when(type: string, status: string, since: number, timeoutMs = 30_000): Promise<{ at: number; condition: Condition; monitor: KaiwoMonitor }> {
+  /**
+   * First time after `since` the condition had `status` (and, when given, satisfied `also`: a monitor
+   * passes through intermediate states while the cluster settles); waits up to timeoutMs.
+   */
+  async when(type: string, status: string, since: number, timeoutMs = 30_000, also?: (c: Condition, m: KaiwoMonitor) => boolean): Promise<{ at: number; condition: Condition; monitor: KaiwoMonitor }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const s of this.seen) {
         if (s.at < since) continue;
         const c = s.conditions.find((x) => x.type === type);
-        if (c?.status === status) return { at: s.at, condition: c, monitor: s.monitor };
+        if (c?.status === status && (!also || also(c, s.monitor))) return { at: s.at, condition: c, monitor: s.monitor };
       }
-      if (Date.now() > deadline) throw new Error(`${type} did not become ${status} within ${timeoutMs}ms`);
+      if (Date.now() > deadline) {
+        const last = this.seen.at(-1)?.conditions.find((x) => x.type === type);
+        throw new Error(`${type} did not become ${status}${also ? ' (as expected)' : ''} within ${timeoutMs}ms; last seen: ${last ? `${last.status}/${last.reason}: ${last.message}` : 'none'}`);
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -59,7 +59,7 @@ describe('integration: capacity truth on a real API server (why is it pending?)'
     expect(warning?.message).to.include(`ClusterQueue ${pool.cq}, flavor ${pool.flavor}: promises 24 amd.com/gpu (nominal 24) but the flavor's nodes have 16 healthy`);
     const t0 = Date.now();
     for (const w of ['a', 'b', 'c']) await pool.workload(w, { admitted: true });
-    const critical = await recorder.when('CapacityHealthy', 'False', t0, 30_000);
+    const critical = await recorder.when('CapacityHealthy', 'False', t0, 30_000, (c) => c.reason === 'QuotaExceedsHealthyCapacity');
     expect(critical.condition.reason).to.equal('QuotaExceedsHealthyCapacity');
     expect(critical.condition.message).to.include(`ResourceFlavor ${pool.flavor}: 24 amd.com/gpu reserved by admitted Workloads (ClusterQueue ${pool.cq}) but its nodes have only 16 and none lost`);
     expect(critical.monitor.status?.summary?.capacity?.table?.rows[0]).to.deep.equal([pool.cq, pool.flavor, 'amd.com/gpu', '24', '16', '0', '24', '0', 'over quota']);
@@ -74,7 +74,9 @@ describe('integration: capacity truth on a real API server (why is it pending?)'
     await pool.setNode(lostNode, { ready: true, allocatable: 0 }); // the device plugin reports every GPU unhealthy
     await pool.workload('admitted-on-nothing', { admitted: true }); // Kueue still admits by quota...
     await pool.workload('queued'); // ...and the next one waits for quota
-    const hit = await recorder.when('CapacityHealthy', 'False', t0, 30_000);
+    // The Workloads are created, then admitted (as Kueue does): wait for the settled answer, not the first False.
+    const hit = await recorder.when('CapacityHealthy', 'False', t0, 30_000,
+      (c, m) => c.message.includes('reserved by admitted Workloads') && m.status?.summary?.capacity?.counts?.pendingWorkloads === 1);
     expect(hit.condition.reason).to.equal('PendingOnLostCapacity');
     expect(hit.condition.message).to.equal(`ResourceFlavor ${pool.flavor}: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue ${pool.cq}) but only 8 healthy; `
       + `8 wait for the 8 GPUs lost on ${lostNode} (8 of 8 unhealthy): a hardware problem, not quota`);
@@ -105,7 +107,7 @@ describe('integration: capacity truth on a real API server (why is it pending?)'
     await pool.workload('waiting-1');
     await pool.workload('waiting-2');
     const seen = await waitFor('PendingOnQuota for both', () => recorder.seen.find((s) => s.at >= t0
-      && findings(s.monitor, 'PendingOnQuota').some((f) => f.message.includes('2 pending Workloads'))), 30_000, 50);
+      && findings(s.monitor, 'PendingOnQuota').some((f) => f.message.includes('2 pending Workloads') && f.message.includes('Kueue: WaitingForQuota ×2'))), 30_000, 50);
     const [f] = findings(seen.monitor, 'PendingOnQuota');
     expect(f?.severity).to.equal('Warning');
     expect(f?.message).to.include(`ClusterQueue ${pool.cq}, flavor ${pool.flavor}: 2 pending Workloads need 16 amd.com/gpu (smallest 8); 8 healthy GPUs are free but the quota is exhausted (8 in use of nominal 8)`)

@@ -98,7 +98,7 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     await job('second'); // Kueue admits it by quota (8 of 16 free); the scheduler finds no GPUs for its pod
     await waitFor('Job second admitted by Kueue', () => admitted('second'), 60_000, 200);
     await job('third'); // now the quota is full: Kueue keeps it pending
-    const hit = await rec().when('CapacityHealthy', 'False', t0, 60_000);
+    const hit = await rec().when('CapacityHealthy', 'False', t0, 60_000, (c) => c.message.includes('reserved by admitted Workloads'));
     expect(hit.condition.reason).to.equal('PendingOnLostCapacity');
     expect(hit.condition.message).to.equal(`ResourceFlavor ${FLAVOR}: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue ${CQ}) but only 8 healthy; `
       + `8 wait for the 8 GPUs lost on ${lost} (8 of 8 unhealthy): a hardware problem, not quota`);
