@@ -14,8 +14,17 @@ const AMD_HEALTH_LABEL = /^metricsexporter\.amd\.com\.gpu\.([^.]+)\.state$/;
 export function slimNode(n: KubeObject): KubeObject {
   const status = n.status as Record<string, unknown> | undefined;
   if (!status) return n;
-  const { images: _i, volumesInUse: _v, volumesAttached: _a, ...rest } = status;
-  return { ...n, status: rest };
+  const { images: _i, volumesInUse: _v, volumesAttached: _a, conditions, ...rest } = status;
+  // lastHeartbeatTime changes on every kubelet status update; no check reads it (NotReady comes from the Ready
+  // condition the node lifecycle controller sets), so without it a heartbeat is a no-op update the informer drops.
+  const slim = Array.isArray(conditions)
+    ? conditions.map((c: unknown) => {
+      if (typeof c !== 'object' || c === null) return c;
+      const { lastHeartbeatTime: _h, ...kept } = c as Record<string, unknown>;
+      return kept;
+    })
+    : conditions;
+  return { ...n, status: conditions === undefined ? rest : { ...rest, conditions: slim } };
 }
 
 export interface GPUNodesSpec {

@@ -1,3 +1,4 @@
+import { memoFold } from './memo.js';
 import { durationMs } from '../api/duration.js';
 import { controllerThresholds, dur, int, labelSelectorSchema, metricsEndpoint, obj } from '../api/schema.js';
 import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
@@ -8,7 +9,7 @@ import {
 } from './controller-metrics.js';
 import { byName, CONTROLLER_RBAC, controllerFields, type ControllerSpec, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
-import { ageMs, conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
+import { conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 import { slimWorkload } from './workload-projection.js';
 
 export interface KueueSpec extends ControllerSpec {
@@ -34,6 +35,48 @@ interface WLStatus { admission?: { clusterQueue?: string }; admissionChecks?: { 
  * usage, the oldest pending Workload per ClusterQueue, evictions in a window and rejected admission checks.
  * Reads v1beta2 or v1beta1, whichever the API server stores (`apiVersion` is chosen by the controller).
  */
+/** What the Kueue check needs from the Workloads, independent of the clock (memoised on the informer's array). */
+interface WorkloadFold {
+  /** Per ClusterQueue (or namespace/LocalQueue when unmapped): the pending Workload waiting longest; sinceMs NaN sorts last. */
+  oldest: Map<string, { w: KubeObject; sinceMs: number; since: string | undefined }>;
+  /** When each Workload with Evicted=True was evicted (epoch ms). */
+  evictedAt: number[];
+  rejected: F[];
+}
+
+function foldWorkloads(workloads: readonly KubeObject[], localQueues: readonly KubeObject[], namespaces: readonly KubeObject[] | undefined,
+  cqs: readonly KubeObject[], apiVersion: string): WorkloadFold {
+  const nsFilter = namespaces ? new Set(namespaces.map((n) => n.metadata.name)) : undefined;
+  const lqToCq = new Map<string, string>();
+  for (const lq of localQueues) if (!nsFilter || nsFilter.has(lq.metadata.namespace ?? '')) lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, (lq.spec as { clusterQueue?: string } | undefined)?.clusterQueue ?? '');
+  const selectedCqs = new Set(cqs.map((c) => c.metadata.name));
+  const out: WorkloadFold = { oldest: new Map(), evictedAt: [], rejected: [] };
+  for (const w of workloads) {
+    if (nsFilter && !nsFilter.has(w.metadata.namespace ?? '')) continue;
+    const st = (w.status ?? {}) as WLStatus;
+    const finished = conditionOf(w, 'Finished')?.status === 'True';
+    const reserved = conditionOf(w, 'QuotaReserved');
+    const queue = `${w.metadata.namespace ?? ''}/${(w.spec as { queueName?: string } | undefined)?.queueName ?? ''}`;
+    const cq = st.admission?.clusterQueue ?? lqToCq.get(queue) ?? '';
+    if (cqs.length && cq && !selectedCqs.has(cq)) continue;
+    const evicted = conditionOf(w, 'Evicted');
+    const evictedAt = evicted?.status === 'True' && evicted.lastTransitionTime ? Date.parse(evicted.lastTransitionTime) : NaN;
+    if (Number.isFinite(evictedAt)) out.evictedAt.push(evictedAt);
+    for (const ac of st.admissionChecks ?? []) {
+      if (ac.state === 'Rejected') out.rejected.push({ severity: 'Warning', reason: 'AdmissionCheckRejected', object: ref(w, 'Workload', apiVersion), message: `admission check ${ac.name} rejected Workload ${w.metadata.namespace ?? ''}/${w.metadata.name}${ac.message ? `: ${ac.message}` : ''}` });
+    }
+    const inactiveWl = (w.spec as { active?: boolean } | undefined)?.active === false;
+    if (finished || inactiveWl || reserved?.status === 'True') continue;
+    const since = reserved?.lastTransitionTime ?? w.metadata.creationTimestamp;
+    const parsed = since ? Date.parse(since) : NaN;
+    const sinceMs = Number.isNaN(parsed) ? NaN : parsed;
+    const key = cq || queue;
+    const cur = out.oldest.get(key);
+    if (!cur || (Number.isFinite(sinceMs) && !(sinceMs >= cur.sinceMs))) out.oldest.set(key, { w, sinceMs, since: Number.isNaN(parsed) ? undefined : since });
+  }
+  return out;
+}
+
 export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   component: 'kueue',
   conditionType: 'KueueHealthy',
@@ -132,48 +175,29 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     }
 
     // LocalQueues
-    const lqToCq = new Map<string, string>();
     for (const lq of (data.localQueues?.objects ?? []).filter(inScope)) {
-      lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, (lq.spec as { clusterQueue?: string } | undefined)?.clusterQueue ?? '');
       const active = conditionOf(lq, 'Active');
       if (active && active.status !== 'True') {
         findings.push({ severity: 'Warning', reason: 'LocalQueueInactive', object: ref(lq, 'LocalQueue', apiVersion), message: `LocalQueue ${lq.metadata.namespace ?? ''}/${lq.metadata.name} is inactive (${active.reason ?? ''}): workloads submitted to it wait` });
       }
     }
 
-    // Workloads
+    // Workloads: one pass per change of the Workloads (memoised), then the time-based rules at `now`.
+    const fold = memoFold(foldWorkloads, data.workloads?.objects ?? [], data.localQueues?.objects ?? [], data.namespaces?.objects, cqs, apiVersion);
+    findings.push(...fold.rejected);
     const maxAge = durationMs(spec.maxPendingAge);
     const evictionWindow = durationMs(spec.evictionWindow);
-    const oldest = new Map<string, { w: KubeObject; age: number; since: string }>();
     let evictions = 0;
-    const selectedCqs = new Set(cqs.map((c) => c.metadata.name));
-    for (const w of (data.workloads?.objects ?? []).filter(inScope)) {
-      const st = (w.status ?? {}) as WLStatus;
-      const finished = conditionOf(w, 'Finished')?.status === 'True';
-      const reserved = conditionOf(w, 'QuotaReserved');
-      const queue = `${w.metadata.namespace ?? ''}/${(w.spec as { queueName?: string } | undefined)?.queueName ?? ''}`;
-      const cq = st.admission?.clusterQueue ?? lqToCq.get(queue) ?? '';
-      if (cqs.length && cq && !selectedCqs.has(cq)) continue;
-      const evicted = conditionOf(w, 'Evicted');
-      const evictedAge = evicted?.status === 'True' ? ageMs(evicted.lastTransitionTime, now) : undefined;
-      if (evictedAge !== undefined && evictedAge < evictionWindow) {
+    for (const t of fold.evictedAt) {
+      if (now.getTime() - t < evictionWindow) {
         evictions++;
-        next.when(now.getTime() - evictedAge, evictionWindow);
+        next.when(t, evictionWindow);
       }
-      for (const ac of st.admissionChecks ?? []) {
-        if (ac.state === 'Rejected') findings.push({ severity: 'Warning', reason: 'AdmissionCheckRejected', object: ref(w, 'Workload', apiVersion), message: `admission check ${ac.name} rejected Workload ${w.metadata.namespace ?? ''}/${w.metadata.name}${ac.message ? `: ${ac.message}` : ''}` });
-      }
-      const inactiveWl = (w.spec as { active?: boolean } | undefined)?.active === false;
-      if (finished || inactiveWl || reserved?.status === 'True') continue;
-      const since = reserved?.lastTransitionTime ?? w.metadata.creationTimestamp ?? now.toISOString();
-      const age = ageMs(since, now) ?? 0;
-      const key = cq || queue;
-      const cur = oldest.get(key);
-      if (!cur || age > cur.age) oldest.set(key, { w, age, since });
     }
-    for (const [cq, { w, age, since }] of oldest) {
+    for (const [cq, { w, sinceMs, since }] of fold.oldest) {
+      const age = Number.isFinite(sinceMs) ? now.getTime() - sinceMs : 0;
       if (age >= maxAge) {
-        findings.push({ severity: 'Critical', reason: 'WorkloadPendingTooLong', object: ref(w, 'Workload', apiVersion), since, message: `Workload ${w.metadata.namespace ?? ''}/${w.metadata.name} pending in ${cq} since ${since}, longer than ${spec.maxPendingAge}; check kubectl describe workload and the ClusterQueue's quota` });
+        findings.push({ severity: 'Critical', reason: 'WorkloadPendingTooLong', object: ref(w, 'Workload', apiVersion), since: since ?? now.toISOString(), message: `Workload ${w.metadata.namespace ?? ''}/${w.metadata.name} pending in ${cq} since ${since ?? now.toISOString()}, longer than ${spec.maxPendingAge}; check kubectl describe workload and the ClusterQueue's quota` });
       } else {
         next.when(now.getTime() - age, maxAge);
       }

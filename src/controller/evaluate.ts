@@ -19,6 +19,7 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
  */
 export function runChecks(
   checks: BoundCheck[], sources: SourceManager, scrapes: ScrapeManager, now: Date, onError?: (check: BoundCheck, message: string) => void, logs?: LogManager,
+  memo?: CheckMemo,
 ): ComponentOutcome[] {
   return checks.map((check) => {
     const info = { component: check.component, conditionType: check.check.conditionType, label: check.check.label };
@@ -30,12 +31,57 @@ export function runChecks(
       for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = scrapes.view(s);
       const followed: Record<string, LogView> = {};
       for (const [k, s] of Object.entries(check.logs)) followed[k] = logs?.view(s, now.getTime()) ?? { state: 'pending', streams: [] };
+      const inputs = [...Object.values(data), ...Object.values(scraped), ...Object.values(followed)];
+      const kept = memo?.get(check.component, inputs, now.getTime());
+      if (kept) return kept;
       const pending = [...Object.entries(data), ...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
-      return { ...info, enabled: true, result: check.evaluate(data, scraped, now, followed), ...(pending.length ? { pending } : {}) };
+      const outcome: ComponentOutcome = { ...info, enabled: true, result: check.evaluate(data, scraped, now, followed), ...(pending.length ? { pending } : {}) };
+      memo?.set(check.component, inputs, now.getTime(), outcome);
+      return outcome;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       onError?.(check, message);
       return { ...info, enabled: true, error: message };
     }
   });
+}
+
+/**
+ * The last outcome of each check of one monitor, reused while nothing the check reads changed: every view a check
+ * gets (informer cache, scrape, log window) is the same object until its content changes, so "unchanged" is an
+ * identity comparison. An outcome is re-computed anyway when its time-based rules say so (nextCheckAt) or after
+ * `maxAgeMs` (the monitor's interval), and all are dropped when the spec changes (`reset` with a new generation).
+ * A watch event on the Workloads then costs the checks that read Workloads, not every check.
+ */
+export class CheckMemo {
+  private readonly entries = new Map<string, { inputs: readonly unknown[]; outcome: ComponentOutcome; validUntil: number }>();
+  private generation: unknown;
+
+  constructor(private maxAgeMs: number) {}
+
+  /** Forgets everything when the spec (generation) or the interval changed. */
+  reset(generation: unknown, maxAgeMs: number): void {
+    if (generation === this.generation && maxAgeMs === this.maxAgeMs) return;
+    this.generation = generation;
+    this.maxAgeMs = maxAgeMs;
+    this.entries.clear();
+  }
+
+  get(component: string, inputs: readonly unknown[], nowMs: number): ComponentOutcome | undefined {
+    const e = this.entries.get(component);
+    if (!e || nowMs >= e.validUntil || e.inputs.length !== inputs.length || e.inputs.some((x, i) => x !== inputs[i])) return undefined;
+    return e.outcome;
+  }
+
+  /** When the first kept outcome expires (the monitor should be reconciled by then). */
+  nextExpiry(): number {
+    let t = Infinity;
+    for (const e of this.entries.values()) t = Math.min(t, e.validUntil);
+    return t;
+  }
+
+  set(component: string, inputs: readonly unknown[], nowMs: number, outcome: ComponentOutcome): void {
+    const next = outcome.result?.nextCheckAt?.getTime() ?? Infinity;
+    this.entries.set(component, { inputs, outcome, validUntil: Math.min(next, nowMs + this.maxAgeMs) });
+  }
 }

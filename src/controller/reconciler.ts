@@ -12,7 +12,7 @@ import type { Logger } from '../runtime/log.js';
 import type { RuntimeMetrics } from '../runtime/metrics.js';
 import { writeMonitorStatus } from './status-write.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
-import { checksForCluster, runChecks } from './evaluate.js';
+import { CheckMemo, checksForCluster, runChecks } from './evaluate.js';
 import type { MonitorMetrics } from './metrics.js';
 import { type LogManager, wantedLogs } from './logs.js';
 import type { ScrapeManager } from './scrapes.js';
@@ -53,6 +53,8 @@ export class Reconciler {
   private readonly loggedInvalid = new Map<string, string>();
   /** performance.now() of the first source change since the monitor's status was last computed. */
   private readonly changedSince = new Map<string, number>();
+  /** Per monitor: the checks' last outcomes, reused while their inputs are unchanged (evaluate.ts). */
+  private readonly memos = new Map<string, CheckMemo>();
 
   /** Called for every watch event or scrape that concerns a monitor (for the detection-latency histogram). */
   sourceChanged(name: string): void {
@@ -130,6 +132,7 @@ export class Reconciler {
       this.scrapes.release(name);
       this.logs?.release(name);
       this.written.delete(name);
+      this.memos.delete(name);
       this.loggedInvalid.delete(name);
       this.monitorMetrics.forget(name);
       trace.outcome = 'deleted';
@@ -171,10 +174,13 @@ export class Reconciler {
     this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
     this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
     this.logs?.use(name, wantedLogs(checks, (s) => this.sources.view(s)));
+    let memo = this.memos.get(name);
+    if (!memo) this.memos.set(name, memo = new CheckMemo(durationMs(spec.interval)));
+    memo.reset(`${m.metadata.uid ?? ''}/${generation}`, durationMs(spec.interval));
     const outcomes = runChecks(checks, this.sources, this.scrapes, now, (check, error) => {
       log.error('check failed', { component: check.component, error });
-    }, this.logs);
-    const next = Math.min(now.getTime() + durationMs(spec.interval), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
+    }, this.logs, memo);
+    const next = Math.min(now.getTime() + durationMs(spec.interval), memo.nextExpiry(), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
     trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.sources.view(s).state])));
     trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));
     const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs }));

@@ -4,6 +4,8 @@ import { Informer, type InformerOptions } from '../runtime/informer.js';
 import type { Logger } from '../runtime/log.js';
 import { collectionPath, type KubeObject, stripBulk } from '../runtime/objects.js';
 
+const PENDING: SourceView = Object.freeze({ state: 'pending', objects: Object.freeze([]) });
+
 export function sourceId(s: SourceSpec): string {
   return `${s.apiVersion}/${s.plural}|${s.namespace ?? ''}|${s.labelSelector ?? ''}|${s.fieldSelector ?? ''}`;
 }
@@ -17,6 +19,7 @@ export class SourceManager {
   private readonly informers = new Map<string, Informer>();
   private readonly users = new Map<string, Set<string>>(); // source id -> monitor names
   private readonly byMonitor = new Map<string, Set<string>>(); // monitor -> source ids
+  private readonly views = new Map<string, SourceView>(); // source id -> its last view
 
   constructor(
     private readonly kc: KubeConfig,
@@ -49,10 +52,17 @@ export class SourceManager {
     this.byMonitor.delete(monitor);
   }
 
+  /** The source as a check sees it: the same object (by identity) until the cache or its state changes. */
   view(s: SourceSpec): SourceView {
-    const inf = this.informers.get(sourceId(s));
-    if (!inf) return { state: 'pending', objects: [] };
-    return { state: inf.state, objects: inf.list(), ...(inf.lastError ? { error: inf.lastError } : {}) };
+    const id = sourceId(s);
+    const inf = this.informers.get(id);
+    if (!inf) return PENDING;
+    const objects = inf.list();
+    const last = this.views.get(id);
+    if (last?.objects === objects && last.state === inf.state && last.error === inf.lastError) return last;
+    const view: SourceView = { state: inf.state, objects, ...(inf.lastError ? { error: inf.lastError } : {}) };
+    this.views.set(id, view);
+    return view;
   }
 
   /** Every informer has listed at least once (or found its resource absent). */
@@ -63,6 +73,7 @@ export class SourceManager {
   async stop(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
     this.informers.clear();
+    this.views.clear();
   }
 
   private startInformer(id: string, s: SourceSpec): void {
@@ -94,6 +105,7 @@ export class SourceManager {
       this.users.delete(id);
       const inf = this.informers.get(id);
       this.informers.delete(id);
+      this.views.delete(id);
       void inf?.stop();
     }
   }

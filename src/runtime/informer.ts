@@ -3,6 +3,7 @@ import { Backoff, sleep } from './backoff.js';
 import type { Logger } from './log.js';
 import { type KubeObject, objectKey, stripBulk } from './objects.js';
 import { observationOf, recordObservation } from './observed.js';
+import { sameContent } from './same-content.js';
 import { rawRequest } from './rawrequest.js';
 import { HttpStatusError, watchOnce } from './watch.js';
 
@@ -39,6 +40,9 @@ export class Informer {
   state: InformerState = 'pending';
   lastError: string | undefined;
   private readonly cache = new Map<string, KubeObject>();
+  /** Bumped on every change to the cache that handlers were told about (not on no-op updates). */
+  revision = 0;
+  private listed: { revision: number; objects: readonly KubeObject[] } | undefined;
   private readonly handlers: InformerHandler[] = [];
   private readonly stateHandlers: ((s: InformerState) => void)[] = [];
   private controller: AbortController | undefined;
@@ -66,8 +70,10 @@ export class Informer {
     this.stateHandlers.push(handler);
   }
 
-  list(): KubeObject[] {
-    return [...this.cache.values()];
+  /** The cached objects; the same array (by identity) until the cache changes, so callers can memoise on it. */
+  list(): readonly KubeObject[] {
+    if (this.listed?.revision !== this.revision) this.listed = { revision: this.revision, objects: Object.freeze([...this.cache.values()]) };
+    return this.listed.objects;
   }
 
   get(key: string): KubeObject | undefined {
@@ -94,6 +100,7 @@ export class Informer {
   }
 
   private emit(type: InformerEvent, obj: KubeObject, old?: KubeObject): void {
+    this.revision++;
     for (const h of this.handlers) {
       try {
         h(type, obj, old);
@@ -106,7 +113,7 @@ export class Informer {
   /** Records when this process saw `obj` (replacing `old` in the cache) first and last change. */
   private observe(obj: KubeObject, old: KubeObject | undefined): void {
     const prev = old ? observationOf(old) : undefined;
-    if (old && prev && old.metadata.resourceVersion === obj.metadata.resourceVersion) {
+    if (old && prev && (old.metadata.resourceVersion === obj.metadata.resourceVersion || sameContent(old, obj))) {
       recordObservation(obj, prev);
       return;
     }
@@ -190,7 +197,7 @@ export class Informer {
       this.observe(obj, old);
       this.cache.set(key, obj);
       if (!old) this.emit('add', obj);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion && !sameContent(old, obj)) this.emit('update', obj, old);
     }
     this.resourceVersion = rv;
     this.listedOnce = true;
@@ -220,7 +227,8 @@ export class Informer {
       } else {
         this.observe(obj, old);
         this.cache.set(key, obj);
-        this.emit(old ? 'update' : 'add', obj, old);
+        // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing.
+        if (!old || !sameContent(old, obj)) this.emit(old ? 'update' : 'add', obj, old);
       }
       this.backoff.reset();
       if (this.state === 'failing') this.setState('synced');

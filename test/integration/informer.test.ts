@@ -4,6 +4,8 @@ import type { SourceSpec } from '../../src/checks/types.js';
 import { SourceManager } from '../../src/controller/sources.js';
 import { Backoff } from '../../src/runtime/backoff.js';
 import { Informer, type InformerOptions } from '../../src/runtime/informer.js';
+import { slimNode } from '../../src/checks/gpu-nodes.js';
+import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { memoryLogger } from '../support/log.js';
 import { ApiProxy } from '../support/proxy.js';
@@ -153,5 +155,31 @@ describe('integration: Informer and SourceManager on a real API server', functio
     await waitFor('control sees s3', () => sm.view(control).objects.some((o) => o.metadata.name === 's3'));
     expect(changes.slice(afterB).filter((c) => c !== 'control')).to.deep.equal([]);
     expect(watching('informer-test'), 'the control source is untouched').to.equal(1);
+  });
+
+  it('drops updates its projection cannot see (kubelet heartbeats), keeps the list array until a real change', async () => {
+    const name = uniqueName('hb-node');
+    const cond = (ready: string, beat: string) => ({ type: 'Ready', status: ready, reason: 'KubeletReady', message: 'ok', lastHeartbeatTime: beat, lastTransitionTime: '2026-01-01T00:00:00Z' });
+    await core.createNode({ body: { metadata: { name, labels: { 'informer-test': name } } } });
+    stops.push(() => core.deleteNode({ name }).catch(() => undefined));
+    const status = (ready: string, beat: string) => rawJson(kc, { method: 'PATCH', path: `/api/v1/nodes/${name}/status`,
+      contentType: 'application/merge-patch+json', body: { status: { conditions: [cond(ready, beat)] } } });
+    await status('True', '2026-01-01T00:00:00Z');
+    const { inf, events } = informer(kc, { path: '/api/v1/nodes', labelSelector: `informer-test=${name}`, transform: slimNode });
+    inf.start();
+    stops.push(() => inf.stop());
+    await waitFor('synced with the node', () => inf.state === 'synced' && inf.list().length === 1);
+    const listed = inf.list();
+    const revision = inf.revision;
+
+    for (const beat of ['2026-01-01T00:00:10Z', '2026-01-01T00:00:20Z', '2026-01-01T00:00:30Z']) await status('True', beat); // heartbeats
+    await status('False', '2026-01-01T00:00:40Z'); // a real change, after them on the same watch
+    await waitFor('the real change', () => events.includes(`update:${name}`));
+    expect(events, 'heartbeats were delivered before the change on one watch, and dropped').to.deep.equal([`add:${name}`, `update:${name}`]);
+    expect(inf.revision).to.equal(revision + 1);
+    expect(inf.list()).not.to.equal(listed);
+    expect(inf.list(), 'the same array while nothing changes').to.equal(inf.list());
+    const conds = (inf.list()[0]?.status as { conditions?: Record<string, unknown>[] }).conditions ?? [];
+    expect(conds[0]).to.include({ status: 'False' }).and.not.to.have.property('lastHeartbeatTime');
   });
 });

@@ -107,7 +107,8 @@ class FakeApi {
   }
 
   leaseObject(): KubeObject {
-    return { metadata: { name: 'l', namespace: 'ns', resourceVersion: String(this.rv) }, spec: { holderIdentity: 'h', renewTime: iso(0) } };
+    // Each resourceVersion is a renewal (a later renewTime): an update with the same content is no change.
+    return { metadata: { name: 'l', namespace: 'ns', resourceVersion: String(this.rv) }, spec: { holderIdentity: 'h', renewTime: iso(this.rv * 2000) } };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
