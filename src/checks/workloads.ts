@@ -18,6 +18,12 @@ export interface WorkloadsSpec {
 }
 
 const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
+
+/** What the check reads of a KaiwoJob or KaiwoService: metadata and status (specs embed pod templates; not cached). */
+export function slimKaiwoWorkload(w: KubeObject): KubeObject {
+  const { spec: _s, ...rest } = w;
+  return rest;
+}
 /** status.status values of current Kaiwo (no READY since v0.1.6); anything else is counted as "other". */
 const KNOWN = ['', 'DOWNLOADING', 'PENDING', 'STARTING', 'RUNNING', 'COMPLETE', 'ERROR', 'FAILED', 'TERMINATING', 'TERMINATED'];
 
@@ -111,8 +117,8 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
     { apiGroups: ['kaiwo.silogen.ai'], resources: ['kaiwojobs', 'kaiwoservices'], verbs: ['get', 'list', 'watch'] },
   ],
   sources: (s) => ({
-    kaiwoJobs: { apiVersion: KAIWO, plural: 'kaiwojobs', kind: 'KaiwoJob' },
-    kaiwoServices: { apiVersion: KAIWO, plural: 'kaiwoservices', kind: 'KaiwoService' },
+    kaiwoJobs: { apiVersion: KAIWO, plural: 'kaiwojobs', kind: 'KaiwoJob', transform: slimKaiwoWorkload },
+    kaiwoServices: { apiVersion: KAIWO, plural: 'kaiwoservices', kind: 'KaiwoService', transform: slimKaiwoWorkload },
     jobEvents: { apiVersion: 'v1', plural: 'events', kind: 'Event', fieldSelector: 'type=Warning,involvedObject.kind=KaiwoJob', transform: slimEvent },
     serviceEvents: { apiVersion: 'v1', plural: 'events', kind: 'Event', fieldSelector: 'type=Warning,involvedObject.kind=KaiwoService', transform: slimEvent },
     ...(selectorString(s.namespaceSelector) ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: selectorString(s.namespaceSelector) } } : {}),

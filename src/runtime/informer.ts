@@ -25,13 +25,21 @@ export interface InformerOptions {
   pageSize?: number;
   /** Server-side watch timeout range in seconds (randomised, like client-go). Default 300–600. */
   watchTimeoutSeconds?: [number, number];
+  /**
+   * Start with a streaming list (a watch with sendInitialEvents=true, the WatchList feature client-go uses) instead
+   * of paged LISTs; falls back to paged LISTs for good when the server rejects it (422/400: a server older than
+   * 1.27, or 1.33 with the gate off). Default true.
+   */
+  streamingList?: boolean;
 }
 
 class GoneError extends Error {}
+/** The server does not serve streaming lists (sendInitialEvents): fall back to paged LISTs. */
+class StreamingRejected extends Error {}
 
 /**
- * A list-then-watch cache of one collection, in the manner of client-go's reflector: paged list, watch from
- * the list's resourceVersion with bookmarks, relist on 410 Gone (emitting deletes for vanished objects),
+ * A list-then-watch cache of one collection, in the manner of client-go's reflector: a streaming list (watch with
+ * sendInitialEvents, falling back to a paged list where the server has none), watch from its resourceVersion with bookmarks, relist on 410 Gone (emitting deletes for vanished objects),
  * relist with exponential backoff on any other error (synced again as soon as a list succeeds), and a 404 (CRD
  * not installed) noted as `absent` and retried periodically. Records when each object was seen to change
  * (observed.ts). Never throws past start().
@@ -50,12 +58,20 @@ export class Informer {
   private resourceVersion = '';
   /** Objects of the first successful list are first sightings; any later appearance or change is a change. */
   private listedOnce = false;
+  /** Whether to try a streaming list next time the cache must be rebuilt (cleared when the server rejects it). */
+  private streaming: boolean;
   private readonly backoff: Backoff;
   private readonly transform: (obj: KubeObject) => KubeObject;
 
   constructor(private readonly kc: KubeConfig, readonly opts: InformerOptions) {
     this.backoff = opts.backoff ?? new Backoff(1000, 30_000);
     this.transform = opts.transform ?? stripBulk;
+    this.streaming = opts.streamingList ?? true;
+  }
+
+  /** How the cache is (re)built: 'stream' (watch with initial events) or 'pages' (paged LIST). */
+  get listMode(): 'stream' | 'pages' {
+    return this.streaming ? 'stream' : 'pages';
   }
 
   get synced(): boolean {
@@ -132,11 +148,16 @@ export class Informer {
     const stopped = (): boolean => signal.aborted;
     while (!stopped()) {
       try {
-        if (!this.resourceVersion) await this.relist(signal);
+        if (!this.resourceVersion && !this.streaming) await this.relist(signal);
         this.backoff.reset();
-        await this.watch(signal);
+        await this.watch(signal, !this.resourceVersion);
       } catch (err) {
         if (stopped()) break;
+        if (err instanceof StreamingRejected) {
+          this.streaming = false;
+          this.opts.log.info('streaming list not served; using paged lists', { path: this.opts.path, error: err.message });
+          continue;
+        }
         if (err instanceof GoneError || (err instanceof HttpStatusError && err.status === 410)) {
           this.resourceVersion = '';
           continue;
@@ -186,6 +207,11 @@ export class Informer {
       cont = list.metadata?.continue ?? '';
       rv = list.metadata?.resourceVersion ?? '';
     } while (cont);
+    this.replaceAll(fresh, rv);
+  }
+
+  /** Makes the cache exactly `fresh` (a complete list at `rv`): deletes, adds and updates emitted; synced. */
+  private replaceAll(fresh: Map<string, KubeObject>, rv: string): void {
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
         this.cache.delete(key);
@@ -204,20 +230,41 @@ export class Informer {
     this.setState('synced');
   }
 
-  private async watch(signal: AbortSignal): Promise<void> {
+  /**
+   * One watch. With `initial` it is a streaming list: the server first sends every object as ADDED, then a BOOKMARK
+   * annotated k8s.io/initial-events-end; those objects replace the cache at that bookmark (like a relist), and the
+   * same stream goes on with changes. A stream that ends before that bookmark proves nothing: the caller retries.
+   */
+  private async watch(signal: AbortSignal, initial: boolean): Promise<void> {
     const [lo, hi] = this.opts.watchTimeoutSeconds ?? [300, 600];
     const timeoutSeconds = Math.floor(lo + Math.random() * (hi - lo));
-    const url = this.query({ watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+    const url = this.query({
+      watch: '1', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds),
+      ...(initial ? { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' } : { resourceVersion: this.resourceVersion }),
+    });
     const seen = { gone: false };
-    await watchOnce(this.kc, url, (ev) => {
+    let fresh = initial ? new Map<string, KubeObject>() : undefined;
+    const done = watchOnce(this.kc, url, (ev) => {
       if (ev.type === 'ERROR') {
         if (ev.object.code === 410) seen.gone = true;
         else throw new HttpStatusError(ev.object.code ?? 500, `watch ${this.opts.path}: ${ev.object.message ?? 'error event'}`);
         return;
       }
       const rv = ev.object.metadata.resourceVersion;
+      if (ev.type === 'BOOKMARK') {
+        if (fresh && ev.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true') {
+          this.replaceAll(fresh, rv ?? '');
+          fresh = undefined;
+        } else if (rv && !fresh) this.resourceVersion = rv;
+        return;
+      }
+      if (fresh) {
+        const obj = this.transform(ev.object);
+        if (ev.type === 'DELETED') fresh.delete(objectKey(obj));
+        else fresh.set(objectKey(obj), obj);
+        return;
+      }
       if (rv) this.resourceVersion = rv;
-      if (ev.type === 'BOOKMARK') return;
       const obj = this.transform(ev.object);
       const key = objectKey(obj);
       const old = this.cache.get(key);
@@ -233,7 +280,17 @@ export class Informer {
       this.backoff.reset();
       if (this.state === 'failing') this.setState('synced');
     }, { idleMs: (timeoutSeconds + 30) * 1000, signal });
+    try {
+      await done;
+    } catch (err) {
+      if (initial && fresh && err instanceof HttpStatusError && (err.status === 400 || err.status === 422)) throw new StreamingRejected(err.message);
+      throw err;
+    }
     if (seen.gone) throw new GoneError('resourceVersion too old');
+    if (fresh) {
+      if (signal.aborted) return;
+      throw new Error(`watch ${this.opts.path}: the stream ended before its initial events were complete`);
+    }
     if (this.state === 'failing') this.setState('synced');
   }
 }

@@ -22,6 +22,9 @@ function informer(kc: KubeConfig, opts: Omit<InformerOptions, 'log'>) {
   return { inf, events, names };
 }
 
+/** Initial lists served on `path`: watches with sendInitialEvents (streaming lists). */
+const streamed = (proxy: ApiProxy, path: string, query: Record<string, string> = {}) => proxy.count('GET', path, { watch: true, query: { ...query, sendInitialEvents: 'true' } });
+
 describe('integration: Informer and SourceManager on a real API server', function () {
   this.timeout(90_000);
   before(skipWithoutBackend);
@@ -97,7 +100,10 @@ describe('integration: Informer and SourceManager on a real API server', functio
     stops.push(() => inf.stop());
     await waitFor('synced and watching', () => inf.state === 'synced' && proxy.openWatches(path, { labelSelector }) === 1);
     expect(names()).to.deep.equal(['a', 'b']);
-    const lists = proxy.count('GET', path, { watch: false });
+    // kube-apiserver 1.36 serves streaming lists: the cache is built from one watch, with no LIST request.
+    expect(inf.listMode).to.equal('stream');
+    expect(proxy.count('GET', path, { watch: false }), 'no paged LIST').to.equal(0);
+    const lists = streamed(proxy, path);
 
     // The informer misses three changes (the proxy drops their watch events), then its watch expires.
     proxy.hold(path, true);
@@ -113,7 +119,7 @@ describe('integration: Informer and SourceManager on a real API server', functio
     await waitFor('relisted and watching again', () => names().join() === 'b,c' && proxy.openWatches(path, { labelSelector }) === 1);
     expect(events.slice(before)).to.have.members(['delete:a', 'add:c', 'update:b']);
     expect(inf.get(`${ns}/b`)?.data).to.deep.equal({ v: '2' });
-    expect(proxy.count('GET', path, { watch: false }) - lists, 'one relist').to.equal(1);
+    expect(streamed(proxy, path) - lists, 'one relist (a streaming list)').to.equal(1);
     expect(inf.state).to.equal('synced');
   });
 
@@ -133,7 +139,7 @@ describe('integration: Informer and SourceManager on a real API server', functio
     sm.use('b', [shared]);
     sm.use('control', [control]);
     await waitFor('both sources watching', () => sm.allSynced && watching('informer-test=shared') === 1 && watching('informer-test') === 1);
-    expect(proxy.count('GET', path, { watch: false, query: { labelSelector: 'informer-test=shared' } }), 'one list for two monitors').to.equal(1);
+    expect(streamed(proxy, path, { labelSelector: 'informer-test=shared' }), 'one list for two monitors').to.equal(1);
 
     await configMap('s1', { 'informer-test': 'shared' });
     await waitFor('a and b told together', () => changes.includes('a+b') && sm.view(shared).objects.length === 1);
@@ -181,5 +187,23 @@ describe('integration: Informer and SourceManager on a real API server', functio
     expect(inf.list(), 'the same array while nothing changes').to.equal(inf.list());
     const conds = (inf.list()[0]?.status as { conditions?: Record<string, unknown>[] }).conditions ?? [];
     expect(conds[0]).to.include({ status: 'False' }).and.not.to.have.property('lastHeartbeatTime');
+  });
+
+  it('pages with LIST when told to (or when a server rejects streaming lists): same cache, same events', async () => {
+    const proxy = await ApiProxy.start(kc);
+    stops.push(() => proxy.stop());
+    const path = `/api/v1/namespaces/${ns}/configmaps`;
+    const labelSelector = 'informer-test=paged';
+    for (const n of ['p1', 'p2', 'p3']) await configMap(n, { 'informer-test': 'paged' });
+    const { inf, events, names } = informer(proxy.kubeConfig(), { path, labelSelector, streamingList: false, pageSize: 2 });
+    inf.start();
+    stops.push(() => inf.stop());
+    await waitFor('synced and watching', () => inf.state === 'synced' && proxy.openWatches(path, { labelSelector }) === 1);
+    expect(names()).to.deep.equal(['p1', 'p2', 'p3']);
+    expect(inf.listMode).to.equal('pages');
+    expect(proxy.count('GET', path, { watch: false, query: { labelSelector } }), 'two pages of 2').to.equal(2);
+    expect(streamed(proxy, path, { labelSelector })).to.equal(0);
+    await configMap('p4', { 'informer-test': 'paged' });
+    await waitFor('the watch after the pages', () => events.includes('add:p4'));
   });
 });

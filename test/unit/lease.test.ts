@@ -79,6 +79,7 @@ class FakeApi {
   rv = 1;
   lists = 0;
   watches = 0;
+  streamingRejected = 0;
   /** What each watch request does, in order; later requests hang (kept open, no events). */
   watchScript: ((res: ServerResponse) => void)[] = [];
   private readonly server: Server;
@@ -113,6 +114,12 @@ class FakeApi {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.searchParams.get('sendInitialEvents') === 'true') {
+      // A server without streaming lists (before 1.27, or 1.33 with WatchList off): the informer pages instead.
+      this.streamingRejected++;
+      res.writeHead(422, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}');
+      return;
+    }
     if (url.searchParams.get('watch') !== '1') {
       this.lists++;
       res.writeHead(200, { 'Content-Type': 'application/json' })
@@ -177,6 +184,8 @@ describe('informer: observed change times and readiness after failures', () => {
     await until('relist after 410', () => informer?.get('ns/l') !== watched);
     const relisted = informer.get('ns/l');
     expect(api.lists).to.equal(2);
+    expect(api.streamingRejected, 'asked for a streaming list once, then paged for good').to.equal(1);
+    expect(informer.listMode).to.equal('pages');
     expect(observationOf(relisted ?? {})).to.deep.equal(changed); // same resourceVersion: not a change
   });
 
