@@ -76,8 +76,8 @@ cluster-down: deps ## stop the local control plane (and the FULL=1 test bed)
 cluster-status: deps ## is the local control plane (or the FULL=1 test bed) running?
 	@tsx src/dev/testbed/cli.ts status || tsx src/dev/cluster.ts status
 
-demo: deps controlplane ## the full story: local control plane, simulated Kaiwo/Kueue/GPU stack, operator, a KaiwoMonitor, one fault per area (DEMO_ONCE=1 exits)
-	@tsx hack/demo.ts
+demo: deps controlplane $(if $(filter 1,$(SIM)),,testbed) ## the full story on the test bed: real Kueue admits a Job, operator, a KaiwoMonitor, one fault per area, why is it pending (DEMO_ONCE=1 exits; SIM=1: the older simulated stack)
+	@tsx hack/$(if $(filter 1,$(SIM)),demo-sim,demo).ts
 
 clean: ## remove build output
 	rm -rf dist coverage out

@@ -7,7 +7,7 @@ import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
  * ClusterQueue with a GPU quota, a LocalQueue, and Workloads whose status (QuotaReserved, admission) and the
  * ClusterQueue's flavorsReservation are written the way Kueue writes them. Everything is named and labelled after
  * `id`, so a KaiwoMonitor can be scoped to it (capacitySpec) and pools of different tests never mix. Used by the
- * capacity integration tests and `make demo` ("why is it pending?").
+ * capacity integration tests and `make demo SIM=1` ("why is it pending?").
  */
 export const POOL_LABEL = 'kaiwo-monitor.dev/pool';
 const MERGE = 'application/merge-patch+json';

@@ -107,7 +107,7 @@ async function down(): Promise<number> {
   }
   try {
     const op = Number(readFileSync(join(dir, 'operator.pid'), 'utf8'));
-    if (op && alive(op)) process.kill(op, 'SIGTERM'); // started by make demo
+    if (op && alive(op)) process.kill(op, 'SIGTERM'); // started by make demo SIM=1
   } catch { /* no operator */ }
   if (alive(s.pid)) process.kill(s.pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
@@ -120,7 +120,7 @@ async function down(): Promise<number> {
 }
 
 /**
- * Removes what `up` and `make demo` wrote (etcd data, PKI, logs, state), then the directory itself when
+ * Removes what `up` and `make demo SIM=1` wrote (etcd data, PKI, logs, state), then the directory itself when
  * nothing else is in it (KAIWO_MONITOR_CLUSTER_DIR may point at a directory the user owns).
  */
 function removeState(): boolean {

@@ -8,7 +8,7 @@ import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
 /**
  * A simulated Kaiwo/Kueue/GPU cluster on a bare API server (no kubelet, no controllers): the objects a real
  * install has, with statuses written directly, so faults can be injected and healed with one status write.
- * Used by the fault-scenario tests, the detection benchmark and `make demo`.
+ * Used by the fault-scenario tests, the detection benchmark and `make demo SIM=1`.
  */
 export interface SimOptions {
   /** Label put on the sim's ClusterQueue and workload namespace, so a monitor can be scoped to them. */

@@ -1,6 +1,6 @@
 /**
  * What a new user does in the first hour, run for real: the README's `$(make -s cluster-up)` recipes literally,
- * `make demo` next to a cluster the user started, `make cluster-down`; the npm tarball installed on a clean
+ * `make demo SIM=1` next to a cluster the user started, `make cluster-down`; the npm tarball installed on a clean
  * prefix, the system Node refused in one line, `kubectl kaiwo-monitor` as a plugin (npm bin and krew layout);
  * `check -f` validated by the API server (dry-run create) or offline when the CRD is missing.
  */
@@ -112,8 +112,8 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       }
     });
 
-    it('`make demo` tells its story on a cluster the user started and leaves that cluster running', async () => {
-      const demo = await sh('make', ['-s', 'demo'], { env: { ...env(), DEMO_ONCE: '1' } });
+    it('`make demo SIM=1` tells its story on a cluster the user started and leaves that cluster running', async () => {
+      const demo = await sh('make', ['-s', 'demo', 'SIM=1'], { env: { ...env(), DEMO_ONCE: '1' } });
       expect(demo.code, demo.stdout.slice(-2000) + demo.stderr.slice(-2000)).to.equal(0);
       expect(demo.stdout).to.include('keeps running');
       const status = await sh('make', ['-s', 'cluster-status'], { env: env() });

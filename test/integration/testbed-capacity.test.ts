@@ -5,6 +5,7 @@ import { Monitors } from '../../src/dev/monitors.js';
 import { MonitorRecorder } from '../../src/dev/scenarios.js';
 import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
 import { TestBed } from '../../src/dev/testbed/testbed.js';
+import { jobPod, quotaReserved, submitJob } from '../../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -32,28 +33,11 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
   const req = <T>(method: string, path: string, body?: unknown) => rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}) });
 
   /** A batch Job of one pod asking 8 AMD GPUs in LocalQueue team; kwok keeps its pod running for an hour. */
-  async function job(name: string): Promise<void> {
-    await req('POST', `/apis/batch/v1/namespaces/${NS}/jobs`, {
-      apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: NS, labels: { 'kueue.x-k8s.io/queue-name': 'team' } },
-      spec: {
-        suspend: true, backoffLimit: 0,
-        template: {
-          metadata: { annotations: { 'pod-complete.stage.kwok.x-k8s.io/delay': '1h' } },
-          spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'rocm/pytorch:latest', resources: { requests: { cpu: '8', 'amd.com/gpu': '8' }, limits: { 'amd.com/gpu': '8' } } }] },
-        },
-      },
-    });
-  }
-  interface Wl { metadata: { name: string }; status?: { conditions?: Condition[] } }
-  const admitted = async (jobName: string) => {
-    const wls = await req<{ items: Wl[] }>('GET', kueuePath('workloads', NS));
-    const w = wls.items.find((x) => x.metadata.name.includes(jobName));
-    return w?.status?.conditions?.some((c) => c.type === 'QuotaReserved' && c.status === 'True') ? w : undefined;
-  };
+  const job = (name: string) => submitJob(tb.kc, NS, name, { queue: 'team', resource: 'amd.com/gpu', gpus: 8, runFor: '1h', requests: { cpu: '8' } });
+  const admitted = (jobName: string) => quotaReserved(tb.kc, tb.kueue.apiVersion, NS, jobName);
   const podNode = async (jobName: string) => {
-    const pods = await req<{ items: { spec: { nodeName?: string }; status?: { phase?: string } }[] }>('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`job-name=${jobName}`)}`);
-    const p = pods.items[0];
-    return p?.spec.nodeName && p.status?.phase === 'Running' ? p.spec.nodeName : undefined;
+    const p = await jobPod(tb.kc, NS, jobName);
+    return p?.phase === 'Running' ? p.node : undefined;
   };
 
   before(async function () {

@@ -3,11 +3,11 @@ import type { Condition } from '../../src/api/types.js';
 import { Monitors } from '../../src/dev/monitors.js';
 import { MonitorRecorder } from '../../src/dev/scenarios.js';
 import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
-import { kwokRunFor } from '../../src/dev/testbed/kaiwo-reconcile.js';
 import { KUEUE_LEASE, KUEUE_NAMESPACE } from '../../src/dev/testbed/kueue.js';
 import { scraperSecret, testBedMonitorSpec } from '../../src/dev/testbed/monitor.js';
 import { TestBed } from '../../src/dev/testbed/testbed.js';
 import { pinned } from '../../src/dev/testbed/versions.js';
+import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { OperatorProcess } from '../support/operator.js';
 
@@ -76,18 +76,7 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
     const settled = () => untilCondition('Healthy', 'True');
 
     /** A batch Job in the kaiwo LocalQueue, as a user submits it to Kueue. */
-    async function queuedJob(name: string, resource: string, gpus: number, runFor: string): Promise<void> {
-      await req('POST', `/apis/batch/v1/namespaces/${WL_NS}/jobs`, {
-        apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: WL_NS, labels: { 'kueue.x-k8s.io/queue-name': 'kaiwo' } },
-        spec: {
-          suspend: true, backoffLimit: 0,
-          template: {
-            metadata: { annotations: kwokRunFor(runFor) },
-            spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'rocm/pytorch:latest', resources: { requests: { cpu: '8', memory: '64Gi', [resource]: String(gpus) }, limits: { [resource]: String(gpus) } } }] },
-          },
-        },
-      });
-    }
+    const queuedJob = (name: string, resource: JobOptions['resource'], gpus: number, runFor: string) => submitJob(tb.kc, WL_NS, name, { resource, gpus, runFor });
 
     async function workloadFor(job: string, timeoutMs = 30_000): Promise<Workload> {
       const deadline = Date.now() + timeoutMs;
@@ -143,11 +132,7 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
       await settled();
       const start = Date.now();
       await queuedJob('train-nv', 'nvidia.com/gpu', 4, '20s');
-      await req('POST', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${WL_NS}/kaiwojobs`, {
-        apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob',
-        metadata: { name: 'finetune', namespace: WL_NS, annotations: { 'kaiwo-monitor.dev/run-duration': '20s' } },
-        spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch:latest', entrypoint: 'python train.py' },
-      });
+      await submitKaiwoJob(tb.kc, WL_NS, 'finetune', { gpus: 8, gpuVendor: 'amd', runFor: '20s' });
       try {
         const admitted = await until('both Workloads admitted by Kueue', async () => {
           const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items;

@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Cluster, startCluster } from '../backend.js';
 import type { ManagedProcess } from '../process.js';
+import { isoSeconds } from '../../api/time.js';
 import { rawJson } from '../../runtime/rawrequest.js';
 import { testBedBinDir } from './binaries.js';
 import { CriLogMirror } from './crilog.js';
@@ -150,6 +151,29 @@ export class TestBed {
   /** Puts a pod into a kwok fault stage (or back out of it with `undefined`). */
   async setPodFault(namespace: string, pod: string, fault: PodFault | undefined): Promise<void> {
     await rawJson(this.kc, { method: 'PATCH', path: `/api/v1/namespaces/${namespace}/pods/${pod}`, body: { metadata: { annotations: { [FAULT_ANNOTATION]: fault ?? null } } }, contentType: MERGE });
+  }
+
+  /**
+   * The pod's containers exit with `exitCode`, as kubelet reports it for a restartPolicy Never pod: phase Failed,
+   * each container terminated with reason Error. (kwok's own stages only ever complete a Job's pod successfully.)
+   */
+  async failPod(namespace: string, pod: string, exitCode = 1): Promise<void> {
+    const path = `/api/v1/namespaces/${namespace}/pods/${pod}`;
+    interface Pod { spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string }[]; containerStatuses?: { name: string; state?: { running?: { startedAt?: string } } }[] } }
+    const p = await rawJson<Pod>(this.kc, { method: 'GET', path });
+    const now = isoSeconds(new Date());
+    const containerStatuses = p.spec.containers.map((c) => ({
+      name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 0,
+      state: { terminated: { exitCode, reason: 'Error', startedAt: p.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running?.startedAt ?? now, finishedAt: now } },
+    }));
+    await rawJson(this.kc, {
+      method: 'PATCH', path: `${path}/status`, contentType: MERGE, body: {
+        status: {
+          phase: 'Failed', containerStatuses,
+          conditions: (p.status?.conditions ?? []).map((c) => (['Ready', 'ContainersReady'].includes(c.type) ? { type: c.type, status: 'False', reason: 'PodFailed', lastTransitionTime: now } : c)),
+        },
+      },
+    });
   }
 
   /** Names of the Deployment's current pods (not being deleted), oldest first. */
