@@ -11,7 +11,7 @@ VERSION := $(shell sed -nE 's/^  "version": "([^"]+)",?$$/\1/p' package.json)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:$(VERSION)
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane tools testbed build generate bench-operator bench-detection bench-hostile bench-capacity lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane tools testbed build generate bench-operator bench-detection bench-hostile bench-capacity bench-scale lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push image pack krew test-alerts
 
 help: ## list targets
@@ -66,6 +66,9 @@ bench-capacity: deps ## capacity evaluation time at 5,000 nodes / 50,000 Workloa
 
 bench-hostile: deps ## all hostile /metrics and PromQL peers at once (BENCH_SECONDS): peak RSS, event-loop delay, sockets, 100k-series eval
 	tsx hack/bench/hostile.ts
+
+bench-scale: build controlplane ## kaiwo-monitor vs kube-state-metrics on a loaded control plane (SCALE=0.2 of 5,000 nodes / 43,500 Workloads / 10,000 KaiwoJobs; PROFILE=1, KSM=0)
+	tsx hack/bench/scale.ts
 
 cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path (FULL=1: the test bed, KUEUE=v0.12.3 for the older Kueue)
 	@if [ "$${FULL:-}" = 1 ]; then $(MAKE) -s testbed && tsx src/dev/testbed/cli.ts up $${KUEUE:-}; else tsx src/dev/cluster.ts up; fi

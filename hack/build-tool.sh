@@ -12,6 +12,8 @@
 #   hack/build-tool.sh kwok           kwok (sigs.k8s.io/kwok, KWOK_VERSION)
 #   hack/build-tool.sh kueue          the Kueue manager at KUEUE_VERSION (newest served release)
 #   hack/build-tool.sh kueue-legacy   the Kueue manager at KUEUE_LEGACY_VERSION (Kaiwo v0.1.9's line)
+# Benchmarks only:
+#   hack/build-tool.sh ksm            kube-state-metrics (k8s.io/kube-state-metrics/v2, KSM_VERSION) for make bench-scale
 set -euo pipefail
 hack=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
@@ -48,7 +50,11 @@ case $tool in
     version=$KUEUE_VERSION; [[ $tool == kueue-legacy ]] && version=$KUEUE_LEGACY_VERSION
     cmds=(kueue)
     ldflags="-X sigs.k8s.io/kueue/pkg/version.GitVersion=$version -X sigs.k8s.io/kueue/pkg/version.GitCommit=module-$version" ;;
-  *) echo "usage: $0 prometheus|helm|gitops|kube|kwok|kueue|kueue-legacy [--bin-dir]" >&2; exit 2 ;;
+  ksm)
+    module=k8s.io/kube-state-metrics/v2 version=$KSM_VERSION tags="" main_pkg=k8s.io/kube-state-metrics/v2
+    cmds=(kube-state-metrics)
+    ldflags="-X github.com/prometheus/common/version.Version=${version#v}" ;;
+  *) echo "usage: $0 prometheus|helm|gitops|kube|kwok|kueue|kueue-legacy|ksm [--bin-dir]" >&2; exit 2 ;;
 esac
 dir=${dir:-$hack/$tool}
 bin_dir="$cache_root/$tool/$version/bin"
@@ -68,7 +74,7 @@ tmp=$(mktemp -d "$bin_dir/.build.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 for b in "${missing[@]}"; do
   t0=$(date +%s)
   echo "[build-$tool] building $b $version ..." >&2
-  pkg="$module/cmd/$b"; [[ $module == local ]] && pkg=.
+  pkg=${main_pkg:-$module/cmd/$b}; [[ $module == local ]] && pkg=.
   ( cd "$dir" && go build ${tags:+-tags "$tags"} -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$b" "$pkg" )
   mv "$tmp/$b" "$bin_dir/$b"
   echo "[build-$tool] built $b in $(( $(date +%s) - t0 ))s" >&2

@@ -12,8 +12,7 @@ const AMD_HEALTH_LABEL = /^metricsexporter\.amd\.com\.gpu\.([^.]+)\.state$/;
 
 /** Nodes carry large image lists no check reads; drop them before caching (shared with the capacity check). */
 export function slimNode(n: KubeObject): KubeObject {
-  const status = n.status as Record<string, unknown> | undefined;
-  if (!status) return n;
+  const status = (n.status ?? {}) as Record<string, unknown>;
   const { images: _i, volumesInUse: _v, volumesAttached: _a, conditions, ...rest } = status;
   // lastHeartbeatTime changes on every kubelet status update; no check reads it (NotReady comes from the Ready
   // condition the node lifecycle controller sets), so without it a heartbeat is a no-op update the informer drops.
@@ -24,7 +23,9 @@ export function slimNode(n: KubeObject): KubeObject {
       return kept;
     })
     : conditions;
-  return { ...n, status: conditions === undefined ? rest : { ...rest, conditions: slim } };
+  // No check reads a node's annotations (often KiBs: CSI node IDs, CNI addresses, volumes).
+  const { annotations: _n, ...metadata } = n.metadata;
+  return { ...n, metadata, status: conditions === undefined ? rest : { ...rest, conditions: slim } };
 }
 
 export interface GPUNodesSpec {

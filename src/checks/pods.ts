@@ -3,7 +3,7 @@ import type { LabelSelector } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { selectorString } from '../runtime/selector.js';
 import type { SourceSpec, SourceView } from './types.js';
-import { ageMs, type F, deploymentAvailability, type NextCheck, ref } from './util.js';
+import { ageMs, type F, deploymentAvailability, type NextCheck, quietRenewal, ref } from './util.js';
 
 /** A controller's Deployment, pods and leader Lease: sources and findings shared by the Kaiwo operator and Kueue checks. */
 
@@ -41,7 +41,7 @@ export const deploymentSource = (namespace: string, name: string): SourceSpec =>
 export const podSource = (namespace: string, selector: LabelSelector): SourceSpec =>
   ({ apiVersion: 'v1', plural: 'pods', kind: 'Pod', namespace, labelSelector: selectorString(selector) });
 export const leaseSource = (namespace: string, name: string): SourceSpec =>
-  ({ apiVersion: 'coordination.k8s.io/v1', plural: 'leases', kind: 'Lease', namespace, fieldSelector: `metadata.name=${name}` });
+  ({ apiVersion: 'coordination.k8s.io/v1', plural: 'leases', kind: 'Lease', namespace, fieldSelector: `metadata.name=${name}`, quiet: quietRenewal });
 
 /** What reading a controller's Deployment, pods and Lease takes. */
 export const CONTROLLER_RBAC = [

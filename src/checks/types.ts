@@ -16,6 +16,11 @@ export interface SourceSpec {
   fieldSelector?: string;
   /** Slims objects before caching (e.g. drop Node images or Workload pod templates). Same id ⇒ same transform. */
   transform?: (obj: KubeObject) => KubeObject;
+  /**
+   * An update for which this returns true is cached but wakes no monitor: it cannot change any verdict before the
+   * deadline the check already asked to be re-evaluated at (e.g. a renewal of a fresh Lease). Same id ⇒ same quiet.
+   */
+  quiet?: (old: KubeObject, obj: KubeObject) => boolean;
 }
 
 export type SourceState = 'pending' | 'synced' | 'absent' | 'failing';

@@ -128,6 +128,25 @@ interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseDuration
 export const LEASE_SKEW_TOLERANCE_MS = 2000;
 
 /**
+ * A Lease update that is only a renewal of a fresh Lease: same holder, duration and transitions, a renewTime not
+ * in the future, and the previous version renewed (or seen to change) within leaseDurationSeconds. Such an
+ * update can only push the expiry leaseFindings asked to be re-checked at further out, so it wakes no monitor
+ * (the informer still caches it, and its observed change time): a leader renewing every 2 s costs a JSON parse,
+ * not an evaluation. Anything else — a new holder, a release, a stale Lease renewed again, skew — is a change.
+ */
+export function quietRenewal(old: KubeObject, obj: KubeObject, nowMs = Date.now()): boolean {
+  const a = (old.spec ?? {}) as LeaseSpec & { leaseTransitions?: number; acquireTime?: string };
+  const b = (obj.spec ?? {}) as LeaseSpec & { leaseTransitions?: number; acquireTime?: string };
+  if (!a.holderIdentity || a.holderIdentity !== b.holderIdentity || a.leaseDurationSeconds !== b.leaseDurationSeconds
+    || a.leaseTransitions !== b.leaseTransitions || a.acquireTime !== b.acquireTime) return false;
+  const before = a.renewTime ? Date.parse(a.renewTime) : NaN;
+  const after = b.renewTime ? Date.parse(b.renewTime) : NaN;
+  if (!(after <= nowMs + LEASE_SKEW_TOLERANCE_MS) || !(before <= nowMs + LEASE_SKEW_TOLERANCE_MS) || !(after >= before)) return false;
+  const last = Math.max(before, observationOf(old)?.changedAt ?? -Infinity);
+  return nowMs - last < (a.leaseDurationSeconds ?? 15) * 1000;
+}
+
+/**
  * A controller-runtime leader Lease: Critical when missing, not renewed within leaseDurationSeconds + grace, or
  * released (no holder) and not taken by anyone within that limit; otherwise asks to be re-checked exactly when
  * it would expire.

@@ -83,6 +83,7 @@ export class SourceManager {
       ...(s.labelSelector ? { labelSelector: s.labelSelector } : {}),
       ...(s.fieldSelector ? { fieldSelector: s.fieldSelector } : {}),
       ...(s.transform ? { transform: (o: KubeObject) => (s.transform ?? stripBulk)(stripBulk(o)) } : {}),
+      ...(s.quiet ? { quiet: s.quiet } : {}),
       log: this.log.child('informer', { resource: `${s.plural}.${s.apiVersion}` }),
     });
     const notify = () => {

@@ -3,6 +3,7 @@ import { Backoff, sleep } from './backoff.js';
 import type { Logger } from './log.js';
 import { type KubeObject, objectKey, stripBulk } from './objects.js';
 import { observationOf, recordObservation } from './observed.js';
+import { internObject } from './intern.js';
 import { sameContent } from './same-content.js';
 import { rawRequest } from './rawrequest.js';
 import { HttpStatusError, watchOnce } from './watch.js';
@@ -18,6 +19,8 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Applied to every object before caching (default: drop managedFields and last-applied annotation). */
   transform?: (obj: KubeObject) => KubeObject;
+  /** Updates (after transform) that are cached without telling the handlers; list() still shows them. */
+  quiet?: (old: KubeObject, obj: KubeObject) => boolean;
   log: Logger;
   /** Retry period while the resource is not served (CRD not installed). Default 30 s. */
   absentRetryMs?: number;
@@ -65,7 +68,8 @@ export class Informer {
 
   constructor(private readonly kc: KubeConfig, readonly opts: InformerOptions) {
     this.backoff = opts.backoff ?? new Backoff(1000, 30_000);
-    this.transform = opts.transform ?? stripBulk;
+    const transform = opts.transform ?? stripBulk;
+    this.transform = (o) => internObject(transform(o));
     this.streaming = opts.streamingList ?? true;
   }
 
@@ -274,8 +278,10 @@ export class Informer {
       } else {
         this.observe(obj, old);
         this.cache.set(key, obj);
-        // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing.
-        if (!old || !sameContent(old, obj)) this.emit(old ? 'update' : 'add', obj, old);
+        // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing; a
+        // quiet one (a fresh Lease renewed) changes the cache but wakes nobody.
+        if (old && this.opts.quiet?.(old, obj)) this.revision++;
+        else if (!old || !sameContent(old, obj)) this.emit(old ? 'update' : 'add', obj, old);
       }
       this.backoff.reset();
       if (this.state === 'failing') this.setState('synced');

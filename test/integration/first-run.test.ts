@@ -77,7 +77,12 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
   describe('make cluster-up / demo / cluster-down, as the README uses them', () => {
     const clusterDir = join(work, 'cluster');
     // A private control plane (not the user's); MAKEFLAGS keeps make from re-running `npm ci` under other tests.
-    const env = () => ({ ...process.env, PATH: basePath, KAIWO_MONITOR_CLUSTER_DIR: clusterDir, MAKEFLAGS: '-o node_modules/.package-lock.json' });
+    // A private npm cache too: npx links this checkout into <cache>/_npx/<hash of its path>, and an entry left
+    // half-made by an interrupted earlier run (node_modules without package.json) makes every later npx fail.
+    const env = () => ({
+      ...process.env, PATH: basePath, KAIWO_MONITOR_CLUSTER_DIR: clusterDir, MAKEFLAGS: '-o node_modules/.package-lock.json',
+      npm_config_cache: join(work, 'npm-cache'),
+    });
     after(async () => { await sh('make', ['-s', 'cluster-down'], { env: env() }); });
 
     it('`make -s cluster-up` prints only the kubeconfig path on stdout (progress on stderr), started or already running', async () => {
@@ -99,7 +104,8 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
         if (/kaiwo-monitor run\b/.test(recipe)) {
           const op = background(recipe, env());
           try {
-            await until(`"${recipe}" to connect`, () => op.out().includes('connected to Kubernetes API server'), 180_000);
+            await until(`"${recipe}" to connect`, () => op.out().includes('connected to Kubernetes API server'), 180_000)
+              .catch((err: unknown) => { throw new Error(`${(err as Error).message}; output so far:\n${op.out().slice(-3000)}`); });
           } finally {
             await op.stop();
           }

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { slimNode } from '../../src/checks/gpu-nodes.js';
+import { quietRenewal } from '../../src/checks/util.js';
+import { recordObservation } from '../../src/runtime/observed.js';
 import { CheckMemo } from '../../src/controller/evaluate.js';
 import type { ComponentOutcome } from '../../src/controller/status.js';
 import type { KubeObject } from '../../src/runtime/objects.js';
 import { sameContent } from '../../src/runtime/same-content.js';
+import { intern, internObject } from '../../src/runtime/intern.js';
 
 const node = (rv: string, beat: string, ready = 'True'): KubeObject => ({
   apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', resourceVersion: rv, labels: { a: 'b' } },
@@ -85,6 +88,58 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
       memo.set('kueue', [viewA], 1000, outcome('gen2'));
       memo.reset('uid/2', 10_000);
       expect(memo.get('kueue', [viewA], 1001)).to.equal(undefined);
+    });
+  });
+
+  describe('quietRenewal (a fresh Lease renewed wakes no monitor)', () => {
+    const NOW = Date.parse('2026-06-01T12:00:00Z');
+    const lease = (renewOffsetMs: number, spec: Record<string, unknown> = {}): KubeObject => ({
+      metadata: { name: 'l', namespace: 'ns' },
+      spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15, leaseTransitions: 3, acquireTime: '2026-06-01T11:00:00.000000Z', renewTime: new Date(NOW + renewOffsetMs).toISOString(), ...spec },
+    });
+
+    it('is quiet for the same holder renewing a Lease renewed within its duration', () => {
+      expect(quietRenewal(lease(-2000), lease(0), NOW)).to.equal(true);
+      expect(quietRenewal(lease(-14_000), lease(0), NOW)).to.equal(true);
+    });
+
+    it('is a change when the Lease was stale, changes holder or transitions, is released, or a clock is skewed', () => {
+      expect(quietRenewal(lease(-16_000), lease(0), NOW), 'renewed after it expired: a recovery').to.equal(false);
+      expect(quietRenewal(lease(-2000), lease(0, { holderIdentity: 'pod-b' }), NOW)).to.equal(false);
+      expect(quietRenewal(lease(-2000), lease(0, { leaseTransitions: 4 }), NOW)).to.equal(false);
+      expect(quietRenewal(lease(-2000), lease(0, { holderIdentity: undefined, leaseDurationSeconds: 1 }), NOW), 'released').to.equal(false);
+      expect(quietRenewal(lease(-2000, { holderIdentity: undefined }), lease(0), NOW), 'taken after a release').to.equal(false);
+      expect(quietRenewal(lease(-2000), lease(60_000), NOW), 'renewTime in the future').to.equal(false);
+      expect(quietRenewal(lease(0), lease(-2000), NOW), 'renewTime going back').to.equal(false);
+      expect(quietRenewal(lease(-2000), lease(0, { renewTime: 'garbage' }), NOW)).to.equal(false);
+    });
+
+    it('counts a change this process saw recently as fresh even when the holder\'s renewTime is old (skewed clock)', () => {
+      const old = lease(-600_000);
+      expect(quietRenewal(old, lease(-598_000), NOW)).to.equal(false);
+      recordObservation(old, { firstSeen: NOW - 900_000, changedAt: NOW - 1000 });
+      expect(quietRenewal(old, lease(-598_000), NOW)).to.equal(true);
+    });
+  });
+
+  describe('interning (compact caches)', () => {
+    it('keeps every value as it was, in place, and copes with odd shapes and hostile depth', () => {
+      const o: KubeObject = { metadata: { name: 'n', namespace: 'ns', uid: 'u', labels: { a: 'b' } }, status: { conditions: [{ type: 'Ready', status: 'True' }, 'x', 3, null], s: 'y' } };
+      const copy = structuredClone(o);
+      expect(internObject(o)).to.equal(o);
+      expect(o).to.deep.equal(copy);
+      let deep: Record<string, unknown> = {};
+      const root = deep;
+      for (let i = 0; i < 100_000; i++) deep = deep.x = { v: 'z' };
+      expect(() => internObject({ metadata: { name: 'd' }, spec: root })).not.to.throw();
+    });
+
+    it('returns long strings as they are and survives more distinct strings than its table holds', () => {
+      const long = 'x'.repeat(1000);
+      expect(intern(long)).to.equal(long);
+      let same = 0;
+      for (let i = 0; i < 200_000; i++) if (intern(`s${i}`) === `s${i}`) same++;
+      expect(same).to.equal(200_000);
     });
   });
 });

@@ -1,0 +1,249 @@
+/**
+ * make bench-scale: kaiwo-monitor and kube-state-metrics side by side on one loaded local control plane.
+ *   SCALE=0.2        fraction of the full scale (5,000 GPU nodes, 43,500 Workloads, 10,000 KaiwoJobs)
+ *   IDLE_SECONDS=60  idle window (RSS, CPU, status PATCHes) under background churn
+ *   FAULTS=20        faults injected (five classes in turn), each detected and healed
+ *   HEARTBEAT_SECONDS=300  each node's status heartbeat period (a kubelet's nodeStatusReportFrequency; 0: off)
+ *   KSM=0            skip kube-state-metrics;  PROFILE=1  CPU profile of the operator, top functions printed
+ *   KAIWO_MONITOR_MAIN=path/to/dist/cli/main.js   measure another build (e.g. a checkout of an older commit)
+ *   OPERATOR_LOG=file  the operator's debug log (one line per reconcile) into file
+ * Background churn: the simulated Kaiwo and Kueue leaders renew their Leases every second; every GPU node posts
+ * a status heartbeat every HEARTBEAT_SECONDS (spread evenly). Prints a table and writes out/bench-scale.json.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KaiwoMonitor } from '../../src/api/types.js';
+import { startCluster } from '../../src/dev/backend.js';
+import { Monitors } from '../../src/dev/monitors.js';
+import { repoRoot } from '../../src/dev/paths.js';
+import { freePort } from '../../src/dev/ports.js';
+import { MonitorRecorder } from '../../src/dev/scenarios.js';
+import { SimulatedStack } from '../../src/dev/simulate.js';
+import { heartbeats, kaiwoJobStatus, Loader, loadCluster, nodeName, nodeStatus, type Scale } from './load.js';
+import { topFunctions } from './profile.js';
+
+const env = process.env;
+const SCALE = Number(env.SCALE ?? '0.2');
+const IDLE_SECONDS = Number(env.IDLE_SECONDS ?? '60');
+const FAULTS = Number(env.FAULTS ?? '20');
+/** A kubelet posts an unchanged node status every nodeStatusReportFrequency (default 5m); 0 turns heartbeats off. */
+const HEARTBEAT_SECONDS = Number(env.HEARTBEAT_SECONDS ?? '300');
+const FULL = { nodes: 5000, workloads: 43_500, kaiwoJobs: 10_000 };
+const scale: Scale = {
+  nodes: Math.round(FULL.nodes * SCALE), workloads: Math.round(FULL.workloads * SCALE), kaiwoJobs: Math.round(FULL.kaiwoJobs * SCALE), pools: 5, namespaces: 20,
+};
+const MAIN = env.KAIWO_MONITOR_MAIN ?? join(repoRoot, 'dist/cli/main.js');
+const outDir = join(repoRoot, 'out');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MERGE = 'application/merge-patch+json';
+const MON = 'bench';
+
+function proc(pid: number): { rssMiB: number; hwmMiB: number; cpuS: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return { rssMiB: kb('VmRSS'), hwmMiB: kb('VmHWM'), cpuS: (Number(stat[11]) + Number(stat[12])) / 100 };
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+say(`bench-scale: SCALE=${SCALE} → ${scale.nodes} GPU nodes, ${scale.workloads} Workloads, ${scale.kaiwoJobs} KaiwoJobs (full scale ${FULL.nodes} / ${FULL.workloads} / ${FULL.kaiwoJobs})`);
+const cluster = await startCluster({ backend: 'local' });
+const children: ChildProcess[] = [];
+const stops: (() => unknown)[] = [];
+try {
+  const kc = cluster.kubeConfig();
+  const loader = new Loader(kc);
+  await loader.init();
+  stops.push(() => { loader.close(); });
+  const sim = new SimulatedStack(kc, { label: 'bench', amdNodes: 0, nvidiaNodes: 0 });
+  await sim.install();
+  stops.push(() => sim.stop());
+  const t0 = Date.now();
+  say('loading:');
+  await loadCluster(loader, scale, say);
+  const loadS = (Date.now() - t0) / 1000;
+  say(`  ${loader.requests} requests in ${loadS.toFixed(0)} s (${(loader.requests / loadS).toFixed(0)}/s)`);
+  const faulted = new Set<string>();
+  if (HEARTBEAT_SECONDS > 0) stops.push(heartbeats(loader, scale, HEARTBEAT_SECONDS * 1000, faulted));
+  const apiserverPid = cluster.local?.pids[1];
+
+  // Both start now, against the loaded cluster, under the churn.
+  await new Monitors(kc).create(MON, {});
+  const recorder = new MonitorRecorder(kc, MON);
+  recorder.start();
+  stops.push(() => recorder.stop());
+  const profDir = join(outDir, 'bench-scale-profile');
+  if (env.PROFILE === '1') {
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+  }
+  const metricsPort = await freePort();
+  const opStart = Date.now();
+  const op = spawn(process.execPath, [...(env.PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, 'run', `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--health-probe-bind-address=127.0.0.1:0', `--metrics-bind-address=127.0.0.1:${metricsPort}`, '--metrics-secure=false', ...(env.OPERATOR_LOG ? ['--log-level=debug'] : [])],
+  { stdio: env.OPERATOR_LOG ? ['ignore', 'ignore', openSync(env.OPERATOR_LOG, 'w')] : 'ignore' });
+  children.push(op);
+  let ksm: ChildProcess | undefined;
+  let ksmUrl = '';
+  const ksmStart = Date.now();
+  if (env.KSM !== '0') {
+    const bin = execFileSync('bash', [join(repoRoot, 'hack/build-tool.sh'), 'ksm'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop() ?? '';
+    const [port, tport] = [await freePort(), await freePort()];
+    ksmUrl = `http://127.0.0.1:${port}/metrics`;
+    ksm = spawn(join(bin, 'kube-state-metrics'), [`--kubeconfig=${cluster.kubeconfigPath}`, '--host=127.0.0.1', `--port=${port}`, '--telemetry-host=127.0.0.1', `--telemetry-port=${tport}`], { stdio: 'ignore' });
+    children.push(ksm);
+  }
+  const known = await until('every condition known', () => {
+    const s = recorder.seen.at(-1);
+    return s?.conditions.find((c) => c.type === 'Ready' && c.status !== 'Unknown') ? s : undefined;
+  }, 300_000);
+  const knownMs = known.at - opStart;
+  say(`kaiwo-monitor: every condition known ${(knownMs / 1000).toFixed(1)} s after start (Ready=${known.conditions.find((c) => c.type === 'Ready')?.status})`);
+  let ksmKnownMs = NaN;
+  if (ksm) {
+    await until('kube-state-metrics lists every node', async () => {
+      const body = await fetch(ksmUrl).then((r) => r.text()).catch(() => '');
+      return (body.match(/^kube_node_info\{/gm)?.length ?? 0) >= scale.nodes ? true : undefined;
+    }, 300_000, 500);
+    ksmKnownMs = Date.now() - ksmStart;
+    say(`kube-state-metrics: every node in /metrics ${(ksmKnownMs / 1000).toFixed(1)} s after start`);
+  }
+
+  // Idle window: no faults, only the churn.
+  await sleep(20_000);
+  const pids = { op: op.pid ?? 0, ksm: ksm?.pid ?? 0, apiserver: apiserverPid ?? 0 };
+  const before = { op: proc(pids.op), ksm: pids.ksm ? proc(pids.ksm) : undefined };
+  const patchesBefore = recorder.seen.length;
+  const rss: { op: number[]; ksm: number[]; apiserver: number[] } = { op: [], ksm: [], apiserver: [] };
+  for (let i = 0; i < IDLE_SECONDS; i++) {
+    await sleep(1000);
+    rss.op.push(proc(pids.op).rssMiB);
+    if (pids.ksm) rss.ksm.push(proc(pids.ksm).rssMiB);
+    if (pids.apiserver) rss.apiserver.push(proc(pids.apiserver).rssMiB);
+  }
+  const perMin = (a: number, b: number) => ((b - a) * 60) / IDLE_SECONDS;
+  const idleCpu = { op: perMin(before.op.cpuS, proc(pids.op).cpuS), ksm: before.ksm ? perMin(before.ksm.cpuS, proc(pids.ksm).cpuS) : NaN };
+  const idlePatches = recorder.seen.length - patchesBefore;
+  // Where the operator's memory is: V8 heap used and reserved, and memory outside the heap (its own metrics).
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
+  const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const heap = { usedMiB: gauge('nodejs_heap_size_used_bytes'), totalMiB: gauge('nodejs_heap_size_total_bytes'), externalMiB: gauge('nodejs_external_memory_bytes') };
+  say(`kaiwo-monitor memory: V8 heap ${heap.usedMiB.toFixed(0)} MiB used of ${heap.totalMiB.toFixed(0)} MiB, external ${heap.externalMiB.toFixed(0)} MiB`);
+  say(`idle ${IDLE_SECONDS} s: kaiwo-monitor RSS median ${median(rss.op).toFixed(0)} MiB, CPU ${idleCpu.op.toFixed(2)} s/min, ${idlePatches} status writes`
+    + (pids.ksm ? `; kube-state-metrics RSS ${median(rss.ksm).toFixed(0)} MiB, CPU ${idleCpu.ksm.toFixed(2)} s/min` : ''));
+
+  // Faults: five classes in turn, each detected (first status that shows it) and healed before the next.
+  const api = (method: string, path: string, body: unknown) => loader.req(method, path, body, MERGE);
+  const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const has = (m: KaiwoMonitor, reason: string, name?: string) => (m.status?.findings ?? []).some((f) => f.reason === reason && (!name || f.object?.name === name || f.message.includes(name)));
+  const cq = 'bench-pool-0';
+  const classes: { name: string; inject: (i: number) => Promise<unknown>; seen: (m: KaiwoMonitor, i: number) => boolean; heal: (i: number) => Promise<unknown> }[] = [
+    {
+      name: 'node NotReady', seen: (m, i) => has(m, 'NodeNotReady', nodeName(i)),
+      inject: (i) => { faulted.add(nodeName(i)); return api('PATCH', `/api/v1/nodes/${nodeName(i)}/status`, { status: nodeStatus(false, now()) }); },
+      heal: async (i) => { await api('PATCH', `/api/v1/nodes/${nodeName(i)}/status`, { status: nodeStatus(true, now()) }); faulted.delete(nodeName(i)); },
+    },
+    {
+      name: 'GPUs lost', seen: (m, i) => has(m, 'GPUsLost', nodeName(i)),
+      inject: (i) => { faulted.add(nodeName(i)); return api('PATCH', `/api/v1/nodes/${nodeName(i)}/status`, { status: nodeStatus(true, now(), 0) }); },
+      heal: async (i) => { await api('PATCH', `/api/v1/nodes/${nodeName(i)}/status`, { status: nodeStatus(true, now()) }); faulted.delete(nodeName(i)); },
+    },
+    {
+      name: 'ClusterQueue inactive', seen: (m) => has(m, 'ClusterQueueInactive', cq),
+      inject: () => api('PATCH', `/apis/kueue.x-k8s.io/v1beta2/clusterqueues/${cq}/status`, { status: { conditions: [{ type: 'Active', status: 'False', reason: 'FlavorNotFound', message: 'Can\'t admit new workloads: references missing ResourceFlavor(s)', lastTransitionTime: now() }] } }),
+      heal: () => api('PATCH', `/apis/kueue.x-k8s.io/v1beta2/clusterqueues/${cq}/status`, { status: { conditions: [{ type: 'Active', status: 'True', reason: 'Ready', message: 'Can admit new workloads', lastTransitionTime: now() }] } }),
+    },
+    {
+      name: 'KaiwoJob FAILED', seen: (m, i) => has(m, 'WorkloadFailed', `bench-job-${i * 5 + 1}`),
+      inject: (i) => api('PATCH', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/bench-ns-${(i * 5 + 1) % scale.namespaces}/kaiwojobs/bench-job-${i * 5 + 1}/status`, { status: kaiwoJobStatus('FAILED', now()) }),
+      heal: (i) => api('DELETE', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/bench-ns-${(i * 5 + 1) % scale.namespaces}/kaiwojobs/bench-job-${i * 5 + 1}`, undefined),
+    },
+    {
+      name: 'Kaiwo operator unavailable', seen: (m) => m.status?.conditions?.find((c) => c.type === 'KaiwoOperatorHealthy')?.status === 'False',
+      inject: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 0),
+      heal: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 1),
+    },
+  ];
+  const latencies: Record<string, number[]> = {};
+  for (let k = 0; k < FAULTS; k++) {
+    const c = classes[k % classes.length];
+    if (!c) continue;
+    const i = 10 + k; // a different object each time
+    const t = Date.now();
+    await c.inject(i);
+    const hit = await until(`${c.name} seen`, () => recorder.seen.find((s) => s.at >= t && c.seen(s.monitor, i)), 60_000, 5);
+    (latencies[c.name] ??= []).push(hit.at - t);
+    const h = Date.now();
+    await c.heal(i);
+    await until(`${c.name} healed`, () => recorder.seen.find((s) => s.at >= h && !c.seen(s.monitor, i)), 120_000, 20);
+  }
+  const all = Object.values(latencies).flat();
+  say(`fault → status over ${all.length} faults: median ${median(all)} ms, p99 ${pct(all, 99)} ms, max ${Math.max(...all)} ms`);
+  for (const [name, xs] of Object.entries(latencies)) say(`  ${name}: ${xs.join(', ')} ms`);
+
+  // One-shot check: wall time and peak RSS.
+  const c0 = Date.now();
+  const check = spawn(process.execPath, [MAIN, 'check', MON, `--kubeconfig=${cluster.kubeconfigPath}`, '--timeout=300s'], { stdio: 'ignore' });
+  let checkHwm = 0;
+  const poll = setInterval(() => {
+    try {
+      const hwm = proc(check.pid ?? 0).hwmMiB;
+      if (Number.isFinite(hwm)) checkHwm = Math.max(checkHwm, hwm);
+    } catch { /* exited */ }
+  }, 20);
+  const code = await new Promise<number | null>((r) => check.on('exit', r));
+  clearInterval(poll);
+  const checkMs = Date.now() - c0;
+  say(`kaiwo-monitor check: ${(checkMs / 1000).toFixed(1)} s, peak RSS ≥ ${checkHwm.toFixed(0)} MiB (exit ${code})`);
+  const objectBytes = JSON.stringify(await new Monitors(kc).get(MON)).length;
+
+  let profile: string[] = [];
+  if (env.PROFILE === '1') {
+    op.kill('SIGTERM');
+    await new Promise((r) => op.on('exit', r));
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) profile = topFunctions(join(profDir, file), 20);
+  }
+
+  const result = {
+    at: new Date().toISOString(), scale: SCALE, objects: scale, node: process.version, server: cluster.serverVersion, build: MAIN,
+    load: { requests: loader.requests, seconds: Math.round(loadS) },
+    kaiwoMonitor: {
+      rssMiB: { median: median(rss.op), max: Math.max(...rss.op) }, heap, knownS: knownMs / 1000, idleCpuSPerMin: idleCpu.op, idleStatusWrites: idlePatches,
+      faultMs: { count: all.length, median: median(all), p99: pct(all, 99), max: Math.max(...all), byClass: latencies },
+      check: { seconds: checkMs / 1000, peakRssMiB: checkHwm }, objectBytes,
+    },
+    kubeStateMetrics: ksm ? { rssMiB: { median: median(rss.ksm), max: Math.max(...rss.ksm) }, knownS: ksmKnownMs / 1000, idleCpuSPerMin: idleCpu.ksm } : undefined,
+    apiserverRssMiB: rss.apiserver.length ? median(rss.apiserver) : undefined,
+    profile,
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'bench-scale.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const row = (k: string, a: string, b: string) => say(`| ${k} | ${a} | ${b} |`);
+  say(`\n| SCALE=${SCALE}: ${scale.nodes} nodes / ${scale.workloads} Workloads / ${scale.kaiwoJobs} KaiwoJobs | kaiwo-monitor | kube-state-metrics ${ksm ? '' : '(skipped)'}|`);
+  say('|---|---|---|');
+  row('steady RSS (median of the idle window)', `${median(rss.op).toFixed(0)} MiB`, ksm ? `${median(rss.ksm).toFixed(0)} MiB` : '–');
+  row('start → every condition known / every node exported', `${(knownMs / 1000).toFixed(1)} s`, ksm ? `${(ksmKnownMs / 1000).toFixed(1)} s` : '–');
+  row(`idle CPU per minute (Leases every 1 s, node heartbeats every ${HEARTBEAT_SECONDS} s)`, `${idleCpu.op.toFixed(2)} s`, ksm ? `${idleCpu.ksm.toFixed(2)} s` : '–');
+  row(`fault → status, ${all.length} faults of ${classes.length} classes: median / p99 / max`, `${median(all)} / ${pct(all, 99)} / ${Math.max(...all)} ms`, '–');
+  row('`kaiwo-monitor check`: time / peak RSS', `${(checkMs / 1000).toFixed(1)} s / ${checkHwm.toFixed(0)} MiB`, '–');
+  row('KaiwoMonitor object', `${(objectBytes / 1024).toFixed(1)} KB`, '–');
+  if (result.apiserverRssMiB) say(`(kube-apiserver RSS ${result.apiserverRssMiB.toFixed(0)} MiB; written to out/bench-scale.json)`);
+  if (profile.length) say(`\nCPU profile, top functions by self time:\n${profile.join('\n')}`);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  for (const s of stops.reverse()) await s();
+  await cluster.stop();
+}
