@@ -30,11 +30,6 @@ interface CQSpec { resourceGroups?: { flavors?: { name: string; resources?: { na
 interface CQStatus { pendingWorkloads?: number; admittedWorkloads?: number; flavorsUsage?: FlavorUsage[] }
 interface WLStatus { admission?: { clusterQueue?: string }; admissionChecks?: { name: string; state?: string; message?: string }[] }
 
-/**
- * Kueue: its controller Deployment and leader Lease, ClusterQueue/LocalQueue `Active`, pending backlogs, quota
- * usage, the oldest pending Workload per ClusterQueue, evictions in a window and rejected admission checks.
- * Reads v1beta2 or v1beta1, whichever the API server stores (`apiVersion` is chosen by the controller).
- */
 /** What the Kueue check needs from the Workloads, independent of the clock (memoised on the informer's array). */
 interface WorkloadFold {
   /** Per ClusterQueue (or namespace/LocalQueue when unmapped): the pending Workload waiting longest; sinceMs NaN sorts last. */
@@ -77,6 +72,11 @@ function foldWorkloads(workloads: readonly KubeObject[], localQueues: readonly K
   return out;
 }
 
+/**
+ * Kueue: its controller Deployment and leader Lease, ClusterQueue/LocalQueue `Active`, pending backlogs, quota
+ * usage, the oldest pending Workload per ClusterQueue, evictions in a window and rejected admission checks.
+ * Reads v1beta2 or v1beta1, whichever the API server stores (`apiVersion` is chosen by the controller).
+ */
 export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   component: 'kueue',
   conditionType: 'KueueHealthy',

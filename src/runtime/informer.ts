@@ -41,8 +41,9 @@ class GoneError extends Error {}
 class StreamingRejected extends Error {}
 
 /**
- * A list-then-watch cache of one collection, in the manner of client-go's reflector: a streaming list (watch with
- * sendInitialEvents, falling back to a paged list where the server has none), watch from its resourceVersion with bookmarks, relist on 410 Gone (emitting deletes for vanished objects),
+ * A list-then-watch cache of one collection, in the manner of client-go's reflector: a streaming list (a watch
+ * with sendInitialEvents; a paged list where the server has none), watch from its resourceVersion with bookmarks,
+ * relist on 410 Gone (emitting deletes for vanished objects),
  * relist with exponential backoff on any other error (synced again as soon as a list succeeds), and a 404 (CRD
  * not installed) noted as `absent` and retried periodically. Records when each object was seen to change
  * (observed.ts). Never throws past start().
@@ -51,7 +52,7 @@ export class Informer {
   state: InformerState = 'pending';
   lastError: string | undefined;
   private readonly cache = new Map<string, KubeObject>();
-  /** Bumped on every change to the cache that handlers were told about (not on no-op updates). */
+  /** Bumped on every change of the cached content (not on no-op updates); quiet updates bump it without telling anyone. */
   revision = 0;
   private listed: { revision: number; objects: readonly KubeObject[] } | undefined;
   private readonly handlers: InformerHandler[] = [];
