@@ -28,8 +28,8 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
-/** Signs a new P-256 key's certificate with the CA; `ext` is an openssl extension section. */
-async function issue(dir: string, name: string, subject: string, ext: string): Promise<void> {
+/** Signs a new P-256 key's certificate with the CA (ca.crt/ca.key in `dir`); `ext` is an openssl extension section. */
+export async function issue(dir: string, name: string, subject: string, ext: string): Promise<void> {
   await writeFile(join(dir, `${name}.ext`), ext);
   await openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
