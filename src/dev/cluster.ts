@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LocalControlPlane } from './controlplane.js';
 import { installCrds, kaiwoCrds, kueueCrds, ownCrds } from './crds.js';
 import { cacheRoot, repoRoot } from './paths.js';
+import { alive, readLiveState } from './pidfile.js';
 
 interface State {
   pid: number;
@@ -26,23 +27,7 @@ const serveLog = join(dir, 'serve.log');
 const out = (msg: string) => process.stdout.write(`${msg}\n`);
 const err = (msg: string) => process.stderr.write(`${msg}\n`);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readState(): State | undefined {
-  try {
-    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-    return alive(s.pid) ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const readState = (): State | undefined => readLiveState(stateFile) as State | undefined;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

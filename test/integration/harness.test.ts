@@ -9,17 +9,9 @@ import { startCluster } from '../../src/dev/backend.js';
 import { repoRoot } from '../../src/dev/paths.js';
 import { versions } from '../../src/dev/versions.js';
 import { localControlPlane, skipWithoutBackend } from '../support/cluster.js';
+import { alive } from '../../src/dev/pidfile.js';
 
 const run = promisify(execFile);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitGone(pids: number[], ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

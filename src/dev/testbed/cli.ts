@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { cacheRoot, repoRoot } from '../paths.js';
 import { TestBed } from './testbed.js';
+import { alive, readLiveState } from '../pidfile.js';
 
 interface State { pid: number; kubeconfig: string; kueue: string; startupMs: number }
 
@@ -19,23 +20,7 @@ const out = (m: string) => process.stdout.write(`${m}\n`);
 const err = (m: string) => process.stderr.write(`${m}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readState(): State | undefined {
-  try {
-    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-    return alive(s.pid) ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const readState = (): State | undefined => readLiveState(stateFile) as State | undefined;
 
 async function up(kueue: string | undefined): Promise<number> {
   const running = readState();
