@@ -10,9 +10,9 @@ import { execFile, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
 import { GpuPool } from '../src/dev/capacity-sim.js';
 import { SimulatedStack } from '../src/dev/simulate.js';
-import { loadKubeConfig } from '../src/runtime/kubeconfig.js';
 import { repoRoot } from '../src/dev/paths.js';
 import { MonitorRecorder } from '../src/dev/scenarios.js';
 
@@ -29,7 +29,8 @@ const kubectl = async (...args: string[]) => {
   const r = await run('kubectl', args, { env }).catch((e: unknown) => ({ stdout: (e as { stdout?: string }).stdout ?? '', stderr: '' }));
   say(r.stdout.trimEnd());
 };
-const kc = loadKubeConfig(kubeconfig);
+const kc = new KubeConfig();
+kc.loadFromFile(kubeconfig);
 const stateDir = join(kubeconfig, '..', '..');
 const log = openSync(join(stateDir, 'operator.log'), 'a');
 const op = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run', `--kubeconfig=${kubeconfig}`, '--health-probe-bind-address=127.0.0.1:0', '--log-format=console'],

@@ -3,7 +3,7 @@
  * create when the CRD is installed (OpenAPI, CEL and defaulting exactly like `kubectl apply`), else the same
  * schema offline (CEL rules not evaluated; the caller says so).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, KIND, PLURAL } from '../api/schema.js';
 import { specSchema } from '../checks/registry.js';

@@ -46,7 +46,7 @@ async function readDoc(file: string): Promise<MonitorDoc> {
   return toMonitorDoc(doc, file);
 }
 
-type Kc = ReturnType<typeof loadKubeConfig>;
+type Kc = Awaited<ReturnType<typeof loadKubeConfig>>;
 
 /** The monitor to evaluate: from -f (validated like admission), an existing one by name, or the defaults. */
 async function loadMonitor(values: Record<string, string>, positional: string | undefined, kc: Kc, warn: (m: string) => void): Promise<{ doc: MonitorDoc; source: string }> {
@@ -116,7 +116,7 @@ export async function runCheck(values: Record<string, string>, positionals: stri
   const verbose = values.verbose === 'true' || process.stderr.isTTY;
   const progress = verbose ? say : () => undefined;
   try {
-    const kc = loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
+    const kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
     if (values.context) {
       if (!kc.getContextObject(values.context)) throw new CheckError(`context ${JSON.stringify(values.context)} is not in the kubeconfig`);
       kc.setCurrentContext(values.context);

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { rawJson } from '../runtime/rawrequest.js';
 
 export interface ServerInfo {

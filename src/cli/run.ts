@@ -71,7 +71,7 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
   }
   let kc;
   try {
-    kc = loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
+    kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
     const info = await serverInfo(kc);
     log.info('connected to Kubernetes API server', { server: info.server, serverVersion: info.gitVersion });
   } catch (err) {

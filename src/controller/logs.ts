@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { BoundCheck, LogErrorLine, LogSpec, LogStreamView, LogView, SourceView } from '../checks/types.js';
 import { isoSeconds } from '../api/time.js';
 import { Backoff, sleep } from '../runtime/backoff.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import { EventRecorder } from '../runtime/events.js';

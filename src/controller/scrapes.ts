@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { ScrapeSpec, ScrapeView } from '../checks/types.js';
 import type { Logger } from '../runtime/log.js';
 import { headerSafe } from '../runtime/http.js';

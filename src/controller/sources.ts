@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { SourceSpec, SourceView } from '../checks/types.js';
 import { Informer, type InformerOptions } from '../runtime/informer.js';
 import type { Logger } from '../runtime/log.js';

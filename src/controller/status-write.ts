@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { sanitize } from '../api/clamp.js';
 import { setCondition, truncate } from '../api/conditions.js';
 import { GROUP, PLURAL, VERSION } from '../api/schema.js';

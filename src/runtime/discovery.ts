@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { rawJson, RawRequestError } from './rawrequest.js';
 
 interface Crd { spec?: { versions?: { name: string; storage?: boolean; served?: boolean }[] } }

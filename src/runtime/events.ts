@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { isoSeconds, microTime } from '../api/time.js';
 import type { Logger } from './log.js';
 import { rawJson, RawRequestError } from './rawrequest.js';

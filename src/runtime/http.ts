@@ -3,7 +3,7 @@ import {
 } from 'node:http';
 import { request as tlsRequest, type RequestOptions } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 
 /**
  * The one HTTP transport under every client of the operator (API server requests and watches, /metrics scrapes,

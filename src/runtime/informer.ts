@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { Backoff, sleep } from './backoff.js';
 import type { Logger } from './log.js';
 import { type KubeObject, objectKey, stripBulk } from './objects.js';

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { sleep } from './backoff.js';
 import { microTime } from '../api/time.js';
 import type { Logger } from './log.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './events.js';
 import type { Logger } from './log.js';
 import { rawJson } from './rawrequest.js';

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { fetchText, HttpError, HttpStatusError, isOk } from './http.js';
 
 export interface RawResponse {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from './log.js';
 import { type AuthLimits, type ReviewKind, type ReviewResult, TokenAuthorizer } from './metricsauth.js';

@@ -1,5 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
-import { PatchStrategy } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { rawJson, RawRequestError } from './rawrequest.js';
 
 /** Deep equality of JSON values (key order ignored). */
@@ -103,7 +102,7 @@ async function patchStatus(kc: KubeConfig, target: StatusTarget, stored: Stored,
     if (diff === undefined) return { written: false };
     const body = { metadata: { resourceVersion: current.metadata.resourceVersion }, status: diff };
     try {
-      const object = await rawJson<Stored>(kc, { method: 'PATCH', path: `${target.objectPath}/status`, body, contentType: PatchStrategy.MergePatch });
+      const object = await rawJson<Stored>(kc, { method: 'PATCH', path: `${target.objectPath}/status`, body, contentType: 'application/merge-patch+json' });
       return { written: true, object };
     } catch (err) {
       if (err instanceof RawRequestError && (err.status === 422 || err.status === 400)) throw new RejectedError(apiMessage(err), current, err);

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { fetchLines, HttpError, HttpStatusError, isOk } from './http.js';
 import type { KubeObject } from './objects.js';
 

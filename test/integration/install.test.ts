@@ -142,7 +142,7 @@ describe('integration: install manifests and least-privilege RBAC', function () 
     });
 
     it('is denied anything outside its rules', async () => {
-      const kc = loadKubeConfig(saKubeconfig);
+      const kc = await loadKubeConfig(saKubeconfig);
       const denied = async (method: string, path: string, body?: unknown, contentType?: string) => (await rawRequest(kc, { method, path, ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) })).status;
       expect(await denied('GET', '/api/v1/namespaces/kaiwo-system/secrets')).to.equal(403);
       expect(await denied('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'x' } })).to.equal(403);
