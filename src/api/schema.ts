@@ -150,7 +150,7 @@ export function buildSpecSchema(defs: readonly ComponentDef[]): Schema {
     description: 'What to monitor. `spec: {}` monitors a standard Kaiwo install (kaiwo-system, kueue-system) with defaults.',
     default: {},
     properties: {
-      interval: dur('periodic re-evaluation of time-based rules; status is written only when it changes', '30s', '1s', '1h'),
+      interval: dur('how often the monitor is reconciled at least; checks re-run when what they read changes and at their time-based deadlines; status is written only when it changes', '30s', '1s', '1h'),
       events: obj('Kubernetes Events on condition transitions and new critical findings', {
         enabled: bool('emit Events', true),
       }),

@@ -19,7 +19,7 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
  */
 export function runChecks(
   checks: BoundCheck[], sources: SourceManager, scrapes: ScrapeManager, now: Date, onError?: (check: BoundCheck, message: string) => void, logs?: LogManager,
-  memo?: CheckMemo,
+  memo?: CheckMemo, onRun?: (component: string) => void,
 ): ComponentOutcome[] {
   return checks.map((check) => {
     const info = { component: check.component, conditionType: check.check.conditionType, label: check.check.label };
@@ -34,6 +34,7 @@ export function runChecks(
       const inputs = [...Object.values(data), ...Object.values(scraped), ...Object.values(followed)];
       const kept = memo?.get(check.component, inputs, now.getTime());
       if (kept) return kept;
+      onRun?.(check.component);
       const pending = [...Object.entries(data), ...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
       const outcome: ComponentOutcome = { ...info, enabled: true, result: check.evaluate(data, scraped, now, followed), ...(pending.length ? { pending } : {}) };
       memo?.set(check.component, inputs, now.getTime(), outcome);
@@ -47,11 +48,19 @@ export function runChecks(
 }
 
 /**
+ * How long a check's outcome is reused at most while nothing it reads changed and no deadline of its came: a safety
+ * net like controller-runtime's SyncPeriod (checks are pure functions of their inputs and `now`, and every rule
+ * that depends on time announces when it would change: nextCheckAt). The monitor's interval still paces reconciles.
+ */
+export const RESYNC_MS = 10 * 60_000;
+
+/**
  * The last outcome of each check of one monitor, reused while nothing the check reads changed: every view a check
  * gets (informer cache, scrape, log window) is the same object until its content changes, so "unchanged" is an
  * identity comparison. An outcome is re-computed anyway when its time-based rules say so (nextCheckAt) or after
- * `maxAgeMs` (the monitor's interval), and all are dropped when the spec changes (`reset` with a new generation).
- * A watch event on the Workloads then costs the checks that read Workloads, not every check.
+ * `maxAgeMs` (the resync period: the larger of the interval and RESYNC_MS), and all are dropped when the spec
+ * changes (`reset` with a new generation). A watch event on the Workloads then costs the checks that read
+ * Workloads, not every check, and a quiet cluster costs no evaluation at all between deadlines.
  */
 export class CheckMemo {
   private readonly entries = new Map<string, { inputs: readonly unknown[]; outcome: ComponentOutcome; validUntil: number }>();

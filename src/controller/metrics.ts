@@ -1,4 +1,4 @@
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Condition, Finding, KaiwoMonitorStatus } from '../api/types.js';
 import { SEVERITIES } from '../api/schema.js';
 import { checkGauges } from '../checks/registry.js';
@@ -32,6 +32,9 @@ export class MonitorMetrics {
   readonly interval: Gauge<'monitor'>;
   readonly summary: Gauge<'monitor' | 'component' | 'count'>;
   readonly eventToStatus: Histogram;
+  /** Checks actually run (not reused from CheckMemo): what incremental evaluation saves shows here. */
+  readonly checkRuns: Counter<'monitor' | 'component'>;
+  private readonly ran = new Map<string, Set<string>>();
   /** The gauges checks declare (e.g. kaiwo_monitor_capacity_gpus), labelled by monitor and their own labels. */
   readonly checkGauges = new Map<string, Gauge>();
   /** monitor → metric → JSON of each label set written for it. */
@@ -48,7 +51,8 @@ export class MonitorMetrics {
     this.summary = new Gauge({ name: 'kaiwo_monitor_summary', help: 'Counts from status.summary (e.g. gpuNodes ready, gpusInstalled, gpusAvailable)', labelNames: ['monitor', 'component', 'count'], registers });
     this.eventToStatus = new Histogram({ name: 'kaiwo_monitor_event_to_status_seconds', help: 'Detection latency: first watch event or scrape that changed a monitor until its status was written', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
     this.lastCheck = new Gauge({ name: 'kaiwo_monitor_last_check_timestamp_seconds', help: 'Unix time of the last evaluation of a KaiwoMonitor', labelNames: ['monitor'], registers });
-    this.interval = new Gauge({ name: 'kaiwo_monitor_interval_seconds', help: 'spec.interval of a KaiwoMonitor: it is re-evaluated at least this often', labelNames: ['monitor'], registers });
+    this.checkRuns = new Counter({ name: 'kaiwo_monitor_check_runs_total', help: 'Checks run on a KaiwoMonitor (an unchanged input reuses the last outcome and is not counted)', labelNames: ['monitor', 'component'], registers });
+    this.interval = new Gauge({ name: 'kaiwo_monitor_interval_seconds', help: 'spec.interval of a KaiwoMonitor: it is reconciled at least this often', labelNames: ['monitor'], registers });
   }
 
   /**
@@ -99,8 +103,17 @@ export class MonitorMetrics {
     this.written.set(name, now);
   }
 
+  countRun(monitor: string, component: string): void {
+    this.checkRuns.inc({ monitor, component });
+    let components = this.ran.get(monitor);
+    if (!components) this.ran.set(monitor, (components = new Set()));
+    components.add(component);
+  }
+
   /** Removes every series of a deleted monitor, including the other per-monitor metrics of the registry. */
   forget(name: string): void {
+    for (const component of this.ran.get(name) ?? []) this.checkRuns.remove({ monitor: name, component });
+    this.ran.delete(name);
     for (const [metric, keys] of this.written.get(name) ?? []) {
       for (const k of keys) metric.remove(JSON.parse(k) as Labels);
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, KIND } from '../api/schema.js';
 import type { KaiwoMonitor, KaiwoMonitorStatus } from '../api/types.js';
@@ -12,7 +12,7 @@ import type { Logger } from '../runtime/log.js';
 import type { RuntimeMetrics } from '../runtime/metrics.js';
 import { writeMonitorStatus } from './status-write.js';
 import type { ReconcileResult } from '../runtime/workqueue.js';
-import { CheckMemo, checksForCluster, runChecks } from './evaluate.js';
+import { CheckMemo, checksForCluster, RESYNC_MS, runChecks } from './evaluate.js';
 import type { MonitorMetrics } from './metrics.js';
 import { type LogManager, wantedLogs } from './logs.js';
 import type { ScrapeManager } from './scrapes.js';
@@ -175,11 +175,12 @@ export class Reconciler {
     this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
     this.logs?.use(name, wantedLogs(checks, (s) => this.sources.view(s)));
     let memo = this.memos.get(name);
-    if (!memo) this.memos.set(name, memo = new CheckMemo(durationMs(spec.interval)));
-    memo.reset(`${m.metadata.uid ?? ''}/${generation}`, durationMs(spec.interval));
+    const resyncMs = Math.max(durationMs(spec.interval), RESYNC_MS);
+    if (!memo) this.memos.set(name, memo = new CheckMemo(resyncMs));
+    memo.reset(`${m.metadata.uid ?? ''}/${generation}`, resyncMs);
     const outcomes = runChecks(checks, this.sources, this.scrapes, now, (check, error) => {
       log.error('check failed', { component: check.component, error });
-    }, this.logs, memo);
+    }, this.logs, memo, (component) => { this.monitorMetrics.countRun(name, component); });
     const next = Math.min(now.getTime() + durationMs(spec.interval), memo.nextExpiry(), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
     trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.sources.view(s).state])));
     trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));

@@ -182,7 +182,7 @@ describe('integration: KaiwoMonitor operator', function () {
     expect(op.exitCode).to.equal(null);
   });
 
-  it('writes no status PATCH while nothing changes, across 8 evaluations 2s apart', async function () {
+  it('writes no status PATCH and re-runs no check while nothing changes, across 8 reconciles 2s apart', async function () {
     this.timeout(90_000);
     const name = uniqueName('quiet');
     // Scoped to objects no other suite touches, so "nothing changes" holds on the shared cluster.
@@ -203,6 +203,8 @@ describe('integration: KaiwoMonitor operator', function () {
     const lastCheck = () => op.metric('kaiwo_monitor_last_check_timestamp_seconds', { monitor: name });
     const patchesBefore = await op.metric('kaiwo_monitor_status_patches_total', { monitor: name });
     const firstCheck = await lastCheck();
+    const runs = () => Promise.all(['operator', 'kueue', 'workloads'].map((component) => op.metric('kaiwo_monitor_check_runs_total', { monitor: name, component })));
+    const runsBefore = await runs();
     let modified = 0;
     const ctl = new AbortController();
     const watching = watchOnce(kc, `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${name}&resourceVersion=${settled.metadata.resourceVersion ?? ''}`, (ev) => {
@@ -220,6 +222,9 @@ describe('integration: KaiwoMonitor operator', function () {
     expect(modified, 'status PATCHes while nothing changed').to.equal(0);
     expect((await monitors.get(name)).metadata.resourceVersion).to.equal(settled.metadata.resourceVersion);
     expect(await op.metric('kaiwo_monitor_status_patches_total', { monitor: name })).to.equal(patchesBefore);
+    // Nothing a check reads changed and no deadline came: every reconcile reused the last outcomes.
+    expect(runsBefore.every((n) => n !== undefined && n > 0), 'checks ran once').to.equal(true);
+    expect(await runs(), 'checks re-run although nothing they read changed').to.deep.equal(runsBefore);
   });
 
   it('emits exactly one Event for a transition', async () => {
