@@ -170,10 +170,11 @@ export function kaiwoJobStatus(status: string, at: string) {
  */
 export function heartbeats(l: Loader, s: Scale, periodMs: number, skip: Set<string>): () => void {
   let i = 0;
-  const perTick = Math.max(1, Math.round((s.nodes * 100) / periodMs));
+  let due = 0; // heartbeats owed, fractional: 1,000 nodes every 300 s is 1/3 per 100 ms tick
   const timer = setInterval(() => {
     const beat = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    for (let k = 0; k < perTick; k++, i = (i + 1) % s.nodes) {
+    due += (s.nodes * 100) / periodMs;
+    for (; due >= 1; due--, i = (i + 1) % s.nodes) {
       const name = nodeName(i);
       if (!skip.has(name)) void l.req('PATCH', `/api/v1/nodes/${name}/status`, { status: nodeStatus(true, beat) }, MERGE).catch(() => undefined);
     }
