@@ -121,10 +121,14 @@ try {
     say(`kube-state-metrics: every node in /metrics ${(ksmKnownMs / 1000).toFixed(1)} s after start`);
   }
 
-  // Idle window: no faults, only the churn.
+  // Idle window: no faults, only the churn. A bare Node watcher of the same collections runs alongside: the floor.
+  const bare = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/bench/bare-watch.ts'), cluster.kubeconfigPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(bare);
+  let bareEvents = '';
+  bare.stdout.on('data', (c: Buffer) => { bareEvents += c.toString(); });
   await sleep(20_000);
-  const pids = { op: op.pid ?? 0, ksm: ksm?.pid ?? 0, apiserver: apiserverPid ?? 0 };
-  const before = { op: proc(pids.op), ksm: pids.ksm ? proc(pids.ksm) : undefined };
+  const pids = { op: op.pid ?? 0, ksm: ksm?.pid ?? 0, apiserver: apiserverPid ?? 0, bare: bare.pid ?? 0 };
+  const before = { op: proc(pids.op), ksm: pids.ksm ? proc(pids.ksm) : undefined, bare: proc(pids.bare) };
   const patchesBefore = recorder.seen.length;
   const rss: { op: number[]; ksm: number[]; apiserver: number[] } = { op: [], ksm: [], apiserver: [] };
   for (let i = 0; i < IDLE_SECONDS; i++) {
@@ -134,7 +138,10 @@ try {
     if (pids.apiserver) rss.apiserver.push(proc(pids.apiserver).rssMiB);
   }
   const perMin = (a: number, b: number) => ((b - a) * 60) / IDLE_SECONDS;
-  const idleCpu = { op: perMin(before.op.cpuS, proc(pids.op).cpuS), ksm: before.ksm ? perMin(before.ksm.cpuS, proc(pids.ksm).cpuS) : NaN };
+  const idleCpu = { op: perMin(before.op.cpuS, proc(pids.op).cpuS), ksm: before.ksm ? perMin(before.ksm.cpuS, proc(pids.ksm).cpuS) : NaN, bare: perMin(before.bare.cpuS, proc(pids.bare).cpuS) };
+  bare.kill('SIGTERM');
+  await new Promise((r) => bare.on('exit', r));
+  const watchEvents = Number(bareEvents.trim()) || NaN; // including the initial ones: only a rough rate
   const idlePatches = recorder.seen.length - patchesBefore;
   // Where the operator's memory is: V8 heap used and reserved, and memory outside the heap (its own metrics).
   const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
@@ -142,7 +149,8 @@ try {
   const heap = { usedMiB: gauge('nodejs_heap_size_used_bytes'), totalMiB: gauge('nodejs_heap_size_total_bytes'), externalMiB: gauge('nodejs_external_memory_bytes') };
   say(`kaiwo-monitor memory: V8 heap ${heap.usedMiB.toFixed(0)} MiB used of ${heap.totalMiB.toFixed(0)} MiB, external ${heap.externalMiB.toFixed(0)} MiB`);
   say(`idle ${IDLE_SECONDS} s: kaiwo-monitor RSS median ${median(rss.op).toFixed(0)} MiB, CPU ${idleCpu.op.toFixed(2)} s/min, ${idlePatches} status writes`
-    + (pids.ksm ? `; kube-state-metrics RSS ${median(rss.ksm).toFixed(0)} MiB, CPU ${idleCpu.ksm.toFixed(2)} s/min` : ''));
+    + (pids.ksm ? `; kube-state-metrics RSS ${median(rss.ksm).toFixed(0)} MiB, CPU ${idleCpu.ksm.toFixed(2)} s/min` : '')
+    + `; a bare Node watcher of the same collections ${idleCpu.bare.toFixed(2)} s/min (${watchEvents} events in all)`);
 
   // Faults: five classes in turn, each detected (first status that shows it) and healed before the next.
   const api = (method: string, path: string, body: unknown) => loader.req(method, path, body, MERGE);
@@ -222,6 +230,7 @@ try {
     load: { requests: loader.requests, seconds: Math.round(loadS) },
     kaiwoMonitor: {
       rssMiB: { median: median(rss.op), max: Math.max(...rss.op) }, heap, knownS: knownMs / 1000, idleCpuSPerMin: idleCpu.op, idleStatusWrites: idlePatches,
+      bareWatcherIdleCpuSPerMin: idleCpu.bare,
       faultMs: { count: all.length, median: median(all), p99: pct(all, 99), max: Math.max(...all), byClass: latencies },
       check: { seconds: checkMs / 1000, peakRssMiB: checkHwm }, objectBytes,
     },
@@ -236,7 +245,7 @@ try {
   say('|---|---|---|');
   row('steady RSS (median of the idle window)', `${median(rss.op).toFixed(0)} MiB`, ksm ? `${median(rss.ksm).toFixed(0)} MiB` : '–');
   row('start → every condition known / every node exported', `${(knownMs / 1000).toFixed(1)} s`, ksm ? `${(ksmKnownMs / 1000).toFixed(1)} s` : '–');
-  row(`idle CPU per minute (Leases every 1 s, node heartbeats every ${HEARTBEAT_SECONDS} s)`, `${idleCpu.op.toFixed(2)} s`, ksm ? `${idleCpu.ksm.toFixed(2)} s` : '–');
+  row(`idle CPU per minute (Leases every 1 s, node heartbeats every ${HEARTBEAT_SECONDS} s)`, `${idleCpu.op.toFixed(2)} s (a bare Node watcher: ${idleCpu.bare.toFixed(2)} s)`, ksm ? `${idleCpu.ksm.toFixed(2)} s` : '–');
   row(`fault → status, ${all.length} faults of ${classes.length} classes: median / p99 / max`, `${median(all)} / ${pct(all, 99)} / ${Math.max(...all)} ms`, '–');
   row('`kaiwo-monitor check`: time / peak RSS', `${(checkMs / 1000).toFixed(1)} s / ${checkHwm.toFixed(0)} MiB`, '–');
   row('KaiwoMonitor object', `${(objectBytes / 1024).toFixed(1)} KB`, '–');

@@ -66,11 +66,13 @@ export class Informer {
   private streaming: boolean;
   private readonly backoff: Backoff;
   private readonly transform: (obj: KubeObject) => KubeObject;
+  /** The projection alone, before its strings are interned. */
+  private readonly project: (obj: KubeObject) => KubeObject;
 
   constructor(private readonly kc: KubeConfig, readonly opts: InformerOptions) {
     this.backoff = opts.backoff ?? new Backoff(1000, 30_000);
-    const transform = opts.transform ?? stripBulk;
-    this.transform = (o) => internObject(transform(o));
+    this.project = opts.transform ?? stripBulk;
+    this.transform = (o) => internObject(this.project(o));
     this.streaming = opts.streamingList ?? true;
   }
 
@@ -270,17 +272,25 @@ export class Informer {
         return;
       }
       if (rv) this.resourceVersion = rv;
-      const obj = this.transform(ev.object);
-      const key = objectKey(obj);
+      const projected = this.project(ev.object);
+      const key = objectKey(projected);
       const old = this.cache.get(key);
+      if (ev.type === 'MODIFIED' && old && sameContent(old, projected)) {
+        // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing: the
+        // cached object stays (with its interned strings and observation), only its resourceVersion moves.
+        old.metadata.resourceVersion = projected.metadata.resourceVersion;
+        this.backoff.reset();
+        if (this.state === 'failing') this.setState('synced');
+        return;
+      }
+      const obj = internObject(projected);
       if (ev.type === 'DELETED') {
         this.cache.delete(key);
         this.emit('delete', obj);
       } else {
         this.observe(obj, old);
         this.cache.set(key, obj);
-        // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing; a
-        // quiet one (a fresh Lease renewed) changes the cache but wakes nobody.
+        // A quiet update (a fresh Lease renewed) changes the cache but wakes nobody.
         if (old && this.opts.quiet?.(old, obj)) this.revision++;
         else if (!old || !sameContent(old, obj)) this.emit(old ? 'update' : 'add', obj, old);
       }
