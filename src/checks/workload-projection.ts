@@ -5,8 +5,10 @@ import { quantity } from './util.js';
  * The one projection of Kueue Workloads every check shares (the Kueue and capacity checks read the same informer:
  * SourceManager shares a source by apiVersion/plural/namespace/selectors, so both must cache the same shape).
  * The Workload CRD embeds full pod templates (1.4 MB of schema); only this is kept: queueName, active, and per
- * pod set its name, count and the extended resources (names with a '/', e.g. amd.com/gpu) one pod requests;
- * metadata and status as they are.
+ * pod set its name, count and the extended resources (names with a '/', e.g. amd.com/gpu) one pod requests; of
+ * metadata, the identity and creationTimestamp; of status, the conditions (without observedGeneration), the
+ * admitting ClusterQueue and the admission checks (name, state, message). Labels, owner references, pod-set
+ * assignments, resource usage and requeue state are read by no check: at 43,500 Workloads they are ≈ 35 MiB.
  */
 export interface PodSetProjection {
   name: string;
@@ -55,14 +57,36 @@ export function slimWorkload(w: KubeObject): KubeObject {
     const count = typeof ps.count === 'number' && Number.isFinite(ps.count) ? Math.max(0, Math.trunc(ps.count)) : 1;
     return { name: typeof ps.name === 'string' ? ps.name.slice(0, 63) : '', count, requests: podRequests(ps.template) };
   });
+  const m = w.metadata;
+  const st = (isRecord(w.status) ? w.status : {}) as { conditions?: unknown; admission?: unknown; admissionChecks?: unknown };
+  const admittedTo = isRecord(st.admission) && typeof st.admission.clusterQueue === 'string' ? st.admission.clusterQueue : undefined;
+  const status: Record<string, unknown> = {};
+  if (Array.isArray(st.conditions)) status.conditions = st.conditions.map((c) => pick(c, CONDITION_FIELDS));
+  if (admittedTo !== undefined) status.admission = { clusterQueue: admittedTo };
+  if (Array.isArray(st.admissionChecks)) status.admissionChecks = st.admissionChecks.map((c) => pick(c, ['name', 'state', 'message']));
   return {
-    ...w,
+    ...(w.apiVersion ? { apiVersion: w.apiVersion } : {}),
+    ...(w.kind ? { kind: w.kind } : {}),
+    metadata: pick(m, METADATA_FIELDS) as KubeObject['metadata'],
     spec: {
       queueName: typeof spec.queueName === 'string' ? spec.queueName : undefined,
       active: typeof spec.active === 'boolean' ? spec.active : undefined,
       podSets,
     },
+    status,
   };
+}
+
+const METADATA_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp'];
+const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The listed fields of `v` that are present (anything that is not an object yields an empty one). */
+function pick(v: unknown, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isRecord(v)) return out;
+  for (const f of fields) if (v[f] !== undefined) out[f] = v[f];
+  return out;
 }
 
 /** The pod sets of a projected Workload. */

@@ -235,4 +235,26 @@ describe('Workload projection (shared by the Kueue and capacity checks)', () => 
     expect(podRequests({ spec: { containers: [{ resources: { requests: { 'nvidia.com/gpu': '1' } } }, { resources: { requests: { 'nvidia.com/gpu': '1' } } }] } })).to.deep.equal({ 'nvidia.com/gpu': 2 });
     expect(podRequests('garbage')).to.deep.equal({});
   });
+
+  it('keeps of metadata and status only what the checks read', () => {
+    const at = '2026-06-01T00:00:00Z';
+    const slim = slimWorkload({
+      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'Workload',
+      metadata: { name: 'w', namespace: 'ml', uid: 'u', resourceVersion: '7', generation: 1, creationTimestamp: at, labels: { 'kueue.x-k8s.io/job-uid': 'j' }, ownerReferences: [{ kind: 'Job', name: 'w' }] },
+      spec: { queueName: 'team', podSets: [] },
+      status: {
+        conditions: [{ type: 'QuotaReserved', status: 'True', reason: 'QuotaReserved', message: 'Quota reserved in ClusterQueue cq', lastTransitionTime: at, observedGeneration: 1 }, 'junk'],
+        admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', count: 1, flavors: { 'amd.com/gpu': 'f' }, resourceUsage: { 'amd.com/gpu': '1' } }] },
+        admissionChecks: [{ name: 'prov', state: 'Rejected', message: 'no capacity', lastTransitionTime: at }],
+        requeueState: { count: 3 }, resourceRequests: [{ name: 'main', resources: { 'amd.com/gpu': '1' } }],
+      },
+    });
+    expect(slim.metadata).to.deep.equal({ name: 'w', namespace: 'ml', uid: 'u', resourceVersion: '7', generation: 1, creationTimestamp: at });
+    expect(slim.status).to.deep.equal({
+      conditions: [{ type: 'QuotaReserved', status: 'True', reason: 'QuotaReserved', message: 'Quota reserved in ClusterQueue cq', lastTransitionTime: at }, {}],
+      admission: { clusterQueue: 'cq' },
+      admissionChecks: [{ name: 'prov', state: 'Rejected', message: 'no capacity' }],
+    });
+    expect(slimWorkload({ metadata: { name: 'x' }, status: 'garbage' }).status).to.deep.equal({});
+  });
 });
