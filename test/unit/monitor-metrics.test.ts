@@ -32,12 +32,15 @@ describe('KaiwoMonitor metrics', () => {
   });
 
   it('removes the series of a component that is no longer evaluated (disabled), by their exact labels', async () => {
+    for (const c of ['operator', 'kueue']) m.countRun('a', c);
     m.observe('a', all, [{ component: 'kueue', severity: 'Critical' }], at, { kueue: { display: 'x', counts: { clusterQueues: 2 } } }, ['operator', 'kueue']);
+    expect(await seriesOf(registry, 'a')).to.include('kaiwo_monitor_check_runs_total{monitor="a",component="kueue"} 1');
     m.observe('b', all, [], at, {}, ['operator', 'kueue']);
     m.observe('a', all.filter((c) => c.type !== 'KueueHealthy'), [], at, {}, ['operator']);
     const s = await seriesOf(registry, 'a');
     expect(s.filter((l) => l.includes('KueueHealthy') || l.includes('kueue'))).to.deep.equal([]);
     expect(s).to.include('kaiwo_monitor_condition{monitor="a",type="KaiwoOperatorHealthy",status="True"} 1');
+    expect(s).to.include('kaiwo_monitor_check_runs_total{monitor="a",component="operator"} 1');
     expect(await seriesOf(registry, 'b'), 'other monitors keep theirs').to.include('kaiwo_monitor_condition{monitor="b",type="KueueHealthy",status="False"} 1');
   });
 
@@ -48,6 +51,7 @@ describe('KaiwoMonitor metrics', () => {
     m.observe('a', all, [{ component: 'operator', severity: 'Warning' }], at, { operator: { display: 'x', counts: { availableReplicas: 1 } } }, ['operator', 'kueue']);
     m.observe('b', all, [], at, {}, ['operator', 'kueue']);
     expect(await seriesOf(registry, 'a')).to.have.length(21);
+    m.countRun('a', 'operator');
     m.forget('a');
     expect(await seriesOf(registry, 'a')).to.deep.equal([]);
     expect(await seriesOf(registry, 'b')).to.have.length(12 + 6 + 1 + 1);
