@@ -8,7 +8,8 @@
  *   KAIWO_MONITOR_MAIN=path/to/dist/cli/main.js   measure another build (e.g. a checkout of an older commit)
  *   OPERATOR_LOG=file  the operator's debug log (one line per reconcile) into file
  * Background churn: the simulated Kaiwo and Kueue leaders renew their Leases every second; every GPU node posts
- * a status heartbeat every HEARTBEAT_SECONDS (spread evenly). Prints a table and writes out/bench-scale.json.
+ * a status heartbeat every HEARTBEAT_SECONDS (spread evenly). Both start once the API server is settled after the
+ * load (under 15 % of a core for 6 s). Prints a table and writes out/bench-scale.json.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +79,19 @@ try {
   const faulted = new Set<string>();
   if (HEARTBEAT_SECONDS > 0) stops.push(heartbeats(loader, scale, HEARTBEAT_SECONDS * 1000, faulted));
   const apiserverPid = cluster.local?.pids[1];
+  // Start on a settled server, as an operator restarts on a running cluster: not while the API server still digests
+  // the load (its garbage collection after 60k writes took half a minute at SCALE=0.5 and slowed every client).
+  if (apiserverPid) {
+    const s0 = Date.now();
+    let last = proc(apiserverPid).cpuS;
+    for (let quiet = 0; quiet < 3 && Date.now() - s0 < 180_000;) {
+      await sleep(2000);
+      const now = proc(apiserverPid).cpuS;
+      quiet = now - last < 0.3 ? quiet + 1 : 0; // under 15 % of a core for 6 s, the churn included
+      last = now;
+    }
+    say(`  API server settled ${((Date.now() - s0) / 1000).toFixed(0)} s after the load`);
+  }
 
   // Both start now, against the loaded cluster, under the churn.
   await new Monitors(kc).create(MON, {});
@@ -146,8 +160,13 @@ try {
   // Where the operator's memory is: V8 heap used and reserved, and memory outside the heap (its own metrics).
   const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
   const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  const heap = { usedMiB: gauge('nodejs_heap_size_used_bytes'), totalMiB: gauge('nodejs_heap_size_total_bytes'), externalMiB: gauge('nodejs_external_memory_bytes') };
-  say(`kaiwo-monitor memory: V8 heap ${heap.usedMiB.toFixed(0)} MiB used of ${heap.totalMiB.toFixed(0)} MiB, external ${heap.externalMiB.toFixed(0)} MiB`);
+  const space = (kind: string, name: string) => Number(new RegExp(`^nodejs_heap_space_size_${kind}_bytes\\{space="${name}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const heap = {
+    usedMiB: gauge('nodejs_heap_size_used_bytes'), totalMiB: gauge('nodejs_heap_size_total_bytes'), externalMiB: gauge('nodejs_external_memory_bytes'),
+    newSpaceMiB: space('total', 'new'), oldSpaceMiB: { used: space('used', 'old'), total: space('total', 'old') },
+  };
+  say(`kaiwo-monitor memory: V8 heap ${heap.usedMiB.toFixed(0)} MiB used of ${heap.totalMiB.toFixed(0)} MiB (young generation ${heap.newSpaceMiB.toFixed(0)} MiB, `
+    + `old ${heap.oldSpaceMiB.used.toFixed(0)} of ${heap.oldSpaceMiB.total.toFixed(0)} MiB), external ${heap.externalMiB.toFixed(0)} MiB`);
   say(`idle ${IDLE_SECONDS} s: kaiwo-monitor RSS median ${median(rss.op).toFixed(0)} MiB, CPU ${idleCpu.op.toFixed(2)} s/min, ${idlePatches} status writes`
     + (pids.ksm ? `; kube-state-metrics RSS ${median(rss.ksm).toFixed(0)} MiB, CPU ${idleCpu.ksm.toFixed(2)} s/min` : '')
     + `; a bare Node watcher of the same collections ${idleCpu.bare.toFixed(2)} s/min (${watchEvents} events in all)`);

@@ -186,7 +186,8 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
         const reserved = now.status?.conditions?.find((c) => c.type === 'QuotaReserved');
         expect(reserved?.status).to.equal('False');
         expect(reserved?.message).to.match(/insufficient unused quota for amd\.com\/gpu/);
-        expect(await warningEvents('WorkloadPendingTooLong', t)).to.be.greaterThan(0);
+        // The Event follows the status write that the detection saw: wait for it, do not race it.
+        expect(await until('the WorkloadPendingTooLong Warning Event', async () => ((await warningEvents('WorkloadPendingTooLong', t)) > 0 ? true : undefined), 10_000)).to.equal(true);
         await del(`/apis/batch/v1/namespaces/${WL_NS}/jobs/hog-a`);
         const healed = await untilCondition('KueueHealthy', 'True');
         expect(findingReasons(healed)).to.not.include('WorkloadPendingTooLong');
