@@ -35,6 +35,9 @@ const scale: Scale = {
   nodes: Math.round(FULL.nodes * SCALE), workloads: Math.round(FULL.workloads * SCALE), kaiwoJobs: Math.round(FULL.kaiwoJobs * SCALE), pools: 5, namespaces: 20,
 };
 const MAIN = env.KAIWO_MONITOR_MAIN ?? join(repoRoot, 'dist/cli/main.js');
+/** The Node flags the image's ENTRYPOINT gives the operator (e.g. its young-generation size): measured as it runs. */
+const NODE_FLAGS = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[])
+  .slice(1).filter((a) => a.startsWith('--'));
 const outDir = join(repoRoot, 'out');
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +62,7 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
   }
 }
 
+say(`kaiwo-monitor runs as the image runs it: node ${[...NODE_FLAGS, 'dist/cli/main.js'].join(' ')}`);
 say(`bench-scale: SCALE=${SCALE} → ${scale.nodes} GPU nodes, ${scale.workloads} Workloads, ${scale.kaiwoJobs} KaiwoJobs (full scale ${FULL.nodes} / ${FULL.workloads} / ${FULL.kaiwoJobs})`);
 const cluster = await startCluster({ backend: 'local' });
 const children: ChildProcess[] = [];
@@ -105,7 +109,7 @@ try {
   }
   const metricsPort = await freePort();
   const opStart = Date.now();
-  const op = spawn(process.execPath, [...(env.PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, 'run', `--kubeconfig=${cluster.kubeconfigPath}`,
+  const op = spawn(process.execPath, [...NODE_FLAGS, ...(env.PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), MAIN, 'run', `--kubeconfig=${cluster.kubeconfigPath}`,
     '--health-probe-bind-address=127.0.0.1:0', `--metrics-bind-address=127.0.0.1:${metricsPort}`, '--metrics-secure=false', ...(env.OPERATOR_LOG ? ['--log-level=debug'] : [])],
   { stdio: env.OPERATOR_LOG ? ['ignore', 'ignore', openSync(env.OPERATOR_LOG, 'w')] : 'ignore' });
   children.push(op);
@@ -222,7 +226,7 @@ try {
 
   // One-shot check: wall time and peak RSS.
   const c0 = Date.now();
-  const check = spawn(process.execPath, [MAIN, 'check', MON, `--kubeconfig=${cluster.kubeconfigPath}`, '--timeout=300s'], { stdio: 'ignore' });
+  const check = spawn(process.execPath, [...NODE_FLAGS, MAIN, 'check', MON, `--kubeconfig=${cluster.kubeconfigPath}`, '--timeout=300s'], { stdio: 'ignore' });
   let checkHwm = 0;
   const poll = setInterval(() => {
     try {

@@ -100,12 +100,14 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
   });
 
   it('runs the ENTRYPOINT and CMD from that layout and writes a status', async () => {
-    expect(argv[0], 'ENTRYPOINT script').to.be.a('string');
-    const [entry = '', cmd, ...rest] = argv;
+    const nodeFlags = argv.filter((a, i) => a.startsWith('--') && argv.slice(0, i).every((b) => b.startsWith('--')));
+    expect(nodeFlags, 'Node flags of the ENTRYPOINT').to.deep.equal(['--max-semi-space-size=4']);
+    expect(argv[nodeFlags.length], 'ENTRYPOINT script').to.be.a('string');
+    const [entry = '', cmd, ...rest] = argv.slice(nodeFlags.length);
     expect([cmd, ...rest], 'CMD').to.deep.equal(['run']);
     const monitors = new Monitors(cluster.kubeConfig());
     await monitors.create('image-layout', { gpuNodes: { enabled: false } });
-    const op = await OperatorProcess.start(cluster.kubeconfigPath, [], { entry: join(app, entry) });
+    const op = await OperatorProcess.start(cluster.kubeconfigPath, [], { entry: join(app, entry), nodeFlags });
     let ready: Condition;
     try {
       ready = await waitFor('Ready=True', async () => {

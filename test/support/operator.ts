@@ -48,14 +48,14 @@ export class OperatorProcess {
   }
 
   /**
-   * `entry` runs a compiled main.js instead of the TypeScript source. `metrics: 'plain'` serves /metrics over
+   * `entry` runs a compiled main.js instead of the TypeScript source; `nodeFlags` go to node before it. `metrics: 'plain'` serves /metrics over
    * plain HTTP without authorization, for tests that read the operator's own counters with metric().
    */
-  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean | 'plain'; entry?: string } = {}): Promise<OperatorProcess> {
+  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean | 'plain'; entry?: string; nodeFlags?: string[] } = {}): Promise<OperatorProcess> {
     const probePort = await freePort();
     const metricsPort = opts.metrics ? await freePort() : undefined;
     const args = [
-      ...(opts.entry ? [opts.entry] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]), 'run',
+      ...(opts.nodeFlags ?? []), ...(opts.entry ? [opts.entry] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]), 'run',
       `--kubeconfig=${kubeconfig}`, `--health-probe-bind-address=127.0.0.1:${probePort}`,
       `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`, '--log-level=debug',
       ...(opts.metrics === 'plain' ? ['--metrics-secure=false'] : []), ...extra,
