@@ -8,7 +8,7 @@ import { quantity } from './util.js';
  * pod set its name, count and the extended resources (names with a '/', e.g. amd.com/gpu) one pod requests; of
  * metadata, the identity and creationTimestamp; of status, the conditions (without observedGeneration), the
  * admitting ClusterQueue and the admission checks (name, state, message). Labels, owner references, pod-set
- * assignments, resource usage and requeue state are read by no check: at 43,500 Workloads they are ≈ 35 MiB.
+ * assignments, resource usage and requeue state are read by no check: at 43,500 Workloads they are ≈ 23 MiB of heap.
  */
 export interface PodSetProjection {
   name: string;
