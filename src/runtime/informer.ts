@@ -133,10 +133,13 @@ export class Informer {
     }
   }
 
-  /** Records when this process saw `obj` (replacing `old` in the cache) first and last change. */
-  private observe(obj: KubeObject, old: KubeObject | undefined): void {
+  /**
+   * Records when this process saw `obj` (replacing `old` in the cache) first and last change; `same`: the caller
+   * found it the same as `old` (same resourceVersion or content), so the comparison is made once per event.
+   */
+  private observe(obj: KubeObject, old: KubeObject | undefined, same: boolean): void {
     const prev = old ? observationOf(old) : undefined;
-    if (old && prev && (old.metadata.resourceVersion === obj.metadata.resourceVersion || sameContent(old, obj))) {
+    if (old && prev && same) {
       recordObservation(obj, prev);
       return;
     }
@@ -227,10 +230,11 @@ export class Informer {
     }
     for (const [key, obj] of fresh) {
       const old = this.cache.get(key);
-      this.observe(obj, old);
+      const same = old !== undefined && (old.metadata.resourceVersion === obj.metadata.resourceVersion || sameContent(old, obj));
+      this.observe(obj, old, same);
       this.cache.set(key, obj);
       if (!old) this.emit('add', obj);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion && !sameContent(old, obj)) this.emit('update', obj, old);
+      else if (!same) this.emit('update', obj, old);
     }
     this.resourceVersion = rv;
     this.listedOnce = true;
@@ -275,7 +279,8 @@ export class Informer {
       const projected = this.project(ev.object);
       const key = objectKey(projected);
       const old = this.cache.get(key);
-      if (ev.type === 'MODIFIED' && old && sameContent(old, projected)) {
+      const unchanged = ev.type !== 'DELETED' && old !== undefined && sameContent(old, projected);
+      if (ev.type === 'MODIFIED' && old && unchanged) {
         // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing: the
         // cached object stays (with its interned strings and observation), only its resourceVersion moves.
         old.metadata.resourceVersion = projected.metadata.resourceVersion;
@@ -288,11 +293,11 @@ export class Informer {
         this.cache.delete(key);
         this.emit('delete', obj);
       } else {
-        this.observe(obj, old);
+        this.observe(obj, old, unchanged || old?.metadata.resourceVersion === obj.metadata.resourceVersion);
         this.cache.set(key, obj);
         // A quiet update (a fresh Lease renewed) changes the cache but wakes nobody.
         if (old && this.opts.quiet?.(old, obj)) this.revision++;
-        else if (!old || !sameContent(old, obj)) this.emit(old ? 'update' : 'add', obj, old);
+        else if (!old || !unchanged) this.emit(old ? 'update' : 'add', obj, old);
       }
       this.backoff.reset();
       if (this.state === 'failing') this.setState('synced');
