@@ -1,6 +1,6 @@
 import { bool, int, labelSelectorSchema, obj, QUALIFIED_NAME, SUMMARY_TABLE } from '../api/schema.js';
 import type { LabelSelector } from '../api/types.js';
-import type { KubeObject } from '../runtime/objects.js';
+import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { matchesSelector, selectorString } from '../runtime/selector.js';
 import { slimNode } from './gpu-nodes.js';
 import { KUEUE_GROUP } from './kueue.js';
@@ -78,8 +78,7 @@ const POOL_GPUS = /-(\d+)gpu(?:-|$)/;
 const FLAVOR_NAMED = /\bflavor "?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)/g;
 const MAX_REASONS = 8;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const objs = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isObj) : []);
+const objs = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function taintsOf(v: unknown): Taint[] {
@@ -87,8 +86,8 @@ function taintsOf(v: unknown): Taint[] {
 }
 
 function flavorOf(rf: KubeObject): Flavor {
-  const spec = isObj(rf.spec) ? rf.spec : {};
-  const labels = isObj(spec.nodeLabels) ? Object.entries(spec.nodeLabels).map(([k, v]) => [k, str(v)] as [string, string]) : [];
+  const spec = isRecord(rf.spec) ? rf.spec : {};
+  const labels = isRecord(spec.nodeLabels) ? Object.entries(spec.nodeLabels).map(([k, v]) => [k, str(v)] as [string, string]) : [];
   const tolerations = objs(spec.tolerations).map((t) => ({ key: str(t.key), operator: str(t.operator) || 'Equal', value: str(t.value), effect: str(t.effect) }));
   return { name: rf.metadata.name, obj: rf, nodeLabels: labels, nodeTaints: taintsOf(spec.nodeTaints), tolerations };
 }
@@ -120,10 +119,10 @@ function cachedNodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
 }
 
 function nodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
-  const st = (isObj(n.status) ? n.status : {}) as { capacity?: unknown; allocatable?: unknown };
-  const spec = (isObj(n.spec) ? n.spec : {}) as { unschedulable?: unknown; taints?: unknown };
-  const capacity = isObj(st.capacity) ? st.capacity : {};
-  const allocatable = isObj(st.allocatable) ? st.allocatable : {};
+  const st = (isRecord(n.status) ? n.status : {}) as { capacity?: unknown; allocatable?: unknown };
+  const spec = (isRecord(n.spec) ? n.spec : {}) as { unschedulable?: unknown; taints?: unknown };
+  const capacity = isRecord(st.capacity) ? st.capacity : {};
+  const allocatable = isRecord(st.allocatable) ? st.allocatable : {};
   const cap: Record<string, number> = {};
   const alloc: Record<string, number> = {};
   for (const r of resources) {
@@ -350,9 +349,9 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
   for (const cq of data.clusterQueues?.objects ?? []) {
     const name = cq.metadata.name;
     cqObjs.set(name, cq);
-    const cqSpec = isObj(cq.spec) ? cq.spec : {};
+    const cqSpec = isRecord(cq.spec) ? cq.spec : {};
     const cohort = str(cqSpec.cohortName) || str(cqSpec.cohort) || undefined;
-    const st = isObj(cq.status) ? cq.status : {};
+    const st = isRecord(cq.status) ? cq.status : {};
     const usage = new Map<string, number>();
     const reservation = Array.isArray(st.flavorsReservation) ? st.flavorsReservation : st.flavorsUsage;
     for (const f of objs(reservation)) for (const r of objs(f.resources)) usage.set(`${str(f.name)}|${str(r.name)}`, Math.max(0, quantity(r.total)));

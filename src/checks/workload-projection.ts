@@ -1,4 +1,4 @@
-import type { KubeObject } from '../runtime/objects.js';
+import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { quantity } from './util.js';
 
 /**
@@ -79,7 +79,6 @@ export function slimWorkload(w: KubeObject): KubeObject {
 
 const METADATA_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp'];
 const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The listed fields of `v` that are present (anything that is not an object yields an empty one). */
 function pick(v: unknown, fields: readonly string[]): Record<string, unknown> {

@@ -7,6 +7,7 @@ import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, KIND, PLURAL } from '../api/schema.js';
 import { specSchema } from '../checks/registry.js';
+import { isRecord } from '../runtime/objects.js';
 import { rawRequest } from '../runtime/rawrequest.js';
 import { validateAgainstSchema } from './schema-check.js';
 
@@ -27,12 +28,11 @@ export interface Admitted {
   note?: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A parsed YAML/JSON document as a KaiwoMonitor: a whole object, or a bare spec. */
 export function toMonitorDoc(doc: unknown, source: string): MonitorDoc {
   doc ??= {};
-  if (!isObject(doc)) throw new CheckError(`${source}: expected a KaiwoMonitor or a spec object`);
+  if (!isRecord(doc)) throw new CheckError(`${source}: expected a KaiwoMonitor or a spec object`);
   const whole = 'kind' in doc || 'apiVersion' in doc || 'spec' in doc || 'metadata' in doc;
   if (!whole) return { apiVersion: API_VERSION, kind: KIND, metadata: {}, spec: doc };
   if (doc.kind !== undefined && doc.kind !== KIND) throw new CheckError(`${source}: kind is ${JSON.stringify(doc.kind)}, expected ${KIND}`);
@@ -40,8 +40,8 @@ export function toMonitorDoc(doc: unknown, source: string): MonitorDoc {
     throw new CheckError(`${source}: apiVersion is ${JSON.stringify(doc.apiVersion)}, expected ${API_VERSION}`);
   }
   const spec = doc.spec ?? {};
-  if (!isObject(spec)) throw new CheckError(`${source}: spec must be an object`);
-  const meta = isObject(doc.metadata) ? doc.metadata : {};
+  if (!isRecord(spec)) throw new CheckError(`${source}: spec must be an object`);
+  const meta = isRecord(doc.metadata) ? doc.metadata : {};
   const keep = Object.fromEntries(['name', 'generateName', 'labels', 'annotations'].filter((k) => k in meta).map((k) => [k, meta[k]]));
   return { apiVersion: API_VERSION, kind: KIND, metadata: keep, spec };
 }

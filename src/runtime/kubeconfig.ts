@@ -4,6 +4,7 @@ import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
+import { isRecord } from './objects.js';
 
 /**
  * What the operator needs of a client configuration. `@kubernetes/client-node`'s KubeConfig satisfies it too: it
@@ -44,7 +45,8 @@ type Source = { data: string } | { file: string };
 export class LightKubeConfig implements KubeConfig {
   private current: string;
   private readonly files = new Map<string, { at: number; text: string }>();
-  private agent?: { key: string; agent: HttpAgent | HttpsAgent };
+  /** The agent and the context and TLS material it was made for. */
+  private agent?: { context: string; ca?: string; cert?: string; key?: string; agent: HttpAgent | HttpsAgent };
 
   constructor(private readonly contexts: Map<string, Context>, current: string, private readonly now: () => number = Date.now) {
     this.current = current;
@@ -138,18 +140,16 @@ export class LightKubeConfig implements KubeConfig {
     Object.assign(opts, tls);
     const token = this.getCurrentUser()?.token;
     if (token) opts.headers = { ...(opts.headers as Record<string, string> | undefined), Authorization: `Bearer ${token}` };
-    // One agent per TLS material, like client-node's (sockets are not kept alive between requests).
-    const agentKey = JSON.stringify([this.current, ca, cert, key, c.skipTLSVerify, c.tlsServerName]);
-    if (this.agent?.key !== agentKey) {
+    // One agent per context and TLS material, like client-node's (sockets are not kept alive between requests).
+    // Files are read again only every REREAD_MS, so unchanged material is the same string: compared, not serialised.
+    let a = this.agent;
+    if (a?.context !== this.current || a.ca !== ca || a.cert !== cert || a.key !== key) {
       // The old agent is dropped, not destroyed: watches still on it end on their own (no socket is kept alive).
-      if (c.server.startsWith('http:')) {
-        if (!c.skipTLSVerify) return Promise.reject(new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false'));
-        this.agent = { key: agentKey, agent: new HttpAgent() };
-      } else {
-        this.agent = { key: agentKey, agent: new HttpsAgent(tls) };
-      }
+      if (c.server.startsWith('http:') && !c.skipTLSVerify) return Promise.reject(new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false'));
+      a = { context: this.current, ca, cert, key, agent: c.server.startsWith('http:') ? new HttpAgent() : new HttpsAgent(tls) };
+      this.agent = a;
     }
-    opts.agent = this.agent.agent;
+    opts.agent = a.agent;
     return Promise.resolve();
   }
 
@@ -170,10 +170,6 @@ export class LightKubeConfig implements KubeConfig {
 }
 
 const LIGHT_USER_KEYS = new Set(['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data']);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Loads client configuration: an explicit --kubeconfig path, else $KUBECONFIG, ~/.kube/config or the in-cluster

@@ -18,6 +18,11 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** A JSON object: not null, not an array (what an untrusted field must be before its keys are read). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function objectKey(obj: { metadata: { name: string; namespace?: string } }): string {
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
 }

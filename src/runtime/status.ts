@@ -1,4 +1,5 @@
 import type { KubeConfig } from './kubeconfig.js';
+import { isRecord } from './objects.js';
 import { rawJson, RawRequestError } from './rawrequest.js';
 
 /** Deep equality of JSON values (key order ignored). */
@@ -20,8 +21,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  */
 export function mergePatch(from: unknown, to: unknown): unknown {
   if (jsonEqual(from, to)) return undefined;
-  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (!isObj(from) || !isObj(to)) return to === undefined ? null : to;
+  if (!isRecord(from) || !isRecord(to)) return to === undefined ? null : to;
   const patch: Record<string, unknown> = {};
   for (const k of Object.keys(from)) if (from[k] !== undefined && to[k] === undefined) patch[k] = null;
   for (const [k, v] of Object.entries(to)) {

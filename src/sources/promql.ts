@@ -1,4 +1,5 @@
 import { fetchText, headerSafe, HttpError, isOk } from '../runtime/http.js';
+import { isRecord } from '../runtime/objects.js';
 import { PARSE_DEFAULTS, parseValue, type Sample, sampleBytes } from './promtext.js';
 import { ScrapeError, TOKEN_NOT_SENDABLE } from './scrape.js';
 
@@ -34,7 +35,6 @@ export interface QueryResult {
 /** Values a status can carry as an int64 and a float without loss; utilization and counts live well inside. */
 export const VALUE_RANGE = { min: 0, max: Number.MAX_SAFE_INTEGER } as const;
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const show = (x: unknown) => {
   if (typeof x === 'string') return JSON.stringify(x.slice(0, 40));
   return Array.isArray(x) ? 'an array' : x === null ? 'null' : typeof x;
@@ -80,14 +80,14 @@ function* decodeSteps(body: unknown, limits: DecodeLimits): Generator<undefined,
   const maxKeptBytes = limits.maxKeptBytes ?? PARSE_DEFAULTS.maxKeptBytes;
   const min = limits.min ?? VALUE_RANGE.min;
   const max = limits.max ?? VALUE_RANGE.max;
-  if (!isObject(body)) throw new Error(`the answer is ${show(body)}, not a Prometheus API object`);
+  if (!isRecord(body)) throw new Error(`the answer is ${show(body)}, not a Prometheus API object`);
   if (body.status === 'error') {
     const kind = typeof body.errorType === 'string' ? `${body.errorType.slice(0, 40)}: ` : '';
     throw new Error(`query failed: ${kind}${typeof body.error === 'string' ? body.error.slice(0, 300) : 'no error message'}`);
   }
   if (body.status !== 'success') throw new Error(`the answer's status is ${show(body.status)}, not "success"`);
   const data = body.data;
-  if (!isObject(data)) throw new Error(`the answer's data is ${show(data)}, not an object`);
+  if (!isRecord(data)) throw new Error(`the answer's data is ${show(data)}, not an object`);
   if (data.resultType !== 'vector') throw new Error(`query must return an instant vector, got ${show(data.resultType)}`);
   const result = data.result;
   if (!Array.isArray(result)) throw new Error(`data.result is ${show(result)}, not an array`);
@@ -98,9 +98,9 @@ function* decodeSteps(body: unknown, limits: DecodeLimits): Generator<undefined,
   for (let i = 0; i < result.length; i++) {
     if (i > 0 && i % SERIES_PER_TURN === 0) yield;
     const r: unknown = result[i];
-    if (!isObject(r)) throw new Error(`result[${i}] is ${show(r)}, not a series`);
+    if (!isRecord(r)) throw new Error(`result[${i}] is ${show(r)}, not a series`);
     const metric = r.metric ?? {};
-    if (!isObject(metric)) throw new Error(`result[${i}].metric is ${show(metric)}, not an object`);
+    if (!isRecord(metric)) throw new Error(`result[${i}].metric is ${show(metric)}, not an object`);
     const v = r.value;
     if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || typeof v[1] !== 'string') {
       throw new Error(`result[${i}] ${seriesName(metric)}: value is ${show(v)}, not [time, "number"] (no histogram samples)`);
@@ -170,7 +170,7 @@ export async function instantQuery(q: PromQuery, limits: DecodeLimits = {}): Pro
     throw fail(`HTTP ${status}, not a Prometheus API answer (not JSON${isOk(status) ? ', or truncated' : ''})`);
   }
   try {
-    if (!isOk(status) && !(isObject(body) && body.status === 'error')) throw new Error(`HTTP ${status}`);
+    if (!isOk(status) && !(isRecord(body) && body.status === 'error')) throw new Error(`HTTP ${status}`);
     return await decodeInstantVectorAsync(body, limits);
   } catch (err) {
     throw fail(err instanceof Error ? err.message : String(err));

@@ -4,6 +4,7 @@
  * counts is kept: whether the line is an error, and for errors the controller, the object and a redacted, truncated
  * message. Lines are hostile input: bounded, never thrown on.
  */
+import { isRecord } from '../runtime/objects.js';
 
 export interface LogEvent {
   /** Error level (error, dpanic, panic, fatal; klog E/F). */
@@ -46,7 +47,6 @@ export function cleanMessage(s: string, max = MAX_MESSAGE): string {
   return copy(one.length > max ? `${one.slice(0, max - 1)}…` : one);
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A flat copy: what is kept must not be a slice that keeps the whole line (or chunk) alive. */
 const copy = (s: string): string => ` ${s}`.slice(1);
 const text = (v: unknown, max = 253): string | undefined => (typeof v === 'string' && v !== '' ? copy(v.slice(0, max)) : undefined);
@@ -58,7 +58,7 @@ function fromFields(level: string, msg: string, f: Record<string, unknown>, logg
   if (!error && !reconcileError) return { error, reconcileError };
   const controller = text(f.controller, 63) ?? (logger?.startsWith('controller.') ? copy(logger.slice('controller.'.length, 80)) : undefined);
   const kind = text(f.controllerKind, 63);
-  const nested = kind && isObj(f[kind]) ? f[kind] : undefined;
+  const nested = kind && isRecord(f[kind]) ? f[kind] : undefined;
   const name = text(f.name) ?? text(nested?.name);
   const namespace = text(f.namespace, 63) ?? text(nested?.namespace, 63);
   const detail = text(f.error, 4 * MAX_MESSAGE) ?? text(f.err, 4 * MAX_MESSAGE);
@@ -77,7 +77,7 @@ function parseJson(line: string): LogEvent | undefined {
   } catch {
     return undefined;
   }
-  if (!isObj(v)) return undefined;
+  if (!isRecord(v)) return undefined;
   const level = typeof v.level === 'string' ? v.level.toLowerCase() : typeof v.severity === 'string' ? v.severity.toLowerCase() : '';
   const msg = text(v.msg, 4 * MAX_MESSAGE) ?? text(v.message, 4 * MAX_MESSAGE) ?? '';
   return fromFields(level, msg, v, text(v.logger, 120));
@@ -95,7 +95,7 @@ function parseConsole(line: string): LogEvent | undefined {
   if (rest.length > 1 && last.trimStart().startsWith('{')) {
     try {
       const f: unknown = JSON.parse(line.slice(line.lastIndexOf('\t') + 1));
-      if (isObj(f)) fields = f;
+      if (isRecord(f)) fields = f;
     } catch { /* fields cut or not JSON: keep the message */ }
     rest.pop();
   }
