@@ -1,34 +1,19 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
   startTime: number;
   endTime: number;
   samples?: number[];
-  timeDeltas?: number[];
 }
 
-/**
- * The top `n` functions of a V8 .cpuprofile (node --cpu-prof) by self time, as printable lines; with `window`,
- * only samples taken between those wall-clock times (ms since the epoch).
- */
-export function topFunctions(file: string, n: number, window?: { fromMs: number; toMs: number }): string[] {
+/** The top `n` functions of a V8 .cpuprofile (node --cpu-prof) by self time, as printable lines. */
+export function topFunctions(file: string, n: number): string[] {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const hits = new Map<number, number>();
-  const samples = p.samples ?? [];
-  // Profile times are µs on a monotonic clock; the file's modification time anchors endTime to the wall clock.
-  const endWallMs = window ? statSync(file).mtimeMs : 0;
-  let t = p.startTime;
-  let total = 0;
-  samples.forEach((id, i) => {
-    t += p.timeDeltas?.[i] ?? 0;
-    const wall = endWallMs - (p.endTime - t) / 1000;
-    if (window && (wall < window.fromMs || wall > window.toMs)) return;
-    hits.set(id, (hits.get(id) ?? 0) + 1);
-    total++;
-  });
-  const spanMs = window ? window.toMs - window.fromMs : (p.endTime - p.startTime) / 1000;
-  const msPerSample = window ? (p.endTime - p.startTime) / 1000 / (samples.length || 1) : spanMs / (total || 1);
+  for (const id of p.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const total = (p.samples ?? []).length || 1;
+  const msPerSample = (p.endTime - p.startTime) / 1000 / total;
   const byFunction = new Map<string, number>();
   for (const node of p.nodes) {
     const h = hits.get(node.id) ?? 0;

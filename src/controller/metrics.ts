@@ -95,11 +95,14 @@ export class MonitorMetrics {
       if (g) for (const s of samples) set(g, { ...s.labels, monitor: name }, s.value);
     }
     set(this.lastCheck, { monitor: name }, at.getTime() / 1000);
+    // A disabled component's check runs go with its other series.
     const ran = this.ran.get(name);
-    for (const component of components && ran ? ran : []) {
-      if (components?.includes(component)) continue;
-      this.checkRuns.remove({ monitor: name, component }); // a disabled component's runs go with its other series
-      ran?.delete(component);
+    if (components && ran) {
+      for (const component of ran) {
+        if (components.includes(component)) continue;
+        this.checkRuns.remove({ monitor: name, component });
+        ran.delete(component);
+      }
     }
     const before = this.written.get(name);
     for (const [metric, keys] of before ?? []) {
