@@ -21,11 +21,14 @@ const server = new URL(kc.getCurrentCluster()?.server ?? '');
 let events = 0;
 let pending = PATHS.length;
 let firstRequest = NaN;
-for (const path of PATHS) {
-  const opts: RequestOptions = { method: 'GET', hostname: server.hostname, port: server.port, path: `${path}${path.includes('?') ? '&' : '?'}watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan`, headers: { Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(opts);
-  if (Number.isNaN(firstRequest)) firstRequest = performance.now();
+/** One watch; a refusal (e.g. 429 while the server builds a CRD's watch cache on first use) is retried as asked. */
+function watch(path: string, opts: RequestOptions): void {
   request(opts, (res) => {
+    if ((res.statusCode ?? 0) >= 300) {
+      res.resume();
+      setTimeout(() => { watch(path, opts); }, 1000 * (Number(res.headers['retry-after']) || 1));
+      return;
+    }
     let buf = '';
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
@@ -41,6 +44,12 @@ for (const path of PATHS) {
       }
     });
   }).end();
+}
+for (const path of PATHS) {
+  const opts: RequestOptions = { method: 'GET', hostname: server.hostname, port: server.port, path: `${path}${path.includes('?') ? '&' : '?'}watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan`, headers: { Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(opts);
+  if (Number.isNaN(firstRequest)) firstRequest = performance.now();
+  watch(path, opts);
 }
 process.on('SIGTERM', () => {
   process.stdout.write(`${events}\n`);
