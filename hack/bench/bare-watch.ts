@@ -22,11 +22,11 @@ let events = 0;
 let pending = PATHS.length;
 let firstRequest = NaN;
 /** One watch; a refusal (e.g. 429 while the server builds a CRD's watch cache on first use) is retried as asked. */
-function watch(path: string, opts: RequestOptions): void {
+function watch(opts: RequestOptions): void {
   request(opts, (res) => {
     if ((res.statusCode ?? 0) >= 300) {
       res.resume();
-      setTimeout(() => { watch(path, opts); }, 1000 * (Number(res.headers['retry-after']) || 1));
+      setTimeout(() => { watch(opts); }, 1000 * (Number(res.headers['retry-after']) || 1));
       return;
     }
     let buf = '';
@@ -49,7 +49,7 @@ for (const path of PATHS) {
   const opts: RequestOptions = { method: 'GET', hostname: server.hostname, port: server.port, path: `${path}${path.includes('?') ? '&' : '?'}watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan`, headers: { Accept: 'application/json' } };
   await kc.applyToHTTPSOptions(opts);
   if (Number.isNaN(firstRequest)) firstRequest = performance.now();
-  watch(path, opts);
+  watch(opts);
 }
 process.on('SIGTERM', () => {
   process.stdout.write(`${events}\n`);

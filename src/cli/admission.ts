@@ -28,7 +28,6 @@ export interface Admitted {
   note?: string;
 }
 
-
 /** A parsed YAML/JSON document as a KaiwoMonitor: a whole object, or a bare spec. */
 export function toMonitorDoc(doc: unknown, source: string): MonitorDoc {
   doc ??= {};
