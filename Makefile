@@ -42,8 +42,8 @@ generate: deps ## regenerate the KaiwoMonitor CRD (crds/, config/crd/bases/) fro
 lint: deps ## typecheck + eslint (strict)
 	npm run --silent lint
 
-testbed: ## build the test bed's parts from Go modules (controller-manager, scheduler, kwok, Kueue x2), cached by version
-	@start=$$(date +%s); for p in kube kwok kueue kueue-legacy; do bash hack/build-tool.sh $$p >/dev/null; done; \
+testbed: ## build the test bed's parts from Go modules (controller-manager, scheduler, kwok, Kueue x2, the Kaiwo operator x2), cached by version
+	@start=$$(date +%s); for p in kube kwok kueue kueue-legacy kaiwo kaiwo-next; do bash hack/build-tool.sh $$p >/dev/null; done; \
 	  echo "test bed binaries ready in $$(( $$(date +%s) - start ))s" >&2
 
 test: deps controlplane tools testbed ## unit + integration tests (integration on a kube-apiserver the tests start) with coverage
@@ -70,7 +70,7 @@ bench-hostile: deps ## all hostile /metrics and PromQL peers at once (BENCH_SECO
 bench-scale: build controlplane ## kaiwo-monitor vs kube-state-metrics on a loaded control plane (SCALE=0.2 of 5,000 nodes / 43,500 Workloads / 10,000 KaiwoJobs; PROFILE=1, KSM=0)
 	tsx hack/bench/scale.ts
 
-cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path (FULL=1: the test bed, KUEUE=v0.12.3 for the older Kueue)
+cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path (FULL=1: the test bed with real Kaiwo v0.1.9 on Kueue v0.12.3; KAIWO=next for Kaiwo v0.2.0-rc12, KUEUE=<version>)
 	@if [ "$${FULL:-}" = 1 ]; then $(MAKE) -s testbed && tsx src/dev/testbed/cli.ts up $${KUEUE:-}; else tsx src/dev/cluster.ts up; fi
 
 cluster-down: deps ## stop the local control plane (and the FULL=1 test bed)

@@ -12,6 +12,11 @@
 #   hack/build-tool.sh kwok           kwok (sigs.k8s.io/kwok, KWOK_VERSION)
 #   hack/build-tool.sh kueue          the Kueue manager at KUEUE_VERSION (newest served release)
 #   hack/build-tool.sh kueue-legacy   the Kueue manager at KUEUE_LEGACY_VERSION (Kaiwo v0.1.9's line)
+#   hack/build-tool.sh kaiwo          the real Kaiwo operator at KAIWO_VERSION (cmd/operator)
+#   hack/build-tool.sh kaiwo-next     the real Kaiwo operator at KAIWO_NEXT_VERSION (the newest release candidate)
+#     Kaiwo: the module github.com/silogen/kaiwo@<version> first (what users elsewhere can `go install`); where
+#     the module proxy refuses it (here), the operator source kept in ../shared/upstream/kaiwo/<version>/src,
+#     built in a writable copy. Its dependencies come from the module proxy either way.
 # Benchmarks only:
 #   hack/build-tool.sh ksm            kube-state-metrics (k8s.io/kube-state-metrics/v2, KSM_VERSION) for make bench-scale
 set -euo pipefail
@@ -50,11 +55,16 @@ case $tool in
     version=$KUEUE_VERSION; [[ $tool == kueue-legacy ]] && version=$KUEUE_LEGACY_VERSION
     cmds=(kueue)
     ldflags="-X sigs.k8s.io/kueue/pkg/version.GitVersion=$version -X sigs.k8s.io/kueue/pkg/version.GitCommit=module-$version" ;;
+  kaiwo|kaiwo-next)
+    module=github.com/silogen/kaiwo tags=""
+    version=$KAIWO_VERSION; [[ $tool == kaiwo-next ]] && version=$KAIWO_NEXT_VERSION
+    cmds=(operator)
+    ldflags="" ;;
   ksm)
     module=k8s.io/kube-state-metrics/v2 version=$KSM_VERSION tags="" main_pkg=k8s.io/kube-state-metrics/v2
     cmds=(kube-state-metrics)
     ldflags="-X github.com/prometheus/common/version.Version=${version#v}" ;;
-  *) echo "usage: $0 prometheus|helm|gitops|kube|kwok|kueue|kueue-legacy|ksm [--bin-dir]" >&2; exit 2 ;;
+  *) echo "usage: $0 prometheus|helm|gitops|kube|kwok|kueue|kueue-legacy|kaiwo|kaiwo-next|ksm [--bin-dir]" >&2; exit 2 ;;
 esac
 dir=${dir:-$hack/$tool}
 bin_dir="$cache_root/$tool/$version/bin"
@@ -65,12 +75,25 @@ if (( ${#missing[@]} == 0 )); then
   echo "[build-$tool] cached: $bin_dir" >&2
   echo "$bin_dir"; exit 0
 fi
-if [[ $module != local ]]; then
+if [[ $module == github.com/silogen/kaiwo ]]; then
+  # A throwaway module that requires Kaiwo's: `go mod download` answers at once (the proxy refuses it here).
+  scratch=$(mktemp -d); dir=$scratch; trap 'rm -rf "$scratch"' EXIT
+  if ( cd "$dir" && go mod init kaiwo-build >/dev/null 2>&1 && go mod download "$module@$version" >/dev/null 2>&1 ); then
+    echo "[build-$tool] building from the module $module@$version" >&2
+    ( cd "$dir" && go get "$module@$version" >/dev/null 2>&1 )
+  else
+    src=$(cd "$hack/../.." && pwd)/shared/upstream/kaiwo/$version/src
+    [[ -f $src/go.mod ]] || { echo "[build-$tool] the module proxy refuses $module@$version and $src is missing" >&2; exit 1; }
+    echo "[build-$tool] the module proxy refuses $module@$version: building its source from ${src}" >&2
+    rm -rf "$dir"; mkdir -p "$dir"; cp -R "$src/." "$dir/"; chmod -R u+w "$dir"
+    main_pkg=./cmd/operator
+  fi
+elif [[ $module != local ]]; then
   pinned=$(cd "$dir" && go list -m -f '{{.Version}}' "$module")
   [[ $pinned == "$version" ]] || { echo "[build-$tool] ${dir#"$hack"/}/go.mod pins $pinned, versions.env says $version" >&2; exit 1; }
 fi
 mkdir -p "$bin_dir"
-tmp=$(mktemp -d "$bin_dir/.build.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d "$bin_dir/.build.XXXXXX"); trap 'rm -rf "$tmp" ${scratch:+"$scratch"}' EXIT
 for b in "${missing[@]}"; do
   t0=$(date +%s)
   echo "[build-$tool] building $b $version ..." >&2

@@ -1,7 +1,7 @@
 /**
  * make demo: the whole story on the full test bed (src/dev/testbed): etcd + kube-apiserver, the real
- * kube-controller-manager and kube-scheduler, kwok GPU nodes, the real Kueue manager and Kaiwo's CRDs and install
- * layout with the Kaiwo stand-in operator. The operator runs from source (log in <cache>/demo/operator.log) against a
+ * kube-controller-manager and kube-scheduler, kwok GPU nodes, the real Kueue manager and the real Kaiwo operator
+ * from their own install layouts (KAIWO=next: Kaiwo v0.2.0-rc12). The operator runs from source (log in <cache>/demo/operator.log) against a
  * KaiwoMonitor `default`; Kueue admits a real batch Job onto a kwok GPU node; then one fault per area is injected into
  * a real process or object, detected, shown with its Event and healed; then "why is it pending": a GPU node loses its
  * GPUs while Jobs queue up, and the monitor says it is the hardware and which node.
@@ -18,6 +18,7 @@ import { MonitorRecorder } from '../src/dev/scenarios.js';
 import { KAIWO_LEASE, KAIWO_NAMESPACE } from '../src/dev/testbed/kaiwo.js';
 import { scraperSecret, testBedMonitorSpec } from '../src/dev/testbed/monitor.js';
 import { TestBed } from '../src/dev/testbed/testbed.js';
+import { pinned } from '../src/dev/testbed/versions.js';
 import { jobPod, quotaReserved, submitJob, submitKaiwoJob } from '../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../src/runtime/rawrequest.js';
 
@@ -36,7 +37,7 @@ const operatorLog = join(dir, 'operator.log');
 // kubectl from the control-plane build (make puts it on PATH too).
 const cpBin = (await run('bash', [join(repoRoot, 'hack', 'controlplane', 'build.sh'), '--bin-dir'])).stdout.trim();
 
-const tb = new TestBed({ log: (m) => testbedLog.write(`${new Date().toISOString()} ${m}\n`) });
+const tb = new TestBed({ ...(process.env.KAIWO === 'next' ? { kaiwoVersion: pinned('KAIWO_NEXT_VERSION') } : {}), log: (m) => testbedLog.write(`${new Date().toISOString()} ${m}\n`) });
 const state: { op?: ChildProcess; recorder?: MonitorRecorder; told: boolean; stopping: boolean } = { told: false, stopping: false };
 const rec = (): MonitorRecorder => {
   if (!state.recorder) throw new Error('monitor not recording');
@@ -125,9 +126,9 @@ async function fault(n: number, f: Fault): Promise<void> {
 
 async function story(): Promise<void> {
   say(`starting the test bed (log ${join(dir, 'testbed.log')}): etcd + kube-apiserver, kube-controller-manager, kube-scheduler, `
-    + 'kwok with 4 nodes (cpu-0, 2 x 8 AMD MI300X, 1 x 8 NVIDIA H100), the real Kueue manager, Kaiwo\'s install layout and the Kaiwo stand-in');
+    + 'kwok with 4 nodes (cpu-0, 2 x 8 AMD MI300X, 1 x 8 NVIDIA H100), the real Kueue manager and the real Kaiwo operator');
   await tb.start();
-  say(`test bed ready in ${secs(tb.startupMs)} (${tb.phases.map(([p, ms]) => `${p} ${secs(ms)}`).join(', ')}); Kueue ${tb.kueueVersion}`);
+  say(`test bed ready in ${secs(tb.startupMs)} (${tb.phases.map(([p, ms]) => `${p} ${secs(ms)}`).join(', ')}); Kueue ${tb.kueueVersion}, Kaiwo ${tb.kaiwoVersion}`);
   // From here on Ctrl-C stops everything in order: the operator first, then the test bed and its control plane
   // (replacing the control plane's own handler, which would stop only etcd and kube-apiserver, then exit).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -143,7 +144,7 @@ async function story(): Promise<void> {
   await kubectl('get', 'nodes', '-L', 'kaiwo/nodepool');
 
   await req('POST', '/api/v1/namespaces', { metadata: { name: NS } });
-  // The Kaiwo stand-in creates KaiwoQueueConfig kaiwo from the nodes' pools and syncs it into Kueue.
+  // Kaiwo creates KaiwoQueueConfig kaiwo from the nodes (labelling them into pools) and syncs it into Kueue.
   await until('ClusterQueue kaiwo Active', async () => {
     const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/kaiwo`);
     return cq.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True');
@@ -293,7 +294,7 @@ async function shutdown(): Promise<void> {
   }
   await tb.stop();
   testbedLog.end();
-  say('demo stopped: operator and test bed (Kueue, Kaiwo stand-in, kwok, scheduler, controller-manager, kube-apiserver, etcd) are down');
+  say('demo stopped: operator and test bed (Kueue, Kaiwo, kwok, scheduler, controller-manager, kube-apiserver, etcd) are down');
 }
 
 try {

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   backend?: Backend;
   /** Kueue CRD version to install (default hack/versions.env KUEUE_VERSION). */
   kueueVersion?: string;
+  /** Kaiwo release whose CRDs to install (default hack/versions.env KAIWO_VERSION). */
+  kaiwoVersion?: string;
   log?: (msg: string) => void;
   /** Passed to the local control plane. */
   apiServerFlags?: string[];
@@ -71,7 +73,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const backend = opts.backend ?? selectedBackend();
   const log = opts.log ?? (() => undefined);
   const t0 = Date.now();
-  const sets = await Promise.all([ownCrds(), kueueCrds(opts.kueueVersion), kaiwoCrds()]);
+  const sets = await Promise.all([ownCrds(), kueueCrds(opts.kueueVersion), kaiwoCrds(opts.kaiwoVersion)]);
   const all = sets.flatMap((s) => s.crds);
 
   if (backend === 'local') {

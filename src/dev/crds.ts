@@ -84,6 +84,31 @@ export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<Crd
   return { name: `kaiwo ${version}`, source: dir, crds: await loadDir(dir, (f) => listed.has(f)) };
 }
 
+/**
+ * The CRDs of the kinds the real Kaiwo operator watches besides its own and Kueue's (its controllers fail to start
+ * without them): KubeRay's RayJob/RayService/RayCluster and AppWrapper, and for v0.2 KServe's InferenceService and
+ * ServingRuntime and Gateway API's HTTPRoute (its AIM controllers). Each from its Go module at the version Kaiwo's
+ * go.mod requires (../shared/upstream/kaiwo/<version>/src/go.mod), so they fit the operator that watches them.
+ */
+export async function kaiwoDependencyCrds(version: string): Promise<CrdSet[]> {
+  const goMod = await readFile(join(kaiwoUpstreamDir(version), 'src', 'go.mod'), 'utf8');
+  const required = (module: string) => new RegExp(`^\\s*${module.replace(/[./]/g, '\\$&')}\\s+(v\\S+)`, 'm').exec(goMod)?.[1];
+  const deps: { module: string; dir: string; files: string[] }[] = [
+    { module: 'github.com/ray-project/kuberay/ray-operator', dir: 'config/crd/bases', files: ['ray.io_rayclusters.yaml', 'ray.io_rayjobs.yaml', 'ray.io_rayservices.yaml'] },
+    { module: 'github.com/project-codeflare/appwrapper', dir: 'config/crd/bases', files: ['workload.codeflare.dev_appwrappers.yaml'] },
+    { module: 'github.com/kserve/kserve', dir: 'config/crd/full', files: ['serving.kserve.io_inferenceservices.yaml', 'serving.kserve.io_servingruntimes.yaml'] },
+    { module: 'sigs.k8s.io/gateway-api', dir: 'config/crd/standard', files: ['gateway.networking.k8s.io_httproutes.yaml'] },
+  ];
+  const out: CrdSet[] = [];
+  for (const d of deps) {
+    const v = required(d.module);
+    if (!v) continue;
+    const dir = join(await goModuleDir(d.module, v), d.dir);
+    out.push({ name: `${d.module.split('/').pop() ?? d.module} ${v}`, source: dir, crds: await loadDir(dir, (f) => d.files.includes(f)) });
+  }
+  return out;
+}
+
 /** The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its Go module (for dry-run installs). */
 export async function prometheusOperatorCrds(version = versions().PROMETHEUS_OPERATOR_VERSION): Promise<CrdSet> {
   const dir = join(await goModuleDir('github.com/prometheus-operator/prometheus-operator', version), 'example', 'prometheus-operator-crd');

@@ -13,6 +13,8 @@ export class ManagedProcess {
     readonly command: string,
     readonly args: string[],
     readonly logFile: string,
+    /** Extra environment variables (added to this process's own). */
+    readonly env: Record<string, string> = {},
   ) {}
 
   get pid(): number | undefined {
@@ -25,7 +27,7 @@ export class ManagedProcess {
 
   start(): void {
     const out = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     this.exitCode = null;

@@ -11,14 +11,17 @@ import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
 /**
- * "Why is it pending?" and the operator's logs on the full test bed (src/dev/testbed): the real Kueue manager admits
- * batch Jobs by quota onto kwok GPU nodes, the real kube-scheduler places (or cannot place) their pods, and kwok
- * serves the Kaiwo pods' container logs through the API server's pods/log.
+ * "Why is it pending?" and the operator's logs on the full test bed (src/dev/testbed): a ClusterQueue the real Kaiwo
+ * operator syncs from its KaiwoQueueConfig, the real Kueue manager admits batch Jobs by quota onto kwok GPU nodes, the
+ * real kube-scheduler places (or cannot place) their pods, and kwok serves the Kaiwo pods' container logs (the real
+ * operator's output) through the API server's pods/log.
  */
 const MON = 'why-pending';
 const NS = 'ml-capacity';
 const FLAVOR = 'mi300x-pool';
 const CQ = 'why-pending';
+const QC = '/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs/kaiwo';
+interface QueueConfig { spec: { clusterQueues?: unknown[]; resourceFlavors?: unknown[] }; status?: { status?: string } }
 const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 
 describe('e2e on the test bed: capacity truth with the real Kueue, and operator logs served by kwok', function () {
@@ -32,8 +35,8 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
   const kueuePath = (plural: string, ns?: string) => `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
   const req = <T>(method: string, path: string, body?: unknown) => rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}) });
 
-  /** A batch Job of one pod asking 8 AMD GPUs in LocalQueue team; kwok keeps its pod running for an hour. */
-  const job = (name: string) => submitJob(tb.kc, NS, name, { queue: 'team', resource: 'amd.com/gpu', gpus: 8, runFor: '1h', requests: { cpu: '8' } });
+  /** A batch Job of one pod asking 8 AMD GPUs in the queue's LocalQueue; kwok keeps its pod running for an hour. */
+  const job = (name: string) => submitJob(tb.kc, NS, name, { queue: CQ, resource: 'amd.com/gpu', gpus: 8, runFor: '1h', requests: { cpu: '8' } });
   const admitted = (jobName: string) => quotaReserved(tb.kc, tb.kueue.apiVersion, NS, jobName);
   const podNode = async (jobName: string) => {
     const p = await jobPod(tb.kc, NS, jobName);
@@ -44,16 +47,25 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     this.timeout(900_000);
     await tb.start();
     await req('POST', '/api/v1/namespaces', { metadata: { name: NS } });
-    // A flavor on the two MI300X nodes (by Kaiwo's pool label), a ClusterQueue with 16 of their GPUs, a LocalQueue.
-    const api = `kueue.x-k8s.io/${tb.kueue.apiVersion}`;
-    await req('POST', kueuePath('resourceflavors'), { apiVersion: api, kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'kaiwo/nodepool': 'amd-mi300x-8gpu-96core-1000gi' } } });
-    await req('POST', kueuePath('clusterqueues'), { apiVersion: api, kind: 'ClusterQueue', metadata: { name: CQ }, spec: {
-      namespaceSelector: {}, resourceGroups: [{ coveredResources: ['cpu', 'amd.com/gpu'], flavors: [{ name: FLAVOR, resources: [{ name: 'cpu', nominalQuota: '1000' }, { name: 'amd.com/gpu', nominalQuota: '16' }] }] }],
-    } });
-    await req('POST', kueuePath('localqueues', NS), { apiVersion: api, kind: 'LocalQueue', metadata: { name: 'team', namespace: NS }, spec: { clusterQueue: CQ } });
-    await waitFor(`ClusterQueue ${CQ} Active`, async () => {
+    // The real Kaiwo deletes every ClusterQueue and ResourceFlavor its KaiwoQueueConfig does not list: a platform
+    // engineer adds them there. A flavor on the two MI300X nodes (by the pool label Kaiwo gave them), a ClusterQueue
+    // with 16 of their GPUs for the team's namespace (Kaiwo creates its LocalQueue there, named after the queue).
+    await waitFor('KaiwoQueueConfig kaiwo READY', async () => (await req<QueueConfig>('GET', QC).catch(() => undefined))?.status?.status === 'READY', 120_000, 250);
+    await waitFor('KaiwoQueueConfig updated', async () => {
+      const qc = await req<QueueConfig>('GET', QC);
+      qc.spec.resourceFlavors = [...(qc.spec.resourceFlavors ?? []), { name: FLAVOR, nodeLabels: { 'kaiwo/nodepool': 'amd-mi300x-8gpu-86core-900gi' } }];
+      qc.spec.clusterQueues = [...(qc.spec.clusterQueues ?? []), { name: CQ, namespaces: [NS], spec: {
+        namespaceSelector: {}, resourceGroups: [{ coveredResources: ['cpu', 'amd.com/gpu'], flavors: [{ name: FLAVOR, resources: [{ name: 'cpu', nominalQuota: '1000' }, { name: 'amd.com/gpu', nominalQuota: '16' }] }] }],
+      } }];
+      return req('PUT', QC, qc).then(() => true, (err: unknown) => {
+        if (err instanceof RawRequestError && err.status === 409) return false;
+        throw err;
+      });
+    }, 30_000, 100);
+    await waitFor(`ClusterQueue ${CQ} Active and its LocalQueue`, async () => {
       const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/${CQ}`).catch(() => undefined);
-      return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True');
+      const lq = await req('GET', `${kueuePath('localqueues', NS)}/${CQ}`).catch(() => undefined);
+      return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True') && lq !== undefined;
     }, 120_000, 200);
     await new Monitors(tb.kc).create(MON, {
       interval: '5s', operator: { enabled: false }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false },

@@ -1,39 +1,63 @@
 import { expect } from 'chai';
-import type { Condition } from '../../src/api/types.js';
+import type { Condition, Finding } from '../../src/api/types.js';
 import { Monitors } from '../../src/dev/monitors.js';
 import { MonitorRecorder } from '../../src/dev/scenarios.js';
-import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
+import { KAIWO_NAMESPACE, KAIWO_PODS } from '../../src/dev/testbed/kaiwo.js';
 import { KUEUE_LEASE, KUEUE_NAMESPACE } from '../../src/dev/testbed/kueue.js';
 import { scraperSecret, testBedMonitorSpec } from '../../src/dev/testbed/monitor.js';
+import { mi300xNode } from '../../src/dev/testbed/nodes.js';
 import { TestBed } from '../../src/dev/testbed/testbed.js';
 import { pinned } from '../../src/dev/testbed/versions.js';
 import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { OperatorProcess } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The e2e suite on the full test bed (src/dev/testbed): real kube-controller-manager, kube-scheduler, kwok GPU
- * nodes, the real Kueue manager (both supported releases) and Kaiwo's real CRDs and install layout with the
- * Kaiwo stand-in operator. Each scenario injects a fault into a real process or object, asserts the monitor's
- * condition, finding and Event, then the recovery; detection times are printed at the end.
+ * nodes, the real Kueue manager and the real Kaiwo operator (both releases users run: v0.1.9 and v0.2.0-rc12, on
+ * Kueue v0.12.3, the line they are built against), each from its own install layout. Kaiwo labels the nodes,
+ * builds its ClusterQueue and ResourceFlavors from them, turns KaiwoJobs into Jobs and writes their status. Each
+ * scenario injects a fault into a real process or object (or configures Kaiwo as its users do), asserts the
+ * monitor's condition, finding and Event, then the recovery; detection times are printed at the end.
  */
 
 const MON = 'testbed';
 const WL_NS = 'ml-team';
-const KAIWO_PODS = 'control-plane=kaiwo-controller-manager';
 const KUEUE_PODS = 'control-plane=controller-manager';
+const KAIWO_API = '/apis/kaiwo.silogen.ai/v1alpha1';
+const KAIWO_CONFIG = '/apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs/kaiwo';
+const MERGE = 'application/merge-patch+json';
+const GPU_NODES = ['mi300x-0', 'mi300x-1', 'h100-0'];
 const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 
 interface Workload { metadata: { name: string; labels?: Record<string, string> }; status?: { conditions?: Condition[]; admission?: { clusterQueue?: string } } }
-interface Pod { metadata: { name: string }; spec: { nodeName?: string }; status?: { phase?: string } }
+interface Pod { metadata: { name: string }; spec: { nodeName?: string; tolerations?: { key?: string }[] }; status?: { phase?: string } }
+interface Node { metadata: { name: string; labels?: Record<string, string> }; spec?: { taints?: { key: string; value?: string; effect: string }[] } }
+interface KaiwoStatus { status?: { status?: string; startTime?: string; conditions?: Condition[] } }
+interface QueueConfig { metadata: { resourceVersion?: string; annotations?: Record<string, string> }; spec: { clusterQueues?: { name: string; namespaces?: string[]; spec?: Record<string, unknown> }[]; resourceFlavors?: { name: string; nodeLabels?: Record<string, string> }[] }; status?: { status?: string } }
 
-// KAIWO_MONITOR_TESTBED_KUEUE=v0.12.3 runs one version while developing; CI runs both.
-const only = process.env.KAIWO_MONITOR_TESTBED_KUEUE;
-for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSION')].filter((v) => !only || v === only)) {
-  describe(`e2e on the test bed with Kueue ${kueueVersion}`, function () {
+/**
+ * Both Kaiwo releases on the Kueue line they are built against (every scenario), and Kaiwo v0.1.9 on the newest
+ * Kueue, which stores v1beta2 and serves Kaiwo's v1beta1 through its conversion webhook (the Kueue scenarios and a
+ * KaiwoJob end to end). KAIWO_MONITOR_TESTBED_KAIWO / _KUEUE run one configuration while developing; CI runs all.
+ */
+const configs: { kaiwoVersion: string; kueueVersion: string; only?: number[] }[] = [
+  { kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_LEGACY_VERSION') },
+  { kaiwoVersion: pinned('KAIWO_NEXT_VERSION'), kueueVersion: pinned('KUEUE_LEGACY_VERSION') },
+  { kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_VERSION'), only: [1, 4, 5, 9] },
+];
+const wanted = (c: { kaiwoVersion: string; kueueVersion: string }) => [['KAIWO', c.kaiwoVersion], ['KUEUE', c.kueueVersion]]
+  .every(([k, v]) => !process.env[`KAIWO_MONITOR_TESTBED_${k ?? ''}`] || process.env[`KAIWO_MONITOR_TESTBED_${k ?? ''}`] === v);
+for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
+  /** Scenario `n`, unless this configuration runs only some. */
+  const scenario = (n: number, title: string, fn: () => Promise<void>) => {
+    if (!only || only.includes(n)) it(`${n}: ${title}`, fn);
+  };
+  describe(`e2e on the test bed: the real Kaiwo ${kaiwoVersion} on the real Kueue ${kueueVersion}`, function () {
     this.timeout(300_000);
-    const tb = new TestBed({ kueueVersion, log });
-    const state: { op?: OperatorProcess; recorder?: MonitorRecorder; monitors?: Monitors } = {};
+    const tb = new TestBed({ kueueVersion, kaiwoVersion, log });
+    const state: { op?: OperatorProcess; recorder?: MonitorRecorder } = {};
     const rec = (): MonitorRecorder => {
       if (!state.recorder) throw new Error('monitor not recording');
       return state.recorder;
@@ -45,73 +69,102 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
     const del = (path: string) => req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
       if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
     });
+    const monitor = () => new Monitors(tb.kc).get(MON);
+    const findings = (m: { status?: { findings?: Finding[] } }) => m.status?.findings ?? [];
+    const findingReasons = (m: { status?: { findings?: Finding[] } }) => findings(m).map((f) => f.reason);
+    const criticals = (m: { status?: { findings?: Finding[] } }) => findings(m).filter((f) => f.severity === 'Critical');
 
     /** Waits for the condition to become `status` after `since`; records the detection time from `faultAt`. */
     async function detect(name: string, type: string, status: string, since: number, faultAt: number, timeoutMs = 60_000) {
       const hit = await rec().when(type, status, since, timeoutMs);
-      const ms = Math.max(0, hit.at - faultAt);
-      detections.push([name, ms]);
+      detections.push([name, Math.max(0, hit.at - faultAt)]);
       return hit;
     }
-    const findingReasons = (m: { status?: { findings?: { reason: string }[] } }) => m.status?.findings?.map((f) => f.reason) ?? [];
 
-    /** Warning Events with this reason created or (as a series, client-go style) repeated since `since`. */
-    async function warningEvents(reason: string, since: number): Promise<number> {
-      interface Ev { type: string; metadata: { creationTimestamp: string }; lastTimestamp?: string; eventTime?: string; series?: { lastObservedTime?: string } }
-      const ev = await req<{ items: Ev[] }>('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${MON},reason=${reason}`)}`);
+    /** Warning Events on the monitor (any reason, or this one) created or repeated since `since`. */
+    async function warningEvents(since: number, reason?: string): Promise<string[]> {
+      interface Ev { type: string; reason: string; metadata: { creationTimestamp: string }; lastTimestamp?: string; eventTime?: string; series?: { lastObservedTime?: string } }
+      const sel = `involvedObject.name=${MON}${reason ? `,reason=${reason}` : ''}`;
+      const ev = await req<{ items: Ev[] }>('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(sel)}`);
       const latest = (e: Ev) => Math.max(...[e.metadata.creationTimestamp, e.lastTimestamp, e.eventTime, e.series?.lastObservedTime].map((x) => (x ? Date.parse(x) : 0)));
-      return ev.items.filter((e) => e.type === 'Warning' && latest(e) >= Math.floor(since / 1000) * 1000).length;
+      return ev.items.filter((e) => e.type === 'Warning' && latest(e) >= Math.floor(since / 1000) * 1000).map((e) => e.reason);
     }
 
     /** Polls the KaiwoMonitor until condition `type` has `status` (whether or not it changed recently). */
     async function untilCondition(type: string, status: string, timeoutMs = 120_000) {
-      return until(`${type}=${status}`, async () => {
-        const m = await new Monitors(tb.kc).get(MON);
+      return waitFor(`${type}=${status}`, async () => {
+        const m = await monitor();
         return m.status?.conditions?.find((c) => c.type === type)?.status === status ? m : undefined;
-      }, timeoutMs).catch(async (err: unknown) => {
-        const m = await new Monitors(tb.kc).get(MON);
+      }, timeoutMs, 200).catch(async (err: unknown) => {
+        const m = await monitor();
         throw new Error(`${(err as Error).message}; now: ${JSON.stringify(m.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`, { cause: err });
       });
     }
     const settled = () => untilCondition('Healthy', 'True');
+    /** No finding of `component` (or any) left on the monitor. */
+    const noFindings = (what: string, f: (x: Finding) => boolean, timeoutMs = 120_000) =>
+      waitFor(`no ${what} finding`, async () => !findings(await monitor()).some(f), timeoutMs, 200);
 
     /** A batch Job in the kaiwo LocalQueue, as a user submits it to Kueue. */
     const queuedJob = (name: string, resource: JobOptions['resource'], gpus: number, runFor: string) => submitJob(tb.kc, WL_NS, name, { resource, gpus, runFor });
+    const kaiwoJob = (name: string) => req<KaiwoStatus>('GET', `${KAIWO_API}/namespaces/${WL_NS}/kaiwojobs/${name}`);
+    const untilKaiwoJob = (name: string, status: string, timeoutMs = 90_000) =>
+      waitFor(`KaiwoJob ${name} ${status}`, async () => {
+        const j = await kaiwoJob(name);
+        return j.status?.status === status ? j : undefined;
+      }, timeoutMs, 200).catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}; now: ${JSON.stringify((await kaiwoJob(name).catch(() => undefined))?.status)}`, { cause: err });
+      });
+    const delKaiwoJob = (name: string) => del(`${KAIWO_API}/namespaces/${WL_NS}/kaiwojobs/${name}`);
+    const jobPods = async (job: string) => (await req<{ items: Pod[] }>('GET', `/api/v1/namespaces/${WL_NS}/pods?labelSelector=${encodeURIComponent(`job-name=${job}`)}`)).items;
 
     async function workloadFor(job: string, timeoutMs = 30_000): Promise<Workload> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const wls = await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS));
-        const w = wls.items.find((x) => x.metadata.name.includes(job));
-        if (w) return w;
-        if (Date.now() > deadline) throw new Error(`no Kueue Workload for Job ${job}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      return waitFor(`a Kueue Workload for Job ${job}`, async () => (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.find((x) => x.metadata.name.includes(job)), timeoutMs, 200);
     }
 
-    async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await f();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+    /** Read-modify-write of KaiwoQueueConfig/kaiwo (Kaiwo reconciles it on every update). */
+    async function editQueueConfig(f: (qc: QueueConfig) => void): Promise<void> {
+      await waitFor('KaiwoQueueConfig updated', async () => {
+        const qc = await req<QueueConfig>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`);
+        f(qc);
+        try {
+          await req('PUT', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`, qc);
+          return true;
+        } catch (err) {
+          if (err instanceof RawRequestError && err.status === 409) return false;
+          throw err;
+        }
+      }, 30_000, 100);
     }
+    /** A KaiwoQueueConfig update that changes nothing Kaiwo syncs: Kaiwo reconciles it (and, if configured, relabels). */
+    const touchQueueConfig = () => req('PATCH', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`, { metadata: { annotations: { 'kaiwo-monitor.dev/touched': String(Date.now()) } } }, MERGE);
+    const queueConfigStatus = async () => (await req<QueueConfig>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`)).status?.status;
+    const setKaiwoConfig = (nodes: Record<string, unknown>, dynamic?: boolean) =>
+      req('PATCH', KAIWO_CONFIG, { spec: { nodes, ...(dynamic !== undefined ? { dynamicallyUpdateDefaultClusterQueue: dynamic } : {}) } }, MERGE);
 
     before(async function () {
-      this.timeout(900_000);
+      this.timeout(1_500_000);
       await tb.start();
-      process.stderr.write(`\n      test bed (Kueue ${kueueVersion}) started in ${(tb.startupMs / 1000).toFixed(1)}s: ${tb.phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}s`).join(', ')}\n`);
+      process.stderr.write(`\n      test bed (Kaiwo ${kaiwoVersion}, Kueue ${kueueVersion}) started in ${(tb.startupMs / 1000).toFixed(1)}s: ${tb.phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}s`).join(', ')}\n`);
       await req('POST', '/api/v1/namespaces', { metadata: { name: WL_NS } });
-      // Kaiwo's stand-in syncs KaiwoQueueConfig/kaiwo into Kueue: wait for the ClusterQueue Kueue calls Active.
-      await until('ClusterQueue kaiwo Active', async () => {
+      // Kaiwo builds KaiwoQueueConfig/kaiwo from the nodes on its first Node event and syncs it into Kueue.
+      await waitFor('KaiwoQueueConfig kaiwo READY', async () => (await queueConfigStatus().catch(() => undefined)) === 'READY', 120_000, 250);
+      // As a platform engineer does: the team's namespace in the queue (Kaiwo creates its LocalQueue there).
+      await editQueueConfig((qc) => {
+        const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
+        if (cq) cq.namespaces = [WL_NS];
+      });
+      await waitFor('ClusterQueue kaiwo Active and LocalQueue kaiwo in the team namespace', async () => {
         const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/kaiwo`).catch(() => undefined);
-        return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True') ? true : undefined;
-      }, 120_000);
-      const monitors = new Monitors(tb.kc);
-      state.monitors = monitors;
-      await monitors.create(MON, testBedMonitorSpec(tb, await scraperSecret(tb.kc)));
+        const lq = await req('GET', `${kueuePath('localqueues', WL_NS)}/kaiwo`).catch(() => undefined);
+        return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True') && lq !== undefined;
+      }, 120_000, 250);
+      // Kaiwo named and labelled the pools itself: <vendor>-<model>-<N>gpu-<cores>core-<mem>gi.
+      const nodes = (await req<{ items: Node[] }>('GET', '/api/v1/nodes')).items;
+      expect(Object.fromEntries(nodes.map((n) => [n.metadata.name, n.metadata.labels?.['kaiwo/nodepool']]))).to.deep.include({
+        'mi300x-0': 'amd-mi300x-8gpu-86core-900gi', 'mi300x-1': 'amd-mi300x-8gpu-86core-900gi', 'h100-0': 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi',
+      });
+      await new Monitors(tb.kc).create(MON, testBedMonitorSpec(tb, await scraperSecret(tb.kc)));
       state.recorder = new MonitorRecorder(tb.kc, MON);
       state.recorder.start();
       state.op = await OperatorProcess.start(tb.kubeconfigPath);
@@ -124,70 +177,108 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
       await state.recorder?.stop();
       await tb.stop();
       if (detections.length) {
-        process.stderr.write(`\n      detection times on the test bed (Kueue ${kueueVersion}, fault → condition):\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`);
+        process.stderr.write(`\n      detection times on the test bed (Kaiwo ${kaiwoVersion}, fault → condition):\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`);
       }
     });
 
-    it('1: Kueue admits queued Jobs and a KaiwoJob onto the GPU nodes and they run; the busy stack stays Healthy', async () => {
+    scenario(1, 'a KaiwoJob and a queued Job run on the GPU nodes and complete; the busy stack (Kaiwo\'s routine retries included) stays Healthy', async () => {
       await settled();
       const start = Date.now();
       await queuedJob('train-nv', 'nvidia.com/gpu', 4, '20s');
       await submitKaiwoJob(tb.kc, WL_NS, 'finetune', { gpus: 8, gpuVendor: 'amd', runFor: '20s' });
       try {
-        const admitted = await until('both Workloads admitted by Kueue', async () => {
+        const admitted = await waitFor('both Workloads admitted by Kueue', async () => {
           const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items;
           const ok = wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True'));
           return ok.length >= 2 ? ok : undefined;
-        });
+        }, 90_000, 200);
         expect(admitted.map((w) => w.status?.admission?.clusterQueue)).to.deep.equal(['kaiwo', 'kaiwo']);
-        const running = await until('pods Running on GPU nodes', async () => {
+        const running = await waitFor('pods Running on GPU nodes', async () => {
           const pods = (await req<{ items: Pod[] }>('GET', `/api/v1/namespaces/${WL_NS}/pods`)).items.filter((p) => p.status?.phase === 'Running');
           return pods.length >= 2 ? pods : undefined;
-        });
+        }, 60_000, 200);
         const nodes = running.map((p) => p.spec.nodeName ?? '');
-        expect(nodes.some((n) => n.startsWith('mi300x-')) && nodes.includes('h100-0'), nodes.join(',')).to.be.true;
-        const kj = await until('KaiwoJob RUNNING', async () => {
-          const j = await req<{ status?: { status?: string; startTime?: string } }>('GET', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${WL_NS}/kaiwojobs/finetune`);
-          return j.status?.status === 'RUNNING' ? j : undefined;
-        });
+        expect(nodes.some((n) => n.startsWith('mi300x-')) && nodes.includes('h100-0'), nodes.join(',')).to.equal(true);
+        const kj = await untilKaiwoJob('finetune', 'RUNNING');
         expect(kj.status?.startTime).to.be.a('string');
         // The window closes when the work is done (kwok completes the pods), not after a fixed sleep.
-        await until('KaiwoJob COMPLETE', async () => {
-          const j = await req<{ status?: { status?: string } }>('GET', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${WL_NS}/kaiwojobs/finetune`);
-          return j.status?.status === 'COMPLETE' ? true : undefined;
-        }, 120_000);
-        const seen = rec().seen.filter((x) => x.at >= start);
-        for (const x of seen) {
-          expect(x.conditions.filter((c) => c.status === 'False').map((c) => `${c.type}/${c.reason}`), `at ${new Date(x.at).toISOString()}`).to.deep.equal([]);
+        await untilKaiwoJob('finetune', 'COMPLETE', 120_000);
+        for (const x of rec().seen.filter((y) => y.at >= start)) {
+          expect(x.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}/${c.reason}: ${c.message}`), `at ${new Date(x.at).toISOString()}`).to.deep.equal([]);
         }
+        expect(await warningEvents(start)).to.deep.equal([]);
       } finally {
         await del(`/apis/batch/v1/namespaces/${WL_NS}/jobs/train-nv`);
+        await delKaiwoJob('finetune');
       }
     });
 
-    it('2: quota exhausted: a Workload Kueue keeps pending past maxPendingAge is a finding; admitted once quota frees', async () => {
+    scenario(2, 'a KaiwoJob whose pod fails after running: Kaiwo says FAILED, the monitor counts and names it', async () => {
+      await settled();
+      await submitKaiwoJob(tb.kc, WL_NS, 'crashes', { gpus: 2, gpuVendor: 'amd', runFor: '1h' });
+      try {
+        await untilKaiwoJob('crashes', 'RUNNING');
+        const [pod] = await jobPods('crashes');
+        if (!pod) throw new Error('no pod for KaiwoJob crashes');
+        const t = Date.now();
+        await tb.failPod(WL_NS, pod.metadata.name, 137);
+        await untilKaiwoJob('crashes', 'FAILED');
+        const hit = await waitFor('WorkloadFailed for KaiwoJob crashes', () => rec().seen.find((x) => x.at >= t
+          && findings(x.monitor).some((f) => f.reason === 'WorkloadFailed' && f.object?.name === 'crashes')), 60_000, 100);
+        detections.push(['2 KaiwoJob FAILED after running (WorkloadFailed)', hit.at - t]);
+        expect(hit.monitor.status?.summary?.workloads?.counts?.failed).to.be.at.least(1);
+        expect(hit.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
+      } finally {
+        await delKaiwoJob('crashes');
+      }
+      await noFindings('WorkloadFailed', (f) => f.reason === 'WorkloadFailed');
+    });
+
+    scenario(3, 'KaiwoJobs larger than any node: Kaiwo accepts 12 GPUs (Kueue admits, the pod cannot fit) and refuses 32; findings, never an operator failure', async () => {
+      await settled();
+      const t = Date.now();
+      await submitKaiwoJob(tb.kc, WL_NS, 'wide', { gpus: 12, gpuVendor: 'amd', runFor: '1h' });
+      await submitKaiwoJob(tb.kc, WL_NS, 'huge', { gpus: 32, gpuVendor: 'amd', runFor: '1h' });
+      try {
+        // Kaiwo checks the cluster total (16 AMD GPUs), not a node: it refuses 32 with its own reason.
+        const huge = await untilKaiwoJob('huge', 'ERROR');
+        expect(huge.status?.conditions?.find((c) => c.type === 'Schedulable')).to.include({ status: 'False', reason: 'InsufficientGPUs' });
+        const hit = await waitFor('WorkloadTooLargeForAnyNode and WorkloadUnschedulable', () => rec().seen.find((x) => x.at >= t
+          && findings(x.monitor).some((f) => f.reason === 'WorkloadTooLargeForAnyNode' && f.message.includes('wide'))
+          && findings(x.monitor).some((f) => f.reason === 'WorkloadUnschedulable' && f.object?.name === 'huge')), 90_000, 100);
+        detections.push(['3 KaiwoJob larger than any node (WorkloadTooLargeForAnyNode)', hit.at - t]);
+        expect(hit.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
+        expect(criticals(hit.monitor).map((f) => f.reason)).to.deep.equal([]);
+        const wide = await kaiwoJob('wide');
+        expect(wide.status?.status, 'Kaiwo accepts what fits the cluster total').to.not.equal('ERROR');
+      } finally {
+        await delKaiwoJob('wide');
+        await delKaiwoJob('huge');
+      }
+      await noFindings('too-large', (f) => f.reason === 'WorkloadTooLargeForAnyNode' || f.reason === 'WorkloadUnschedulable');
+    });
+
+    scenario(4, 'quota exhausted: a Workload Kueue keeps pending past maxPendingAge is a finding; admitted once quota frees', async () => {
       await settled();
       try {
         await queuedJob('hog-a', 'amd.com/gpu', 8, '600s');
         await queuedJob('hog-b', 'amd.com/gpu', 8, '600s');
-        await until('both hogs admitted', async () => {
+        await waitFor('both hogs admitted', async () => {
           const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.filter((w) => w.metadata.name.includes('hog-'));
-          return wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True')).length === 2 ? true : undefined;
-        });
+          return wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True')).length === 2;
+        }, 60_000, 200);
         const t = Date.now();
         await queuedJob('starved', 'amd.com/gpu', 8, '5s');
         const wl = await workloadFor('starved');
-        const hit = await detect('2 Workload pending past maxPendingAge (10s)', 'KueueHealthy', 'False', t, t + 10_000);
+        const hit = await detect('4 Workload pending past maxPendingAge (10s)', 'KueueHealthy', 'False', t, t + 10_000);
         expect(hit.condition.reason).to.equal('WorkloadPendingTooLong');
-        const finding = hit.monitor.status?.findings?.find((f) => f.reason === 'WorkloadPendingTooLong');
-        expect(finding?.object?.name).to.equal(wl.metadata.name);
-        // Kueue's own verdict on the Workload: no quota reserved, with its reason and message.
+        expect(findings(hit.monitor).find((f) => f.reason === 'WorkloadPendingTooLong')?.object?.name).to.equal(wl.metadata.name);
         const now = await req<Workload>('GET', `${kueuePath('workloads', WL_NS)}/${wl.metadata.name}`);
         const reserved = now.status?.conditions?.find((c) => c.type === 'QuotaReserved');
         expect(reserved?.status).to.equal('False');
         expect(reserved?.message).to.match(/insufficient unused quota for amd\.com\/gpu/);
         // The Event follows the status write that the detection saw: wait for it, do not race it.
-        expect(await until('the WorkloadPendingTooLong Warning Event', async () => ((await warningEvents('WorkloadPendingTooLong', t)) > 0 ? true : undefined), 10_000)).to.equal(true);
+        await waitFor('the WorkloadPendingTooLong Warning Event', async () => (await warningEvents(t, 'WorkloadPendingTooLong')).length > 0, 10_000, 200);
         await del(`/apis/batch/v1/namespaces/${WL_NS}/jobs/hog-a`);
         const healed = await untilCondition('KueueHealthy', 'True');
         expect(findingReasons(healed)).to.not.include('WorkloadPendingTooLong');
@@ -196,16 +287,14 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
       }
     });
 
-    it('3: SIGKILL of the Kueue manager: metrics unreachable, then its Lease expires; back once it runs again', async () => {
+    scenario(5, 'SIGKILL of the Kueue manager: its Lease expires (Critical); back once it runs again', async () => {
       await settled();
       const [b] = await tb.kueue.backing.waitFor(1);
       if (!b) throw new Error('no Kueue process');
       const t = Date.now();
       tb.kueue.backing.kill(b.pod);
       try {
-        const unknown = await detect('3 Kueue killed: metrics unreachable', 'KueueHealthy', 'Unknown', t, t);
-        expect(unknown.condition.reason).to.match(/^Metrics/);
-        const expired = await detect('3 Kueue killed: leader Lease expired (15s + 5s grace)', 'KueueHealthy', 'False', t, t);
+        const expired = await detect('5 Kueue killed: leader Lease expired (15s + 5s grace)', 'KueueHealthy', 'False', t, t);
         expect(expired.condition.reason).to.equal('LeaderLeaseExpired');
       } finally {
         tb.kueue.backing.revive(b.pod);
@@ -213,64 +302,62 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
       await untilCondition('KueueHealthy', 'True');
     });
 
-    it('3: a rolling restart of the Kueue Deployment (real controller-manager, pods on kwok) raises no Critical', async () => {
+    scenario(5, 'a rolling restart of the Kueue Deployment raises no Critical', async () => {
       await settled();
       const [old] = await tb.kueue.backing.waitFor(1);
       if (!old) throw new Error('no Kueue process');
       const t = Date.now();
       await tb.rolloutRestart(KUEUE_NAMESPACE, 'kueue-controller-manager');
-      // Done when the old pod is gone and a new pod's process holds the Lease.
-      await until('new Kueue pod leading', async () => {
+      await waitFor('new Kueue pod leading', async () => {
         const pods = await tb.pods(KUEUE_NAMESPACE, KUEUE_PODS);
         if (pods.includes(old.pod) || pods.length !== 1) return undefined;
         const lease = await req<{ spec?: { renewTime?: string } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${KUEUE_NAMESPACE}/leases/${KUEUE_LEASE}`);
         const fresh = lease.spec?.renewTime && Date.now() - Date.parse(lease.spec.renewTime) < 3000;
         return fresh && tb.kueue.backing.backends.size === 1 && !tb.kueue.backing.backends.has(old.pod) ? true : undefined;
-      }, 120_000);
+      }, 120_000, 200);
       await tb.waitAvailable(KUEUE_NAMESPACE, 'kueue-controller-manager');
       await untilCondition('KueueHealthy', 'True');
       for (const x of rec().seen.filter((y) => y.at >= t)) {
         const kueue = x.conditions.find((c) => c.type === 'KueueHealthy');
         expect(kueue?.status, `KueueHealthy at ${new Date(x.at).toISOString()}: ${kueue?.reason ?? ''}`).to.not.equal('False');
-        expect((x.monitor.status?.findings ?? []).filter((f) => f.component === 'kueue' && f.severity === 'Critical')).to.deep.equal([]);
+        expect(criticals(x.monitor).filter((f) => f.component === 'kueue')).to.deep.equal([]);
       }
     });
 
-    it('4: a GPU node whose heartbeat stops goes NotReady (controller-manager) and is detected; back when it beats again', async () => {
+    scenario(6, 'a GPU node whose heartbeat stops goes NotReady (controller-manager) and is detected; back when it beats again', async () => {
       await settled();
       const t = Date.now();
       await tb.nodes.setHeartbeat('mi300x-0', false);
       try {
-        const hit = await detect('4 node heartbeat stopped (incl. 10s node-monitor grace)', 'GPUNodesHealthy', 'False', t, t, 90_000);
+        const hit = await detect('6 node heartbeat stopped (incl. 10s node-monitor grace)', 'GPUNodesHealthy', 'False', t, t, 90_000);
         expect(hit.condition.reason).to.equal('GPUNodesNotReady');
-        expect(hit.monitor.status?.findings?.some((f) => f.reason === 'NodeNotReady' && f.object?.name === 'mi300x-0')).to.be.true;
+        expect(findings(hit.monitor).some((f) => f.reason === 'NodeNotReady' && f.object?.name === 'mi300x-0')).to.equal(true);
       } finally {
         await tb.nodes.setHeartbeat('mi300x-0', true);
       }
       await untilCondition('GPUNodesHealthy', 'True');
     });
 
-    it('4: a node losing GPUs (allocatable below capacity) is detected; cordoned nodes are left out of the ratios', async () => {
+    scenario(6, 'a node losing GPUs (allocatable below capacity) is detected; cordoned nodes are left out of the ratios', async () => {
       await settled();
       let t = Date.now();
       await tb.nodes.setAllocatableGpus('mi300x-1', 2);
       try {
-        const hit = await detect('4 node lost 6 of 8 GPUs', 'GPUNodesHealthy', 'False', t, t);
+        const hit = await detect('6 node lost 6 of 8 GPUs', 'GPUNodesHealthy', 'False', t, t);
         expect(hit.condition.reason).to.equal('GPUsUnavailable');
         expect(findingReasons(hit.monitor)).to.include('GPUsLost');
         await tb.nodes.setAllocatableGpus('mi300x-1', 8);
         await untilCondition('GPUNodesHealthy', 'True');
-        // Cordon a node, then stop its heartbeat: once it is NotReady it still does not count.
         await tb.nodes.setCordoned('mi300x-0', true);
         await tb.nodes.setHeartbeat('mi300x-0', false);
-        await until('mi300x-0 NotReady', async () => {
+        await waitFor('mi300x-0 NotReady', async () => {
           const n = await req<{ status?: { conditions?: Condition[] } }>('GET', '/api/v1/nodes/mi300x-0');
-          return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True') ? true : undefined;
-        }, 90_000);
+          return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True');
+        }, 90_000, 200);
         // One lost GPU elsewhere forces a fresh evaluation after the node went NotReady.
         t = Date.now();
         await tb.nodes.setAllocatableGpus('mi300x-1', 7);
-        const seen = await until('a status with the lost GPU', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('GPUsLost')));
+        const seen = await waitFor('a status with the lost GPU', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('GPUsLost')), 60_000, 100);
         expect(seen.conditions.find((c) => c.type === 'GPUNodesHealthy')?.status).to.equal('True');
         expect(findingReasons(seen.monitor)).to.include('NodeCordoned');
         expect(findingReasons(seen.monitor)).to.not.include('NodeNotReady');
@@ -280,75 +367,201 @@ for (const kueueVersion of [pinned('KUEUE_VERSION'), pinned('KUEUE_LEGACY_VERSIO
         await tb.nodes.setHeartbeat('mi300x-0', true);
         await tb.nodes.setCordoned('mi300x-0', false);
       }
-      await until('no GPU findings', async () => {
-        const m = await new Monitors(tb.kc).get(MON);
-        return m.status?.findings?.some((f) => f.component === 'gpuNodes') ? undefined : true;
-      }, 120_000);
+      await noFindings('GPU node', (f) => f.component === 'gpuNodes');
     });
 
-    it('5: the Kaiwo operator pod crash-loops (kwok stage): CrashLoopBackOff and restarts; a new pod heals it', async () => {
+    scenario(7, 'the Kaiwo operator pod crash-loops (kwok stage): CrashLoopBackOff and restarts; a new pod heals it', async () => {
       await settled();
       const [pod] = await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS);
       if (!pod) throw new Error('no Kaiwo pod');
       const t = Date.now();
       await tb.setPodFault(KAIWO_NAMESPACE, pod, 'CrashLoopBackOff');
       try {
-        const hit = await detect('5 Kaiwo operator pod CrashLoopBackOff', 'KaiwoOperatorHealthy', 'False', t, t);
+        const hit = await detect('7 Kaiwo operator pod CrashLoopBackOff', 'KaiwoOperatorHealthy', 'False', t, t);
         expect(findingReasons(hit.monitor)).to.include('CrashLoopBackOff');
-        await until('restart count past maxRestarts', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('Restarting')));
+        await waitFor('restart count past maxRestarts', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('Restarting')), 60_000, 100);
       } finally {
-        // kubectl delete pod: the ReplicaSet replaces it; the new operator waits out the old Lease (~15 s, not released).
+        // kubectl delete pod: the ReplicaSet replaces it; the new operator waits out the old Lease (not released).
         await del(`/api/v1/namespaces/${KAIWO_NAMESPACE}/pods/${pod}`);
       }
       await untilCondition('KaiwoOperatorHealthy', 'True');
     });
 
-    it('5: an OOMKilled Kaiwo operator container (kwok stage) is a finding until the pod is replaced', async () => {
+    scenario(7, 'SIGKILL of the real Kaiwo process: its Lease expires (Critical); back once it runs again', async () => {
       await settled();
-      const [pod] = await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS);
-      if (!pod) throw new Error('no Kaiwo pod');
+      const holder = await tb.kaiwo.waitLeader();
       const t = Date.now();
-      await tb.setPodFault(KAIWO_NAMESPACE, pod, 'OOMKilled');
+      tb.kaiwo.backing.kill(holder);
       try {
-        const hit = await until('OOMKilled finding', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('OOMKilled')));
-        detections.push(['5 Kaiwo operator container OOMKilled (Warning finding)', hit.at - t]);
-        expect(hit.monitor.status?.findings?.find((f) => f.reason === 'OOMKilled')?.object?.name).to.equal(pod);
+        const hit = await detect('7 Kaiwo killed: leader Lease expired (15s + grace)', 'KaiwoOperatorHealthy', 'False', t, t, 90_000);
+        expect(hit.condition.reason).to.equal('LeaderLeaseExpired');
       } finally {
-        await del(`/api/v1/namespaces/${KAIWO_NAMESPACE}/pods/${pod}`);
+        tb.kaiwo.backing.revive(holder);
       }
-      await until('OOMKilled finding gone', async () => {
-        const m = await new Monitors(tb.kc).get(MON);
-        return findingReasons(m).includes('OOMKilled') ? undefined : true;
-      }, 120_000);
+      await tb.kaiwo.waitLeader();
+      await untilCondition('KaiwoOperatorHealthy', 'True');
     });
 
-    it('6: Kueue marks a ClusterQueue inactive (missing ResourceFlavor, then stopPolicy Hold): detected and healed', async () => {
+    scenario(7, 'a rolling restart of the Kaiwo Deployment (the lease waits out ~15 s) raises no Critical and no Event', async () => {
       await settled();
-      const cq = { apiVersion: `kueue.x-k8s.io/${tb.kueue.apiVersion}`, kind: 'ClusterQueue', metadata: { name: 'research' },
-        spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ['amd.com/gpu'], flavors: [{ name: 'mi250', resources: [{ name: 'amd.com/gpu', nominalQuota: '4' }] }] }] } };
-      let t = Date.now();
-      await req('POST', kueuePath('clusterqueues'), cq);
+      const [old] = await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS);
+      if (!old) throw new Error('no Kaiwo pod');
+      const t = Date.now();
+      await tb.rolloutRestart(KAIWO_NAMESPACE, 'kaiwo-controller-manager');
+      await waitFor('a new Kaiwo pod leading', async () => {
+        const pods = await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS);
+        if (pods.includes(old) || pods.length !== 1) return false;
+        return (await tb.kaiwo.waitLeader(1000).catch(() => '')) !== '';
+      }, 120_000, 250);
+      await tb.waitAvailable(KAIWO_NAMESPACE, 'kaiwo-controller-manager');
+      await untilCondition('KaiwoOperatorHealthy', 'True');
+      // A full monitor interval after the hand-over, so a late status write would have been seen.
+      const until = Date.now() + 6000;
+      await waitFor('a status after the hand-over', () => rec().seen.find((x) => x.at >= until), 30_000, 200);
+      for (const x of rec().seen.filter((y) => y.at >= t)) {
+        const c = x.conditions.find((y) => y.type === 'KaiwoOperatorHealthy');
+        expect(c?.status, `KaiwoOperatorHealthy at ${new Date(x.at).toISOString()}: ${c?.reason ?? ''} ${c?.message ?? ''}`).to.equal('True');
+        expect(criticals(x.monitor)).to.deep.equal([]);
+      }
+      expect(await warningEvents(t)).to.deep.equal([]);
+    });
+
+    scenario(8, 'Kaiwo reports its KaiwoQueueConfig FAILED (a LocalQueue in a missing namespace): Warning within the grace, Critical past it, healed by the fix', async () => {
+      await settled();
+      const t = Date.now();
+      await editQueueConfig((qc) => {
+        const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
+        if (cq) cq.namespaces = [WL_NS, 'team-late'];
+      });
       try {
-        // Kueue's own reason, not just "no Active condition" (a new ClusterQueue before Kueue wrote its status).
-        const inactive = (why: RegExp, since: number) => until(`ClusterQueueInactive ${String(why)}`, () => rec().seen.find((x) => x.at >= since
-          && x.monitor.status?.findings?.some((f) => f.reason === 'ClusterQueueInactive' && why.test(f.message))));
+        await waitFor('KaiwoQueueConfig FAILED', async () => (await queueConfigStatus()) === 'FAILED', 60_000, 200);
+        const warned = await waitFor('QueueConfigFailed as a Warning', () => rec().seen.find((x) => x.at >= t
+          && findings(x.monitor).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Warning')), 30_000, 100);
+        expect(warned.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
+        const hit = await detect('8 KaiwoQueueConfig FAILED past its 30s grace', 'KaiwoOperatorHealthy', 'False', t, t, 90_000);
+        expect(hit.condition.reason).to.equal('QueueConfigFailed');
+        expect(hit.at - warned.at).to.be.at.least(25_000);
+      } finally {
+        await req('POST', '/api/v1/namespaces', { metadata: { name: 'team-late' } }).catch(() => undefined);
+        await touchQueueConfig();
+      }
+      await waitFor('KaiwoQueueConfig READY again', async () => (await queueConfigStatus()) === 'READY', 60_000, 200);
+      await untilCondition('KaiwoOperatorHealthy', 'True');
+      await editQueueConfig((qc) => {
+        const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
+        if (cq) cq.namespaces = [WL_NS];
+      });
+    });
+
+    scenario(9, 'a ClusterQueue in Kaiwo\'s config Kueue cannot use (missing ResourceFlavor, then stopPolicy Hold): detected and healed', async () => {
+      await settled();
+      let t = Date.now();
+      // Kaiwo deletes every ClusterQueue and ResourceFlavor its KaiwoQueueConfig does not list: add them there.
+      await editQueueConfig((qc) => {
+        qc.spec.clusterQueues = [...(qc.spec.clusterQueues ?? []).filter((c) => c.name !== 'research'), {
+          name: 'research', namespaces: [], spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ['amd.com/gpu'], flavors: [{ name: 'mi250', resources: [{ name: 'amd.com/gpu', nominalQuota: '4' }] }] }] },
+        }];
+      });
+      const inactive = (why: RegExp, since: number) => waitFor(`ClusterQueueInactive ${String(why)}`, () => rec().seen.find((x) => x.at >= since
+        && findings(x.monitor).some((f) => f.reason === 'ClusterQueueInactive' && why.test(f.message))), 60_000, 100);
+      try {
         let hit = await inactive(/FlavorNotFound/, t);
-        detections.push(['6 ClusterQueue references a missing ResourceFlavor (Kueue: FlavorNotFound)', hit.at - t]);
+        detections.push(['9 ClusterQueue references a missing ResourceFlavor (Kueue: FlavorNotFound)', hit.at - t]);
         expect(hit.conditions.find((c) => c.type === 'KueueHealthy')).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
-        await req('POST', kueuePath('resourceflavors'), { apiVersion: `kueue.x-k8s.io/${tb.kueue.apiVersion}`, kind: 'ResourceFlavor', metadata: { name: 'mi250' }, spec: {} });
+        await editQueueConfig((qc) => {
+          qc.spec.resourceFlavors = [...(qc.spec.resourceFlavors ?? []).filter((f) => f.name !== 'mi250'), { name: 'mi250', nodeLabels: { 'kaiwo/gpu-model': 'mi250' } }];
+        });
         await untilCondition('KueueHealthy', 'True');
         t = Date.now();
-        await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'Hold' } }, 'application/merge-patch+json');
+        await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'Hold' } }, MERGE);
         hit = await inactive(/Stopped/, t);
-        detections.push(['6 ClusterQueue stopPolicy Hold (Kueue: Stopped)', hit.at - t]);
+        detections.push(['9 ClusterQueue stopPolicy Hold (Kueue: Stopped)', hit.at - t]);
         expect(hit.conditions.find((c) => c.type === 'KueueHealthy')).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
-        await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'None' } }, 'application/merge-patch+json');
+        await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'None' } }, MERGE);
         await untilCondition('KueueHealthy', 'True');
       } finally {
-        await del(`${kueuePath('clusterqueues')}/research`);
-        await del(`${kueuePath('resourceflavors')}/mi250`);
+        await editQueueConfig((qc) => {
+          qc.spec.clusterQueues = (qc.spec.clusterQueues ?? []).filter((c) => c.name !== 'research');
+          qc.spec.resourceFlavors = (qc.spec.resourceFlavors ?? []).filter((f) => f.name !== 'mi250');
+        });
+      }
+      await waitFor('Kaiwo deleted ClusterQueue research', async () => (await req('GET', `${kueuePath('clusterqueues')}/research`).then(() => false, () => true)), 60_000, 250);
+      await settled();
+    });
+
+    scenario(10, 'KaiwoConfig addTaintsToGpuNodes: Kaiwo taints its GPU nodes and tolerates them in its pods; capacity stays healthy, an untolerated taint still counts', async () => {
+      await settled();
+      const t = Date.now();
+      await setKaiwoConfig({ addTaintsToGpuNodes: true }, true);
+      try {
+        await touchQueueConfig();
+        await waitFor('Kaiwo tainted the GPU nodes kaiwo.silogen.ai/gpu=true:NoSchedule', async () => {
+          const nodes = (await req<{ items: Node[] }>('GET', '/api/v1/nodes')).items.filter((n) => GPU_NODES.includes(n.metadata.name));
+          return nodes.every((n) => n.spec?.taints?.some((x) => x.key === 'kaiwo.silogen.ai/gpu' && x.effect === 'NoSchedule'));
+        }, 60_000, 250);
+        await submitKaiwoJob(tb.kc, WL_NS, 'tolerated', { gpus: 8, gpuVendor: 'amd', runFor: '1h' });
+        await untilKaiwoJob('tolerated', 'RUNNING');
+        const [pod] = await jobPods('tolerated');
+        expect(pod?.spec.tolerations?.map((x) => x.key)).to.include('kaiwo.silogen.ai/gpu');
+        // Capacity is re-evaluated with the tainted nodes and the running Workload: nothing is lost.
+        const seen = await waitFor('a capacity verdict with the KaiwoJob in use', () => rec().seen.find((x) => x.at >= t
+          && (x.monitor.status?.summary?.capacity?.counts?.gpusInUse ?? 0) >= 8), 60_000, 100);
+        expect(seen.conditions.find((c) => c.type === 'CapacityHealthy')?.status).to.equal('True');
+        expect(seen.monitor.status?.summary?.capacity?.counts).to.include({ gpusLost: 0 });
+        for (const x of rec().seen.filter((y) => y.at >= t)) {
+          expect(findings(x.monitor).filter((f) => f.component === 'capacity' && f.severity !== 'Info').map((f) => f.message)).to.deep.equal([]);
+        }
+        // A maintenance taint no pod tolerates takes the node's GPUs away, named.
+        const t2 = Date.now();
+        const taints = (await req<Node>('GET', '/api/v1/nodes/mi300x-1')).spec?.taints ?? [];
+        await req('PATCH', '/api/v1/nodes/mi300x-1', { spec: { taints: [...taints, { key: 'maintenance', value: 'true', effect: 'NoSchedule' }] } }, MERGE);
+        const lost = await waitFor('mi300x-1 counted lost for its maintenance taint', () => rec().seen.find((x) => x.at >= t2
+          && (x.monitor.status?.summary?.capacity?.counts?.gpusLost ?? 0) === 8), 60_000, 100);
+        expect(JSON.stringify(lost.monitor.status?.summary?.capacity)).to.include('maintenance');
+      } finally {
+        await delKaiwoJob('tolerated');
+        await setKaiwoConfig({ addTaintsToGpuNodes: false }, false);
+        for (const n of GPU_NODES) {
+          const taints = (await req<Node>('GET', `/api/v1/nodes/${n}`)).spec?.taints ?? [];
+          await req('PATCH', `/api/v1/nodes/${n}`, { spec: { taints: taints.filter((x) => x.key !== 'kaiwo.silogen.ai/gpu' && x.key !== 'maintenance') } }, MERGE);
+        }
       }
       await settled();
+    });
+
+    scenario(11, 'GPU nodes outside Kaiwo\'s pools: a new node is named (v0.1.9 labels only on creation; v0.2 relabels); a control-plane node excluded by KaiwoConfig is not', async () => {
+      await settled();
+      await setKaiwoConfig({ excludeMasterNodesFromNodePools: true });
+      const t = Date.now();
+      await tb.nodes.add(mi300xNode('mi300x-2'));
+      await tb.nodes.add(mi300xNode('mi300x-cp', { 'node-role.kubernetes.io/control-plane': '' }));
+      try {
+        await tb.nodes.waitReady(60_000, ['mi300x-2', 'mi300x-cp']);
+        await touchQueueConfig();
+        const relabels = kaiwoVersion !== pinned('KAIWO_VERSION');
+        const pooled = async (name: string) => (await req<Node>('GET', `/api/v1/nodes/${name}`)).metadata.labels?.['kaiwo/nodepool'];
+        if (relabels) {
+          await waitFor('Kaiwo put mi300x-2 in its pool', async () => (await pooled('mi300x-2')) === 'amd-mi300x-8gpu-86core-900gi', 60_000, 250);
+        } else {
+          const hit = await waitFor('NodeNotInKaiwoPool for mi300x-2', () => rec().seen.find((x) => x.at >= t
+            && findings(x.monitor).some((f) => f.reason === 'NodeNotInKaiwoPool' && f.object?.name === 'mi300x-2')), 60_000, 100);
+          detections.push(['11 GPU node outside Kaiwo\'s pools (NodeNotInKaiwoPool)', hit.at - t]);
+        }
+        // Whichever way Kaiwo went, the monitor agrees with it on both nodes, and never names the excluded one.
+        const last = await waitFor('a verdict that agrees with Kaiwo\'s labels', async () => {
+          const m = await monitor();
+          const named = findings(m).filter((f) => f.reason === 'NodeNotInKaiwoPool').map((f) => f.object?.name);
+          const expected = (await pooled('mi300x-2')) === undefined ? ['mi300x-2'] : [];
+          return JSON.stringify(named) === JSON.stringify(expected) ? m : undefined;
+        }, 60_000, 200);
+        expect(findings(last).some((f) => f.object?.name === 'mi300x-cp')).to.equal(false);
+        expect(await pooled('mi300x-cp')).to.equal(undefined);
+      } finally {
+        await tb.nodes.remove('mi300x-2');
+        await tb.nodes.remove('mi300x-cp');
+        await setKaiwoConfig({ excludeMasterNodesFromNodePools: false });
+      }
+      await noFindings('NodeNotInKaiwoPool', (f) => f.reason === 'NodeNotInKaiwoPool');
     });
   });
 }

@@ -6,7 +6,7 @@ import { repoRoot } from '../paths.js';
 const run = promisify(execFile);
 
 /** The test bed's parts, each built from its Go module by hack/build-tool.sh and cached by version. */
-export type TestBedTool = 'kube' | 'kwok' | 'kueue' | 'kueue-legacy';
+export type TestBedTool = 'kube' | 'kwok' | 'kueue' | 'kueue-legacy' | 'kaiwo' | 'kaiwo-next';
 
 const built = new Map<TestBedTool, Promise<string>>();
 

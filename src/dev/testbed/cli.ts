@@ -9,9 +9,10 @@ import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { cacheRoot, repoRoot } from '../paths.js';
 import { TestBed } from './testbed.js';
+import { pinned } from './versions.js';
 import { alive, readLiveState } from '../pidfile.js';
 
-interface State { pid: number; kubeconfig: string; kueue: string; startupMs: number }
+interface State { pid: number; kubeconfig: string; kueue: string; kaiwo?: string; startupMs: number }
 
 const dir = process.env.KAIWO_MONITOR_TESTBED_DIR ?? join(cacheRoot(), 'testbed-cluster');
 const stateFile = join(dir, 'state.json');
@@ -40,7 +41,7 @@ async function up(kueue: string | undefined): Promise<number> {
   while (Date.now() < deadline) {
     const s = readState();
     if (s) {
-      err(`test bed started in ${(s.startupMs / 1000).toFixed(0)}s (pid ${s.pid}, Kueue ${s.kueue}); stop it with: make cluster-down`);
+      err(`test bed started in ${(s.startupMs / 1000).toFixed(0)}s (pid ${s.pid}, Kueue ${s.kueue}, Kaiwo ${s.kaiwo ?? '?'}); stop it with: make cluster-down`);
       err(`use it with: export KUBECONFIG=${s.kubeconfig}`);
       out(s.kubeconfig);
       return 0;
@@ -56,14 +57,16 @@ async function up(kueue: string | undefined): Promise<number> {
 }
 
 async function serve(kueue: string | undefined): Promise<void> {
-  const tb = new TestBed({ ...(kueue ? { kueueVersion: kueue } : {}), log: (m) => { err(m); } });
+  // KAIWO=next runs the newest Kaiwo release candidate (KAIWO_NEXT_VERSION), KAIWO=<version> that release.
+  const kaiwo = process.env.KAIWO === 'next' ? pinned('KAIWO_NEXT_VERSION') : process.env.KAIWO;
+  const tb = new TestBed({ ...(kueue ? { kueueVersion: kueue } : {}), ...(kaiwo ? { kaiwoVersion: kaiwo } : {}), log: (m) => { err(m); } });
   process.on('exit', () => {
     rmSync(stateFile, { force: true });
   });
   await tb.start();
   const kubeconfig = join(dir, 'kubeconfig');
   copyFileSync(tb.kubeconfigPath, kubeconfig);
-  const state: State = { pid: process.pid, kubeconfig, kueue: tb.kueueVersion, startupMs: tb.startupMs };
+  const state: State = { pid: process.pid, kubeconfig, kueue: tb.kueueVersion, kaiwo: tb.kaiwoVersion, startupMs: tb.startupMs };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const stop = () => void tb.stop().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
@@ -92,7 +95,7 @@ switch (cmd) {
   case 'down': process.exitCode = await down(); break;
   case 'status': {
     const s = readState();
-    out(s ? `running: pid ${s.pid}, Kueue ${s.kueue}, kubeconfig ${s.kubeconfig}` : 'no test bed is running');
+    out(s ? `running: pid ${s.pid}, Kueue ${s.kueue}, Kaiwo ${s.kaiwo ?? '?'}, kubeconfig ${s.kubeconfig}` : 'no test bed is running');
     process.exitCode = s ? 0 : 1;
     break;
   }

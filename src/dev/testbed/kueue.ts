@@ -156,8 +156,25 @@ export class Kueue {
       data: { 'tls.crt': b64(serving.cert), 'tls.key': b64(serving.key), 'ca.crt': b64(ca) },
     });
     await apply(this.kc, rendered);
+    if (this.apiVersion === 'v1beta2') await this.conversionWebhook(root, base, ca);
     this.token = await serviceAccountToken(this.kc, KUEUE_NAMESPACE, 'kueue-controller-manager');
     this.backing.start();
+  }
+
+  /**
+   * Kueue >= 0.16 stores v1beta2 and still serves v1beta1 through its CRD conversion webhook (the CRDs its
+   * config/components/crd patches name, `/convert` on its webhook server): what a v1beta1 client such as Kaiwo
+   * needs. Pointed at the loopback webhook Service with the test bed CA, as cert-manager's CA injection would.
+   */
+  private async conversionWebhook(root: string, baseUrl: string, caPem: string): Promise<void> {
+    const k = parse(await readFile(join(root, 'config', 'components', 'crd', 'kustomization.yaml'), 'utf8')) as { patches?: { path?: string }[] };
+    const plurals = (k.patches ?? []).map((p) => /webhook_in_([a-z]+)\.yaml$/.exec(p.path ?? '')?.[1]).filter((x): x is string => !!x);
+    for (const plural of plurals) {
+      await rawJson(this.kc, {
+        method: 'PATCH', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.kueue.x-k8s.io`, contentType: 'application/merge-patch+json',
+        body: { spec: { conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { url: `${baseUrl}/convert`, caBundle: b64(caPem) } } } } },
+      });
+    }
   }
 
   private async spawn(pod: string): Promise<{ process: ManagedProcess; ports: Record<string, number> }> {

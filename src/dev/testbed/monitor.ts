@@ -33,7 +33,7 @@ export async function scraperSecret(kc: KubeConfig): Promise<{ namespace: string
  */
 export function testBedMonitorSpec(tb: TestBed, secretRef: { namespace: string; name: string; key: string }, extra: { maxPendingAge?: string } = {}): Record<string, unknown> {
   const metrics = (url: string) => ({
-    enabled: true, url, interval: '1s', timeout: '900ms', rateWindow: '10s', tls: { insecureSkipVerify: true },
+    enabled: true, url, interval: '1s', timeout: '900ms', tls: { insecureSkipVerify: true },
     bearerToken: { source: 'Secret', secretRef },
   });
   return {

@@ -13,7 +13,10 @@ export interface FakeNode {
   labels: Record<string, string>;
 }
 
-/** Node labels as the AMD node labeller / NVIDIA GFD and Kaiwo write them (shared/reference/gpu-signals.md, kaiwo.md §9). */
+/**
+ * Node labels as the AMD node labeller / NVIDIA GPU feature discovery write them (shared/reference/gpu-signals.md).
+ * Kaiwo's own labels (kaiwo/nodepool, kaiwo/worker, kaiwo/gpu-model, topology) are Kaiwo's to write (kaiwo.md §9).
+ */
 function amdNode(name: string, gpus: number): FakeNode {
   return {
     name, gpuResource: 'amd.com/gpu', gpus, labels: {
@@ -23,9 +26,6 @@ function amdNode(name: string, gpus: number): FakeNode {
       'amd.com/gpu.device-id': '74a1',
       'amd.com/gpu.vram': '192G',
       [`beta.amd.com/gpu.family.AI`]: String(gpus),
-      'kaiwo/nodepool': `amd-mi300x-${gpus}gpu-96core-1000gi`,
-      'kaiwo/worker': 'true',
-      'kaiwo/gpu-model': 'mi300x',
     },
   };
 }
@@ -38,11 +38,14 @@ function nvidiaNode(name: string, gpus: number): FakeNode {
       'nvidia.com/gpu.count': String(gpus),
       'nvidia.com/gpu.memory': '81559',
       'nvidia.com/gpu.family': 'hopper',
-      'kaiwo/nodepool': `nvidia-h100-${gpus}gpu-96core-1000gi`,
-      'kaiwo/worker': 'true',
-      'kaiwo/gpu-model': 'h100',
     },
   };
+}
+
+/** An 8-GPU AMD MI300X node (what the AMD node labeller writes); `extraLabels` e.g. a control-plane role. */
+export function mi300xNode(name: string, extraLabels: Record<string, string> = {}): FakeNode {
+  const n = amdNode(name, 8);
+  return { ...n, labels: { ...n.labels, ...extraLabels } };
 }
 
 /** Two AMD MI300X nodes, one NVIDIA H100 node (8 GPUs each) and a CPU node for the controllers. */
@@ -61,8 +64,22 @@ export class FakeNodes {
     return { cpu: '96', memory: '1000Gi', pods: '110', 'ephemeral-storage': '2Ti', ...(n.gpuResource ? { [n.gpuResource]: String(gpus) } : {}) };
   }
 
-  async create(): Promise<void> {
-    for (const n of this.nodes) {
+  /** A node joins the cluster later (kwok runs it like the others); `remove` deletes it again. */
+  async add(n: FakeNode): Promise<void> {
+    this.nodes.push(n);
+    await this.create([n]);
+  }
+
+  async remove(name: string): Promise<void> {
+    const i = this.nodes.findIndex((n) => n.name === name);
+    if (i >= 0) this.nodes.splice(i, 1);
+    await rawJson(this.kc, { method: 'DELETE', path: `/api/v1/nodes/${name}` }).catch((err: unknown) => {
+      if (!(err instanceof RawRequestError) || err.status !== 404) throw err;
+    });
+  }
+
+  async create(nodes: FakeNode[] = this.nodes): Promise<void> {
+    for (const n of nodes) {
       const body = {
         apiVersion: 'v1', kind: 'Node',
         metadata: {

@@ -14,8 +14,10 @@ import { FAULT_ANNOTATION, type PodFault } from './stages.js';
 import { pinned } from './versions.js';
 
 export interface TestBedOptions {
-  /** Kueue release to run (default KUEUE_VERSION; KUEUE_LEGACY_VERSION is the line Kaiwo v0.1.9 uses). */
+  /** Kueue release to run (default KUEUE_LEGACY_VERSION, v0.12.3: the line both Kaiwo releases are built against). */
   kueueVersion?: string;
+  /** Kaiwo release to run (default KAIWO_VERSION, v0.1.9; KAIWO_NEXT_VERSION is the newest release candidate). */
+  kaiwoVersion?: string;
   log?: (m: string) => void;
   /** Restart interval of the CrashLoopBackOff kwok stage. */
   crashLoopEveryMs?: number;
@@ -36,13 +38,14 @@ function hookExit(): void {
 
 /**
  * The full test bed on 127.0.0.1: etcd + kube-apiserver (the local control plane) with kube-controller-manager,
- * kube-scheduler, kwok running GPU nodes and the pods bound to them, the real Kueue manager (its own install
- * layout) and Kaiwo's install layout with the Kaiwo stand-in operator; the KaiwoMonitor CRD and the real Kueue and
- * Kaiwo CRDs installed. Start-up time is in `startupMs` (and `phases`).
+ * kube-scheduler, kwok running GPU nodes and the pods bound to them, the real Kueue manager and the real Kaiwo
+ * operator (each from its own install layout, one process per Ready pod); the KaiwoMonitor CRD and the real Kueue
+ * and Kaiwo CRDs installed. Start-up time is in `startupMs` (and `phases`).
  */
 export class TestBed {
   private parts: { cluster?: Cluster; kc?: KubeConfig; nodes?: FakeNodes; kueue?: Kueue; kaiwo?: Kaiwo } = {};
   readonly kueueVersion: string;
+  readonly kaiwoVersion: string;
   readonly phases: [string, number][] = [];
   startupMs = 0;
   private readonly procs: ManagedProcess[] = [];
@@ -50,7 +53,8 @@ export class TestBed {
   private readonly log: (m: string) => void;
 
   constructor(private readonly opts: TestBedOptions = {}) {
-    this.kueueVersion = opts.kueueVersion ?? pinned('KUEUE_VERSION');
+    this.kueueVersion = opts.kueueVersion ?? pinned('KUEUE_LEGACY_VERSION');
+    this.kaiwoVersion = opts.kaiwoVersion ?? pinned('KAIWO_VERSION');
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -83,11 +87,13 @@ export class TestBed {
     live.add(this);
     const legacy = this.kueueVersion === pinned('KUEUE_LEGACY_VERSION');
     try {
-      const [kube, kwok, kueueBin] = await this.phase('binaries', () => Promise.all([
+      const next = this.kaiwoVersion === pinned('KAIWO_NEXT_VERSION');
+      const [kube, kwok, kueueBin, kaiwoBin] = await this.phase('binaries', () => Promise.all([
         testBedBinDir('kube', this.log), testBedBinDir('kwok', this.log), testBedBinDir(legacy ? 'kueue-legacy' : 'kueue', this.log),
+        testBedBinDir(next ? 'kaiwo-next' : 'kaiwo', this.log),
       ]));
       const cluster = await this.phase('control plane + CRDs', () => startCluster({
-        backend: 'local', kueueVersion: this.kueueVersion, log: this.log,
+        backend: 'local', kueueVersion: this.kueueVersion, kaiwoVersion: this.kaiwoVersion, log: this.log,
         // kubectl logs: the API server reaches kwok's kubelet endpoint at the node's InternalIP (127.0.0.1), never by name.
         apiServerFlags: ['--kubelet-preferred-address-types=InternalIP'],
       }));
@@ -99,7 +105,7 @@ export class TestBed {
       this.parts.nodes = new FakeNodes(kc);
       const kueue = new Kueue(cp, kc, { version: this.kueueVersion, bin: kueueBin, log: this.log });
       this.parts.kueue = kueue;
-      this.parts.kaiwo = new Kaiwo(cp, kc, { kueueApiVersion: kueue.apiVersion, log: this.log });
+      this.parts.kaiwo = new Kaiwo(cp, kc, { version: this.kaiwoVersion, bin: kaiwoBin, log: this.log });
       const logs = { [KUEUE_NAMESPACE]: new CriLogMirror(kueue.logFile, `${kueue.logFile}.cri`), [KAIWO_NAMESPACE]: new CriLogMirror(this.kaiwo.logFile, `${this.kaiwo.logFile}.cri`) };
       for (const m of Object.values(logs)) {
         await m.start();
@@ -121,7 +127,7 @@ export class TestBed {
         await this.kueue.install();
         await this.kueue.waitLeader();
       });
-      await this.phase('Kaiwo layout + stand-in', async () => {
+      await this.phase(`Kaiwo ${this.kaiwoVersion}`, async () => {
         await this.kaiwo.install();
         await this.kaiwo.backing.waitFor(1, 90_000);
         await this.kaiwo.waitLeader();

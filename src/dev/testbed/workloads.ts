@@ -1,11 +1,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { rawJson } from '../../runtime/rawrequest.js';
-import { kwokRunFor } from './kaiwo-reconcile.js';
 
 /**
  * Workloads as users submit them on the test bed (e2e tests and `make demo`): a batch Job in a Kueue LocalQueue,
- * a KaiwoJob for the Kaiwo stand-in, and where they stand (Kueue's Workload, the pod and its node).
+ * a KaiwoJob for the Kaiwo operator, and where they stand (Kueue's Workload, the pod and its node).
  */
+
+/** kwok's pod-complete stage: a pod runs between `delay` and `jitter-delay` before it completes. */
+export const kwokRunFor = (duration: string): Record<string, string> =>
+  ({ 'pod-complete.stage.kwok.x-k8s.io/delay': duration, 'pod-complete.stage.kwok.x-k8s.io/jitter-delay': duration });
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
 export interface QueuedWorkload { metadata: { name: string; labels?: Record<string, string> }; status?: { conditions?: Condition[]; admission?: { clusterQueue?: string } } }
@@ -40,13 +43,16 @@ export async function submitJob(kc: KubeConfig, namespace: string, name: string,
   });
 }
 
-/** A KaiwoJob; the stand-in creates its batch Job in the `kaiwo` queue, kwok runs the pod for `runFor`. */
-export async function submitKaiwoJob(kc: KubeConfig, namespace: string, name: string, o: { gpus: number; gpuVendor: 'amd' | 'nvidia'; runFor: string }): Promise<void> {
+/**
+ * A KaiwoJob as a user writes it. Kaiwo turns it into a suspended batch Job in its queue and copies the KaiwoJob's
+ * annotations to the pods, so kwok's stage annotations say how long the pod runs (`runFor`).
+ */
+export async function submitKaiwoJob(kc: KubeConfig, namespace: string, name: string, o: { gpus: number; gpuVendor: 'amd' | 'nvidia'; runFor: string; replicas?: number }): Promise<void> {
   await rawJson(kc, {
     method: 'POST', path: `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${namespace}/kaiwojobs`, body: {
       apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob',
-      metadata: { name, namespace, annotations: { 'kaiwo-monitor.dev/run-duration': o.runFor } },
-      spec: { gpus: o.gpus, gpuVendor: o.gpuVendor, image: 'rocm/pytorch:latest', entrypoint: 'python train.py' },
+      metadata: { name, namespace, annotations: kwokRunFor(o.runFor) },
+      spec: { gpus: o.gpus, gpuVendor: o.gpuVendor, image: 'rocm/pytorch:latest', entrypoint: 'python train.py', ...(o.replicas ? { replicas: o.replicas } : {}) },
     },
   });
 }
