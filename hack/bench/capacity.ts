@@ -1,7 +1,8 @@
 /**
  * make bench-capacity: time of one capacity evaluation (src/checks/capacity.ts) on in-memory caches of 5,000 GPU
- * nodes and 50,000 Workloads (target ≤ 50 ms per evaluation), plus the one-off projection of a Workload as the
- * informer caches it. Sizes: BENCH_NODES, BENCH_WORKLOADS, BENCH_QUEUES, BENCH_FLAVORS; RUNS evaluations.
+ * nodes, 50,000 Workloads and 2,000 Unschedulable pods (target ≤ 50 ms per evaluation), plus the one-off projection
+ * of a Workload as the informer caches it. Sizes: BENCH_NODES, BENCH_WORKLOADS, BENCH_QUEUES, BENCH_FLAVORS,
+ * BENCH_PODS; RUNS evaluations.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { applyDefaults } from '../../src/api/defaults.js';
@@ -10,13 +11,14 @@ import { type KaiwoMonitorSpec, specSchema } from '../../src/checks/registry.js'
 import type { SourceView } from '../../src/checks/types.js';
 import { slimWorkload } from '../../src/checks/workload-projection.js';
 import type { KubeObject } from '../../src/runtime/objects.js';
-import { clusterQueue, flavor, localQueue, node, workload } from '../../test/support/capacity-fixtures.js';
+import { clusterQueue, flavor, localQueue, node, pendingPod, workload } from '../../test/support/capacity-fixtures.js';
 
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 const NODES = num('BENCH_NODES', 5000);
 const WORKLOADS = num('BENCH_WORKLOADS', 50_000);
 const QUEUES = num('BENCH_QUEUES', 100);
 const FLAVORS = num('BENCH_FLAVORS', 10);
+const PODS = num('BENCH_PODS', 2000);
 const RUNS = num('RUNS', 50);
 
 const view = (objects: KubeObject[]): SourceView => ({ state: 'synced', objects });
@@ -48,6 +50,10 @@ for (let i = 0; i < WORKLOADS; i++) {
     ...(admitted ? { admittedTo: `q${q}` } : { reason: ['WaitingForQuota', 'NoMatchingFlavor', 'Pending'][i % 3] ?? 'Pending' }),
   }));
 }
+// Pods of admitted work the scheduler cannot place (the flavors lost GPUs under admitted work), and gated ones.
+const pods = Array.from({ length: PODS }, (_, i) => pendingPod(`ns-${i % 40}`, `w-${i}-0`, {
+  nodeSelector: { pool: `f${i % FLAVORS}` }, ...(i % 4 === 3 ? { scheduled: 'SchedulingGated' as const } : {}),
+}));
 const buildMs = performance.now() - t0;
 // The projection cost alone (paid once per Workload event by the informer, not per evaluation).
 const raw = { metadata: { name: 'w', namespace: 'ns' }, spec: { queueName: 'lq', podSets: [{ name: 'main', count: 4, template: { spec: { containers: [{ name: 'c', resources: { requests: { cpu: '4', 'amd.com/gpu': '8' } } }] } } }] } };
@@ -56,7 +62,7 @@ for (let i = 0; i < 100_000; i++) slimWorkload(raw);
 const projectUs = ((performance.now() - p0) / 100_000) * 1000;
 
 const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {}).capacity;
-const data = { nodes: view(nodes), resourceFlavors: view(flavors), clusterQueues: view(cqs), localQueues: view(lqs), workloads: view(workloads) };
+const data = { nodes: view(nodes), resourceFlavors: view(flavors), clusterQueues: view(cqs), localQueues: view(lqs), workloads: view(workloads), pendingPods: view(pods) };
 const times: number[] = [];
 const cpu: number[] = [];
 let last = evaluateCapacity(spec, data);
@@ -74,7 +80,7 @@ const at = (xs: number[], p: number) => ranked(xs)[Math.min(xs.length - 1, Math.
 const pct = (p: number) => at(times, p);
 const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
 process.stdout.write(
-  `capacity evaluation: ${NODES} nodes, ${WORKLOADS} Workloads, ${QUEUES} ClusterQueues, ${FLAVORS} flavors, ${RUNS} runs (Node ${process.version})\n`
+  `capacity evaluation: ${NODES} nodes, ${WORKLOADS} Workloads, ${PODS} pending pods, ${QUEUES} ClusterQueues, ${FLAVORS} flavors, ${RUNS} runs (Node ${process.version})\n`
   + `  wall: min ${at(times, 0).toFixed(1)} ms, median ${pct(0.5).toFixed(1)} ms, p90 ${pct(0.9).toFixed(1)} ms, max ${at(times, 1).toFixed(1)} ms (target <= 50 ms)\n`
   + `  CPU time of this process: min ${at(cpu, 0).toFixed(1)} ms, median ${at(cpu, 0.5).toFixed(1)} ms, p90 ${at(cpu, 0.9).toFixed(1)} ms `
   + `(load average ${loadavg()[0]?.toFixed(1) ?? '?'} on ${availableParallelism()} CPUs: wall time includes waiting for a CPU)\n`

@@ -66,6 +66,12 @@ export const labelSelectorSchema = (description: string, def?: Schema): Schema =
   },
 });
 
+/** How long failed scrapes are tolerated before the component turns Unknown (src/checks/scrape-grace.ts). */
+export const DEFAULT_FAILURE_GRACE = '30s';
+export const failureGrace = (): Schema => dur('a failing endpoint makes the component Unknown only once at least two consecutive '
+  + 'attempts failed and the first failure is this long ago (like a Prometheus alert\'s for:); until then the last good answer '
+  + 'is evaluated', DEFAULT_FAILURE_GRACE, '0s', '1h');
+
 /** A Prometheus-text metrics endpoint to scrape (Kaiwo's or Kueue's controller-runtime /metrics). */
 export const metricsEndpoint = (description: string, thresholds: Record<string, Schema>): Schema => obj(description, {
   enabled: bool('scrape this endpoint', false),
@@ -73,6 +79,7 @@ export const metricsEndpoint = (description: string, thresholds: Record<string, 
     { maxLength: 2048, pattern: '^https?://[^\\s/$.?#].[^\\s]*$' }),
   interval: dur('how often to scrape', '15s', '1s', '1h'),
   timeout: dur('per-scrape timeout', '5s', '100ms', '5m'),
+  failureGrace: failureGrace(),
   maxResponseBytes: int('responses larger than this are rejected (MetricsResponseTooLarge)', 10485760, 1024, 104857600),
   tls: obj('TLS settings', {
     insecureSkipVerify: bool('skip server certificate verification (self-signed controller-runtime certificates)', false),
@@ -97,9 +104,14 @@ export const metricsEndpoint = (description: string, thresholds: Record<string, 
   { rule: '!self.enabled || duration(self.timeout) <= duration(self.interval)', message: 'timeout must not exceed interval' },
 ] });
 
+/** Reconcile errors needed within rateWindow before their rate counts (minReconcileErrors). */
+export const DEFAULT_MIN_RECONCILE_ERRORS = 3;
+
 /** The controller-runtime rules' thresholds for a scraped controller (Kaiwo's or Kueue's), with its defaults. */
 export const controllerThresholds = (d: { errorsPerMinute: number; depth: number; depthFor: string; p99: string }): Record<string, Schema> => ({
   maxReconcileErrorsPerMinute: int('reconcile error rate above which the controller is degraded', d.errorsPerMinute, 0, 100000),
+  minReconcileErrors: int('reconcile errors needed within rateWindow, besides the rate, before ReconcileErrors (an isolated error, '
+    + 'e.g. a conflict retried at once, is routine; an object that keeps failing adds about ten within seconds)', DEFAULT_MIN_RECONCILE_ERRORS, 1, 100000),
   maxWorkqueueDepth: int('workqueue depth considered a backlog', d.depth, 1, 10000000),
   workqueueDepthFor: dur('how long the backlog must last', d.depthFor, '0s', '24h'),
   maxReconcileP99: dur('p99 reconcile time above which the controller is degraded', d.p99, '1ms', '1h'),

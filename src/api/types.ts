@@ -32,6 +32,8 @@ export interface MetricsEndpoint {
   url?: string;
   interval: string;
   timeout: string;
+  /** A failing endpoint makes the component Unknown once two consecutive attempts failed and the first is this long ago. */
+  failureGrace: string;
   maxResponseBytes: number;
   tls: { insecureSkipVerify: boolean; caBundle?: string; serverName?: string };
   bearerToken: { source: 'ServiceAccount' | 'Secret' | 'None'; secretRef?: SecretKeyRef };

@@ -2,11 +2,17 @@ import { bool, int, labelSelectorSchema, obj, QUALIFIED_NAME, SUMMARY_TABLE } fr
 import type { LabelSelector } from '../api/types.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { matchesSelector, selectorString } from '../runtime/selector.js';
+import { cachedNodeInfo, countedNote, type Flavor, flavorOf, lostNodes, type Supply, supplyOf, taintCell, tolerator } from './capacity-supply.js';
+import { runState, type RunState, type WorkloadFacts, workloadFacts, workloadTolerations } from './capacity-workloads.js';
 import { slimNode } from './gpu-nodes.js';
+import { KAIWO_CONFIG_NAME, KAIWO_CONFIG_RBAC, kaiwoConfigListing, kaiwoConfigSource, type KaiwoSettings, kaiwoSettings, kaiwoToleration } from './kaiwo-config.js';
+import { kaiwoPoolFindings } from './kaiwo-pool.js';
 import { KUEUE_GROUP } from './kueue.js';
-import { type CheckResult, type ComponentCheck, type SourceSpec, waitingForData } from './types.js';
-import { conditionOf, type F, nameList, quantity, ref, verdict } from './util.js';
-import { podSetsOf, slimWorkload } from './workload-projection.js';
+import { pendingPodsSource, selects, type UnplacedPod, unplacedPod } from './pending-pods.js';
+import { type Taint, tolerates } from './scheduling.js';
+import { type CheckResult, type ComponentCheck, type SourceSpec, type SourceView, waitingForData } from './types.js';
+import { type F, nameList, quantity, ref, verdict } from './util.js';
+import { slimWorkload } from './workload-projection.js';
 
 export interface CapacitySpec {
   enabled: boolean;
@@ -21,34 +27,6 @@ export interface CapacitySpec {
 /** The kinds of GPU counts per ClusterQueue × flavor × resource (the `kind` label of kaiwo_monitor_capacity_gpus). */
 export const CAPACITY_KINDS = ['promised', 'healthy', 'lost', 'in_use', 'pending'] as const;
 export const CAPACITY_METRIC = 'kaiwo_monitor_capacity_gpus';
-
-interface Taint { key: string; value: string; effect: string }
-interface Toleration { key: string; operator: string; value: string; effect: string }
-interface Flavor { name: string; obj: KubeObject; nodeLabels: [string, string][]; nodeTaints: Taint[]; tolerations: Toleration[] }
-
-/** What a node offers, read once per evaluation. */
-interface NodeInfo {
-  name: string;
-  labels: Record<string, string>;
-  /** Why it offers nothing now (NotReady, cordoned); undefined when Ready and schedulable. */
-  down?: string;
-  taints: Taint[];
-  cap: Record<string, number>;
-  alloc: Record<string, number>;
-  /** GPUs installed over all resources, and their names ("amd.com/gpu"). */
-  gpus: number;
-  resources: string;
-}
-
-/** GPUs of one flavor's nodes for one resource. */
-interface Supply {
-  matched: number;
-  reporting: number;
-  healthy: number;
-  lost: number;
-  maxPerNode: number;
-  lostOn: { name: string; gpus: number; why: string }[];
-}
 
 interface PendingGroup { workloads: number; gpus: number; message: string }
 
@@ -72,139 +50,27 @@ export interface CapacityRow {
   why: string;
 }
 
-/** Lifecycle taints that describe a state judged by itself (NotReady, cordoned), not a flavor's toleration. */
-const STATE_TAINTS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable', 'node.kubernetes.io/unschedulable']);
-const POOL_GPUS = /-(\d+)gpu(?:-|$)/;
-const FLAVOR_NAMED = /\bflavor "?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)/g;
 const MAX_REASONS = 8;
+const EXTENDED = new RegExp(QUALIFIED_NAME);
 
 const objs = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-function taintsOf(v: unknown): Taint[] {
-  return objs(v).map((t) => ({ key: str(t.key), value: str(t.value), effect: str(t.effect) }));
-}
-
-function flavorOf(rf: KubeObject): Flavor {
-  const spec = isRecord(rf.spec) ? rf.spec : {};
-  const labels = isRecord(spec.nodeLabels) ? Object.entries(spec.nodeLabels).map(([k, v]) => [k, str(v)] as [string, string]) : [];
-  const tolerations = objs(spec.tolerations).map((t) => ({ key: str(t.key), operator: str(t.operator) || 'Equal', value: str(t.value), effect: str(t.effect) }));
-  return { name: rf.metadata.name, obj: rf, nodeLabels: labels, nodeTaints: taintsOf(spec.nodeTaints), tolerations };
-}
-
-/** core/v1 toleration matching (ToleratesTaint). */
-function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (!t.key) return t.operator === 'Exists';
-  if (t.key !== taint.key) return false;
-  return t.operator === 'Exists' || t.value === taint.value;
-}
-
-/** A taint a Workload admitted to the flavor tolerates: in its tolerations, or one of its nodeTaints (Kueue requires those be tolerated). */
-function flavorTolerates(f: Flavor, taint: Taint): boolean {
-  return f.tolerations.some((t) => tolerates(t, taint))
-    || f.nodeTaints.some((n) => n.key === taint.key && n.value === taint.value && n.effect === taint.effect);
-}
-
-const nodeInfos = new WeakMap<KubeObject, { key: string; info: NodeInfo }>();
-
-/** nodeInfo, once per cached Node object and list of resources. */
-function cachedNodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
-  const key = resources.join(',');
-  const hit = nodeInfos.get(n);
-  if (hit?.key === key) return hit.info;
-  const info = nodeInfo(n, resources);
-  nodeInfos.set(n, { key, info });
-  return info;
-}
-
-function nodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
-  const st = (isRecord(n.status) ? n.status : {}) as { capacity?: unknown; allocatable?: unknown };
-  const spec = (isRecord(n.spec) ? n.spec : {}) as { unschedulable?: unknown; taints?: unknown };
-  const capacity = isRecord(st.capacity) ? st.capacity : {};
-  const allocatable = isRecord(st.allocatable) ? st.allocatable : {};
-  const cap: Record<string, number> = {};
-  const alloc: Record<string, number> = {};
-  for (const r of resources) {
-    const c = Math.max(0, quantity(capacity[r]));
-    if (c <= 0) continue;
-    cap[r] = c;
-    alloc[r] = Math.max(0, Math.min(c, quantity(allocatable[r])));
-  }
-  const ready = conditionOf(n, 'Ready');
-  const down = ready?.status !== 'True' ? `NotReady${ready?.reason ? `/${ready.reason}` : ''}` : spec.unschedulable === true ? 'cordoned' : undefined;
-  const taints = taintsOf(spec.taints).filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !STATE_TAINTS.has(t.key));
-  const gpus = Object.values(cap).reduce((a, b) => a + b, 0);
-  return { name: n.metadata.name, labels: n.metadata.labels ?? {}, ...(down ? { down } : {}), taints, cap, alloc, gpus, resources: Object.keys(cap).join(', ') };
-}
-
-/** The GPUs of the nodes matching one flavor, per resource. */
-function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: readonly string[]): Map<string, Supply> {
-  const out = new Map<string, Supply>(resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [] }]));
-  nodes: for (const n of nodes) {
-    for (const [k, v] of f.nodeLabels) if (n.labels[k] !== v) continue nodes;
-    const blocked = n.down ?? (n.taints.length ? n.taints.find((t) => !flavorTolerates(f, t)) : undefined);
-    for (const [r, s] of out) {
-      s.matched++;
-      const cap = n.cap[r];
-      if (cap === undefined) continue;
-      const alloc = n.alloc[r] ?? 0;
-      s.reporting++;
-      s.maxPerNode = Math.max(s.maxPerNode, cap);
-      if (blocked) {
-        s.lost += cap;
-        const why = typeof blocked === 'string' ? blocked : `tainted ${blocked.key}${blocked.value ? `=${blocked.value}` : ''}:${blocked.effect}`;
-        s.lostOn.push({ name: n.name, gpus: cap, why });
-      } else {
-        s.healthy += alloc;
-        if (alloc < cap) {
-          s.lost += cap - alloc;
-          s.lostOn.push({ name: n.name, gpus: cap - alloc, why: `${cap - alloc} of ${cap} unhealthy` });
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** "mi300x-1 (NotReady), mi300x-2 (2 of 8 unhealthy) and 3 more", biggest losses first. */
-function lostNodes(s: Supply, max = 4): string {
-  const sorted = [...s.lostOn].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
-  const shown = sorted.slice(0, max).map((x) => `${x.name} (${x.why})`).join(', ');
-  return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
-}
-
-/** Kaiwo's view: GPU nodes outside every `kaiwo/nodepool`, and pool labels whose <N>gpu disagrees with the node. */
-function kaiwoPoolFindings(nodes: readonly NodeInfo[], label: string): { findings: F[]; notInPool: number } {
-  const gpuNodes = nodes.filter((n) => n.gpus > 0);
-  const pooled = gpuNodes.filter((n) => n.labels[label] !== undefined);
-  const findings: F[] = [];
-  if (!pooled.length) return { findings, notInPool: 0 };
-  let notInPool = 0;
-  for (const n of gpuNodes) {
-    const { gpus, resources } = n;
-    const pool = n.labels[label];
-    const object = { apiVersion: 'v1', kind: 'Node', name: n.name };
-    if (pool === undefined) {
-      if (n.down === 'cordoned') continue; // Kaiwo skips cordoned nodes on purpose
-      notInPool++;
-      findings.push({ severity: 'Warning', reason: 'NodeNotInKaiwoPool', object,
-        message: `GPU node ${n.name} (${gpus} ${resources}) has no ${label} label while ${pooled.length} other node(s) do: Kaiwo does not count its GPUs `
-          + 'and may mark jobs InsufficientGPUs that Kueue could run (Kaiwo labels nodes when it syncs its KaiwoQueueConfig)' });
-      continue;
-    }
-    const m = POOL_GPUS.exec(pool);
-    if (!m?.[1]) continue;
-    const claimed = Number(m[1]);
-    if (claimed !== gpus) {
-      findings.push({ severity: 'Warning', reason: 'KaiwoPoolLabelMismatch', object,
-        message: `node ${n.name} is in Kaiwo pool ${pool} (${claimed} GPUs per node) but has ${gpus} ${resources}: Kaiwo counts ${claimed} for it` });
-    }
-  }
-  return { findings, notInPool };
-}
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A row that promises nothing and has nothing in use or pending (Kaiwo lists every other vendor's GPU at 0 in each flavor). */
+const active = (r: CapacityRow) => r.promised > 0 || r.inUse > 0 || r.pending > 0;
+/** An optional source whose first list failed (forbidden): not waited for; the check does without it. */
+const unreadable = (v: SourceView | undefined): boolean => v?.state === 'pending' && v.error !== undefined;
+/** GPUs of `resource` one unplaced pod requests. */
+const podGpus = (p: UnplacedPod, resource: string): number => {
+  const g = p.requests[resource];
+  return typeof g === 'number' && g > 0 ? g : 0;
+};
+
+/** The resources compared: the spec's, and the GPU resource KaiwoConfig names (Kaiwo's pods request it). */
+export function comparedResources(names: readonly string[], kaiwo: KaiwoSettings): string[] {
+  const key = kaiwo.gpuResourceKey;
+  return names.includes(key) || !key.includes('/') || key.length > 253 || !EXTENDED.test(key) ? [...names] : [...names, key];
+}
 
 function topReasons(row: CapacityRow, max = 2): string {
   const groups = [...row.reasons.entries()].sort((a, b) => b[1].gpus - a[1].gpus || (a[0] < b[0] ? -1 : 1)).slice(0, max);
@@ -217,59 +83,9 @@ function topReason(row: CapacityRow): string {
   return best[0];
 }
 
-/**
- * What the check reads of a Workload, computed once per cached object: the informer replaces objects on change and
- * never mutates them, so a WeakMap keyed by the object is exact (and keeps an evaluation of 50,000 Workloads cheap).
- */
-interface WorkloadFacts {
-  /** Finished, or deactivated (spec.active false). */
-  skip: boolean;
-  namespace: string;
-  /** "namespace/queueName", the LocalQueue key. */
-  lqKey: string;
-  admittedTo: string;
-  reserved: boolean;
-  reason: string;
-  message: string;
-  /** Flavors Kueue's message names ("... in flavor mi300x, 8 more needed"): the pending demand is put on that flavor. */
-  flavorsNamed: string[];
-  /** Per extended resource: the total over pod sets and the largest per-pod request. */
-  demand: { resource: string; total: number; perPod: number }[];
-}
-
-/** Memo slot on a cached Workload (a symbol: invisible to JSON and Object.keys; faster than a WeakMap at 50k objects). */
-const FACTS = Symbol('capacity facts');
-
-function workloadFacts(w: KubeObject): WorkloadFacts {
-  const memo = w as KubeObject & { [FACTS]?: WorkloadFacts };
-  const hit = memo[FACTS];
-  if (hit) return hit;
-  const spec = (w.spec ?? {}) as { active?: unknown; queueName?: unknown };
-  const reserved = conditionOf(w, 'QuotaReserved');
-  const totals = new Map<string, WorkloadFacts['demand'][number]>();
-  for (const ps of podSetsOf(w)) {
-    for (const [resource, perPod] of Object.entries(ps.requests)) {
-      const d = totals.get(resource) ?? { resource, total: 0, perPod: 0 };
-      d.total += perPod * ps.count;
-      d.perPod = Math.max(d.perPod, perPod);
-      totals.set(resource, d);
-    }
-  }
-  const namespace = w.metadata.namespace ?? '';
-  const message = (reserved?.message ?? '').slice(0, 200);
-  const out: WorkloadFacts = {
-    skip: conditionOf(w, 'Finished')?.status === 'True' || spec.active === false,
-    namespace, lqKey: `${namespace}/${str(spec.queueName)}`,
-    admittedTo: str((w.status as { admission?: { clusterQueue?: unknown } } | undefined)?.admission?.clusterQueue),
-    reserved: reserved?.status === 'True', reason: reserved?.reason ?? 'Pending', message,
-    flavorsNamed: [...message.matchAll(FLAVOR_NAMED)].map((m) => m[1] ?? ''),
-    demand: [...totals.values()].filter((d) => d.total > 0),
-  };
-  memo[FACTS] = out;
-  return out;
-}
-
 interface TooLarge { cq: string; resource: string; largest: number; workloads: { w: KubeObject; perPod: number }[] }
+/** An admitted Workload's GPUs on a flavor whose GPUs were lost while admitted work exceeds the healthy ones. */
+interface OnDegraded { w: KubeObject; f: WorkloadFacts; gpus: number }
 
 /**
  * Capacity truth: per ClusterQueue × ResourceFlavor × GPU resource, what the quota promises, what the matching
@@ -281,9 +97,11 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
   conditionType: 'CapacityHealthy',
   label: 'GPU capacity',
   column: 'Capacity',
-  description: 'per ClusterQueue × ResourceFlavor × GPU resource: quota promised vs healthy and lost GPUs on the flavor\'s nodes, in use, '
-    + 'pending demand by Kueue reason; why work is pending (lost hardware, quota, too large for any node, flavor without nodes); '
-    + 'GPU nodes Kaiwo does not count (kaiwo/nodepool)',
+  description: 'per ClusterQueue × ResourceFlavor × GPU resource: quota promised vs healthy and lost GPUs on the flavor\'s nodes (a taint '
+    + 'counts as lost only if neither the flavor, Kaiwo\'s pods nor its Workloads tolerate it), in use, pending demand by Kueue reason; '
+    + 'why work is pending (lost hardware, quota, too large for any node, flavor without nodes) or runs on degraded nodes (admitted work '
+    + 'with pods the scheduler marks Unschedulable cannot start, or with Kueue\'s PodsReady); '
+    + 'GPU nodes Kaiwo does not count (kaiwo/nodepool); reads KaiwoConfig kaiwo',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('GPU capacity truth (CapacityHealthy)', {
     enabled: bool('compare Kueue quotas and pending demand with the GPUs the nodes really have', true),
@@ -291,7 +109,7 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
       type: 'array', maxItems: 16, default: ['amd.com/gpu', 'nvidia.com/gpu'],
       items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
       'x-kubernetes-list-type': 'set',
-      description: 'GPU resources compared (ClusterQueue resources and node capacity)',
+      description: 'GPU resources compared (ClusterQueue resources and node capacity); KaiwoConfig\'s nodes.defaultGpuResourceKey is compared too',
     },
     clusterQueueSelector: labelSelectorSchema('ClusterQueues to compare (default: all)', {}),
     workloadNamespaceSelector: labelSelectorSchema('namespaces whose pending Workloads count as demand (default: all)', {}),
@@ -305,11 +123,13 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
   }),
   selectors: ['clusterQueueSelector', 'workloadNamespaceSelector', 'nodeSelector'],
   rbac: [
-    { apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['nodes', 'namespaces', 'pods'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [KUEUE_GROUP], resources: ['clusterqueues', 'localqueues', 'workloads', 'resourceflavors'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [`clusterqueues.${KUEUE_GROUP}`], verbs: ['get'] },
+    KAIWO_CONFIG_RBAC,
   ],
-  // The same specs as the GPU-node and Kueue checks (same transform), so the informers are shared.
+  // The same specs as the GPU-node and Kueue checks (same transform), so the informers are shared; KaiwoConfig is optional,
+  // and so are the unbound pending pods (phase Pending, no node: few on a healthy cluster), projected to a few fields.
   sources: (s, env) => {
     const v = `${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}`;
     const namespaces = selectorString(s.workloadNamespaceSelector);
@@ -319,6 +139,8 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
       resourceFlavors: { apiVersion: v, plural: 'resourceflavors', kind: 'ResourceFlavor' },
       localQueues: { apiVersion: v, plural: 'localqueues', kind: 'LocalQueue' },
       workloads: { apiVersion: v, plural: 'workloads', kind: 'Workload', transform: slimWorkload },
+      kaiwoConfig: kaiwoConfigSource,
+      pendingPods: pendingPodsSource,
     };
     if (namespaces) out.namespaces = { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: namespaces };
     return out;
@@ -330,17 +152,28 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
 
 /** The evaluation, separate for the benchmark (hack/bench/capacity.ts). */
 export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentCheck<CapacitySpec>['evaluate']>[0]['data'], storageVersion?: string): CheckResult {
-  const waiting = waitingForData(data);
+  // KaiwoConfig and the pending pods are optional: wait for their first list like any source, but not when that list
+  // fails (KaiwoConfig's defaults then; without pods, Kueue's PodsReady tells running from waiting, where Kueue writes it).
+  const { kaiwoConfig, pendingPods, ...required } = data;
+  const waiting = waitingForData({
+    ...required, ...(kaiwoConfig && kaiwoConfigListing(kaiwoConfig) ? { kaiwoConfig } : {}), ...(pendingPods && !unreadable(pendingPods) ? { pendingPods } : {}),
+  });
   if (waiting) return waiting;
   const apiVersion = `${KUEUE_GROUP}/${storageVersion ?? 'v1beta2'}`;
   if (data.clusterQueues?.state === 'absent') {
     return { status: 'Unknown', reason: 'KueueNotInstalled', message: `Kueue's API (${apiVersion}) is not served: Kueue CRDs are not installed`, findings: [] };
   }
-  const resources = spec.resourceNames;
+  const kaiwo = kaiwoSettings(kaiwoConfig);
+  const resources = comparedResources(spec.resourceNames, kaiwo);
   const wanted = new Set(resources);
   const nodes = (data.nodes?.objects ?? []).filter((n) => matchesSelector(spec.nodeSelector, n.metadata.labels)).map((n) => cachedNodeInfo(n, resources));
-  const flavors = new Map((data.resourceFlavors?.objects ?? []).map((rf) => [rf.metadata.name, flavorOf(rf)]));
+  const flavors = new Map<string, Flavor>((data.resourceFlavors?.objects ?? []).map((rf) => [rf.metadata.name, flavorOf(rf)]));
   const findings: F[] = [];
+  if (kaiwo.unreadable) {
+    findings.push({ severity: 'Info', reason: 'KaiwoConfigUnreadable', object: { apiVersion: kaiwoConfigSource.apiVersion, kind: 'KaiwoConfig', name: KAIWO_CONFIG_NAME },
+      message: `KaiwoConfig ${KAIWO_CONFIG_NAME} cannot be read (${kaiwo.unreadable}): Kaiwo's defaults are assumed (GPU resource ${kaiwo.gpuResourceKey}, `
+        + `no ${kaiwo.gpuTaintKey} taint on GPU nodes); grant get, list and watch on kaiwoconfigs.${KAIWO_CONFIG_RBAC.apiGroups?.[0] ?? ''}` });
+  }
 
   // ClusterQueues → rows, in their flavor order per resource.
   const rows = new Map<string, CapacityRow>();
@@ -376,12 +209,28 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
     }
   }
 
+  const nsFilter = data.namespaces ? new Set(data.namespaces.objects.map((n) => n.metadata.name)) : undefined;
+  const lqToCq = new Map<string, string>();
+  for (const lq of data.localQueues?.objects ?? []) {
+    lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue));
+  }
+  const queueOf = (f: WorkloadFacts) => f.admittedTo || (lqToCq.get(f.lqKey) ?? '');
+
+  // The tolerations of the work on each flavor, read only when a node carries a taint Kaiwo's pods may not tolerate
+  // (none: no taints, or only Kaiwo's own with addTaintsToGpuNodes).
+  const kaiwoTolerations = resources.map((r) => kaiwoToleration(kaiwo, r));
+  const tainted = nodes.some((n) => n.taints.some((t) => kaiwoTolerations.some((k) => !k || !tolerates(k, t))));
+  const tolerationsOn = tainted
+    ? workloadTolerations(data.workloads?.objects ?? [], [...rows.values()], (f) => (nsFilter && !nsFilter.has(f.namespace) ? undefined : queueOf(f)))
+    : undefined;
+
   // Supply per referenced flavor × resource; in use per flavor (all queues share the flavor's nodes); cohort free quota.
   const supply = new Map<string, Supply>();
   for (const name of new Set([...rows.values()].map((r) => r.flavor))) {
     const f = flavors.get(name);
     if (!f) continue;
-    for (const [r, s] of supplyOf(f, nodes, resources)) supply.set(`${name}|${r}`, s);
+    const tolerators = new Map<string, (t: Taint) => string | undefined>(resources.map((r) => [r, tolerator(f, r, kaiwo, tolerationsOn?.get(r)?.get(name))]));
+    for (const [r, s] of supplyOf(f, nodes, resources, tolerators)) supply.set(`${name}|${r}`, s);
   }
   const flavorInUse = new Map<string, number>();
   const cohortFree = new Map<string, number>();
@@ -395,13 +244,16 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
     const pool = row.cohort ? (cohortFree.get(`${row.cohort}|${row.flavor}|${row.resource}`) ?? 0) : row.nominal - row.inUse;
     return Math.max(0, Math.min(own, pool));
   };
-
-  // Workloads: pending demand per row (by Kueue's reason) and pod sets larger than any node of their flavors.
-  const nsFilter = data.namespaces ? new Set(data.namespaces.objects.map((n) => n.metadata.name)) : undefined;
-  const lqToCq = new Map<string, string>();
-  for (const lq of data.localQueues?.objects ?? []) {
-    lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue));
+  // Flavors whose admitted work exceeds the healthy GPUs while some are lost: what runs there, and what waits.
+  const degraded = new Map<string, Map<string, OnDegraded[]>>(); // resource → flavor → admitted Workloads there
+  const degradedNs = new Map<string, Set<string>>(); // flavor|resource → namespaces of Workloads admitted (maybe) to it
+  for (const [fk, used] of flavorInUse) {
+    const s = supply.get(fk);
+    if (!s || s.reporting <= 0 || s.lost <= 0 || used <= s.healthy) continue;
+    const [flavor = '', resource = ''] = fk.split('|');
+    degraded.set(resource, (degraded.get(resource) ?? new Map<string, OnDegraded[]>()).set(flavor, []));
   }
+
   // Per ClusterQueue and resource: its rows in flavor order and the largest node of those flavors (nodes reporting it).
   const queueRes = new Map<string, Map<string, { rows: CapacityRow[]; largest: number }>>();
   for (const rs of order.values()) {
@@ -416,26 +268,45 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
     byRes.set(first.resource, { rows: rs, largest });
     queueRes.set(first.cq, byRes);
   }
+
+  // Workloads, second pass: pod sets larger than any node of their flavors, admitted work on degraded flavors, and
+  // pending demand per row (by Kueue's reason).
   const tooLarge = new Map<string, TooLarge>();
+  let tracksPodsReady = false; // Kueue writes PodsReady (waitForPodsReady): any active Workload has it
   for (const w of data.workloads?.objects ?? []) {
     const f = workloadFacts(w);
-    if (f.skip || (nsFilter && !nsFilter.has(f.namespace))) continue;
-    const cq = f.admittedTo || (lqToCq.get(f.lqKey) ?? '');
+    if (f.skip) continue;
+    if (f.podsReady !== undefined) tracksPodsReady = true;
+    if (nsFilter && !nsFilter.has(f.namespace)) continue;
+    const cq = queueOf(f);
     const byRes = queueRes.get(cq);
     if (!byRes) continue;
     let fits = true;
     for (const d of f.demand) {
       const q = byRes.get(d.resource);
       if (!q || q.largest === 0 || d.perPod <= q.largest) continue;
-      const r = d.resource;
-      const perPod = d.perPod;
       fits = false;
-      const key = `${cq}|${r}`;
-      const t = tooLarge.get(key) ?? { cq, resource: r, largest: q.largest, workloads: [] };
-      t.workloads.push({ w, perPod });
+      const key = `${cq}|${d.resource}`;
+      const t = tooLarge.get(key) ?? { cq, resource: d.resource, largest: q.largest, workloads: [] };
+      t.workloads.push({ w, perPod: d.perPod });
       tooLarge.set(key, t);
     }
-    if (f.reserved) continue;
+    if (f.reserved) {
+      for (const d of f.demand) {
+        const on = degraded.get(d.resource);
+        if (!on) continue;
+        const rs = byRes.get(d.resource)?.rows;
+        const placed = d.assigned.length ? d.assigned : rs?.length === 1 && rs[0] ? [{ flavor: rs[0].flavor, gpus: d.total }] : [];
+        for (const a of placed) on.get(a.flavor)?.push({ w, f, gpus: a.gpus });
+        // Where its pods may be: the flavors Kueue assigned, else any flavor of its ClusterQueue.
+        for (const flavor of d.assigned.length ? d.assigned.map((a) => a.flavor) : (rs ?? []).map((r) => r.flavor)) {
+          if (!on.has(flavor)) continue;
+          const k = `${flavor}|${d.resource}`;
+          degradedNs.set(k, (degradedNs.get(k) ?? new Set<string>()).add(f.namespace));
+        }
+      }
+      continue;
+    }
     for (const d of f.demand) {
       const gpus = d.total;
       const candidates = byRes.get(d.resource)?.rows;
@@ -453,14 +324,33 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
     }
   }
 
-  // Findings per flavor × resource (shared nodes), then per row.
+  // Findings per flavor × resource (shared nodes), then per row. Rows that promise nothing and hold and wait for
+  // nothing (Kaiwo's 0 quota for the other vendor's GPUs) need no supply and say nothing.
   const flavorDone = new Set<string>();
   const rowsByFlavor = new Map<string, CapacityRow[]>();
   for (const row of rows.values()) {
     const fk = `${row.flavor}|${row.resource}`;
     rowsByFlavor.set(fk, [...(rowsByFlavor.get(fk) ?? []), row]);
   }
-  for (const [fk, frows] of rowsByFlavor) {
+  // Admitted work on flavors that lost GPUs: the pods the scheduler could not place (read only then; undefined when
+  // the pods cannot be read; their namespaces are matched with the selected Workloads'), and for each flavor ×
+  // resource the flavors of the resource whose nodeLabels include its own and more (a pod selecting those was
+  // admitted to them, not to it).
+  const podsRead = pendingPods?.state === 'synced' || pendingPods?.state === 'failing';
+  const unplaced = podsRead ? (degraded.size ? unplacedPods(pendingPods.objects) : []) : undefined;
+  const narrowerFlavors = (f: Flavor, resource: string): (readonly [string, string])[][] => {
+    const out: (readonly [string, string])[][] = [];
+    for (const k of supply.keys()) {
+      const [name = '', r = ''] = k.split('|');
+      const g = name === f.name || r !== resource ? undefined : flavors.get(name);
+      if (g && g.nodeLabels.length > f.nodeLabels.length && selects(Object.fromEntries(g.nodeLabels), f.nodeLabels)) out.push(g.nodeLabels);
+    }
+    return out;
+  };
+  let runUnknown = false;
+  for (const [fk, all] of rowsByFlavor) {
+    const frows = all.filter(active);
+    if (!frows.length) continue;
     const [flavor = '', resource = ''] = fk.split('|');
     const f = flavors.get(flavor);
     const s = supply.get(fk);
@@ -488,21 +378,73 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
       continue;
     }
     const stuck = inUse - s.healthy;
-    if (stuck > 0) {
-      flavorDone.add(fk);
-      for (const r of frows) if (r.inUse > 0) r.why = s.lost > 0 ? 'lost GPUs' : 'over quota';
-      if (s.lost > 0) {
-        findings.push({ severity: 'Critical', reason: 'PendingOnLostCapacity', object: rfRef,
-          message: `ResourceFlavor ${flavor}: ${inUse} ${resource} reserved by admitted Workloads (ClusterQueue ${queues}) but only ${s.healthy} healthy; `
-            + `${Math.min(stuck, s.lost)} wait for the ${s.lost} GPUs lost on ${lostNodes(s)}: a hardware problem, not quota` });
-      } else {
-        findings.push({ severity: 'Critical', reason: 'QuotaExceedsHealthyCapacity', object: rfRef,
-          message: `ResourceFlavor ${flavor}: ${inUse} ${resource} reserved by admitted Workloads (ClusterQueue ${queues}) but its nodes have only `
-            + `${s.healthy} and none lost: quota larger than the hardware, ${stuck} GPUs of admitted work sit with Pending pods` });
-      }
+    if (stuck <= 0) continue;
+    flavorDone.add(fk);
+    if (s.lost <= 0) {
+      for (const r of frows) if (r.inUse > 0) r.why = 'over quota';
+      findings.push({ severity: 'Critical', reason: 'QuotaExceedsHealthyCapacity', object: rfRef,
+        message: `ResourceFlavor ${flavor}: ${inUse} ${resource} reserved by admitted Workloads (ClusterQueue ${queues}) but its nodes have only `
+          + `${s.healthy} and none lost: quota larger than the hardware, ${stuck} GPUs of admitted work sit with Pending pods${countedNote(s)}` });
+      continue;
     }
+    const on = degraded.get(resource)?.get(flavor) ?? [];
+    const workloads = (xs: readonly OnDegraded[]) => nameList(xs.map((x) => `${x.f.namespace}/${x.w.metadata.name}`), 3);
+    const reserved = `ResourceFlavor ${flavor}: ${inUse} ${resource} reserved by admitted Workloads (ClusterQueue ${queues}) but only ${s.healthy} healthy`;
+    const degradedWarning = (evidence: string, names: string, note = '') => {
+      // The lost GPUs are held by work that started before they were lost.
+      for (const r of frows) if (r.inUse > 0) r.why = 'degraded';
+      findings.push({ severity: 'Warning', reason: 'RunningOnDegradedCapacity', object: rfRef,
+        message: `${reserved}: its admitted Workloads run (${evidence})${names ? `: ${names}` : ''}${note}, while ${s.lost} GPUs are lost on ${lostNodes(s)}; `
+          + `nothing waits for them now, but the quota this work frees when it ends admits work that cannot start until the nodes are serviced${countedNote(s)}` });
+    };
+    if (unplaced) {
+      // The scheduler's word: pods of the work admitted here (a namespace with such a Workload, the flavor's nodeLabels in
+      // their nodeSelector, not those of a more specific flavor of the resource) that it tried and could not place.
+      const namespaces = degradedNs.get(fk);
+      const narrower = narrowerFlavors(f, resource);
+      const blocked = namespaces ? unplaced.filter((p) => namespaces.has(p.namespace) && podGpus(p, resource) > 0 && selects(p.nodeSelector, f.nodeLabels)
+        && !narrower.some((labels) => selects(p.nodeSelector, labels))) : [];
+      if (!blocked.length) {
+        // PodsReady, where Kueue writes it, says they run; not True yet (pods starting, pulling images) is no wait for GPUs.
+        const notReady = tracksPodsReady ? on.filter((x) => x.f.podsReady !== 'True') : [];
+        const evidence = tracksPodsReady && on.length && !notReady.length ? 'PodsReady' : 'none has a pod the scheduler cannot place';
+        degradedWarning(evidence, workloads(on), notReady.length ? ` (PodsReady not True yet: ${workloads(notReady)})` : '');
+        continue;
+      }
+      for (const r of frows) if (r.inUse > 0) r.why = 'lost GPUs';
+      const keyed = blocked.map((p) => ({ p, key: `${p.namespace}/${p.name}` })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const gpus = keyed.reduce((a, x) => a + podGpus(x.p, resource), 0);
+      const first = keyed[0];
+      const said = first?.p.message ? `; the scheduler on ${first.key}: "${first.p.message}"` : '';
+      findings.push({ severity: 'Critical', reason: 'PendingOnLostCapacity', object: rfRef,
+        message: `${reserved}; ${Math.min(stuck, gpus)} wait for the ${s.lost} GPUs lost on ${lostNodes(s)}: a hardware problem, not quota; `
+          + `the scheduler cannot place ${plural(keyed.length, 'pod')} of admitted work (${gpus} ${resource}, Unschedulable): ${nameList(keyed.map((x) => x.key), 3)}${said}`
+          + countedNote(s) });
+      continue;
+    }
+    // Without the pods, Kueue's PodsReady (waitForPodsReady only).
+    const inState = (state: RunState) => on.filter((x) => runState(x.f, tracksPodsReady) === state);
+    const sum = (state: RunState) => inState(state).reduce((a, x) => a + x.gpus, 0);
+    const [running, waiting, unknown] = [sum('running'), sum('waiting'), sum('unknown')];
+    if (waiting === 0 && unknown === 0 && running >= inUse) {
+      degradedWarning('PodsReady', workloads(inState('running')));
+      continue;
+    }
+    for (const r of frows) if (r.inUse > 0) r.why = 'lost GPUs';
+    if (unknown > 0) runUnknown = true;
+    const notRunning = waiting > 0 ? `; not running (PodsReady not True): ${workloads(inState('waiting'))}` : '';
+    findings.push({ severity: 'Critical', reason: 'PendingOnLostCapacity', object: rfRef,
+      message: `${reserved}; ${Math.min(stuck, waiting > 0 ? waiting : s.lost)} wait for the ${s.lost} GPUs lost on ${lostNodes(s)}: a hardware problem, not quota`
+        + `${notRunning}${countedNote(s)}` });
+  }
+  if (runUnknown) {
+    findings.push({ severity: 'Info', reason: 'PendingPodsUnreadable',
+      message: `pending Pods cannot be read (${pendingPods?.error?.slice(0, 200) ?? 'not listed'}) and Kueue writes no PodsReady condition on Workloads `
+        + '(waitForPodsReady is off: the default before Kueue v0.19), so admitted Workloads on a flavor that lost GPUs cannot be told running from '
+        + 'not started and count as waiting (PendingOnLostCapacity); grant list and watch on pods (the monitor\'s ClusterRole does), or turn waitForPodsReady on' });
   }
   for (const row of rows.values()) {
+    if (!active(row)) continue;
     const fk = `${row.flavor}|${row.resource}`;
     const s = supply.get(fk);
     if (!s || s.matched === 0 || s.reporting === 0) continue;
@@ -512,7 +454,7 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
     if (row.promised > s.healthy && !flavorDone.has(fk)) {
       findings.push({ severity: 'Warning', reason: 'QuotaExceedsHealthyCapacity', object,
         message: `${where}: promises ${row.promised} ${row.resource} (nominal ${row.nominal}${row.borrowingLimit ? ` + borrowing limit ${row.borrowingLimit}` : ''}) `
-          + `but the flavor's nodes have ${s.healthy} healthy${lost}: Workloads admitted beyond that sit with Pending pods` });
+          + `but the flavor's nodes have ${s.healthy} healthy${lost}: Workloads admitted beyond that sit with Pending pods${countedNote(s)}` });
       row.why ||= 'over-promised';
     }
     if (row.pending <= 0) {
@@ -554,16 +496,27 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
       message: `${plural(sorted.length, 'Workload')} in ClusterQueue ${t.cq} ask more ${t.resource} per pod than any node of its flavors has (largest ${t.largest}): `
         + `${names}; they can never start — split them into more pods` });
   }
-  const pool = spec.kaiwoPool.enabled ? kaiwoPoolFindings(nodes, spec.kaiwoPool.label) : { findings: [], notInPool: 0 };
+  const pool = spec.kaiwoPool.enabled ? kaiwoPoolFindings(nodes, spec.kaiwoPool.label, kaiwo) : { findings: [], notInPool: 0 };
   findings.push(...pool.findings);
   return summarize(spec, [...rows.values()], supply, findings, pool.notInPool);
+}
+
+/** The pods of `objects` the scheduler tried and could not place that request an extended resource. */
+function unplacedPods(objects: readonly KubeObject[]): UnplacedPod[] {
+  const out: UnplacedPod[] = [];
+  for (const o of objects) {
+    const p = unplacedPod(o);
+    if (p) out.push(p);
+  }
+  return out;
 }
 
 /** A supply the nodes report (not a missing flavor, nor nodes without the extended resource). */
 const known = (s: Supply | undefined) => (s && s.reporting > 0 ? s : undefined);
 
 /** Summary counts, the bounded per-queue table, the gauges and the verdict. */
-function summarize(spec: CapacitySpec, rows: CapacityRow[], supply: Map<string, Supply>, findings: F[], notInPool: number): CheckResult {
+function summarize(spec: CapacitySpec, all: CapacityRow[], supply: Map<string, Supply>, findings: F[], notInPool: number): CheckResult {
+  const rows = all.filter(active);
   const seen = new Set<string>();
   let healthy = 0;
   let lost = 0;
@@ -578,7 +531,7 @@ function summarize(spec: CapacitySpec, rows: CapacityRow[], supply: Map<string, 
   const sum = (f: (r: CapacityRow) => number) => rows.reduce((a, r) => a + f(r), 0);
   const pending = sum((r) => r.pending);
   const counts = {
-    clusterQueues: new Set(rows.map((r) => r.cq)).size, rows: rows.length, gpusPromised: sum((r) => r.promised), gpusHealthy: healthy, gpusLost: lost,
+    clusterQueues: new Set(all.map((r) => r.cq)).size, rows: rows.length, gpusPromised: sum((r) => r.promised), gpusHealthy: healthy, gpusLost: lost,
     gpusInUse: sum((r) => r.inUse), gpusPending: pending, pendingWorkloads: sum((r) => r.pendingWorkloads), nodesNotInKaiwoPool: notInPool,
   };
   // Queues with the most pending GPUs first; their rows until the table is full.
@@ -592,8 +545,9 @@ function summarize(spec: CapacitySpec, rows: CapacityRow[], supply: Map<string, 
       if (tableRows.length >= spec.tableRows) break;
       const s = known(supply.get(`${r.flavor}|${r.resource}`));
       const reason = r.pending > 0 ? topReason(r) : '';
+      const taints = s ? taintCell(s) : '';
       tableRows.push([r.cq, r.flavor, r.resource, String(r.promised), s ? String(s.healthy) : '-', s ? String(s.lost) : '-', String(r.inUse), String(r.pending),
-        `${r.why}${reason && reason !== r.why ? ` (${reason})` : ''}`]);
+        `${r.why}${reason && reason !== r.why ? ` (${reason})` : ''}${taints ? `; ${taints}` : ''}`]);
     }
   }
   const gauges = rows.flatMap((r) => {

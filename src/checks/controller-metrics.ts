@@ -1,5 +1,6 @@
 import type { MetricsEndpoint } from '../api/types.js';
 import { durationMs } from '../api/duration.js';
+import { DEFAULT_MIN_RECONCILE_ERRORS } from '../api/schema.js';
 import type { Sample } from '../sources/promtext.js';
 import type { ScrapeSpec, ScrapeView } from './types.js';
 import { type F, humanDuration, NextCheck } from './util.js';
@@ -27,6 +28,7 @@ export function scrapeSpecFor(m: MetricsEndpoint & { rateWindow?: string }, keep
     tls: { insecureSkipVerify: m.tls.insecureSkipVerify, ...(m.tls.caBundle ? { caBundle: m.tls.caBundle } : {}), ...(m.tls.serverName ? { serverName: m.tls.serverName } : {}) },
     bearerToken: { source: m.bearerToken.source, ...(m.bearerToken.secretRef ? { secretRef: m.bearerToken.secretRef } : {}) },
     keep, historySize: historySize(intervalMs, Math.max(longestWindowMs, durationMs(m.rateWindow ?? DEFAULT_RATE_WINDOW))),
+    failureGraceMs: durationMs(m.failureGrace),
   };
 }
 
@@ -175,6 +177,9 @@ export function histogramQuantile(q: number, entries: History, bucket: string): 
 
 export interface ControllerThresholds {
   maxReconcileErrorsPerMinute: number;
+  /** Reconcile errors needed within rateWindow, besides the rate (a single retried error is routine); the schema's
+   * default (DEFAULT_MIN_RECONCILE_ERRORS) when absent. */
+  minReconcileErrors?: number;
   maxWorkqueueDepth: number;
   workqueueDepthFor: string;
   maxReconcileP99: string;
@@ -189,8 +194,15 @@ export function historyCapacityMs(m: { interval: string; rateWindow?: string }, 
 }
 
 /**
- * controller-runtime health from the scrape history: reconcile error rate and panics over `rateWindow`
- * (Critical), a workqueue backlog that lasts (Warning), slow reconciles by p99 over the window (Warning).
+ * controller-runtime health from the scrape history: reconcile errors over `rateWindow` (Critical when there are at
+ * least `minReconcileErrors` of them and their rate is above `maxReconcileErrorsPerMinute`), panics (Critical), a
+ * workqueue backlog that lasts (Warning), slow reconciles by p99 over the window (Warning).
+ *
+ * Why a minimum count: controller-runtime counts every failed Reconcile once and retries it with per-object
+ * exponential backoff (5 ms · 2^n, DefaultTypedControllerRateLimiter). A healthy operator has isolated errors —
+ * Kaiwo's "object has been modified" conflict on a KaiwoJob's first status write, a couple at start-up — each one
+ * increment, retried at once and harmless; in a short window one of them alone would read as a high rate. An object
+ * that keeps failing adds about ten increments in its first seconds, so a real fault passes the minimum at once.
  */
 export function controllerMetricsFindings(what: string, view: ScrapeView, t: ControllerThresholds & { interval?: string }, now: Date, next: NextCheck): F[] {
   const h = view.history;
@@ -200,11 +212,12 @@ export function controllerMetricsFindings(what: string, view: ScrapeView, t: Con
   const windowMs = durationMs(t.rateWindow);
   const capacityMs = t.interval ? historyCapacityMs({ interval: t.interval, rateWindow: t.rateWindow }, durationMs(t.workqueueDepthFor)) : Infinity;
   const errors = windowRate(h, 'controller_runtime_reconcile_errors_total', windowMs, {}, capacityMs);
-  if (errors && errors.increase > 0 && errors.perMinute > t.maxReconcileErrorsPerMinute) {
+  const minErrors = t.minReconcileErrors ?? DEFAULT_MIN_RECONCILE_ERRORS;
+  if (errors && errors.increase > 0 && errors.increase >= minErrors && errors.perMinute > t.maxReconcileErrorsPerMinute) {
     out.push({
       severity: 'Critical', reason: 'ReconcileErrors',
       message: `${what} reconcile errors are rising: ${errors.increase} in the last ${humanDuration(errors.spanMs)} (${errors.perMinute.toFixed(1)}/min over ${t.rateWindow}, `
-        + `threshold ${t.maxReconcileErrorsPerMinute}/min); check its logs`,
+        + `threshold ${t.maxReconcileErrorsPerMinute}/min and at least ${minErrors}); check its logs`,
     });
   }
   const panics = windowRate(h, 'controller_runtime_reconcile_panics_total', windowMs, {}, capacityMs);
@@ -230,7 +243,7 @@ export function controllerMetricsFindings(what: string, view: ScrapeView, t: Con
   }
   const leader = latest.samples.filter((x) => x.name === 'leader_election_master_status');
   if (leader.length && leader.every((x) => x.value === 0)) {
-    out.push({ severity: 'Warning', reason: 'ScrapedReplicaNotLeader', message: `the scraped ${what} replica reports leader_election_master_status 0: it is a standby, or (with one replica) nothing is reconciling` });
+    out.push({ severity: 'Warning', reason: 'ScrapedReplicaNotLeader', message: `the replica of ${what} that was scraped reports leader_election_master_status 0: it is a standby, or (with one replica) nothing is reconciling` });
   }
   const p99 = histogramQuantile(0.99, windowOf(h, windowMs), 'controller_runtime_reconcile_time_seconds_bucket');
   if (p99 !== undefined && p99 * 1000 > durationMs(t.maxReconcileP99)) {

@@ -1,4 +1,4 @@
-import { bool, dur, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
+import { bool, dur, failureGrace, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
 import type { LabelSelector } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
@@ -44,6 +44,7 @@ export interface GPUNodesSpec {
     idleWindow: string;
     interval: string;
     timeout: string;
+    failureGrace: string;
     tls: { insecureSkipVerify: boolean; caBundle?: string };
   };
 }
@@ -59,7 +60,7 @@ export function defaultUtilizationQuery(window: string): string {
  * Idle GPUs: series with a pod label (the GPU is allocated to a running pod) whose average utilization over the
  * window is below the threshold, grouped per pod; plus the cluster-wide average for the summary.
  */
-export function utilizationFindings(view: ScrapeView | undefined, spec: GPUNodesSpec['utilization']): { findings: F[]; percent?: number; idle: number } {
+export function utilizationFindings(view: ScrapeView | undefined, spec: Pick<GPUNodesSpec['utilization'], 'idleThresholdPercent' | 'idleWindow'>): { findings: F[]; percent?: number; idle: number } {
   const latest = view?.history.at(-1);
   if (!latest) return { findings: [], idle: 0 };
   // One pass, grouped with a map (linear: 100k series in a few ms); no per-sample copies.
@@ -135,6 +136,7 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
       idleWindow: dur('averaging window for idleness', '30m', '1m', '24h'),
       interval: dur('how often to query', '1m', '5s', '1h'),
       timeout: dur('query timeout', '10s', '100ms', '5m'),
+      failureGrace: failureGrace(),
       tls: tlsClient('TLS settings for an https Prometheus'),
     }, { 'x-kubernetes-validations': [{ rule: '!self.enabled || has(self.prometheusURL)', message: 'prometheusURL is required when enabled' }] }),
   }, { 'x-kubernetes-validations': [{ rule: 'size(self.resourceNames) > 0 || has(self.nodeSelector)', message: 'set resourceNames or nodeSelector to identify GPU nodes' }] }),
@@ -148,7 +150,7 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
       utilization: {
         url: u.prometheusURL, query: u.query ?? defaultUtilizationQuery(u.idleWindow), intervalMs: durationMs(u.interval), timeoutMs: durationMs(u.timeout),
         maxBytes: 16 * 1024 * 1024, tls: { insecureSkipVerify: u.tls.insecureSkipVerify, ...(u.tls.caBundle ? { caBundle: u.tls.caBundle } : {}) },
-        bearerToken: { source: 'None' }, keep: [], historySize: 1,
+        bearerToken: { source: 'None' }, keep: [], historySize: 1, failureGraceMs: durationMs(u.failureGrace),
       },
     };
   },

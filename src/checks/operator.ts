@@ -1,7 +1,9 @@
 import { durationMs } from '../api/duration.js';
-import { bool, controllerThresholds, DNS_LABEL, metricsEndpoint, name, obj } from '../api/schema.js';
+import { bool, controllerThresholds, DNS_LABEL, dur, metricsEndpoint, name, obj } from '../api/schema.js';
+import { isoSeconds } from '../api/time.js';
 import type { MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
+import { observationOf } from '../runtime/observed.js';
 import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, scrapeSpecFor } from './controller-metrics.js';
 import {
   byName, CONTROLLER_RBAC, controllerFields, type ControllerSpec, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource,
@@ -11,6 +13,7 @@ import { deploymentAvailability, type F, leaseFindings, NextCheck, verdict } fro
 
 export interface OperatorSpec extends ControllerSpec {
   queueConfigName: string;
+  queueConfigFailedGrace: string;
   scheduler: { enabled: boolean; namespace: string; deploymentName: string };
   metrics: MetricsEndpoint & ControllerThresholds;
 }
@@ -31,6 +34,8 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       lease: '83fc2279.silogen.ai',
     }),
     queueConfigName: name('the KaiwoQueueConfig Kaiwo reconciles', 'kaiwo'),
+    queueConfigFailedGrace: dur('a KaiwoQueueConfig FAILED for less than this (by when this monitor saw it change) is a Warning, '
+      + 'longer Critical: Kaiwo reports FAILED for a moment during normal syncs', '30s', '0s', '1h'),
     scheduler: obj('the kaiwo-scheduler Deployment Kaiwo pods use by default', {
       enabled: bool('check kaiwo-scheduler', true),
       namespace: name('namespace of kaiwo-scheduler', 'kube-system', DNS_LABEL, 63),
@@ -75,7 +80,9 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       findings.push(...deploymentFindings(sched, 'kaiwo-scheduler (Kaiwo pods stay Pending without it)', spec.scheduler.namespace,
         spec.scheduler.deploymentName, 'Warning'));
     }
-    if (data.queueConfigs?.state !== 'absent') findings.push(...queueConfigFindings(byName(data.queueConfigs, spec.queueConfigName), spec.queueConfigName));
+    if (data.queueConfigs?.state !== 'absent') {
+      findings.push(...queueConfigFindings(byName(data.queueConfigs, spec.queueConfigName), spec.queueConfigName, spec.queueConfigFailedGrace, now, next));
+    }
     if (scrapes.metrics) findings.push(...controllerMetricsFindings('the Kaiwo operator', scrapes.metrics, spec.metrics, now, next));
     const { available, desired } = deployment ? deploymentAvailability(deployment) : { available: 0, desired: 0 };
     const podsNotReady = findings.filter((f) => f.reason === 'PodNotReady').length;
@@ -86,13 +93,29 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   },
 };
 
-function queueConfigFindings(qc: KubeObject | undefined, name: string): F[] {
+/**
+ * The KaiwoQueueConfig's status.status (READY, FAILED, or empty before its first sync). Kaiwo sets FAILED whenever
+ * one sync of its ClusterQueues/ResourceFlavors fails and READY after the next one succeeds (v0.1.9
+ * internal/controller/kaiwoqueueconfig_controller.go Reconcile), so FAILED shows for a moment during normal syncs
+ * (e.g. while a ClusterQueue it manages is deleted and recreated; silogen/kaiwo#437). The status has no timestamp:
+ * FAILED is a Warning until it has lasted `grace`, judged by when this process saw the object change (or first saw
+ * it, after a restart), then Critical; the check asks to be re-evaluated at that moment.
+ */
+function queueConfigFindings(qc: KubeObject | undefined, name: string, grace: string, now: Date, next: NextCheck): F[] {
   const object = { apiVersion: KAIWO, kind: 'KaiwoQueueConfig', name };
   const st = (qc?.status as { status?: string } | undefined)?.status ?? '';
   if (!qc) return [{ severity: 'Warning', reason: 'QueueConfigNotFound', object, message: `KaiwoQueueConfig ${name} not found; Kaiwo creates it at start-up` }];
   if (st === 'FAILED') {
-    const message = `KaiwoQueueConfig ${name} is FAILED: Kaiwo cannot sync its ClusterQueues/ResourceFlavors (see its Events)`;
-    return [{ severity: 'Critical', reason: 'QueueConfigFailed', object, message }];
+    const seen = observationOf(qc);
+    const since = seen?.changedAt ?? seen?.firstSeen ?? now.getTime();
+    const lasted = now.getTime() - since;
+    const graceMs = durationMs(grace);
+    const what = `KaiwoQueueConfig ${name} is FAILED: Kaiwo could not sync its ClusterQueues/ResourceFlavors (see its Events)`;
+    if (lasted >= graceMs) {
+      return [{ severity: 'Critical', reason: 'QueueConfigFailed', object, since: isoSeconds(since), message: `${what}, since ${isoSeconds(since)} (longer than ${grace})` }];
+    }
+    next.when(since, graceMs);
+    return [{ severity: 'Warning', reason: 'QueueConfigFailed', object, since: isoSeconds(since), message: `${what}; Critical if it lasts ${grace}` }];
   }
   if (st !== 'READY') {
     const message = `KaiwoQueueConfig ${name} status is ${st === '' ? 'empty (not reconciled yet)' : st}`;

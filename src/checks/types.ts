@@ -48,12 +48,23 @@ export interface ScrapeSpec {
   keep: string[];
   /** Scrapes kept, newest last (enough to cover the check's longest window). */
   historySize: number;
+  /**
+   * A failing endpoint is reported only once at least two consecutive attempts failed and the first failure is
+   * this old (src/checks/scrape-grace.ts); DEFAULT_FAILURE_GRACE_MS when unset. Not part of the scrape's identity:
+   * monitors sharing an endpoint each judge its failures with their own grace.
+   */
+  failureGraceMs?: number;
 }
 
 export interface ScrapeView {
   state: 'pending' | 'ok' | 'failing';
   reason?: ScrapeFailure;
   error?: string;
+  /** Consecutive failed attempts (state failing), counted since the last answer or the start. */
+  failures?: number;
+  /** Local time (epoch ms) the first of those failures was recorded. */
+  failingSince?: number;
+  /** The answers kept, newest last; a failing view keeps those of before the failure. */
   history: readonly { at: number; samples: readonly Sample[] }[];
 }
 

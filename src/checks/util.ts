@@ -73,7 +73,10 @@ export class NextCheck {
   }
 }
 
-/** A failing or pending metrics source makes an otherwise healthy component Unknown, with the failure as reason. */
+/**
+ * A failing or pending metrics source makes an otherwise healthy component Unknown, with the failure as reason.
+ * The controller shows a check a failing source only once the failure persists (src/checks/scrape-grace.ts).
+ */
 export function scrapeUnknown(what: string, view: ScrapeView | undefined): { reason: string; message: string } | undefined {
   if (!view || view.state === 'ok') return undefined;
   if (view.state === 'pending') return { reason: 'MetricsNotScraped', message: `${what} metrics not scraped yet` };

@@ -1,27 +1,55 @@
 import { isRecord, type KubeObject } from '../runtime/objects.js';
+import { type Toleration, tolerationsOf } from './scheduling.js';
 import { quantity } from './util.js';
 
 /**
  * The one projection of Kueue Workloads every check shares (the Kueue and capacity checks read the same informer:
  * SourceManager shares a source by apiVersion/plural/namespace/selectors, so both must cache the same shape).
  * The Workload CRD embeds full pod templates (1.4 MB of schema); only this is kept: queueName, active, and per
- * pod set its name, count and the extended resources (names with a '/', e.g. amd.com/gpu) one pod requests; of
- * metadata, the identity and creationTimestamp; of status, the conditions (without observedGeneration), the
- * admitting ClusterQueue and the admission checks (name, state, message). Labels, owner references, pod-set
- * assignments, resource usage and requeue state are read by no check: at 43,500 Workloads they are ≈ 23 MiB of heap.
+ * pod set its name, count, the extended resources (names with a '/', e.g. amd.com/gpu) one pod requests and its
+ * tolerations; of metadata, the identity and creationTimestamp; of status, the conditions (without
+ * observedGeneration), the admitting ClusterQueue with the flavor of each extended resource per pod set, and the
+ * admission checks (name, state, message). Labels, owner references, resource usage, topology assignments and
+ * requeue state are read by no check: at 43,500 Workloads they are ≈ 23 MiB of heap. Tolerations and flavor
+ * assignments repeat across thousands of Workloads, so equal ones are one shared (never mutated) value.
  */
 export interface PodSetProjection {
   name: string;
   count: number;
   /** Extended resources one pod of the set requests (Kueue's effective pod request: containers summed, at least the largest init container). */
   requests: Record<string, number>;
+  /** The pod template's tolerations (absent when it has none). */
+  tolerations?: readonly Toleration[];
+}
+
+/** The flavor Kueue assigned to each extended resource of one pod set (status.admission.podSetAssignments). */
+export interface AssignmentProjection {
+  name: string;
+  flavors: Record<string, string>;
 }
 
 interface Container { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }
-interface PodSpecLike { containers?: unknown; initContainers?: unknown }
+interface PodSpecLike { containers?: unknown; initContainers?: unknown; tolerations?: unknown }
 
 const MAX_POD_SETS = 16; // Kueue's own limit (podSets maxItems 8 in v1beta1, 16 in v1beta2)
 const MAX_RESOURCES = 16;
+const MAX_SHARED = 4096;
+const MAX_SHARED_KEY = 4096;
+let shared = new Map<string, unknown>();
+
+/**
+ * One copy of equal JSON values across cached Workloads (bounded like the string table of src/runtime/intern.ts:
+ * when full it starts over, values already shared stay shared). Callers never mutate what it returns.
+ */
+function share<T>(value: T): T {
+  const key = JSON.stringify(value);
+  if (key.length > MAX_SHARED_KEY) return value;
+  const hit = shared.get(key);
+  if (hit !== undefined) return hit as T;
+  if (shared.size >= MAX_SHARED) shared = new Map();
+  shared.set(key, value);
+  return value;
+}
 
 function containers(v: unknown): Container[] {
   return Array.isArray(v) ? v.filter((c): c is Container => typeof c === 'object' && c !== null) : [];
@@ -55,14 +83,18 @@ export function slimWorkload(w: KubeObject): KubeObject {
   const podSets: PodSetProjection[] = (Array.isArray(spec.podSets) ? spec.podSets as unknown[] : []).slice(0, MAX_POD_SETS).map((p) => {
     const ps = (typeof p === 'object' && p !== null ? p : {}) as { name?: unknown; count?: unknown; template?: unknown };
     const count = typeof ps.count === 'number' && Number.isFinite(ps.count) ? Math.max(0, Math.trunc(ps.count)) : 1;
-    return { name: typeof ps.name === 'string' ? ps.name.slice(0, 63) : '', count, requests: podRequests(ps.template) };
+    const tolerations = tolerationsOf((ps.template as { spec?: PodSpecLike | null } | null | undefined)?.spec?.tolerations);
+    return { name: typeof ps.name === 'string' ? ps.name.slice(0, 63) : '', count, requests: podRequests(ps.template), ...(tolerations.length ? { tolerations: share(tolerations) } : {}) };
   });
   const m = w.metadata;
   const st = (isRecord(w.status) ? w.status : {}) as { conditions?: unknown; admission?: unknown; admissionChecks?: unknown };
   const admittedTo = isRecord(st.admission) && typeof st.admission.clusterQueue === 'string' ? st.admission.clusterQueue : undefined;
   const status: Record<string, unknown> = {};
   if (Array.isArray(st.conditions)) status.conditions = st.conditions.map((c) => pick(c, CONDITION_FIELDS));
-  if (admittedTo !== undefined) status.admission = { clusterQueue: admittedTo };
+  if (admittedTo !== undefined) {
+    const assigned = assignmentsOf(isRecord(st.admission) ? st.admission.podSetAssignments : undefined);
+    status.admission = { clusterQueue: admittedTo, ...(assigned.length ? { podSetAssignments: share(assigned) } : {}) };
+  }
   if (Array.isArray(st.admissionChecks)) status.admissionChecks = st.admissionChecks.map((c) => pick(c, ['name', 'state', 'message']));
   return {
     ...(w.apiVersion ? { apiVersion: w.apiVersion } : {}),
@@ -86,6 +118,33 @@ function pick(v: unknown, fields: readonly string[]): Record<string, unknown> {
   if (!isRecord(v)) return out;
   for (const f of fields) if (v[f] !== undefined) out[f] = v[f];
   return out;
+}
+
+/** Per pod set, the flavors of its extended resources (none: nothing but cpu, memory and the like was assigned). */
+function assignmentsOf(v: unknown): AssignmentProjection[] {
+  if (!Array.isArray(v)) return [];
+  const out: AssignmentProjection[] = [];
+  for (const a of v.slice(0, MAX_POD_SETS)) {
+    if (!isRecord(a) || !isRecord(a.flavors)) continue;
+    const flavors: Record<string, string> = {};
+    let n = 0;
+    let seen = 0;
+    for (const resource in a.flavors) {
+      if (++seen > 4 * MAX_RESOURCES || n >= MAX_RESOURCES) break;
+      const flavor = a.flavors[resource];
+      if (!resource.includes('/') || typeof flavor !== 'string') continue;
+      flavors[resource.slice(0, 317)] = flavor.slice(0, 253);
+      n++;
+    }
+    if (n) out.push({ name: typeof a.name === 'string' ? a.name.slice(0, 63) : '', flavors });
+  }
+  return out;
+}
+
+/** The flavor assignments of a projected Workload (empty when not admitted, or nothing extended was assigned). */
+export function assignmentsOfWorkload(w: KubeObject): readonly AssignmentProjection[] {
+  const a = (w.status as { admission?: { podSetAssignments?: unknown } } | undefined)?.admission?.podSetAssignments;
+  return Array.isArray(a) ? (a as AssignmentProjection[]) : [];
 }
 
 /** The pod sets of a projected Workload. */

@@ -71,15 +71,39 @@ export function failedAt(w: KubeObject, now: Date): string | undefined {
   return Number.isFinite(at) ? isoSeconds(Math.min(at, now.getTime())) : undefined;
 }
 
-/** Kaiwo's "not schedulable" reasons (condition Schedulable=False) that put a workload in ERROR. */
-export const UNSCHEDULABLE_REASONS = ['NoGPUs', 'InsufficientGPUs', 'WrongQueueNamespace', 'ClusterQueueNotFound'];
+/**
+ * Kaiwo's "not schedulable" reasons (condition Schedulable=False, which puts a workload in ERROR), each with what it
+ * means and what to do (Kaiwo v0.1.9 and v0.2.0-rc12 pkg/workloads/common/scheduling.go, GetSchedulableCondition;
+ * GPUs counted by cluster.go fillGpuStats). Kaiwo re-evaluates the condition on every reconcile of the workload.
+ */
+export const UNSCHEDULABLE_HINTS: Readonly<Record<string, string>> = {
+  // TotalClusterGPUs == 0: no node carries a kaiwo/nodepool label of the workload's vendor (e.g. its last one went).
+  NoGPUs: 'Kaiwo counts no GPU of this vendor: it counts GPUs only on nodes labelled kaiwo/nodepool=<vendor>-<model>-<N>gpu-…, '
+    + 'and none is left (the last such node was removed, cordoned when Kaiwo labelled, or never labelled)',
+  // Requested GPUs (replicas × GPUs per replica) > TotalClusterGPUs: a cluster total, not free GPUs and not per node.
+  InsufficientGPUs: 'the workload requests more GPUs than Kaiwo counts in the whole cluster for its vendor (the N of every '
+    + 'kaiwo/nodepool label, free or not); reduce the request or add nodes of that vendor',
+  // The workload's ClusterQueue lists namespaces in the KaiwoQueueConfig and its namespace is not one of them.
+  WrongQueueNamespace: "the workload's namespace is not in the namespaces the KaiwoQueueConfig lists for its ClusterQueue; "
+    + 'add it to spec.clusterQueues[].namespaces or use another queue',
+  // spec.clusterQueue (or Kaiwo's default ClusterQueue name) is not among the KaiwoQueueConfig's spec.clusterQueues.
+  ClusterQueueNotFound: 'the ClusterQueue the workload names (spec.clusterQueue, else Kaiwo\'s default) is not defined in the '
+    + 'KaiwoQueueConfig; add it to spec.clusterQueues or fix the name',
+};
+export const UNSCHEDULABLE_REASONS = Object.keys(UNSCHEDULABLE_HINTS);
+
+/** The finding message for a Schedulable=False condition: Kaiwo's reason and message, and what it means. */
+export function unschedulableMessage(id: string, reason: string, message: string): string {
+  const hint = Object.hasOwn(UNSCHEDULABLE_HINTS, reason) ? UNSCHEDULABLE_HINTS[reason] : undefined;
+  return `${id} is not schedulable (${reason || 'Unschedulable'}): ${message}${hint ? ` — ${hint}` : ''}`;
+}
 
 interface CoreEvent extends KubeObject {
   type?: string;
   reason?: string;
   message?: string;
   count?: number;
-  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  involvedObject?: { kind?: string; name?: string; namespace?: string; uid?: string };
   lastTimestamp?: string;
   eventTime?: string;
   series?: { lastObservedTime?: string; count?: number };
@@ -167,7 +191,7 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
         const at = c?.lastTransitionTime ?? since;
         findings.push(c ? {
           severity: 'Warning', reason: 'WorkloadUnschedulable', object, ...(at ? { since: at } : {}),
-          message: `${id} is not schedulable (${text(c.reason, 128) || 'Unschedulable'}): ${text(c.message, 512)}`,
+          message: unschedulableMessage(id, text(c.reason, 128), text(c.message, 512)),
         } : { severity: 'Warning', reason: 'WorkloadError', object, ...(at ? { since: at } : {}), message: `${id} is ERROR (Kaiwo retries it); ${describe}` });
       } else if (status === 'PENDING' || status === '') {
         counts.pending = (counts.pending ?? 0) + 1;
@@ -186,9 +210,14 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
     const eventWindow = durationMs(spec.warningEventWindow);
     // Kaiwo's own Warning Events (e.g. WorkloadFailed) repeat what the status findings already say.
     const seen = new Set(findings.map((f) => `${f.object?.kind ?? ''}/${f.object?.namespace ?? ''}/${f.object?.name ?? ''}/${f.reason}`));
+    // An Event outlives its object: one about a workload that is gone (deleted, or replaced by another of the same
+    // name) says nothing about the cluster now, and would keep a finding after the fix.
+    const live = new Set(workloads.map(({ w, kind }) => `${kind}/${w.metadata.namespace ?? ''}/${w.metadata.name}`));
+    const uids = new Set(workloads.map(({ w }) => w.metadata.uid).filter((u): u is string => !!u));
     for (const e of [...(data.jobEvents?.objects ?? []), ...(data.serviceEvents?.objects ?? [])] as CoreEvent[]) {
       const io = e.involvedObject ?? {};
       if (nsFilter && !nsFilter.has(io.namespace ?? '')) continue;
+      if (!live.has(`${io.kind ?? ''}/${io.namespace ?? ''}/${io.name ?? ''}`) || (io.uid && !uids.has(io.uid))) continue;
       const when = e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
       const age = ageMs(when, now);
       if (age === undefined || age >= eventWindow) continue;

@@ -1,5 +1,6 @@
 import { checksFor, discoverEnv } from '../checks/registry.js';
-import type { BoundCheck, LogView, ScrapeView, SourceView } from '../checks/types.js';
+import { DEFAULT_FAILURE_GRACE_MS, withFailureGrace } from '../checks/scrape-grace.js';
+import type { BoundCheck, LogView, ScrapeSpec, ScrapeView, SourceView } from '../checks/types.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { LogManager } from './logs.js';
 import type { ScrapeManager } from './scrapes.js';
@@ -16,9 +17,13 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
  * Runs every enabled check on the current caches and scrapes. A check that throws (a bug, or input it did not
  * expect) becomes an error outcome — reported as CheckFailed — and never stops the others. `pending` lists the
  * sources and scrapes a check read that have not answered yet (its verdict is then not an observation).
+ *
+ * A failing metrics endpoint reaches the check only once the failure persists (src/checks/scrape-grace.ts):
+ * before that the check evaluates the last good answers, an endpoint that never answered counts as pending, and
+ * the outcome asks to be re-evaluated when the grace ends.
  */
 export function runChecks(
-  checks: BoundCheck[], sources: SourceManager, scrapes: ScrapeManager, now: Date, onError?: (check: BoundCheck, message: string) => void, logs?: LogManager,
+  checks: BoundCheck[], sources: Pick<SourceManager, 'view'>, scrapes: Pick<ScrapeManager, 'view'>, now: Date, onError?: (check: BoundCheck, message: string) => void, logs?: LogManager,
   memo?: CheckMemo, onRun?: (component: string) => void,
 ): ComponentOutcome[] {
   return checks.map((check) => {
@@ -28,7 +33,12 @@ export function runChecks(
       const data: Record<string, SourceView> = {};
       for (const [k, s] of Object.entries(check.sources)) data[k] = sources.view(s);
       const scraped: Record<string, ScrapeView> = {};
-      for (const [k, s] of Object.entries(check.scrapes)) scraped[k] = scrapes.view(s);
+      let graceEnds: number | undefined;
+      for (const [k, s] of Object.entries(check.scrapes)) {
+        const { view, deadline } = graced(scrapes.view(s), s, now);
+        scraped[k] = view;
+        if (deadline !== undefined) graceEnds = Math.min(graceEnds ?? Infinity, deadline);
+      }
       const followed: Record<string, LogView> = {};
       for (const [k, s] of Object.entries(check.logs)) followed[k] = logs?.view(s, now.getTime()) ?? { state: 'pending', streams: [] };
       const inputs = [...Object.values(data), ...Object.values(scraped), ...Object.values(followed)];
@@ -36,7 +46,10 @@ export function runChecks(
       if (kept) return kept;
       onRun?.(check.component);
       const pending = [...Object.entries(data), ...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
-      const outcome: ComponentOutcome = { ...info, enabled: true, result: check.evaluate(data, scraped, now, followed), ...(pending.length ? { pending } : {}) };
+      const evaluated = check.evaluate(data, scraped, now, followed);
+      const result = graceEnds !== undefined && graceEnds < (evaluated.nextCheckAt?.getTime() ?? Infinity)
+        ? { ...evaluated, nextCheckAt: new Date(graceEnds) } : evaluated;
+      const outcome: ComponentOutcome = { ...info, enabled: true, result, ...(pending.length ? { pending } : {}) };
       memo?.set(check.component, inputs, now.getTime(), outcome);
       return outcome;
     } catch (err) {
@@ -45,6 +58,10 @@ export function runChecks(
       return { ...info, enabled: true, error: message };
     }
   });
+}
+
+function graced(view: ScrapeView, spec: ScrapeSpec, now: Date): { view: ScrapeView; deadline?: number } {
+  return withFailureGrace(view, spec.failureGraceMs ?? DEFAULT_FAILURE_GRACE_MS, now.getTime());
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { KaiwoMonitorStatus } from '../api/types.js';
 import type { KaiwoMonitorSpec } from '../checks/registry.js';
+import type { ScrapeSpec, ScrapeView } from '../checks/types.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import type { Logger } from '../runtime/log.js';
 import { LogManager, wantedLogs } from './logs.js';
@@ -48,7 +49,15 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
       await new Promise((r) => setTimeout(r, 50));
     }
     const now = new Date();
-    const outcomes = runChecks(checks, sources, scrapes, now, undefined, logs);
+    // One evaluation, no later attempt to wait for: a failed scrape is reported as it is (a view without failure
+    // counts is not given a grace, src/checks/scrape-grace.ts).
+    const asIs = {
+      view: (s: ScrapeSpec): ScrapeView => {
+        const { failures: _f, failingSince: _s, ...v } = scrapes.view(s);
+        return v;
+      },
+    };
+    const outcomes = runChecks(checks, sources, asIs, now, undefined, logs);
     return buildStatus({ generation: 1, previous: undefined, outcomes, now, heartbeatMs: 0 });
   } finally {
     logs.stop();

@@ -145,10 +145,12 @@ export class ScrapeManager {
     } catch (err) {
       const reason = err instanceof ScrapeError ? err.reason : 'MetricsUnreachable';
       const message = err instanceof Error ? err.message : String(err);
-      if (loop.view.state !== 'failing' || loop.view.error !== message) {
-        this.log.warn('metrics scrape failed', { url: s.url, reason, error: message });
+      const before = loop.view.state === 'failing' ? loop.view : undefined;
+      const failures = (before?.failures ?? 0) + 1;
+      if (before?.error !== message) {
+        this.log.warn('metrics scrape failed', { url: s.url, reason, error: message, consecutiveFailures: failures });
       }
-      loop.view = { state: 'failing', reason, error: message, history: loop.view.history };
+      loop.view = { state: 'failing', reason, error: message, failures, failingSince: before?.failingSince ?? Date.now(), history: loop.view.history };
     }
     if (loop.stopped) return;
     this.onScrape(loop.users);

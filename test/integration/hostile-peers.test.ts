@@ -232,9 +232,7 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       expect(r.samples.length).to.be.within(40_000, 50_000);
       expect(r.truncated).to.equal(true);
       expect(peak).to.be.below(160 * MiB);
-      const u = utilizationFindings({ state: 'ok', history: [{ at: Date.now(), samples: r.samples }] }, {
-        enabled: true, idleThresholdPercent: 5, idleWindow: '30m', interval: '1m', timeout: '10s', tls: { insecureSkipVerify: false },
-      });
+      const u = utilizationFindings({ state: 'ok', history: [{ at: Date.now(), samples: r.samples }] }, { idleThresholdPercent: 5, idleWindow: '30m' });
       expect(u.findings.map((f) => f.object?.name)).to.deep.equal(['big']);
       expect(u.idle).to.equal(r.samples.length);
       await noSocketLeft(promql);
@@ -327,8 +325,9 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
     let op: OperatorProcess;
     let monitors: Monitors;
     const name = 'hostile-metrics';
+    // A failing endpoint turns the condition Unknown once two attempts failed and the first is failureGrace old.
     const metricsSpec = (path: string) => ({
-      enabled: true, url: metrics.url(path), interval: '1s', timeout: '1s', maxResponseBytes: MiB, bearerToken: { source: 'None' },
+      enabled: true, url: metrics.url(path), interval: '1s', timeout: '1s', failureGrace: '2s', maxResponseBytes: MiB, bearerToken: { source: 'None' },
     });
 
     before(async () => {

@@ -1,5 +1,6 @@
 /** Kueue and node objects shaped like the API server's, for the capacity check's unit tests and benchmark. */
 import type { KubeObject } from '../../src/runtime/objects.js';
+import { slimPendingPod } from '../../src/checks/pending-pods.js';
 import { slimWorkload } from '../../src/checks/workload-projection.js';
 import { ago } from './fixtures.js';
 
@@ -79,6 +80,12 @@ export interface WlOpts {
   podSets?: { count: number; gpus: number; resource?: string; name?: string }[];
   /** Admitted (QuotaReserved=True) to this ClusterQueue. */
   admittedTo?: string;
+  /** The flavor Kueue assigned to every pod set's GPUs (status.admission.podSetAssignments) when admitted. */
+  flavor?: string;
+  /** Kueue's PodsReady condition (written only with waitForPodsReady): True (Started) or False (WaitForStart). */
+  podsReady?: boolean;
+  /** The pod template's tolerations (every pod set). */
+  tolerations?: object[];
   reason?: string;
   message?: string;
   finished?: boolean;
@@ -92,13 +99,74 @@ export function workload(namespace: string, name: string, o: WlOpts = {}): KubeO
     ? { type: 'QuotaReserved', status: 'True', reason: 'QuotaReserved', message: `Quota reserved in ClusterQueue ${o.admittedTo}`, lastTransitionTime: ago(60_000) }
     : { type: 'QuotaReserved', status: 'False', reason: o.reason ?? (v === 'v1beta1' ? 'Pending' : 'WaitingForQuota'), message: o.message ?? "couldn't assign flavors to pod set main: insufficient unused quota", lastTransitionTime: ago(60_000) }];
   if (o.finished) conditions.push({ type: 'Finished', status: 'True', reason: 'Succeeded', message: '', lastTransitionTime: ago(1000) });
-  const podSets = (o.podSets ?? [{ count: 1, gpus: 8 }]).map((p, i) => ({
-    name: p.name ?? (i ? `workers-${i}` : 'main'), count: p.count,
-    template: { spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { cpu: '4', [p.resource ?? 'amd.com/gpu']: String(p.gpus) }, limits: { [p.resource ?? 'amd.com/gpu']: String(p.gpus) } } }] } },
+  if (o.podsReady !== undefined) {
+    conditions.push(o.podsReady
+      ? { type: 'PodsReady', status: 'True', reason: 'Started', message: 'All pods reached readiness and the workload is running', lastTransitionTime: ago(30_000) }
+      : { type: 'PodsReady', status: 'False', reason: 'WaitForStart', message: 'Not all pods are ready or succeeded', lastTransitionTime: ago(30_000) });
+  }
+  const sets = (o.podSets ?? [{ count: 1, gpus: 8 }]).map((p, i) => ({ ...p, name: p.name ?? (i ? `workers-${i}` : 'main'), resource: p.resource ?? 'amd.com/gpu' }));
+  const podSets = sets.map((p) => ({
+    name: p.name, count: p.count,
+    template: { spec: {
+      restartPolicy: 'Never', ...(o.tolerations ? { tolerations: o.tolerations } : {}),
+      containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { cpu: '4', [p.resource]: String(p.gpus) }, limits: { [p.resource]: String(p.gpus) } } }],
+    } },
   }));
+  const podSetAssignments = o.flavor
+    ? sets.map((p) => ({ name: p.name, count: p.count, flavors: { cpu: 'default', [p.resource]: o.flavor }, resourceUsage: { [p.resource]: String(p.gpus * p.count) } }))
+    : [];
   return slimWorkload({
     apiVersion: kueue(v), kind: 'Workload', metadata: { name, namespace, creationTimestamp: ago(120_000) },
     spec: { queueName: o.queue ?? 'team', podSets },
-    status: { conditions, ...(o.admittedTo ? { admission: { clusterQueue: o.admittedTo, podSetAssignments: [] } } : {}) },
+    status: { conditions, ...(o.admittedTo ? { admission: { clusterQueue: o.admittedTo, podSetAssignments } } : {}) },
+  });
+}
+
+/** KaiwoConfig `kaiwo` as the API server returns it (CRD defaults filled in), with `nodes` and top-level fields overridden. */
+export function kaiwoConfig(nodes: Record<string, unknown> = {}, top: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoConfig', metadata: { name: 'kaiwo' },
+    spec: {
+      nodes: { defaultGpuResourceKey: 'amd.com/gpu', defaultGpuTaintKey: 'kaiwo.silogen.ai/gpu', excludeMasterNodesFromNodePools: false, addTaintsToGpuNodes: false, ...nodes },
+      scheduling: { kubeSchedulerName: 'kaiwo-scheduler', pendingThresholdForPreemption: '5m' },
+      defaultClusterQueueName: 'kaiwo', defaultClusterQueueCohortName: 'kaiwo', dynamicallyUpdateDefaultClusterQueue: false, ...top,
+    },
+  };
+}
+
+/** Kaiwo's GPU taint (utils/kueue.go CreateDefaultResourceFlavors) and the toleration it adds to its GPU pods (podspec.go). */
+export const KAIWO_TAINT = { key: 'kaiwo.silogen.ai/gpu', value: 'true', effect: 'NoSchedule' };
+export const KAIWO_TOLERATION = { key: 'kaiwo.silogen.ai/gpu', operator: 'Exists', effect: 'NoSchedule' };
+
+export interface PodOpts {
+  /** What the pod's one container requests of `resource` (a quantity). */
+  gpus?: number | string;
+  resource?: string;
+  /** spec.nodeSelector: Kueue merges the nodeLabels of the flavors it assigned into it on admission. */
+  nodeSelector?: Record<string, string>;
+  /** The PodScheduled condition: Unschedulable (the scheduler tried), SchedulingGated, or none (not tried yet). */
+  scheduled?: 'Unschedulable' | 'SchedulingGated' | 'none';
+  message?: string;
+}
+
+/** An unbound Pending pod as the informer caches it (projected by slimPendingPod, like the source's transform). */
+export function pendingPod(namespace: string, name: string, o: PodOpts = {}): KubeObject {
+  const res = o.resource ?? 'amd.com/gpu';
+  const gpus = String(o.gpus ?? 8);
+  const reason = o.scheduled ?? 'Unschedulable';
+  const message = o.message ?? (reason === 'Unschedulable' ? `0/2 nodes are available: 2 Insufficient ${res}. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.` : '');
+  return slimPendingPod({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace, uid: `uid-${name}`, resourceVersion: '42', creationTimestamp: ago(30_000), labels: { 'batch.kubernetes.io/job-name': name.replace(/-[^-]*$/, '') },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: name.replace(/-[^-]*$/, ''), controller: true }] },
+    spec: {
+      restartPolicy: 'Never', schedulerName: 'default-scheduler', ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
+      ...(reason === 'SchedulingGated' ? { schedulingGates: [{ name: 'kueue.x-k8s.io/admission' }] } : {}),
+      containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { cpu: '4', [res]: gpus }, limits: { [res]: gpus } } }],
+    },
+    status: {
+      phase: 'Pending', qosClass: 'Burstable',
+      ...(reason === 'none' ? {} : { conditions: [{ type: 'PodScheduled', status: 'False', reason, message, lastProbeTime: null, lastTransitionTime: ago(20_000) }] }),
+    },
   });
 }

@@ -19,13 +19,13 @@ const fullSpec: DeepRequired<KaiwoMonitorSpec> = {
   events: { enabled: true },
   operator: {
     enabled: true, namespace: 'n', deploymentName: 'd', podSelector: sel,
-    leaseName: 'l', leaseGracePeriod: '5s', restartWindow: '15m', maxRestarts: 3, queueConfigName: 'kaiwo',
+    leaseName: 'l', leaseGracePeriod: '5s', restartWindow: '15m', maxRestarts: 3, queueConfigName: 'kaiwo', queueConfigFailedGrace: '30s',
     scheduler: { enabled: true, namespace: 'kube-system', deploymentName: 'kaiwo-scheduler' },
     metrics: {
-      enabled: true, url: 'https://x/metrics', interval: '15s', timeout: '5s', maxResponseBytes: 1024,
+      enabled: true, url: 'https://x/metrics', interval: '15s', timeout: '5s', failureGrace: '30s', maxResponseBytes: 1024,
       tls: { insecureSkipVerify: false, caBundle: 'pem', serverName: 's' },
       bearerToken: { source: 'Secret', secretRef: { namespace: 'n', name: 's', key: 'token' } },
-      maxReconcileErrorsPerMinute: 5, maxWorkqueueDepth: 100, workqueueDepthFor: '5m', maxReconcileP99: '30s', rateWindow: '5m',
+      maxReconcileErrorsPerMinute: 5, minReconcileErrors: 3, maxWorkqueueDepth: 100, workqueueDepthFor: '5m', maxReconcileP99: '30s', rateWindow: '5m',
     },
   },
   kueue: {
@@ -33,17 +33,17 @@ const fullSpec: DeepRequired<KaiwoMonitorSpec> = {
     restartWindow: '15m', maxRestarts: 3, clusterQueueSelector: sel, localQueueNamespaceSelector: sel,
     maxPendingWorkloads: 100, maxPendingAge: '30m', quotaWarningPercent: 95, evictionWindow: '15m', maxEvictions: 5,
     metrics: {
-      enabled: false, url: 'https://x', interval: '15s', timeout: '5s', maxResponseBytes: 1024,
+      enabled: false, url: 'https://x', interval: '15s', timeout: '5s', failureGrace: '30s', maxResponseBytes: 1024,
       tls: { insecureSkipVerify: true, caBundle: '', serverName: '' },
       bearerToken: { source: 'ServiceAccount', secretRef: { namespace: 'n', name: 's', key: 'token' } },
-      maxReconcileErrorsPerMinute: 60, maxWorkqueueDepth: 1000, workqueueDepthFor: '10m', maxReconcileP99: '60s', rateWindow: '5m',
+      maxReconcileErrorsPerMinute: 60, minReconcileErrors: 3, maxWorkqueueDepth: 1000, workqueueDepthFor: '10m', maxReconcileP99: '60s', rateWindow: '5m',
       maxInadmissibleAttemptsPerMinute: 30,
     },
   },
   gpuNodes: {
     enabled: true, nodeSelector: sel, resourceNames: ['amd.com/gpu'], minReadyPercent: 90,
     minAvailableGPUPercent: 90, maxNotReadyDuration: '5m', problemConditions: ['AMDGPUProblem'],
-    utilization: { enabled: false, prometheusURL: 'http://p', query: 'q', idleThresholdPercent: 5, idleWindow: '30m', interval: '1m', timeout: '10s', tls: { insecureSkipVerify: false, caBundle: '' } },
+    utilization: { enabled: false, prometheusURL: 'http://p', query: 'q', idleThresholdPercent: 5, idleWindow: '30m', interval: '1m', timeout: '10s', failureGrace: '30s', tls: { insecureSkipVerify: false, caBundle: '' } },
   },
   workloads: { enabled: true, namespaceSelector: sel, failedWindow: '1h', maxPendingDuration: '30m', maxTerminatingDuration: '15m', warningEventWindow: '15m', maxFailedPercent: 20 },
   capacity: {

@@ -44,15 +44,17 @@ export async function submitJob(kc: KubeConfig, namespace: string, name: string,
 }
 
 /**
- * A KaiwoJob as a user writes it. Kaiwo turns it into a suspended batch Job in its queue and copies the KaiwoJob's
+ * A KaiwoJob as a user writes it: `gpus` in total (Kaiwo splits them over replicas of at most the smallest pool's
+ * GPUs per node), or `replicas` × `gpusPerReplica` as given. Kaiwo turns it into a suspended batch Job in its queue and copies the KaiwoJob's
  * annotations to the pods, so kwok's stage annotations say how long the pod runs (`runFor`).
  */
-export async function submitKaiwoJob(kc: KubeConfig, namespace: string, name: string, o: { gpus: number; gpuVendor: 'amd' | 'nvidia'; runFor: string; replicas?: number }): Promise<void> {
+export async function submitKaiwoJob(kc: KubeConfig, namespace: string, name: string, o: { gpus: number; gpuVendor: 'amd' | 'nvidia'; runFor: string; replicas?: number; gpusPerReplica?: number }): Promise<void> {
   await rawJson(kc, {
     method: 'POST', path: `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${namespace}/kaiwojobs`, body: {
       apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob',
       metadata: { name, namespace, annotations: kwokRunFor(o.runFor) },
-      spec: { gpus: o.gpus, gpuVendor: o.gpuVendor, image: 'rocm/pytorch:latest', entrypoint: 'python train.py', ...(o.replicas ? { replicas: o.replicas } : {}) },
+      spec: { gpus: o.gpus, gpuVendor: o.gpuVendor, image: 'rocm/pytorch:latest', entrypoint: 'python train.py', ...(o.replicas ? { replicas: o.replicas } : {}),
+        ...(o.gpusPerReplica ? { gpusPerReplica: o.gpusPerReplica } : {}) },
     },
   });
 }

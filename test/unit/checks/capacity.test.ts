@@ -1,42 +1,16 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import { sanitize } from '../../../src/api/clamp.js';
-import { capacityCheck, type CapacitySpec } from '../../../src/checks/capacity.js';
+import { capacityCheck } from '../../../src/checks/capacity.js';
 import { gpuNodesCheck } from '../../../src/checks/gpu-nodes.js';
 import { kueueCheck } from '../../../src/checks/kueue.js';
 import { type KaiwoMonitorSpec, specSchema, statusSchema } from '../../../src/checks/registry.js';
-import type { CheckResult, SourceView } from '../../../src/checks/types.js';
 import { podRequests, slimWorkload } from '../../../src/checks/workload-projection.js';
 import { sourceId } from '../../../src/controller/sources.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
-import { clusterQueue, flavor, localQueue, node, type Version, workload } from '../../support/capacity-fixtures.js';
-import { NOW, view } from '../../support/fixtures.js';
-
-const spec = (over: object = {}): CapacitySpec => applyDefaults<KaiwoMonitorSpec>(specSchema, { capacity: over }).capacity;
-const POOL = { pool: 'mi300x' };
-
-interface World { nodes?: KubeObject[]; flavors?: KubeObject[]; cqs?: KubeObject[]; lqs?: KubeObject[]; wls?: KubeObject[] }
-
-/** Two Ready 8-GPU AMD nodes in flavor mi300x, ClusterQueue team (nominal 16) fed by LocalQueue ml/team. */
-function world(w: World = {}): Record<string, SourceView> {
-  return {
-    nodes: view(w.nodes ?? [node('gpu-0', { labels: POOL }), node('gpu-1', { labels: POOL })]),
-    resourceFlavors: view(w.flavors ?? [flavor('mi300x', POOL)]),
-    clusterQueues: view(w.cqs ?? [clusterQueue('team', { flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal: 16 }] }] })]),
-    localQueues: view(w.lqs ?? [localQueue('ml', 'team', 'team')]),
-    workloads: view(w.wls ?? []),
-  };
-}
-const run = (data: Record<string, SourceView>, over: object = {}, v?: Version): CheckResult =>
-  capacityCheck.evaluate({ spec: spec(over), data, scrapes: {}, now: NOW, env: v ? { storageVersion: v } : {} });
-const cq = (name: string, nominal: number, reserved: number, extra: { borrowingLimit?: number; cohort?: string; v?: Version; usageOnly?: boolean } = {}) =>
-  clusterQueue(name, {
-    flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal, ...(extra.borrowingLimit !== undefined ? { borrowingLimit: extra.borrowingLimit } : {}) }] }],
-    reserved: { mi300x: { 'amd.com/gpu': reserved } }, ...(extra.cohort ? { cohort: extra.cohort } : {}), ...(extra.v ? { v: extra.v } : {}),
-    ...(extra.usageOnly ? { usageOnly: true } : {}),
-  });
-const reasons = (r: CheckResult) => r.findings.map((f) => `${f.severity}:${f.reason}`).sort();
-const finding = (r: CheckResult, reason: string) => r.findings.find((f) => f.reason === reason);
+import { clusterQueue, flavor, localQueue, node, pendingPod, workload } from '../../support/capacity-fixtures.js';
+import { cq, finding, POOL, reasons, run, world } from '../../support/capacity-world.js';
+import { view } from '../../support/fixtures.js';
 
 describe('check: capacity (why is it pending?)', () => {
   it('is healthy when quota, nodes and demand agree; reports the numbers as counts, a table and gauges', () => {
@@ -79,12 +53,16 @@ describe('check: capacity (why is it pending?)', () => {
     expect(stuck.summary?.table?.rows.find((row) => row[1] === 'mi355x')?.[8]).to.equal('no nodes');
   });
 
-  it('PendingOnLostCapacity: admitted work beyond the healthy GPUs waits for a NotReady node, named with the numbers', () => {
+  it('PendingOnLostCapacity: admitted work beyond the healthy GPUs waits for a NotReady node, named with the numbers and the pod', () => {
     const nodes = [node('gpu-0', { labels: POOL }), node('gpu-1', { labels: POOL, ready: false })];
-    const r = run(world({ nodes, cqs: [cq('team', 16, 16)], wls: [workload('ml', 'a', { admittedTo: 'team' }), workload('ml', 'b', { admittedTo: 'team' })] }));
+    // The node's pods were evicted; the Job controller made a new one, which the scheduler cannot place.
+    const pod = pendingPod('ml', 'b-q2w9z', { nodeSelector: POOL, message: '0/2 nodes are available: 1 Insufficient amd.com/gpu, 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.' });
+    const r = run(world({ nodes, cqs: [cq('team', 16, 16)], wls: [workload('ml', 'a', { admittedTo: 'team' }), workload('ml', 'b', { admittedTo: 'team' })], pods: [pod] }));
     expect(r).to.include({ status: 'False', reason: 'PendingOnLostCapacity' });
     expect(r.message).to.equal('ResourceFlavor mi300x: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue team) but only 8 healthy; '
-      + '8 wait for the 8 GPUs lost on gpu-1 (NotReady/KubeletNotReady): a hardware problem, not quota');
+      + '8 wait for the 8 GPUs lost on gpu-1 (NotReady/KubeletNotReady): a hardware problem, not quota; the scheduler cannot place 1 pod of admitted work '
+      + '(8 amd.com/gpu, Unschedulable): ml/b-q2w9z; the scheduler on ml/b-q2w9z: "0/2 nodes are available: 1 Insufficient amd.com/gpu, 1 node(s) had untolerated '
+      + 'taint {node.kubernetes.io/unreachable: }."');
     expect(r.summary?.table?.rows[0]).to.deep.equal(['team', 'mi300x', 'amd.com/gpu', '16', '8', '8', '16', '0', 'lost GPUs']);
   });
 
@@ -125,7 +103,7 @@ describe('check: capacity (why is it pending?)', () => {
     const nodes = [node('gpu-0', { labels: POOL }), node('gpu-1', { labels: POOL, taints: [taint, { key: 'x', effect: 'PreferNoSchedule' }] })];
     const plain = run(world({ nodes }));
     expect(plain.summary?.counts).to.include({ gpusHealthy: 8, gpusLost: 8 });
-    expect(finding(plain, 'QuotaExceedsHealthyCapacity')?.message).to.include('8 lost on gpu-1 (tainted amd-gpu-unhealthy=true:NoSchedule)');
+    expect(finding(plain, 'QuotaExceedsHealthyCapacity')?.message).to.include('8 lost on gpu-1 (tainted amd-gpu-unhealthy=true:NoSchedule, not tolerated)');
     const tolerated = run(world({ nodes, flavors: [flavor('mi300x', POOL, { tolerations: [{ key: 'amd-gpu-unhealthy', operator: 'Exists', effect: 'NoSchedule' }] })] }));
     expect(tolerated.summary?.counts).to.include({ gpusHealthy: 16, gpusLost: 0 });
     const listed = run(world({ nodes, flavors: [flavor('mi300x', POOL, { nodeTaints: [taint] })] }));
@@ -252,9 +230,58 @@ describe('Workload projection (shared by the Kueue and capacity checks)', () => 
     expect(slim.metadata).to.deep.equal({ name: 'w', namespace: 'ml', uid: 'u', resourceVersion: '7', generation: 1, creationTimestamp: at });
     expect(slim.status).to.deep.equal({
       conditions: [{ type: 'QuotaReserved', status: 'True', reason: 'QuotaReserved', message: 'Quota reserved in ClusterQueue cq', lastTransitionTime: at }, {}],
-      admission: { clusterQueue: 'cq' },
+      admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { 'amd.com/gpu': 'f' } }] },
       admissionChecks: [{ name: 'prov', state: 'Rejected', message: 'no capacity' }],
     });
     expect(slimWorkload({ metadata: { name: 'x' }, status: 'garbage' }).status).to.deep.equal({});
+  });
+
+  it('keeps per pod set its tolerations and per admitted pod set the flavors of extended resources, one shared value for equal ones', () => {
+    const raw = (name: string, tolerations: unknown): KubeObject => ({
+      metadata: { name, namespace: 'ml' },
+      spec: { queueName: 'team', podSets: [
+        { name: 'main', count: 1, template: { spec: { tolerations, containers: [{ resources: { requests: { 'amd.com/gpu': '8' } } }] } } },
+        { name: 'head', count: 1, template: { spec: { containers: [{ resources: { requests: { cpu: '1' } } }] } } },
+      ] },
+      status: { admission: { clusterQueue: 'cq', podSetAssignments: [
+        { name: 'main', count: 1, flavors: { cpu: 'default', 'amd.com/gpu': 'mi300x' } }, { name: 'head', count: 1, flavors: { cpu: 'default' } },
+      ] } },
+    });
+    const tol = [{ key: 'kaiwo.silogen.ai/gpu', operator: 'Exists', effect: 'NoSchedule' }, { key: 'a', value: 'b', effect: 'NoExecute', tolerationSeconds: 300 }];
+    const a = slimWorkload(raw('a', tol));
+    const b = slimWorkload(raw('b', [...tol].reverse()));
+    expect(a.spec).to.deep.equal({ queueName: 'team', active: undefined, podSets: [
+      { name: 'main', count: 1, requests: { 'amd.com/gpu': 8 }, tolerations: [
+        { key: 'a', operator: 'Equal', value: 'b', effect: 'NoExecute' }, { key: 'kaiwo.silogen.ai/gpu', operator: 'Exists', value: '', effect: 'NoSchedule' },
+      ] },
+      { name: 'head', count: 1, requests: {} },
+    ] });
+    expect(a.status).to.deep.equal({ admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { 'amd.com/gpu': 'mi300x' } }] } });
+    const tolerationsOf = (w: KubeObject) => (w.spec as { podSets: { tolerations?: unknown }[] }).podSets[0]?.tolerations;
+    expect(tolerationsOf(b)).to.equal(tolerationsOf(a)); // the same object, not a copy
+    expect((b.status as { admission: unknown }).admission).to.not.equal((a.status as { admission: unknown }).admission);
+    expect((b.status as { admission: { podSetAssignments: unknown } }).admission.podSetAssignments)
+      .to.equal((a.status as { admission: { podSetAssignments: unknown } }).admission.podSetAssignments);
+  });
+
+  it('survives hostile tolerations and assignments: wrong types, huge arrays and strings', () => {
+    const huge = Array.from({ length: 100_000 }, (_, i) => ({ key: `k${i}`, operator: 'Exists' }));
+    const slim = slimWorkload({
+      metadata: { name: 'w', namespace: 'ml' },
+      spec: { podSets: [
+        { name: 'a', template: { spec: { tolerations: huge } } },
+        { name: 'b', template: { spec: { tolerations: [null, 7, 'x', { key: 42, operator: ['Exists'], value: { a: 1 }, effect: 'x'.repeat(10_000) }] } } },
+        { name: 'c', template: { spec: { tolerations: 'all' } } }, { name: 'd', template: 'garbage' }, { name: 'e', template: { spec: null } },
+      ] },
+      status: { admission: { clusterQueue: 'cq', podSetAssignments: [null, { name: 'a', flavors: 'x' }, { name: 'b', flavors: { 'amd.com/gpu': 7, 'x/y': 'f'.repeat(10_000) } },
+        ...Array.from({ length: 1000 }, () => ({ name: 'a', flavors: { 'amd.com/gpu': 'f' } }))] } },
+    });
+    const sets = (slim.spec as { podSets: { tolerations?: unknown[] }[] }).podSets;
+    expect(sets[0]?.tolerations).to.have.length(32);
+    expect(sets[1]?.tolerations).to.deep.equal([{ key: '', operator: 'Equal', value: '', effect: 'x'.repeat(32) }]);
+    expect(sets.slice(2).map((p) => p.tolerations)).to.deep.equal([undefined, undefined, undefined]);
+    const assigned = (slim.status as { admission: { podSetAssignments: { flavors: Record<string, string> }[] } }).admission.podSetAssignments;
+    expect(assigned).to.have.length(14); // of the first 16 entries, two are not assignments
+    expect(assigned[0]?.flavors).to.deep.equal({ 'x/y': 'f'.repeat(253) });
   });
 });

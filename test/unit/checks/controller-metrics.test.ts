@@ -29,6 +29,37 @@ describe('controller-runtime metrics rules', () => {
     expect(rising.map((f) => [f.reason, f.severity])).to.deep.equal([['ReconcileErrors', 'Critical'], ['ReconcilePanics', 'Critical']]);
   });
 
+  describe('a minimum count besides the rate (minReconcileErrors, default 3)', () => {
+    // The demo's and test bed's old spec: 1 s scrapes, a 10 s window, 5/min.
+    const short = { ...spec.metrics, interval: '1s', rateWindow: '10s' };
+    const over10s = (increase: number) => Array.from({ length: 11 }, (_, i) => scrapeAt(t0 - (10 - i) * 1000, errors(7 + (i >= 5 ? increase : 0))));
+    const reasons = (t: typeof short, history: ScrapeView['history']) => controllerMetricsFindings('the Kaiwo operator', ok(history), t, NOW, new NextCheck(NOW)).map((f) => f.reason);
+
+    it('defaults to 3 for both controllers', () => {
+      const all = applyDefaults<KaiwoMonitorSpec>(specSchema, {});
+      expect(all.operator.metrics.minReconcileErrors).to.equal(3);
+      expect(all.kueue.metrics.minReconcileErrors).to.equal(3);
+    });
+
+    it('ignores one routine error (a conflict on a first status write, retried at once) that reads 6/min in a 10 s window', () => {
+      expect(reasons(short, over10s(1))).to.deep.equal([]);
+      expect(reasons(short, over10s(2)), 'two are still below the minimum').to.deep.equal([]);
+    });
+
+    it('fires once the minimum is reached and the rate is above the threshold', () => {
+      expect(reasons(short, over10s(3))).to.deep.equal(['ReconcileErrors']);
+      const f = controllerMetricsFindings('the Kaiwo operator', ok(over10s(12)), short, NOW, new NextCheck(NOW))[0];
+      expect(f?.message).to.equal('the Kaiwo operator reconcile errors are rising: 12 in the last 10s (72.0/min over 10s, threshold 5/min and at least 3); check its logs');
+    });
+
+    it('needs both: enough errors at a rate below the threshold do not fire, and the minimum can be set', () => {
+      const slow = Array.from({ length: 21 }, (_, i) => scrapeAt(t0 - (20 - i) * 15_000, errors(i >= 10 ? 10 : 0)));
+      expect(reasons(spec.metrics, slow), '10 errors in 5 min: 2/min').to.deep.equal([]);
+      expect(reasons({ ...short, minReconcileErrors: 1 }, over10s(1)), 'minReconcileErrors: 1 restores the rate alone').to.deep.equal(['ReconcileErrors']);
+      expect(reasons({ ...short, minReconcileErrors: 5 }, over10s(4))).to.deep.equal([]);
+    });
+  });
+
   it('treats a counter decrease as a restart, not a negative rate', () => {
     expect(counterIncrease(100, 3)).to.equal(3);
     expect(counterIncrease(undefined, 3)).to.equal(0);
@@ -48,6 +79,10 @@ describe('controller-runtime metrics rules', () => {
     const leader = 'leader_election_master_status{name="83fc2279.silogen.ai"} 1\n';
     const f = (text: string) => controllerMetricsFindings('op', ok([scrapeAt(t0 - 15_000, errors(0) + text), scrapeAt(t0, errors(0) + text)]), spec.metrics, NOW, new NextCheck(NOW)).map((x) => x.reason);
     expect(f(standby)).to.deep.equal(['ScrapedReplicaNotLeader']);
+    const message = (what: string) => controllerMetricsFindings(what, ok([scrapeAt(t0, standby), scrapeAt(t0, standby)]), spec.metrics, NOW, new NextCheck(NOW))[0]?.message;
+    expect(message('the Kaiwo operator')).to.equal('the replica of the Kaiwo operator that was scraped reports leader_election_master_status 0: '
+      + 'it is a standby, or (with one replica) nothing is reconciling');
+    expect(message('Kueue')).to.match(/^the replica of Kueue that was scraped reports/);
     expect(f(leader)).to.deep.equal([]);
     expect(f('')).to.deep.equal([]);
   });
@@ -72,7 +107,8 @@ describe('controller-runtime metrics rules', () => {
 
   it('asks to scrape the endpoint with its TLS and token settings', () => {
     const s = operatorCheck.scrapes?.(spec).metrics;
-    expect(s).to.deep.include({ url: 'https://k/metrics', intervalMs: 15_000, timeoutMs: 5000, maxBytes: 10_485_760 });
+    expect(s).to.deep.include({ url: 'https://k/metrics', intervalMs: 15_000, timeoutMs: 5000, maxBytes: 10_485_760, failureGraceMs: 30_000 });
+    expect(operatorCheck.scrapes?.({ ...spec, metrics: { ...spec.metrics, failureGrace: '2m' } }).metrics?.failureGraceMs).to.equal(120_000);
     expect(s?.bearerToken.source).to.equal('ServiceAccount');
     expect(operatorCheck.scrapes?.({ ...spec, metrics: { ...spec.metrics, enabled: false } })).to.deep.equal({});
   });

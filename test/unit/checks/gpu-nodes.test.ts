@@ -118,7 +118,7 @@ describe('check: GPU utilization (from PromQL samples)', () => {
   it('queries AMD and NVIDIA utilization over the idle window by default', () => {
     expect(defaultUtilizationQuery('30m')).to.equal('avg_over_time(gpu_gfx_activity[30m]) or avg_over_time(DCGM_FI_DEV_GPU_UTIL[30m])');
     const sc = gpuNodesCheck.scrapes?.(spec({ utilization: { enabled: true, prometheusURL: 'http://p:9090' } })).utilization;
-    expect(sc).to.deep.include({ url: 'http://p:9090', query: defaultUtilizationQuery('30m'), intervalMs: 60_000 });
+    expect(sc).to.deep.include({ url: 'http://p:9090', query: defaultUtilizationQuery('30m'), intervalMs: 60_000, failureGraceMs: 30_000 });
   });
 
   it('is Unknown/PrometheusQueryFailed when the query fails and nothing is Critical', () => {

@@ -4,6 +4,7 @@ import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.
 import { operatorCheck } from '../../../src/checks/operator.js';
 import type { SourceView } from '../../../src/checks/types.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
+import { recordObservation } from '../../../src/runtime/observed.js';
 import { ago, deployment, lease, NOW, view } from '../../support/fixtures.js';
 
 const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {}).operator;
@@ -74,11 +75,57 @@ describe('check: Kaiwo operator', () => {
     expect(r.findings.map((f) => f.reason).sort()).to.deep.equal(['CrashLoopBackOff', 'ImagePullBackOff', 'OOMKilled', 'PodNotReady', 'PodNotReady', 'Restarting']);
   });
 
-  it('judges the KaiwoQueueConfig status: FAILED is Critical, empty is a Warning', () => {
-    expect(run({ ...healthy(), queueConfigs: view([queueConfig('FAILED')]) })).to.include({ status: 'False', reason: 'QueueConfigFailed' });
+  it('judges the KaiwoQueueConfig status: READY is fine, empty is a Warning', () => {
+    expect(run(healthy()).findings).to.deep.equal([]);
     const empty = run({ ...healthy(), queueConfigs: view([queueConfig('')]) });
     expect(empty.status).to.equal('True');
     expect(empty.findings[0]?.reason).to.equal('QueueConfigNotReady');
+  });
+
+  describe('a FAILED KaiwoQueueConfig (Kaiwo shows FAILED for a moment during normal syncs; no timestamp in its status)', () => {
+    /** A FAILED KaiwoQueueConfig as the informer caches it: first seen and (optionally) seen to change, ms before NOW. */
+    const failed = (firstSeenAgoMs: number, changedAgoMs?: number): KubeObject => {
+      const qc = queueConfig('FAILED');
+      recordObservation(qc, { firstSeen: NOW.getTime() - firstSeenAgoMs, ...(changedAgoMs !== undefined ? { changedAt: NOW.getTime() - changedAgoMs } : {}) });
+      return qc;
+    };
+    const withQc = (qc: KubeObject) => run({ ...healthy(), queueConfigs: view([qc]) });
+
+    it('is a Warning while it is younger than queueConfigFailedGrace (30s), and asks to be re-checked when the grace ends', () => {
+      const r = withQc(failed(600_000, 20_000));
+      expect(r).to.include({ status: 'True', reason: 'OperatorHealthy' });
+      expect(r.findings).to.have.length(1);
+      expect(r.findings[0]).to.include({ severity: 'Warning', reason: 'QueueConfigFailed', since: ago(20_000) });
+      expect(r.findings[0]?.message).to.match(/Critical if it lasts 30s/);
+      // The grace (changed 20 s ago + 30 s) ends before the Lease would expire (renewed 3 s ago + 15 s + 5 s).
+      expect(r.nextCheckAt?.getTime()).to.equal(NOW.getTime() - 20_000 + 30_000);
+    });
+
+    it('is Critical once it has lasted the grace (by the local time it was seen to change, not a remote clock)', () => {
+      const r = withQc(failed(600_000, 30_000));
+      expect(r).to.include({ status: 'False', reason: 'QueueConfigFailed' });
+      expect(r.findings[0]).to.include({ severity: 'Critical', since: ago(30_000) });
+      expect(r.message).to.equal(`KaiwoQueueConfig kaiwo is FAILED: Kaiwo could not sync its ClusterQueues/ResourceFlavors (see its Events), since ${ago(30_000)} (longer than 30s)`);
+    });
+
+    it('after a restart of the monitor (already FAILED at the first list) counts from the first sighting: no Critical before the grace', () => {
+      const fresh = withQc(failed(25_000));
+      expect(fresh.status).to.equal('True');
+      expect(fresh.findings[0]).to.include({ severity: 'Warning', reason: 'QueueConfigFailed' });
+      expect(fresh.nextCheckAt?.getTime()).to.equal(NOW.getTime() - 25_000 + 30_000);
+      expect(withQc(failed(31_000)).status).to.equal('False');
+    });
+
+    it('without an observation (not from an informer) starts the grace now, and a grace of 0s makes FAILED Critical at once', () => {
+      expect(withQc(queueConfig('FAILED')).status).to.equal('True');
+      const s0 = { ...spec, queueConfigFailedGrace: '0s' };
+      const r = operatorCheck.evaluate({ spec: s0, data: { ...healthy(), queueConfigs: view([queueConfig('FAILED')]) }, scrapes: {}, now: NOW, env: {} });
+      expect(r).to.include({ status: 'False', reason: 'QueueConfigFailed' });
+    });
+
+    it('defaults the grace to 30s', () => {
+      expect(spec.queueConfigFailedGrace).to.equal('30s');
+    });
   });
 
   it('treats a missing kaiwo-scheduler as a Warning and an unavailable one as Critical', () => {

@@ -90,7 +90,7 @@ describe('check: Kaiwo workloads', () => {
     expect(r.summary?.counts).to.include({ failed: 0, unschedulable: 4 });
     const u = r.findings.filter((f) => f.reason === 'WorkloadUnschedulable');
     expect(u.map((f) => f.severity)).to.deep.equal(['Warning', 'Warning', 'Warning', 'Warning']);
-    expect(u[1]?.message).to.equal('KaiwoJob ml/big-insufficientgpus is not schedulable (InsufficientGPUs): InsufficientGPUs: requested 16 GPUs, cluster has 8');
+    expect(u[1]?.message).to.match(/^KaiwoJob ml\/big-insufficientgpus is not schedulable \(InsufficientGPUs\): InsufficientGPUs: requested 16 GPUs, cluster has 8 — /);
     expect(u[1]?.object).to.deep.include({ kind: 'KaiwoJob', namespace: 'ml', name: 'big-insufficientgpus' });
     expect(u[1]?.since).to.equal(ago(120_000));
     expect(UNSCHEDULABLE_REASONS).to.include.members(['NoGPUs', 'InsufficientGPUs', 'WrongQueueNamespace', 'ClusterQueueNotFound']);
@@ -98,6 +98,34 @@ describe('check: Kaiwo workloads', () => {
     const other = run(data([kaiwoJob('svc', 'ERROR', {})]));
     expect(other.findings.map((f) => f.reason)).to.deep.equal(['WorkloadError']);
     expect(other.status).to.equal('True');
+  });
+
+  it("explains each of Kaiwo's Schedulable=False reasons (pkg/workloads/common/scheduling.go) with Kaiwo's own message", () => {
+    // Kaiwo's messages, verbatim (v0.1.9 and v0.2.0-rc12).
+    const cases: [string, string, RegExp][] = [
+      ['NoGPUs', 'Cluster has 0 GPUs (vendor: nvidia)', /counts no GPU of this vendor: .*kaiwo\/nodepool=<vendor>-<model>-<N>gpu.*none is left/],
+      ['InsufficientGPUs', 'Cluster has 16 GPUs, but requested for 32 GPUs (vendor: amd)', /requests more GPUs than Kaiwo counts in the whole cluster for its vendor/],
+      ['WrongQueueNamespace', "Cluster queue 'kaiwo' defines one or more namespaces, but workload namespace 'ml' is not one of them",
+        /namespace is not in the namespaces the KaiwoQueueConfig lists for its ClusterQueue/],
+      ['ClusterQueueNotFound', "Cluster queue 'team-a' is not defined in KaiwoQueueConfig 'kaiwo'", /is not defined in the KaiwoQueueConfig; add it to spec.clusterQueues/],
+    ];
+    for (const [reason, message, hint] of cases) {
+      const r = run(data([kaiwoJob('j', 'ERROR', { unschedulable: { reason, message } })]));
+      const f = r.findings.find((x) => x.reason === 'WorkloadUnschedulable');
+      expect(f?.message, reason).to.satisfy((m: string) => m.startsWith(`KaiwoJob ml/j is not schedulable (${reason}): ${message} — `));
+      expect(f?.message, reason).to.match(hint);
+      // Each reason gets its own hint, never another's: NoGPUs is not "insufficient".
+      for (const [other, , otherHint] of cases) if (other !== reason) expect(f?.message, `${reason} vs ${other}`).to.not.match(otherHint);
+    }
+    expect(UNSCHEDULABLE_REASONS).to.have.members(cases.map(([r]) => r));
+  });
+
+  it('keeps an unknown Schedulable=False reason as Kaiwo wrote it, without a hint', () => {
+    const r = run(data([kaiwoJob('j', 'ERROR', { unschedulable: { reason: 'SomethingNew', message: 'new in a later Kaiwo' } })]));
+    expect(r.findings.find((x) => x.reason === 'WorkloadUnschedulable')?.message).to.equal('KaiwoJob ml/j is not schedulable (SomethingNew): new in a later Kaiwo');
+    // A reason that happens to be an Object.prototype key is not a hint either.
+    const proto = run(data([kaiwoJob('k', 'ERROR', { unschedulable: { reason: 'toString', message: 'm' } })]));
+    expect(proto.findings.find((x) => x.reason === 'WorkloadUnschedulable')?.message).to.equal('KaiwoJob ml/k is not schedulable (toString): m');
   });
 
   it("does not repeat Kaiwo's WorkloadFailed Event as a second finding for the same object", () => {
@@ -122,6 +150,17 @@ describe('check: Kaiwo workloads', () => {
     const ev = (reason: string, when: string): KubeObject => ({ metadata: { name: `e-${reason}-${when}`, namespace: 'ml' }, type: 'Warning', reason, message: 'GPU utilization below 1%', involvedObject: { kind: 'KaiwoJob', namespace: 'ml', name: 'job-0' }, lastTimestamp: when });
     const r = run(data(running(1), [], [ev('GpuUtilizationLow', ago(60_000)), ev('GpuUtilizationLow', ago(30_000)), ev('WorkloadFailed', ago(7_200_000))]));
     expect(r.findings.map((f) => f.reason)).to.deep.equal(['GpuUtilizationLow']);
+  });
+
+  it('drops Warning Events about a workload that is gone or was replaced by another of the same name', () => {
+    const job = kaiwoWorkload('KaiwoJob', 'ml', 'job-0', 'RUNNING');
+    job.metadata.uid = 'uid-now';
+    const ev = (name: string, uid?: string): KubeObject => ({ metadata: { name: `e-${name}-${uid ?? ''}`, namespace: 'ml' }, type: 'Warning', reason: 'WorkloadFailed', message: 'Workload has failed',
+      involvedObject: { kind: 'KaiwoJob', namespace: 'ml', name, ...(uid ? { uid } : {}) }, lastTimestamp: ago(60_000) });
+    expect(run(data([job], [], [ev('deleted', 'uid-x')])).findings).to.deep.equal([]);
+    expect(run(data([job], [], [ev('job-0', 'uid-before')])).findings).to.deep.equal([]);
+    expect(run(data([job], [], [ev('job-0', 'uid-now')])).findings.map((f) => f.object?.name)).to.deep.equal(['job-0']);
+    expect(run(data([job], [], [ev('job-0')])).findings.map((f) => f.object?.name)).to.deep.equal(['job-0']);
   });
 
   it('is Unknown when the Kaiwo CRDs are not installed', () => {

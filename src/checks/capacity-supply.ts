@@ -1,0 +1,194 @@
+import { isRecord, type KubeObject } from '../runtime/objects.js';
+import { type KaiwoSettings, kaiwoToleration } from './kaiwo-config.js';
+import { type Taint, taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from './scheduling.js';
+import { conditionOf, quantity } from './util.js';
+
+/**
+ * What a ResourceFlavor's nodes really offer, per GPU resource: healthy GPUs (allocatable on Ready, schedulable
+ * nodes whose taints the flavor's work tolerates) and lost ones, each loss named with why.
+ */
+export interface Flavor { name: string; nodeLabels: [string, string][]; nodeTaints: Taint[]; tolerations: Toleration[] }
+
+/** What a node offers, read once per cached Node object. */
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  cordoned: boolean;
+  /** Why it offers nothing now (NotReady, cordoned); undefined when Ready and schedulable. */
+  down?: string;
+  /** Its NoSchedule and NoExecute taints, but those of the node lifecycle (judged by `down`). */
+  taints: Taint[];
+  cap: Record<string, number>;
+  alloc: Record<string, number>;
+  /** GPUs installed over all resources, and their names ("amd.com/gpu"). */
+  gpus: number;
+  resources: string;
+}
+
+/** GPUs of one flavor's nodes for one resource. */
+export interface Supply {
+  matched: number;
+  reporting: number;
+  healthy: number;
+  lost: number;
+  maxPerNode: number;
+  /** Nodes that lost GPUs, and why; `taint` when an untolerated taint took them. */
+  lostOn: { name: string; gpus: number; why: string; taint?: Taint }[];
+  /** Tainted nodes whose GPUs count as healthy, and who tolerates the taint ("Kaiwo pods", "the flavor", "Workload ml/a"). */
+  tolerated: { name: string; taint: Taint; by: string }[];
+}
+
+/** Lifecycle taints that describe a state judged by itself (NotReady, cordoned), not a flavor's toleration. */
+const STATE_TAINTS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable', 'node.kubernetes.io/unschedulable']);
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export function flavorOf(rf: KubeObject): Flavor {
+  const spec = isRecord(rf.spec) ? rf.spec : {};
+  const labels = isRecord(spec.nodeLabels) ? Object.entries(spec.nodeLabels).map(([k, v]) => [k, str(v)] as [string, string]) : [];
+  return { name: rf.metadata.name, nodeLabels: labels, nodeTaints: taintsOf(spec.nodeTaints), tolerations: tolerationsOf(spec.tolerations) };
+}
+
+const nodeInfos = new WeakMap<KubeObject, { key: string; info: NodeInfo }>();
+
+/** nodeInfo, once per cached Node object and list of resources. */
+export function cachedNodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
+  const key = resources.join(',');
+  const hit = nodeInfos.get(n);
+  if (hit?.key === key) return hit.info;
+  const info = nodeInfo(n, resources);
+  nodeInfos.set(n, { key, info });
+  return info;
+}
+
+function nodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
+  const st = (isRecord(n.status) ? n.status : {}) as { capacity?: unknown; allocatable?: unknown };
+  const spec = (isRecord(n.spec) ? n.spec : {}) as { unschedulable?: unknown; taints?: unknown };
+  const capacity = isRecord(st.capacity) ? st.capacity : {};
+  const allocatable = isRecord(st.allocatable) ? st.allocatable : {};
+  const cap: Record<string, number> = {};
+  const alloc: Record<string, number> = {};
+  for (const r of resources) {
+    const c = Math.max(0, quantity(capacity[r]));
+    if (c <= 0) continue;
+    cap[r] = c;
+    alloc[r] = Math.max(0, Math.min(c, quantity(allocatable[r])));
+  }
+  const ready = conditionOf(n, 'Ready');
+  const cordoned = spec.unschedulable === true;
+  const down = ready?.status !== 'True' ? `NotReady${ready?.reason ? `/${ready.reason}` : ''}` : cordoned ? 'cordoned' : undefined;
+  const taints = taintsOf(spec.taints).filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !STATE_TAINTS.has(t.key));
+  const gpus = Object.values(cap).reduce((a, b) => a + b, 0);
+  const labels = isRecord(n.metadata.labels) ? n.metadata.labels : {};
+  return { name: n.metadata.name, labels, cordoned, ...(down ? { down } : {}), taints, cap, alloc, gpus, resources: Object.keys(cap).join(', ') };
+}
+
+/** Toleration lists of the Workloads admitted to or pending on a flavor, each with the first Workload that carries it. */
+export type WorkloadTolerations = ReadonlyMap<readonly Toleration[], string>;
+
+/**
+ * Who tolerates a taint on a flavor's nodes for one resource, if anyone: the flavor (its tolerations, or a taint
+ * listed in its nodeTaints, which Kueue requires its Workloads to tolerate), Kaiwo's pods (Kaiwo's own GPU taint,
+ * when KaiwoConfig says Kaiwo adds it), or one of the Workloads admitted to or pending on the flavor. Memoised per
+ * taint: a cluster's nodes carry few distinct taints.
+ */
+export function tolerator(f: Flavor, resource: string, kaiwo: KaiwoSettings, workloads: WorkloadTolerations | undefined): (t: Taint) => string | undefined {
+  const memo = new Map<string, string | undefined>();
+  const mine = kaiwoToleration(kaiwo, resource);
+  return (t) => {
+    const key = taintString(t);
+    if (memo.has(key)) return memo.get(key);
+    let by: string | undefined;
+    if (toleratesAny(f.tolerations, t) || f.nodeTaints.some((n) => n.key === t.key && n.value === t.value && n.effect === t.effect)) by = 'the flavor';
+    else if (mine && tolerates(mine, t)) by = 'Kaiwo pods';
+    else for (const [list, name] of workloads ?? []) if (toleratesAny(list, t)) { by = `Workload ${name}`; break; }
+    memo.set(key, by);
+    return by;
+  };
+}
+
+/** The GPUs of the nodes matching one flavor, per resource. */
+export function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: readonly string[], tolerators: ReadonlyMap<string, (t: Taint) => string | undefined>): Map<string, Supply> {
+  const out = new Map<string, Supply>(resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [], tolerated: [] }]));
+  nodes: for (const n of nodes) {
+    for (const [k, v] of f.nodeLabels) if (n.labels[k] !== v) continue nodes;
+    for (const [r, s] of out) {
+      s.matched++;
+      const cap = n.cap[r];
+      if (cap === undefined) continue;
+      const alloc = n.alloc[r] ?? 0;
+      s.reporting++;
+      s.maxPerNode = Math.max(s.maxPerNode, cap);
+      const whoTolerates = tolerators.get(r);
+      let blocked: Taint | undefined;
+      let counted: { taint: Taint; by: string } | undefined;
+      for (const t of n.taints) {
+        const by = whoTolerates?.(t);
+        if (by === undefined) { blocked = t; break; }
+        counted ??= { taint: t, by };
+      }
+      const why = n.down ?? (blocked ? `tainted ${taintString(blocked)}, not tolerated` : undefined);
+      if (why !== undefined) {
+        s.lost += cap;
+        s.lostOn.push({ name: n.name, gpus: cap, why, ...(n.down === undefined && blocked ? { taint: blocked } : {}) });
+        continue;
+      }
+      if (counted) s.tolerated.push({ name: n.name, ...counted });
+      s.healthy += alloc;
+      if (alloc < cap) {
+        s.lost += cap - alloc;
+        s.lostOn.push({ name: n.name, gpus: cap - alloc, why: `${cap - alloc} of ${cap} unhealthy` });
+      }
+    }
+  }
+  return out;
+}
+
+/** "mi300x-1 (NotReady), mi300x-2 (2 of 8 unhealthy) and 3 more", biggest losses first. */
+export function lostNodes(s: Supply, max = 4): string {
+  const sorted = [...s.lostOn].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
+  const shown = sorted.slice(0, max).map((x) => `${x.name} (${x.why})`).join(', ');
+  return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
+}
+
+const tops = new WeakMap<Supply, { taint: Taint; by: string; nodes: string[] } | undefined>();
+
+/** The most common tolerated taint and who tolerates it, with its nodes (once per supply: many messages quote it). */
+function topTolerated(s: Supply): { taint: Taint; by: string; nodes: string[] } | undefined {
+  if (tops.has(s)) return tops.get(s);
+  const groups = new Map<string, { taint: Taint; by: string; nodes: string[] }>();
+  for (const t of s.tolerated) {
+    const k = `${taintString(t.taint)}\0${t.by}`;
+    const g = groups.get(k) ?? { taint: t.taint, by: t.by, nodes: [] };
+    g.nodes.push(t.name);
+    groups.set(k, g);
+  }
+  let best: { taint: Taint; by: string; nodes: string[] } | undefined;
+  for (const g of groups.values()) if (!best || g.nodes.length > best.nodes.length) best = g;
+  if (best) best.nodes.sort();
+  tops.set(s, best);
+  return best;
+}
+
+/** Why tainted nodes count as healthy, for messages: "; counted though tainted: gpu-0, gpu-1 (… tolerated by Kaiwo pods)". */
+export function countedNote(s: Supply, max = 3): string {
+  const top = topTolerated(s);
+  if (!top) return '';
+  const names = top.nodes;
+  const shown = names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
+  const other = s.tolerated.length - top.nodes.length;
+  return `; counted though tainted: ${shown} (${taintString(top.taint)}, tolerated by ${top.by})${other > 0 ? ` and ${other} other node(s)` : ''}`;
+}
+
+/**
+ * What taints do to a flavor's GPUs, for the table's WHY cell: the node an untolerated taint took most GPUs from
+ * ("mi300x-1 tainted maintenance", "+2" more nodes), else the taint counted as tolerated ("kaiwo.silogen.ai/gpu
+ * tolerated by Kaiwo pods").
+ */
+export function taintCell(s: Supply): string {
+  const byTaint = s.lostOn.filter((x) => x.taint).sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
+  const first = byTaint[0];
+  if (first?.taint) return `${first.name} tainted ${first.taint.key}${byTaint.length > 1 ? ` +${byTaint.length - 1}` : ''}`;
+  const top = topTolerated(s);
+  return top ? `${top.taint.key} tolerated by ${top.by}` : '';
+}
