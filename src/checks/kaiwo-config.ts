@@ -38,7 +38,7 @@ export const KAIWO_DEFAULTS: KaiwoSettings = Object.freeze({
 });
 
 export const kaiwoConfigSource: SourceSpec = {
-  apiVersion: `${KAIWO_CONFIG_GROUP}/v1alpha1`, plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: `metadata.name=${KAIWO_CONFIG_NAME}`,
+  apiVersion: `${KAIWO_CONFIG_GROUP}/v1alpha1`, plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: `metadata.name=${KAIWO_CONFIG_NAME}`, optional: true,
 };
 export const KAIWO_CONFIG_RBAC: PolicyRule = { apiGroups: [KAIWO_CONFIG_GROUP], resources: ['kaiwoconfigs'], verbs: ['get', 'list', 'watch'] };
 

@@ -71,8 +71,13 @@ export function slimPendingPod(p: KubeObject): KubeObject {
   };
 }
 
-/** The unbound pending pods, as slimPendingPod keeps them (shared by id with any check that reads the same). */
-export const pendingPodsSource: SourceSpec = { apiVersion: 'v1', plural: 'pods', kind: 'Pod', fieldSelector: PENDING_PODS_SELECTOR, transform: slimPendingPod };
+/**
+ * The unbound pending pods, as slimPendingPod keeps them (shared by id with any check that reads the same); optional:
+ * where they cannot be listed, Kueue's PodsReady has to do.
+ */
+export const pendingPodsSource: SourceSpec = {
+  apiVersion: 'v1', plural: 'pods', kind: 'Pod', fieldSelector: PENDING_PODS_SELECTOR, transform: slimPendingPod, optional: true,
+};
 
 /** A pod the scheduler tried and could not place, as the capacity check reads it. */
 export interface UnplacedPod {

@@ -17,6 +17,12 @@ export interface SourceSpec {
   /** Slims objects before caching (e.g. drop Node images or Workload pod templates). Same id ⇒ same transform. */
   transform?: (obj: KubeObject) => KubeObject;
   /**
+   * The check does without this source when its list fails before it ever succeeded (e.g. forbidden by a narrower
+   * ClusterRole): that view (pending, with an error) is then not waited for and the check is evaluated with it.
+   * Not part of the source's identity.
+   */
+  optional?: boolean;
+  /**
    * An update for which this returns true is cached but wakes no monitor: it cannot change any verdict before the
    * deadline the check already asked to be re-evaluated at (e.g. a renewal of a fresh Lease). Same id ⇒ same quiet.
    */
@@ -202,6 +208,9 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
 export type AnyCheck = ComponentCheck<{ enabled: boolean }>;
 
 /** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
+/** A view to wait for: still listing for the first time, unless the source is optional and that list failed. */
+export const awaited = (v: SourceView, spec: SourceSpec | undefined): boolean => v.state === 'pending' && !(spec?.optional && v.error !== undefined);
+
 export function waitingForData(data: Record<string, SourceView>): CheckResult | undefined {
   const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
   if (!pending.length) return undefined;

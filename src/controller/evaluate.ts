@@ -1,6 +1,6 @@
 import { checksFor, discoverEnv } from '../checks/registry.js';
 import { DEFAULT_FAILURE_GRACE_MS, withFailureGrace } from '../checks/scrape-grace.js';
-import type { BoundCheck, LogView, ScrapeSpec, ScrapeView, SourceView } from '../checks/types.js';
+import { awaited, type BoundCheck, type LogView, type ScrapeSpec, type ScrapeView, type SourceView } from '../checks/types.js';
 import type { VersionDiscovery } from '../runtime/discovery.js';
 import type { LogManager } from './logs.js';
 import type { ScrapeManager } from './scrapes.js';
@@ -16,7 +16,8 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
 /**
  * Runs every enabled check on the current caches and scrapes. A check that throws (a bug, or input it did not
  * expect) becomes an error outcome — reported as CheckFailed — and never stops the others. `pending` lists the
- * sources and scrapes a check read that have not answered yet (its verdict is then not an observation).
+ * sources and scrapes a check read that have not answered yet (its verdict is then not an observation); an optional
+ * source whose first list failed is not among them (the check does without it).
  *
  * A failing metrics endpoint reaches the check only once the failure persists (src/checks/scrape-grace.ts):
  * before that the check evaluates the last good answers, an endpoint that never answered counts as pending, and
@@ -45,7 +46,10 @@ export function runChecks(
       const kept = memo?.get(check.component, inputs, now.getTime());
       if (kept) return kept;
       onRun?.(check.component);
-      const pending = [...Object.entries(data), ...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending').map(([k]) => k);
+      const pending = [
+        ...Object.entries(data).filter(([k, v]) => awaited(v, check.sources[k])),
+        ...[...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending'),
+      ].map(([k]) => k);
       const evaluated = check.evaluate(data, scraped, now, followed);
       const result = graceEnds !== undefined && graceEnds < (evaluated.nextCheckAt?.getTime() ?? Infinity)
         ? { ...evaluated, nextCheckAt: new Date(graceEnds) } : evaluated;

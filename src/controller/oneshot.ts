@@ -1,7 +1,7 @@
 import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { KaiwoMonitorStatus } from '../api/types.js';
 import type { KaiwoMonitorSpec } from '../checks/registry.js';
-import type { ScrapeSpec, ScrapeView } from '../checks/types.js';
+import { awaited, type ScrapeSpec, type ScrapeView } from '../checks/types.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import type { Logger } from '../runtime/log.js';
 import { LogManager, wantedLogs } from './logs.js';
@@ -33,10 +33,10 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
       let waiting = 0;
       for (const [k, s] of all) {
         const v = sources.view(s);
-        if (v.state === 'pending') waiting++;
+        if (awaited(v, s)) waiting++;
         else if (!reported.has(k)) {
           reported.add(k);
-          opts.progress?.(`${k}: ${v.state === 'absent' ? 'not served (not installed)' : `${v.objects.length} listed`}`);
+          opts.progress?.(`${k}: ${v.state === 'absent' ? 'not served (not installed)' : v.state === 'pending' ? `cannot be listed (${v.error ?? ''}), done without` : `${v.objects.length} listed`}`);
         }
       }
       waiting += allScrapes.filter((s) => scrapes.view(s).state === 'pending').length;

@@ -121,6 +121,23 @@ export class GpuPool {
     await this.writeQueueStatus();
   }
 
+  /**
+   * The pod of an admitted Workload that the scheduler cannot place: the flavor's nodeLabels in its nodeSelector (as
+   * Kueue injects them), its GPU request, and PodScheduled=False/Unschedulable with the scheduler's message. Its
+   * schedulerName is one no scheduler serves, so nothing else writes its status on a bare API server.
+   */
+  async unschedulablePod(name: string, gpus = this.gpusPerNode): Promise<void> {
+    await this.create(`/api/v1/namespaces/${this.ns}/pods`, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: this.ns },
+      spec: { schedulerName: 'kaiwo-monitor-test-unscheduled', nodeSelector: { [POOL_LABEL]: this.id }, restartPolicy: 'Never',
+        containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { [this.resource]: String(gpus) }, limits: { [this.resource]: String(gpus) } } }] },
+    });
+    await this.req('PATCH', `/api/v1/namespaces/${this.ns}/pods/${name}/status`, { status: { phase: 'Pending', conditions: [{
+      type: 'PodScheduled', status: 'False', reason: 'Unschedulable', lastTransitionTime: isoSeconds(new Date()),
+      message: `0/${this.nodes.length} nodes are available: ${this.nodes.length} Insufficient ${this.resource}.`,
+    }] } }, MERGE);
+  }
+
   async deleteWorkload(name: string): Promise<void> {
     await this.req('DELETE', `${KUEUE}/namespaces/${this.ns}/workloads/${name}`).catch(() => undefined);
     if (this.reserved.delete(name) || this.pending.delete(name)) await this.writeQueueStatus();

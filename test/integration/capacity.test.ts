@@ -73,13 +73,14 @@ describe('integration: capacity truth on a real API server (why is it pending?)'
     const t0 = Date.now();
     await pool.setNode(lostNode, { ready: true, allocatable: 0 }); // the device plugin reports every GPU unhealthy
     await pool.workload('admitted-on-nothing', { admitted: true }); // Kueue still admits by quota...
+    await pool.unschedulablePod('admitted-on-nothing-pod'); // ...and the scheduler finds no GPUs for its pod
     await pool.workload('queued'); // ...and the next one waits for quota
     // The Workloads are created, then admitted (as Kueue does): wait for the settled answer, not the first False.
     const hit = await recorder.when('CapacityHealthy', 'False', t0, 30_000,
       (c, m) => c.message.includes('reserved by admitted Workloads') && m.status?.summary?.capacity?.counts?.pendingWorkloads === 1);
     expect(hit.condition.reason).to.equal('PendingOnLostCapacity');
-    expect(hit.condition.message).to.equal(`ResourceFlavor ${pool.flavor}: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue ${pool.cq}) but only 8 healthy; `
-      + `8 wait for the 8 GPUs lost on ${lostNode} (8 of 8 unhealthy): a hardware problem, not quota`);
+    expect(hit.condition.message).to.include(`ResourceFlavor ${pool.flavor}: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue ${pool.cq}) but only 8 healthy; `
+      + `8 wait for the 8 GPUs lost on ${lostNode} (8 of 8 unhealthy): a hardware problem, not quota`).and.include(`${pool.ns}/admitted-on-nothing-pod`);
     const counts = hit.monitor.status?.summary?.capacity?.counts;
     expect(counts).to.include({ gpusPromised: 16, gpusHealthy: 8, gpusLost: 8, gpusInUse: 16, gpusPending: 8, pendingWorkloads: 1 });
     const metric = (kind: string) => op.metric('kaiwo_monitor_capacity_gpus', { monitor: name, cluster_queue: pool.cq, flavor: pool.flavor, kind });

@@ -2,12 +2,13 @@ import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import { capacityCheck } from '../../../src/checks/capacity.js';
 import { PENDING_PODS_SELECTOR, slimPendingPod, unplacedPod } from '../../../src/checks/pending-pods.js';
-import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
-import type { SourceView } from '../../../src/checks/types.js';
+import { checksFor, type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
+import type { SourceSpec, SourceView } from '../../../src/checks/types.js';
+import { runChecks } from '../../../src/controller/evaluate.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import { clusterQueue, flavor, node, pendingPod, workload } from '../../support/capacity-fixtures.js';
 import { cq, finding, POOL, reasons, run, world } from '../../support/capacity-world.js';
-import { view } from '../../support/fixtures.js';
+import { NOW, view } from '../../support/fixtures.js';
 
 // gpu-1's device plugin marks its 8 GPUs unhealthy while both Workloads are admitted (16 of 16 reserved).
 const lostNodes = [node('gpu-0', { labels: POOL }), node('gpu-1', { labels: POOL, allocatable: 0 })];
@@ -121,6 +122,21 @@ describe('check: capacity when admitted work sits on lost GPUs (unbound pending 
       expect(reasons(r)).to.deep.equal(['Critical:PendingOnLostCapacity', 'Info:PendingPodsUnreadable']);
       expect(finding(r, 'PendingPodsUnreadable')?.message).to.include('pending Pods cannot be read (HTTP 403: pods is forbidden').and.include('waitForPodsReady')
         .and.include('grant list and watch on pods');
+    });
+
+    it('in the controller too (runChecks): a forbidden pods or KaiwoConfig list is not waited for, a forbidden Workload list is', () => {
+      const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, { operator: { enabled: false }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false } });
+      const checks = checksFor(spec as unknown as Record<string, unknown>).filter((c) => c.component === 'capacity');
+      const data = world({ nodes: lostNodes, cqs: [cq('team', 16, 16)], wls: [admitted('a'), admitted('b')] });
+      const forbidden = (plurals: string[]) => ({
+        view: (s: SourceSpec): SourceView => (plurals.includes(s.plural) ? { ...FORBIDDEN, error: `HTTP 403: ${s.plural} is forbidden` }
+          : Object.values(data).find((v) => v.objects[0]?.kind === s.kind) ?? view([])),
+      });
+      const [outcome] = runChecks(checks, forbidden(['pods', 'kaiwoconfigs']), { view: () => ({ state: 'ok', history: [] }) }, NOW);
+      expect(outcome?.pending).to.equal(undefined);
+      expect(outcome?.result).to.include({ status: 'False', reason: 'PendingOnLostCapacity' });
+      expect(outcome?.result?.findings.map((f) => f.reason)).to.include.members(['PendingPodsUnreadable', 'KaiwoConfigUnreadable']);
+      expect(runChecks(checks, forbidden(['pods', 'workloads']), { view: () => ({ state: 'ok', history: [] }) }, NOW)[0]?.pending).to.deep.equal(['workloads']);
     });
 
     it('waits for the first list of the pods, but not when it fails; a pods list that fails later keeps its last objects', () => {

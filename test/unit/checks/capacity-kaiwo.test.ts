@@ -155,7 +155,7 @@ describe("check: capacity, Kaiwo's view of the nodes (KaiwoConfig)", () => {
   it('reads KaiwoConfig kaiwo through a source of its own, with its RBAC rule', () => {
     const defaults = applyDefaults<KaiwoMonitorSpec>(specSchema, {});
     expect(capacityCheck.sources(defaults.capacity, {}).kaiwoConfig).to.deep.equal({
-      apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: 'metadata.name=kaiwo',
+      apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: 'metadata.name=kaiwo', optional: true,
     });
     expect(capacityCheck.rbac).to.deep.include({ apiGroups: ['config.kaiwo.silogen.ai'], resources: ['kaiwoconfigs'], verbs: ['get', 'list', 'watch'] });
   });

@@ -6,7 +6,7 @@ import { view } from '../../support/fixtures.js';
 
 describe('KaiwoConfig kaiwo (config.kaiwo.silogen.ai/v1alpha1)', () => {
   it('is read from the object named kaiwo only (cluster-scoped, fieldSelector metadata.name=kaiwo)', () => {
-    expect(kaiwoConfigSource).to.deep.equal({ apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: 'metadata.name=kaiwo' });
+    expect(kaiwoConfigSource).to.deep.equal({ apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: 'metadata.name=kaiwo', optional: true });
     const s = kaiwoSettings(view([kaiwoConfig({ addTaintsToGpuNodes: true, defaultGpuTaintKey: 'example.com/gpu', defaultGpuResourceKey: 'example.com/gpu',
       excludeMasterNodesFromNodePools: true }, { defaultClusterQueueName: 'main', dynamicallyUpdateDefaultClusterQueue: true })]));
     expect(s).to.deep.equal({ from: 'KaiwoConfig', gpuResourceKey: 'example.com/gpu', gpuTaintKey: 'example.com/gpu', addTaintsToGpuNodes: true,
