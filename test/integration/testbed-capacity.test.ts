@@ -115,6 +115,36 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     }
   });
 
+  it('GPUs lost under work that runs: RunningOnDegradedCapacity (a Warning naming the node), never the Critical, until serviced', async () => {
+    await rec().when('CapacityHealthy', 'True', 0, 120_000);
+    await job('run-a');
+    await job('run-b');
+    const [a, b] = [await waitFor('run-a running', () => podNode('run-a'), 60_000, 200), await waitFor('run-b running', () => podNode('run-b'), 60_000, 200)];
+    expect([a, b].sort()).to.deep.equal(['mi300x-0', 'mi300x-1']);
+    const t0 = Date.now();
+    await tb.nodes.setAllocatableGpus(a, 6); // the device plugin marks 2 GPUs under run-a unhealthy; the pod runs on
+    try {
+      const hit = await waitFor('RunningOnDegradedCapacity', () => rec().seen.find((x) => x.at >= t0
+        && (x.monitor.status?.findings ?? []).some((f) => f.reason === 'RunningOnDegradedCapacity')), 60_000, 100);
+      const f = hit.monitor.status?.findings?.find((x) => x.reason === 'RunningOnDegradedCapacity');
+      expect(f?.severity).to.equal('Warning');
+      expect(f?.message).to.include(a).and.include('2 of 8 unhealthy');
+      for (const x of rec().seen.filter((y) => y.at >= t0)) {
+        expect(x.conditions.find((c) => c.type === 'CapacityHealthy')?.status, `at ${new Date(x.at).toISOString()}`).to.not.equal('False');
+        expect((x.monitor.status?.findings ?? []).filter((y) => y.severity === 'Critical').map((y) => y.message)).to.deep.equal([]);
+      }
+      await tb.nodes.setAllocatableGpus(a, 8);
+      await waitFor('the finding gone once serviced', async () => !(await new Monitors(tb.kc).get(MON)).status?.findings?.some((x) => x.reason === 'RunningOnDegradedCapacity'), 60_000, 200);
+    } finally {
+      await tb.nodes.setAllocatableGpus(a, 8);
+      for (const j of ['run-a', 'run-b']) {
+        await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
+          if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
+        });
+      }
+    }
+  });
+
   it("error lines in the Kaiwo operator's kwok-served container log: ReconcilerErrors, then recovery when they stop", async () => {
     const ok = await rec().when('OperatorLogsHealthy', 'True', 0, 120_000);
     expect(ok.monitor.status?.summary?.logs?.counts?.streams).to.be.at.least(1);
