@@ -78,7 +78,8 @@ const lost = pool.nodes[1] ?? '';
 say(`\n=== why is it pending: ${lost} loses its 8 GPUs while three more jobs are submitted`);
 const t2 = Date.now();
 await pool.setNode(lost, { ready: true, allocatable: 0 });
-await pool.workload('finetune-a', { admitted: true });
+await pool.workload('finetune-a', { admitted: true }); // Kueue admits by quota...
+await pool.unschedulablePod('finetune-a-0'); // ...and the scheduler finds no GPUs for its pod
 for (const w of ['finetune-b', 'eval-c']) await pool.workload(w);
 const why = await recorder.when('CapacityHealthy', 'False', t2, 30_000);
 say(`CapacityHealthy=False (${why.condition.reason}) after ${why.at - t2} ms:\n  ${why.condition.message}`);

@@ -64,9 +64,16 @@ export function kaiwoPoolFindings(nodes: readonly PoolNode[], label: string, set
       if (n.cordoned) continue; // Kaiwo leaves cordoned nodes out of its pools
       if (settings.excludeMasterNodesFromNodePools && CONTROL_PLANE_LABELS.some((l) => n.labels[l] !== undefined)) continue;
       notInPool++;
+      // Kaiwo counts a vendor's GPUs on nodes whose pool name starts with the vendor (cluster.go fillGpuStats): with
+      // none left its jobs get NoGPUs, else InsufficientGPUs once they ask more than the labelled nodes hold.
+      const vendors = n.resources.split(', ').map((r) => r.split('.')[0] ?? '').filter((v) => v === 'amd' || v === 'nvidia');
+      const orphaned = vendors.filter((v) => !pooled.some((p) => String(p.labels[label] ?? '').startsWith(`${v}-`)));
+      const effect = orphaned.length
+        ? `Kaiwo refuses every ${orphaned.join('/')} job as NoGPUs (no node of that vendor is left in its pools) though Kueue could run them`
+        : 'Kaiwo may mark jobs InsufficientGPUs that Kueue could run';
       findings.push({ severity: 'Warning', reason: 'NodeNotInKaiwoPool', object,
-        message: `GPU node ${n.name} (${gpus} ${resources}) has no ${label} label while ${pooled.length} other node(s) do: Kaiwo does not count its GPUs `
-          + `and may mark jobs InsufficientGPUs that Kueue could run. ${notLabelledHint(settings)}` });
+        message: `GPU node ${n.name} (${gpus} ${resources}) has no ${label} label while ${pooled.length} other node(s) do: Kaiwo does not count its GPUs; `
+          + `${effect}. ${notLabelledHint(settings)}` });
       continue;
     }
     const claimed = typeof pool === 'string' ? kaiwoPoolGpus(pool) : undefined;

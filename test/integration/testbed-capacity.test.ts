@@ -2,12 +2,11 @@ import { expect } from 'chai';
 import { appendFile } from 'node:fs/promises';
 import type { Condition } from '../../src/api/types.js';
 import { Monitors } from '../../src/dev/monitors.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
 import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
 import { TestBed } from '../../src/dev/testbed/testbed.js';
 import { jobPod, quotaReserved, submitJob } from '../../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
-import { OperatorProcess } from '../support/operator.js';
+import { stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -27,7 +26,7 @@ const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 describe('e2e on the test bed: capacity truth with the real Kueue, and operator logs served by kwok', function () {
   this.timeout(300_000);
   const tb = new TestBed({ log });
-  const state: { op?: OperatorProcess; recorder?: MonitorRecorder } = {};
+  const state: Watching = {};
   const rec = () => {
     if (!state.recorder) throw new Error('not recording');
     return state.recorder;
@@ -67,20 +66,15 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
       const lq = await req('GET', `${kueuePath('localqueues', NS)}/${CQ}`).catch(() => undefined);
       return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True') && lq !== undefined;
     }, 120_000, 200);
-    await new Monitors(tb.kc).create(MON, {
+    await watchTestBed(tb, MON, {
       interval: '5s', operator: { enabled: false }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false },
       logs: { enabled: true, window: '20s' },
-    });
-    state.recorder = new MonitorRecorder(tb.kc, MON);
-    state.recorder.start();
-    state.op = await OperatorProcess.start(tb.kubeconfigPath);
+    }, state);
   });
 
   after(async function () {
     this.timeout(120_000);
-    await state.op?.stop();
-    await state.recorder?.stop();
-    await tb.stop();
+    await stopTestBed(tb, state);
   });
 
   it('a node loses its GPUs while Jobs are queued: PendingOnLostCapacity names it with the numbers; healed when the GPUs are back', async () => {

@@ -38,7 +38,7 @@ describe('integration: GPU utilization from a real Prometheus (built from its Go
     await sim.install();
     await monitors().create('utilization', {
       operator: { enabled: false }, kueue: { enabled: false }, workloads: { enabled: false },
-      gpuNodes: { utilization: { enabled: true, prometheusURL: prometheus.url, idleWindow: '1m', interval: '5s', timeout: '2s' } },
+      gpuNodes: { utilization: { enabled: true, prometheusURL: prometheus.url, idleWindow: '1m', interval: '5s', timeout: '2s', failureGrace: '5s' } },
     });
     op = await OperatorProcess.start(cluster.kubeconfigPath);
   });
@@ -64,7 +64,7 @@ describe('integration: GPU utilization from a real Prometheus (built from its Go
     expect(m.status?.conditions?.find((c) => c.type === 'GPUNodesHealthy')?.status).to.equal('True');
   });
 
-  it('goes Unknown with reason PrometheusQueryFailed when Prometheus is unreachable', async () => {
+  it('goes Unknown with reason PrometheusQueryFailed when Prometheus stays unreachable past failureGrace', async () => {
     await prometheus?.stop();
     prometheus = undefined;
     const c = await waitFor('PrometheusQueryFailed', async () => {

@@ -29,7 +29,7 @@ const ready = (p: Pod) => p.status?.phase === 'Running' && p.status.conditions?.
 
 /**
  * Plays kubelet for a Deployment whose pods kwok runs: while a pod is Ready, one real process runs for it (Kueue,
- * or the Kaiwo stand-in); when the pod is deleted it gets SIGTERM (graceful shutdown, as on a rolling update);
+ * or the Kaiwo operator); when the pod is deleted it gets SIGTERM (graceful shutdown, as on a rolling update);
  * when its container crashes in kwok (not Ready), SIGKILL. `kill(pod)` SIGKILLs a process and keeps it down until
  * `revive(pod)`, like a container that died and has not been restarted yet.
  */

@@ -133,6 +133,14 @@ describe("check: capacity, Kaiwo's view of the nodes (KaiwoConfig)", () => {
     expect(finding(dynamic, 'NodeNotInKaiwoPool')?.message).to.include('Kaiwo relabels nodes on every KaiwoQueueConfig sync').and.include('its sync fails');
   });
 
+  it("NodeNotInKaiwoPool says NoGPUs when no node of the node's vendor is left in Kaiwo's pools, InsufficientGPUs otherwise", () => {
+    const nodes = [labelled('gpu-0'), node('gpu-1', { labels: POOL }), node('h100-0', { resource: 'nvidia.com/gpu', labels: POOL })];
+    const r = run(world({ nodes, kaiwoConfig: config() }));
+    const msg = (name: string) => r.findings.find((f) => f.reason === 'NodeNotInKaiwoPool' && f.object?.name === name)?.message ?? '';
+    expect(msg('h100-0')).to.include('Kaiwo refuses every nvidia job as NoGPUs').and.not.include('InsufficientGPUs');
+    expect(msg('gpu-1')).to.include('Kaiwo may mark jobs InsufficientGPUs').and.not.include('NoGPUs');
+  });
+
   it('KaiwoPoolLabelMismatch reads N as Kaiwo does: a cpu-only pool on a GPU node counts 0', () => {
     const nodes = [labelled('gpu-0'), node('gpu-1', { labels: { ...POOL, 'kaiwo/nodepool': 'cpu-only-0gpu-86core-900gi' } }),
       node('gpu-2', { labels: { ...POOL, 'kaiwo/nodepool': 'amd-mi300x-hf-8gpu-86core-900gi' } })];
