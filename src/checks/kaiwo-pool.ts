@@ -67,7 +67,7 @@ export function kaiwoPoolFindings(nodes: readonly PoolNode[], label: string, set
       // Kaiwo counts a vendor's GPUs on nodes whose pool name starts with the vendor (cluster.go fillGpuStats): with
       // none left its jobs get NoGPUs, else InsufficientGPUs once they ask more than the labelled nodes hold.
       const vendors = n.resources.split(', ').map((r) => r.split('.')[0] ?? '').filter((v) => v === 'amd' || v === 'nvidia');
-      const orphaned = vendors.filter((v) => !pooled.some((p) => String(p.labels[label] ?? '').startsWith(`${v}-`)));
+      const orphaned = vendors.filter((v) => !pooled.some((p) => (p.labels[label] ?? '').startsWith(`${v}-`)));
       const effect = orphaned.length
         ? `Kaiwo refuses every ${orphaned.join('/')} job as NoGPUs (no node of that vendor is left in its pools) though Kueue could run them`
         : 'Kaiwo may mark jobs InsufficientGPUs that Kueue could run';

@@ -3,6 +3,7 @@ import { durationMs } from '../api/duration.js';
 import { controllerThresholds, dur, int, labelSelectorSchema, metricsEndpoint, obj } from '../api/schema.js';
 import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
+import { observationOf } from '../runtime/observed.js';
 import { selectorString } from '../runtime/selector.js';
 import {
   CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, historyCapacityMs, scrapeSpecFor, windowRate,
@@ -22,6 +23,9 @@ export interface KueueSpec extends ControllerSpec {
   maxEvictions: number;
   metrics: MetricsEndpoint & ControllerThresholds & { maxInadmissibleAttemptsPerMinute: number };
 }
+
+/** How long a new ClusterQueue may stay not Active (not reconciled yet, or its flavors not created yet). */
+export const NEW_QUEUE_GRACE_MS = 30_000;
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 
@@ -150,9 +154,23 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     for (const cq of cqs) {
       const object = ref(cq, 'ClusterQueue', apiVersion);
       const active = conditionOf(cq, 'Active');
+      // A ClusterQueue created moments ago may not be Active yet for reasons that pass by themselves: Kueue has not
+      // reconciled it (no condition), or its ResourceFlavors come right after it (FlavorNotFound) — as when Kaiwo
+      // recreates its queues or a GitOps tool applies them in any order. Young means both first seen by this process
+      // (local clock) and created (server clock) within the grace, so a restarted monitor reports an old inactive
+      // queue at once, and a wrong remote clock cannot hold a verdict back beyond the grace.
       if (active?.status !== 'True') {
-        inactive.push(cq.metadata.name);
-        findings.push({ severity: 'Critical', reason: 'ClusterQueueInactive', object, message: `ClusterQueue ${cq.metadata.name} is inactive (${active?.reason ?? 'no Active condition'})${active?.message ? `: ${active.message}` : ''}` });
+        const firstSeen = observationOf(cq)?.firstSeen ?? now.getTime();
+        const created = Date.parse(cq.metadata.creationTimestamp ?? '');
+        const young = now.getTime() - firstSeen < NEW_QUEUE_GRACE_MS && Number.isFinite(created) && now.getTime() - created < NEW_QUEUE_GRACE_MS;
+        const why = `(${active?.reason ?? 'no Active condition: Kueue has not reconciled it'})${active?.message ? `: ${active.message}` : ''}`;
+        if (young) {
+          next.when(firstSeen, NEW_QUEUE_GRACE_MS);
+          findings.push({ severity: 'Warning', reason: 'ClusterQueueNotReady', object, message: `new ClusterQueue ${cq.metadata.name} is not Active yet ${why}; Critical if it stays so ${NEW_QUEUE_GRACE_MS / 1000}s` });
+        } else {
+          inactive.push(cq.metadata.name);
+          findings.push({ severity: 'Critical', reason: 'ClusterQueueInactive', object, message: `ClusterQueue ${cq.metadata.name} is inactive ${why}` });
+        }
       }
       const st = (cq.status ?? {}) as CQStatus;
       pendingTotal += st.pendingWorkloads ?? 0;

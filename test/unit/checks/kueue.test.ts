@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import { type KaiwoMonitorSpec, specSchema } from '../../../src/checks/registry.js';
-import { kueueCheck } from '../../../src/checks/kueue.js';
+import { kueueCheck, NEW_QUEUE_GRACE_MS } from '../../../src/checks/kueue.js';
+import { recordObservation } from '../../../src/runtime/observed.js';
 import type { SourceView } from '../../../src/checks/types.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import { clusterQueue, deployment, lease, localQueue, NOW, view, workload } from '../../support/fixtures.js';
@@ -47,6 +48,35 @@ describe('check: Kueue', () => {
     const r = run(healthy({ clusterQueues: view([clusterQueue('kaiwo', { active: false, reason: 'Stopped' })]) }));
     expect(r).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
     expect(r.message).to.include('ClusterQueue kaiwo is inactive (Stopped)');
+  });
+
+  it('a new ClusterQueue not Active yet (not reconciled, or its flavors come next) is a Warning for 30s, then Critical; an old one at once', () => {
+    const young = (o: KubeObject, seenAgoMs: number, createdAgoMs = seenAgoMs): KubeObject => {
+      o.metadata.creationTimestamp = new Date(NOW.getTime() - createdAgoMs).toISOString();
+      recordObservation(o, { firstSeen: NOW.getTime() - seenAgoMs });
+      return o;
+    };
+    const unreconciled = () => {
+      const cq = clusterQueue('kaiwo');
+      delete (cq as { status?: unknown }).status;
+      return cq;
+    };
+    const r = run(healthy({ clusterQueues: view([young(unreconciled(), 5000)]) }));
+    expect(r.status).to.equal('True');
+    expect(r.findings.map((f) => `${f.severity}/${f.reason}`)).to.deep.equal(['Warning/ClusterQueueNotReady']);
+    expect(r.nextCheckAt?.getTime()).to.be.at.most(NOW.getTime() - 5000 + NEW_QUEUE_GRACE_MS);
+    const recreated = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), 2000)]) }));
+    expect(recreated.status).to.equal('True');
+    expect(recreated.findings[0]?.message).to.include('new ClusterQueue kaiwo is not Active yet (FlavorNotFound');
+    const late = run(healthy({ clusterQueues: view([young(unreconciled(), NEW_QUEUE_GRACE_MS)]) }));
+    expect(late).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
+    expect(late.message).to.include('no Active condition: Kueue has not reconciled it');
+    // A monitor that restarts sees an old inactive queue for the first time: Critical at once, no flap.
+    const old = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), 0, 3_600_000)]) }));
+    expect(old).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
+    // A creation time in the future (a skewed server clock) holds the verdict back no longer than the local grace.
+    const skewed = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), NEW_QUEUE_GRACE_MS, -86_400_000)]) }));
+    expect(skewed).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
   });
 
   it('goes False when the oldest pending Workload of a ClusterQueue passes maxPendingAge, and asks to be re-checked before', () => {
