@@ -162,7 +162,9 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       if (active?.status !== 'True') {
         const firstSeen = observationOf(cq)?.firstSeen ?? now.getTime();
         const created = Date.parse(cq.metadata.creationTimestamp ?? '');
-        const young = now.getTime() - firstSeen < NEW_QUEUE_GRACE_MS && Number.isFinite(created) && now.getTime() - created < NEW_QUEUE_GRACE_MS;
+        // Only the reasons that pass by themselves: a stop (stopPolicy) or an inactive admission check is meant or lasts.
+        const passing = !active || active.reason === 'FlavorNotFound';
+        const young = passing && now.getTime() - firstSeen < NEW_QUEUE_GRACE_MS && Number.isFinite(created) && now.getTime() - created < NEW_QUEUE_GRACE_MS;
         const why = `(${active?.reason ?? 'no Active condition: Kueue has not reconciled it'})${active?.message ? `: ${active.message}` : ''}`;
         if (young) {
           next.when(firstSeen, NEW_QUEUE_GRACE_MS);

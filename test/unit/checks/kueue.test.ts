@@ -71,11 +71,13 @@ describe('check: Kueue', () => {
     const late = run(healthy({ clusterQueues: view([young(unreconciled(), NEW_QUEUE_GRACE_MS)]) }));
     expect(late).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
     expect(late.message).to.include('no Active condition: Kueue has not reconciled it');
+    // A new queue that is stopped (stopPolicy) is meant so: Critical at once.
+    expect(run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), 2000)]) }))).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
     // A monitor that restarts sees an old inactive queue for the first time: Critical at once, no flap.
-    const old = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), 0, 3_600_000)]) }));
+    const old = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), 0, 3_600_000)]) }));
     expect(old).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
     // A creation time in the future (a skewed server clock) holds the verdict back no longer than the local grace.
-    const skewed = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), NEW_QUEUE_GRACE_MS, -86_400_000)]) }));
+    const skewed = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), NEW_QUEUE_GRACE_MS, -86_400_000)]) }));
     expect(skewed).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
   });
 
