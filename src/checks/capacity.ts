@@ -311,7 +311,10 @@ export function evaluateCapacity(spec: CapacitySpec, data: Parameters<ComponentC
       const gpus = d.total;
       const candidates = byRes.get(d.resource)?.rows;
       if (!candidates) continue;
-      const row = (f.flavorsNamed.length && candidates.length > 1 ? candidates.find((c) => f.flavorsNamed.includes(c.flavor)) : undefined) ?? candidates[0];
+      // The flavor Kueue's message names, else the first that can hold any of it: a flavor with no quota for the
+      // resource (Kaiwo lists the other vendor's GPU, and GPUs in its cpu-only flavor, at 0) never admits it.
+      const row = (f.flavorsNamed.length && candidates.length > 1 ? candidates.find((c) => f.flavorsNamed.includes(c.flavor)) : undefined)
+        ?? candidates.find((c) => c.promised > 0) ?? candidates[0];
       if (!row) continue;
       row.pending += gpus;
       row.pendingWorkloads++;

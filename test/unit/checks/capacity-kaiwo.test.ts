@@ -97,6 +97,20 @@ describe("check: capacity on Kaiwo's configurations (KaiwoConfig, GPU taints)", 
     }
   });
 
+  it("pending demand goes to a flavor that can hold it, not to Kaiwo's cpu-only flavor first in the queue (quota 0 for GPUs)", () => {
+    const cpuPool = { 'kaiwo/nodepool': 'cpu-only-0gpu-86core-900gi' };
+    const nodes = [node('gpu-0', { labels: POOL }), node('gpu-1', { labels: POOL }), node('cpu-0', { labels: cpuPool, dra: true })];
+    const flavors = [flavor('cpu-only', cpuPool), flavor('mi300x', POOL)];
+    const cqs = [clusterQueue('kaiwo', { flavors: [
+      { name: 'cpu-only', resources: [{ name: 'amd.com/gpu', nominal: 0 }, { name: 'nvidia.com/gpu', nominal: 0 }] },
+      { name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal: 16 }, { name: 'nvidia.com/gpu', nominal: 0 }] },
+    ] })];
+    const wls = [workload('ml', 'waits', { queue: 'kaiwo', podSets: [{ count: 1, gpus: 8, resource: 'amd.com/gpu' }] })];
+    const r = run(world({ nodes, flavors, cqs, lqs: [localQueue('ml', 'kaiwo', 'kaiwo')], wls }));
+    expect(reasons(r)).to.deep.equal([]);
+    expect(r.summary?.table?.rows.map((x) => [x[1], x[2], x[7]])).to.deep.equal([['mi300x', 'amd.com/gpu', '8']]);
+  });
+
   it('rows that promise 0 and hold and wait for nothing (the other vendor\'s GPUs in a Kaiwo flavor) make no finding, row or gauge', () => {
     const cqs = [clusterQueue('kaiwo', { flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal: 16 }, { name: 'nvidia.com/gpu', nominal: 0 }] }] })];
     const lqs = [localQueue('ml', 'kaiwo', 'kaiwo')];
