@@ -207,10 +207,10 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
 /** Any registered check, for code that iterates over the registry. */
 export type AnyCheck = ComponentCheck<{ enabled: boolean }>;
 
-/** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
 /** A view to wait for: still listing for the first time, unless the source is optional and that list failed. */
 export const awaited = (v: SourceView, spec: SourceSpec | undefined): boolean => v.state === 'pending' && !(spec?.optional && v.error !== undefined);
 
+/** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
 export function waitingForData(data: Record<string, SourceView>): CheckResult | undefined {
   const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
   if (!pending.length) return undefined;
