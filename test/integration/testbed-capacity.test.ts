@@ -6,7 +6,7 @@ import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
 import { TestBed } from '../../src/dev/testbed/testbed.js';
 import { jobPod, quotaReserved, submitJob } from '../../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
-import { stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
+import { editQueueConfig, type QueueConfig, QUEUE_CONFIG_PATH, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -19,8 +19,6 @@ const MON = 'why-pending';
 const NS = 'ml-capacity';
 const FLAVOR = 'mi300x-pool';
 const CQ = 'why-pending';
-const QC = '/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs/kaiwo';
-interface QueueConfig { spec: { clusterQueues?: unknown[]; resourceFlavors?: unknown[] }; status?: { status?: string } }
 const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 
 describe('e2e on the test bed: capacity truth with the real Kueue, and operator logs served by kwok', function () {
@@ -49,18 +47,13 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     // The real Kaiwo deletes every ClusterQueue and ResourceFlavor its KaiwoQueueConfig does not list: a platform
     // engineer adds them there. A flavor on the two MI300X nodes (by the pool label Kaiwo gave them), a ClusterQueue
     // with 16 of their GPUs for the team's namespace (Kaiwo creates its LocalQueue there, named after the queue).
-    await waitFor('KaiwoQueueConfig kaiwo READY', async () => (await req<QueueConfig>('GET', QC).catch(() => undefined))?.status?.status === 'READY', 120_000, 250);
-    await waitFor('KaiwoQueueConfig updated', async () => {
-      const qc = await req<QueueConfig>('GET', QC);
+    await waitFor('KaiwoQueueConfig kaiwo READY', async () => (await req<QueueConfig>('GET', QUEUE_CONFIG_PATH).catch(() => undefined))?.status?.status === 'READY', 120_000, 250);
+    await editQueueConfig(tb.kc, (qc) => {
       qc.spec.resourceFlavors = [...(qc.spec.resourceFlavors ?? []), { name: FLAVOR, nodeLabels: { 'kaiwo/nodepool': 'amd-mi300x-8gpu-86core-900gi' } }];
       qc.spec.clusterQueues = [...(qc.spec.clusterQueues ?? []), { name: CQ, namespaces: [NS], spec: {
         namespaceSelector: {}, resourceGroups: [{ coveredResources: ['cpu', 'amd.com/gpu'], flavors: [{ name: FLAVOR, resources: [{ name: 'cpu', nominalQuota: '1000' }, { name: 'amd.com/gpu', nominalQuota: '16' }] }] }],
       } }];
-      return req('PUT', QC, qc).then(() => true, (err: unknown) => {
-        if (err instanceof RawRequestError && err.status === 409) return false;
-        throw err;
-      });
-    }, 30_000, 100);
+    });
     await waitFor(`ClusterQueue ${CQ} Active and its LocalQueue`, async () => {
       const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/${CQ}`).catch(() => undefined);
       const lq = await req('GET', `${kueuePath('localqueues', NS)}/${CQ}`).catch(() => undefined);

@@ -10,7 +10,7 @@ import { TestBed } from '../../src/dev/testbed/testbed.js';
 import { pinned } from '../../src/dev/testbed/versions.js';
 import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/dev/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
-import { stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
+import { editQueueConfig as editKaiwoQueueConfig, type QueueConfig, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -35,7 +35,6 @@ interface Workload { metadata: { name: string; labels?: Record<string, string> }
 interface Pod { metadata: { name: string }; spec: { nodeName?: string; tolerations?: { key?: string }[] }; status?: { phase?: string } }
 interface Node { metadata: { name: string; labels?: Record<string, string> }; spec?: { taints?: { key: string; value?: string; effect: string }[] } }
 interface KaiwoStatus { status?: { status?: string; startTime?: string; conditions?: Condition[] } }
-interface QueueConfig { metadata: { resourceVersion?: string; annotations?: Record<string, string> }; spec: { clusterQueues?: { name: string; namespaces?: string[]; spec?: Record<string, unknown> }[]; resourceFlavors?: { name: string; nodeLabels?: Record<string, string> }[] }; status?: { status?: string } }
 
 /**
  * Both Kaiwo releases on the Kueue line they are built against, every scenario. (Kaiwo v0.1.9 on the newest Kueue
@@ -96,6 +95,18 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       return ev.items.filter((e) => e.type === 'Warning' && latest(e) >= Math.floor(since / 1000) * 1000).map((e) => e.reason);
     }
 
+    /**
+     * Status writes happen only on change, so "nothing bad was written" needs a marker: a spec change (`maxPending`,
+     * a value the scenario does not care about); once a status says it observed that generation, every verdict the
+     * monitor reached since `since` has been written and recorded.
+     */
+    async function verdictsWritten(since: number, maxPending: string): Promise<void> {
+      const m = await monitor();
+      await req('PATCH', `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`, { spec: { workloads: { maxPendingDuration: maxPending } } }, MERGE);
+      const generation = (m.metadata.generation ?? 0) + 1;
+      await seenSince('a status of the next generation', since, (x) => x.monitor.status?.observedGeneration === generation, 30_000);
+    }
+
     /** Polls the KaiwoMonitor until condition `type` has `status` (whether or not it changed recently). */
     async function untilCondition(type: string, status: string, timeoutMs = 120_000) {
       return waitFor(`${type}=${status}`, async () => {
@@ -128,20 +139,7 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       return waitFor(`a Kueue Workload for Job ${job}`, async () => (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.find((x) => x.metadata.name.includes(job)), timeoutMs, 200);
     }
 
-    /** Read-modify-write of KaiwoQueueConfig/kaiwo (Kaiwo reconciles it on every update). */
-    async function editQueueConfig(f: (qc: QueueConfig) => void): Promise<void> {
-      await waitFor('KaiwoQueueConfig updated', async () => {
-        const qc = await req<QueueConfig>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`);
-        f(qc);
-        try {
-          await req('PUT', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`, qc);
-          return true;
-        } catch (err) {
-          if (err instanceof RawRequestError && err.status === 409) return false;
-          throw err;
-        }
-      }, 30_000, 100);
-    }
+    const editQueueConfig = (f: (qc: QueueConfig) => void) => editKaiwoQueueConfig(tb.kc, f);
     /** A KaiwoQueueConfig update that changes nothing Kaiwo syncs: Kaiwo reconciles it (and, if configured, relabels). */
     const touchQueueConfig = () => req('PATCH', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`, { metadata: { annotations: { 'kaiwo-monitor.dev/touched': String(Date.now()) } } }, MERGE);
     const queueConfigStatus = async () => (await req<QueueConfig>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`)).status?.status;
@@ -420,12 +418,7 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       }, 120_000, 250);
       await tb.waitAvailable(KAIWO_NAMESPACE, 'kaiwo-controller-manager');
       await untilCondition('KaiwoOperatorHealthy', 'True');
-      // A spec change after the hand-over: once the status says it observed that generation, every verdict the
-      // monitor reached during the hand-over has been written (status writes happen only on change).
-      const m = await new Monitors(tb.kc).get(MON);
-      await req('PATCH', `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`, { spec: { workloads: { maxPendingDuration: '11m' } } }, MERGE);
-      const generation = (m.metadata.generation ?? 0) + 1;
-      await seenSince('a status of the next generation', t, (x) => x.monitor.status?.observedGeneration === generation, 30_000);
+      await verdictsWritten(t, '11m');
       for (const x of rec().seen.filter((y) => y.at >= t)) {
         const c = x.conditions.find((y) => y.type === 'KaiwoOperatorHealthy');
         expect(c?.status, `KaiwoOperatorHealthy at ${new Date(x.at).toISOString()}: ${c?.reason ?? ''} ${c?.message ?? ''}`).to.equal('True');
@@ -632,10 +625,7 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
         if (cq) cq.namespaces = [WL_NS];
       });
       await settled();
-      // Written once the monitor observed the next generation: every verdict of the hand-over is in what we saw.
-      const m = await new Monitors(tb.kc).get(MON);
-      await req('PATCH', `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`, { spec: { workloads: { maxPendingDuration: '12m' } } }, MERGE);
-      await seenSince('a status of the next generation', t, (x) => x.monitor.status?.observedGeneration === (m.metadata.generation ?? 0) + 1, 30_000);
+      await verdictsWritten(t, '12m');
       for (const x of rec().seen.filter((y) => y.at >= t)) {
         expect(criticals(x.monitor).map((f) => `${f.reason}: ${f.message}`), `at ${new Date(x.at).toISOString()}`).to.deep.equal([]);
       }

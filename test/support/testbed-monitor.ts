@@ -1,7 +1,10 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Monitors } from '../../src/dev/monitors.js';
 import { MonitorRecorder } from '../../src/dev/scenarios.js';
 import type { TestBed } from '../../src/dev/testbed/testbed.js';
+import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { OperatorProcess } from './operator.js';
+import { waitFor } from './wait.js';
 
 /** The monitor of a test-bed suite: the operator process and a recorder of every status it writes. */
 export interface Watching { op?: OperatorProcess; recorder?: MonitorRecorder }
@@ -19,4 +22,25 @@ export async function stopTestBed(tb: TestBed, w: Watching): Promise<void> {
   await w.op?.stop();
   await w.recorder?.stop();
   await tb.stop();
+}
+
+export const QUEUE_CONFIG_PATH = '/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs/kaiwo';
+
+/** What the tests read and edit of KaiwoQueueConfig/kaiwo. */
+export interface QueueConfig {
+  metadata: { resourceVersion?: string; annotations?: Record<string, string> };
+  spec: { clusterQueues?: { name: string; namespaces?: string[]; spec?: Record<string, unknown> }[]; resourceFlavors?: { name: string; nodeLabels?: Record<string, string> }[] };
+  status?: { status?: string };
+}
+
+/** Read-modify-write of KaiwoQueueConfig/kaiwo, again on a conflict (Kaiwo reconciles it on every update). */
+export async function editQueueConfig(kc: KubeConfig, f: (qc: QueueConfig) => void): Promise<void> {
+  await waitFor('KaiwoQueueConfig updated', async () => {
+    const qc = await rawJson<QueueConfig>(kc, { method: 'GET', path: QUEUE_CONFIG_PATH });
+    f(qc);
+    return rawJson(kc, { method: 'PUT', path: QUEUE_CONFIG_PATH, body: qc }).then(() => true, (err: unknown) => {
+      if (err instanceof RawRequestError && err.status === 409) return false;
+      throw err;
+    });
+  }, 30_000, 100);
 }
