@@ -2,7 +2,7 @@ import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { SourceSpec, SourceView } from '../checks/types.js';
 import { Informer, type InformerOptions } from '../runtime/informer.js';
 import type { Logger } from '../runtime/log.js';
-import { collectionPath, type KubeObject, stripBulk } from '../runtime/objects.js';
+import { collectionPath } from '../runtime/objects.js';
 
 const PENDING: SourceView = Object.freeze({ state: 'pending', objects: Object.freeze([]) });
 
@@ -82,7 +82,7 @@ export class SourceManager {
       path: collectionPath(s.apiVersion, s.plural, s.namespace),
       ...(s.labelSelector ? { labelSelector: s.labelSelector } : {}),
       ...(s.fieldSelector ? { fieldSelector: s.fieldSelector } : {}),
-      ...(s.transform ? { transform: (o: KubeObject) => (s.transform ?? stripBulk)(stripBulk(o)) } : {}),
+      ...(s.transform ? { transform: s.transform } : {}),
       ...(s.quiet ? { quiet: s.quiet } : {}),
       log: this.log.child('informer', { resource: `${s.plural}.${s.apiVersion}` }),
     });

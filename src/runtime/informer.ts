@@ -17,7 +17,10 @@ export interface InformerOptions {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** Applied to every object before caching (default: drop managedFields and last-applied annotation). */
+  /**
+   * Applied to every object before caching, after managedFields and the last-applied annotation are dropped
+   * (always: their timestamps move on every write, so a kept managedFields makes every heartbeat an update).
+   */
   transform?: (obj: KubeObject) => KubeObject;
   /** Updates (after transform) that are cached without telling the handlers; list() still shows them. */
   quiet?: (old: KubeObject, obj: KubeObject) => boolean;
@@ -71,7 +74,8 @@ export class Informer {
 
   constructor(private readonly kc: KubeConfig, readonly opts: InformerOptions) {
     this.backoff = opts.backoff ?? new Backoff(1000, 30_000);
-    this.project = opts.transform ?? stripBulk;
+    const transform = opts.transform;
+    this.project = transform ? (o) => transform(stripBulk(o)) : stripBulk;
     this.transform = (o) => internObject(this.project(o));
     this.streaming = opts.streamingList ?? true;
   }
