@@ -71,13 +71,13 @@ bench-scale: build controlplane ## kaiwo-monitor vs kube-state-metrics on a load
 	tsx hack/bench/scale.ts
 
 cluster-up: deps controlplane ## start the local control plane in the background; prints its kubeconfig path (FULL=1: the test bed with real Kaiwo v0.1.9 on Kueue v0.12.3; KAIWO=next for Kaiwo v0.2.0-rc12, KUEUE=<version>)
-	@if [ "$${FULL:-}" = 1 ]; then $(MAKE) -s testbed && tsx src/dev/testbed/cli.ts up $${KUEUE:-}; else tsx src/dev/cluster.ts up; fi
+	@if [ "$${FULL:-}" = 1 ]; then $(MAKE) -s testbed && tsx src/localcluster/testbed/cli.ts up $${KUEUE:-}; else tsx src/localcluster/cluster.ts up; fi
 
 cluster-down: deps ## stop the local control plane (and the FULL=1 test bed)
-	@tsx src/dev/testbed/cli.ts down >/dev/null; tsx src/dev/cluster.ts down
+	@tsx src/localcluster/testbed/cli.ts down >/dev/null; tsx src/localcluster/cluster.ts down
 
 cluster-status: deps ## is the local control plane (or the FULL=1 test bed) running?
-	@tsx src/dev/testbed/cli.ts status || tsx src/dev/cluster.ts status
+	@tsx src/localcluster/testbed/cli.ts status || tsx src/localcluster/cluster.ts status
 
 demo: deps controlplane $(if $(filter 1,$(SIM)),,testbed) ## the full story on the test bed: real Kueue admits a Job, operator, a KaiwoMonitor, one fault per area, why is it pending (DEMO_ONCE=1 exits; SIM=1: the older simulated stack)
 	@tsx hack/$(if $(filter 1,$(SIM)),demo-sim,demo).ts

@@ -11,18 +11,18 @@ import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { GpuPool } from '../src/dev/capacity-sim.js';
-import { SimulatedStack } from '../src/dev/simulate.js';
-import { repoRoot } from '../src/dev/paths.js';
-import { MonitorRecorder } from '../src/dev/scenarios.js';
+import { GpuPool } from '../test/support/fakes/capacity-sim.js';
+import { SimulatedStack } from '../test/support/fakes/simulate.js';
+import { repoRoot } from '../src/localcluster/paths.js';
+import { MonitorRecorder } from '../test/support/fakes/scenarios.js';
 
 const run = promisify(execFile);
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 // A control plane that was already running (make cluster-up) is the user's: the demo leaves it running.
-const startedHere = await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'status'], { cwd: repoRoot }).then(() => false, () => true);
-const { stdout } = await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'up'], { cwd: repoRoot });
+const startedHere = await run(tsx, [join(repoRoot, 'src/localcluster/cluster.ts'), 'status'], { cwd: repoRoot }).then(() => false, () => true);
+const { stdout } = await run(tsx, [join(repoRoot, 'src/localcluster/cluster.ts'), 'up'], { cwd: repoRoot });
 const kubeconfig = stdout.trim().split('\n').pop() ?? '';
 const env = { ...process.env, KUBECONFIG: kubeconfig };
 const kubectl = async (...args: string[]) => {
@@ -101,7 +101,7 @@ const shutdown = async () => {
   await sim.stop();
   op.kill('SIGTERM');
   if (startedHere) {
-    await run(tsx, [join(repoRoot, 'src/dev/cluster.ts'), 'down'], { cwd: repoRoot });
+    await run(tsx, [join(repoRoot, 'src/localcluster/cluster.ts'), 'down'], { cwd: repoRoot });
     say('demo stopped: operator and local control plane are down');
   } else {
     say('demo stopped: operator is down; the local control plane was running before the demo and keeps running (make cluster-down)');

@@ -1,5 +1,5 @@
 /**
- * make demo: the whole story on the full test bed (src/dev/testbed): etcd + kube-apiserver, the real
+ * make demo: the whole story on the full test bed (src/localcluster/testbed): etcd + kube-apiserver, the real
  * kube-controller-manager and kube-scheduler, kwok GPU nodes, the real Kueue manager and the real Kaiwo operator
  * from their own install layouts (KAIWO=next: Kaiwo v0.2.0-rc12). The operator runs from source (log in <cache>/demo/operator.log) against a
  * KaiwoMonitor `default`; Kueue admits a real batch Job onto a kwok GPU node; then one fault per area is injected into
@@ -12,14 +12,14 @@ import { createWriteStream, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Condition, KaiwoMonitor } from '../src/api/types.js';
-import { Monitors } from '../src/dev/monitors.js';
-import { cacheRoot, repoRoot } from '../src/dev/paths.js';
-import { MonitorRecorder } from '../src/dev/scenarios.js';
-import { KAIWO_LEASE, KAIWO_NAMESPACE } from '../src/dev/testbed/kaiwo.js';
-import { scraperSecret, testBedMonitorSpec } from '../src/dev/testbed/monitor.js';
-import { TestBed } from '../src/dev/testbed/testbed.js';
-import { pinned } from '../src/dev/testbed/versions.js';
-import { jobPod, quotaReserved, submitJob, submitKaiwoJob } from '../src/dev/testbed/workloads.js';
+import { Monitors } from '../test/support/fakes/monitors.js';
+import { cacheRoot, repoRoot } from '../src/localcluster/paths.js';
+import { MonitorRecorder } from '../test/support/fakes/scenarios.js';
+import { KAIWO_LEASE, KAIWO_NAMESPACE } from '../src/localcluster/testbed/kaiwo.js';
+import { scraperSecret, testBedMonitorSpec } from '../src/localcluster/testbed/monitor.js';
+import { TestBed } from '../src/localcluster/testbed/testbed.js';
+import { pinned } from '../src/localcluster/versions.js';
+import { jobPod, quotaReserved, submitJob, submitKaiwoJob } from '../src/localcluster/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../src/runtime/rawrequest.js';
 
 const run = promisify(execFile);

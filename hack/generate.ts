@@ -1,11 +1,11 @@
 /**
- * make generate: every file derived from the registered checks and config/ (see src/dev/generated.ts): the
+ * make generate: every file derived from the registered checks and config/ (see hack/gen/generated.ts): the
  * KaiwoMonitor CRD, the manager ClusterRole, the chart's copies, the README's table of checks.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generatedFiles } from '../src/dev/generated.js';
-import { repoRoot } from '../src/dev/paths.js';
+import { generatedFiles } from './gen/generated.js';
+import { repoRoot } from '../src/localcluster/paths.js';
 
 for (const [rel, content] of Object.entries(generatedFiles())) {
   mkdirSync(dirname(join(repoRoot, rel)), { recursive: true });

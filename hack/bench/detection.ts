@@ -4,11 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startCluster } from '../../src/dev/backend.js';
-import { repoRoot } from '../../src/dev/paths.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { MonitorRecorder, scenarioSpec, scenarios } from '../../src/dev/scenarios.js';
+import { startCluster } from '../../src/localcluster/backend.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { SimulatedStack } from '../../test/support/fakes/simulate.js';
+import { Monitors } from '../../test/support/fakes/monitors.js';
+import { MonitorRecorder, scenarioSpec, scenarios } from '../../test/support/fakes/scenarios.js';
 
 const runs = Number(process.env.RUNS ?? '5');
 const out = (s: string) => process.stdout.write(`${s}\n`);

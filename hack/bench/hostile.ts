@@ -1,5 +1,5 @@
 /**
- * make bench-hostile: every hostile /metrics and PromQL peer (src/dev/hostile-peers.ts) at once against one
+ * make bench-hostile: every hostile /metrics and PromQL peer (test/support/fakes/hostile-peers.ts) at once against one
  * ScrapeManager for BENCH_SECONDS (default 90), then prints peak RSS and heap, the longest event-loop stall
  * (perf_hooks.monitorEventLoopDelay), sockets left open on either side, scrape outcomes, and how long it takes
  * to parse, decode and evaluate 100k series. The peers run in a worker thread, so the event-loop delay and the
@@ -14,7 +14,7 @@ import { utilizationFindings } from '../../src/checks/gpu-nodes.js';
 import { NextCheck } from '../../src/checks/util.js';
 import type { ScrapeSpec } from '../../src/checks/types.js';
 import { HISTORY_BYTES, ScrapeManager } from '../../src/controller/scrapes.js';
-import { metricsHandler, Peer, promqlHandler } from '../../src/dev/hostile-peers.js';
+import { metricsHandler, Peer, promqlHandler } from '../../test/support/fakes/hostile-peers.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { decodeInstantVector } from '../../src/sources/promql.js';
 import { parsePrometheusText, type Sample } from '../../src/sources/promtext.js';

@@ -6,10 +6,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster } from '../../src/dev/backend.js';
-import { repoRoot } from '../../src/dev/paths.js';
+import { startCluster } from '../../src/localcluster/backend.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 import { watchOnce } from '../../src/runtime/watch.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../../test/support/fakes/monitors.js';
 
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? '30');
 const out = (s: string) => process.stdout.write(`${s}\n`);

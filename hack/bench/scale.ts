@@ -18,12 +18,12 @@ import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KaiwoMonitor } from '../../src/api/types.js';
-import { startCluster } from '../../src/dev/backend.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { repoRoot } from '../../src/dev/paths.js';
-import { freePort } from '../../src/dev/ports.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import { startCluster } from '../../src/localcluster/backend.js';
+import { Monitors } from '../../test/support/fakes/monitors.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { freePort } from '../../src/localcluster/ports.js';
+import { MonitorRecorder } from '../../test/support/fakes/scenarios.js';
+import { SimulatedStack } from '../../test/support/fakes/simulate.js';
 import { heartbeats, kaiwoJobStatus, Loader, loadCluster, nodeName, nodeStatus, type Scale } from './load.js';
 import { topFunctions } from './profile.js';
 

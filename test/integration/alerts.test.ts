@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { CONDITION_TYPES } from '../../src/checks/registry.js';
-import { toolBinary } from '../../src/dev/binaries.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { repoRoot } from '../../src/dev/paths.js';
+import { toolBinary } from '../../src/localcluster/binaries.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KaiwoMonitor } from '../../src/api/types.js';
-import type { Cluster } from '../../src/dev/backend.js';
-import { GpuPool } from '../../src/dev/capacity-sim.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { GpuPool } from '../support/fakes/capacity-sim.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { MonitorRecorder } from '../support/fakes/scenarios.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { OperatorProcess } from '../support/operator.js';

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { KaiwoMonitorStatus } from '../../src/api/types.js';
-import type { Cluster } from '../../src/dev/backend.js';
-import { freePort } from '../../src/dev/ports.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { freePort } from '../../src/localcluster/ports.js';
+import { SimulatedStack } from '../support/fakes/simulate.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 
 const check = (args: string[], kubeconfig: string) => kaiwoMonitor(['check', `--kubeconfig=${kubeconfig}`, '--timeout=20s', ...args]);
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/dev/ports.js';
+import { freePort } from '../../src/localcluster/ports.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { type LogLine, OperatorProcess } from '../support/operator.js';

@@ -8,7 +8,7 @@ import {
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
-import type { Cluster } from '../../src/dev/backend.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 
 const kueue = { group: 'kueue.x-k8s.io', version: 'v1beta2', plural: 'clusterqueues' };

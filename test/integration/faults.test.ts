@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Cluster } from '../../src/dev/backend.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { SimulatedStack } from '../support/fakes/simulate.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
-import { MonitorRecorder, scenarioSpec, scenarios } from '../../src/dev/scenarios.js';
+import { MonitorRecorder, scenarioSpec, scenarios } from '../support/fakes/scenarios.js';
 
 interface CoreEvent { reason: string; type: string; message: string; metadata: { creationTimestamp: string } }
 

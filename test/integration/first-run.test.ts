@@ -11,10 +11,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { Cluster } from '../../src/dev/backend.js';
-import { LocalControlPlane } from '../../src/dev/controlplane.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { repoRoot } from '../../src/dev/paths.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { LocalControlPlane } from '../../src/localcluster/controlplane.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 
 interface Result { code: number; stdout: string; stderr: string }

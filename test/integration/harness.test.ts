@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { startCluster } from '../../src/dev/backend.js';
-import { repoRoot } from '../../src/dev/paths.js';
-import { versions } from '../../src/dev/versions.js';
+import { startCluster } from '../../src/localcluster/backend.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { versions } from '../../src/localcluster/versions.js';
 import { localControlPlane, skipWithoutBackend } from '../support/cluster.js';
-import { alive } from '../../src/dev/pidfile.js';
+import { alive } from '../../src/localcluster/pidfile.js';
 
 const run = promisify(execFile);
 

@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import type { Cluster } from '../../src/dev/backend.js';
-import { installCrds, prometheusOperatorCrds } from '../../src/dev/crds.js';
-import { repoRoot } from '../../src/dev/paths.js';
-import { toolBinary } from '../../src/dev/binaries.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { installCrds, prometheusOperatorCrds } from '../../src/localcluster/crds.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { toolBinary } from '../../src/localcluster/binaries.js';
 import { kubectl } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { Cluster } from '../../src/dev/backend.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
 import { SERVER_LIMITS } from '../../src/runtime/serving.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { metricIn, metricsTokens, scrape } from '../support/metrics-client.js';

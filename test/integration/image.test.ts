@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { Condition } from '../../src/api/types.js';
-import type { Cluster } from '../../src/dev/backend.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { repoRoot } from '../../src/dev/paths.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
@@ -96,7 +96,7 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
     for (const dev of Object.keys(pkg.devDependencies).filter((d) => !d.startsWith('@types/'))) {
       expect(existsSync(join(app, 'node_modules', dev)), dev).to.equal(false);
     }
-    expect(files(join(app, 'dist')).filter((f) => f.includes(join('dist', 'dev'))), 'src/dev is not shipped').to.deep.equal([]);
+    expect(files(join(app, 'dist')).filter((f) => f.includes(join('dist', 'localcluster'))), 'src/localcluster is not shipped').to.deep.equal([]);
   });
 
   it('runs the ENTRYPOINT and CMD from that layout and writes a status', async () => {

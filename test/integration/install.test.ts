@@ -5,18 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { Cluster } from '../../src/dev/backend.js';
-import { installCrds, prometheusOperatorCrds } from '../../src/dev/crds.js';
-import { repoRoot } from '../../src/dev/paths.js';
-import { toolBinary } from '../../src/dev/binaries.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { installCrds, prometheusOperatorCrds } from '../../src/localcluster/crds.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { toolBinary } from '../../src/localcluster/binaries.js';
+import { SimulatedStack } from '../support/fakes/simulate.js';
 import { loadKubeConfig } from '../../src/runtime/kubeconfig.js';
 import { rawJson, rawRequest } from '../../src/runtime/rawrequest.js';
 import { kubectl } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
+import { MonitorRecorder } from '../support/fakes/scenarios.js';
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Monitors } from '../../src/dev/monitors.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { MonitorRecorder } from '../support/fakes/scenarios.js';
+import { SimulatedStack } from '../support/fakes/simulate.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { type LogLine, OperatorProcess } from '../support/operator.js';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { type Cluster, startCluster } from '../../src/dev/backend.js';
-import { versions } from '../../src/dev/versions.js';
+import { type Cluster, startCluster } from '../../src/localcluster/backend.js';
+import { versions } from '../../src/localcluster/versions.js';
 import { isoSeconds, microTime } from '../../src/api/time.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Cluster } from '../../src/dev/backend.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';

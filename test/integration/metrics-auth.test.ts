@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Cluster } from '../../src/dev/backend.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
 import { DEFAULT_AUTH_LIMITS } from '../../src/runtime/metricsauth.js';
 import { rawRequest } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';

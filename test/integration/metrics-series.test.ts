@@ -3,7 +3,7 @@ import { get } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parsePrometheusText, type Sample } from '../../src/sources/promtext.js';
 import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

@@ -4,11 +4,11 @@ import { CHECKS, specSchema } from '../../src/checks/registry.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Cluster } from '../../src/dev/backend.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { watchOnce } from '../../src/runtime/watch.js';
 import { localControlPlane, sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluster.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,16 +1,16 @@
 import { expect } from 'chai';
 import { appendFile } from 'node:fs/promises';
 import type { Condition } from '../../src/api/types.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { KAIWO_NAMESPACE } from '../../src/dev/testbed/kaiwo.js';
-import { TestBed } from '../../src/dev/testbed/testbed.js';
-import { jobPod, quotaReserved, submitJob } from '../../src/dev/testbed/workloads.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { KAIWO_NAMESPACE } from '../../src/localcluster/testbed/kaiwo.js';
+import { TestBed } from '../../src/localcluster/testbed/testbed.js';
+import { jobPod, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { editQueueConfig, type QueueConfig, QUEUE_CONFIG_PATH, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
- * "Why is it pending?" and the operator's logs on the full test bed (src/dev/testbed): a ClusterQueue the real Kaiwo
+ * "Why is it pending?" and the operator's logs on the full test bed (src/localcluster/testbed): a ClusterQueue the real Kaiwo
  * operator syncs from its KaiwoQueueConfig, the real Kueue manager admits batch Jobs by quota onto kwok GPU nodes, the
  * real kube-scheduler places (or cannot place) their pods, and kwok serves the Kaiwo pods' container logs (the real
  * operator's output) through the API server's pods/log.

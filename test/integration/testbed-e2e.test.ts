@@ -1,20 +1,20 @@
 import { expect } from 'chai';
 import type { Condition, Finding } from '../../src/api/types.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
-import { KAIWO_NAMESPACE, KAIWO_PODS } from '../../src/dev/testbed/kaiwo.js';
-import { KUEUE_LEASE, KUEUE_NAMESPACE } from '../../src/dev/testbed/kueue.js';
-import { scraperSecret, testBedMonitorSpec } from '../../src/dev/testbed/monitor.js';
-import { mi300xNode } from '../../src/dev/testbed/nodes.js';
-import { TestBed } from '../../src/dev/testbed/testbed.js';
-import { pinned } from '../../src/dev/testbed/versions.js';
-import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/dev/testbed/workloads.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { MonitorRecorder } from '../support/fakes/scenarios.js';
+import { KAIWO_NAMESPACE, KAIWO_PODS } from '../../src/localcluster/testbed/kaiwo.js';
+import { KUEUE_LEASE, KUEUE_NAMESPACE } from '../../src/localcluster/testbed/kueue.js';
+import { scraperSecret, testBedMonitorSpec } from '../../src/localcluster/testbed/monitor.js';
+import { mi300xNode } from '../../src/localcluster/testbed/nodes.js';
+import { TestBed } from '../../src/localcluster/testbed/testbed.js';
+import { pinned } from '../../src/localcluster/versions.js';
+import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/localcluster/testbed/workloads.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { editQueueConfig as editKaiwoQueueConfig, type QueueConfig, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
- * The e2e suite on the full test bed (src/dev/testbed): real kube-controller-manager, kube-scheduler, kwok GPU
+ * The e2e suite on the full test bed (src/localcluster/testbed): real kube-controller-manager, kube-scheduler, kwok GPU
  * nodes, the real Kueue manager and the real Kaiwo operator (both releases users run: v0.1.9 and v0.2.0-rc12, on
  * Kueue v0.12.3, the line they are built against), each from its own install layout. Kaiwo labels the nodes,
  * builds its ClusterQueue and ResourceFlavors from them, turns KaiwoJobs into Jobs and writes their status. Each

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Condition, KaiwoMonitor } from '../../src/api/types.js';
-import type { Cluster } from '../../src/dev/backend.js';
-import { Monitors } from '../../src/dev/monitors.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { Monitors } from '../support/fakes/monitors.js';
+import { SimulatedStack } from '../support/fakes/simulate.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { kubectl } from '../support/commands.js';

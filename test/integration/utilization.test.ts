@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
-import type { Cluster } from '../../src/dev/backend.js';
-import { LocalPrometheus } from '../../src/dev/prometheus.js';
-import { SimulatedStack } from '../../src/dev/simulate.js';
+import type { Cluster } from '../../src/localcluster/backend.js';
+import { LocalPrometheus } from '../../src/localcluster/prometheus.js';
+import { SimulatedStack } from '../support/fakes/simulate.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
-import { Monitors } from '../../src/dev/monitors.js';
+import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 

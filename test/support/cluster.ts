@@ -1,5 +1,5 @@
-import { BackendUnavailable, type Cluster, startCluster } from '../../src/dev/backend.js';
-import type { LocalControlPlane } from '../../src/dev/controlplane.js';
+import { BackendUnavailable, type Cluster, startCluster } from '../../src/localcluster/backend.js';
+import type { LocalControlPlane } from '../../src/localcluster/controlplane.js';
 
 let shared: Promise<Cluster> | undefined;
 

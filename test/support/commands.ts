@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../../src/dev/paths.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 
 /** Runs kubectl with `input` on stdin, resolving with stdout (rejects with stderr on failure). */
 export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {

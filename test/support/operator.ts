@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
-import { repoRoot } from '../../src/dev/paths.js';
-import { freePort } from '../../src/dev/ports.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { freePort } from '../../src/localcluster/ports.js';
 import { join } from 'node:path';
 import { parsePrometheusText, sumOf } from '../../src/sources/promtext.js';
 

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Monitors } from '../../src/dev/monitors.js';
-import { MonitorRecorder } from '../../src/dev/scenarios.js';
-import type { TestBed } from '../../src/dev/testbed/testbed.js';
+import { Monitors } from './fakes/monitors.js';
+import { MonitorRecorder } from './fakes/scenarios.js';
+import type { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
 import { OperatorProcess } from './operator.js';
 import { waitFor } from './wait.js';

@@ -6,8 +6,8 @@ import { applyDefaults } from '../../src/api/defaults.js';
 import type { Schema } from '../../src/api/schema.js';
 import type { KaiwoMonitorStatus } from '../../src/api/types.js';
 import { type KaiwoMonitorSpec, specSchema, statusSchema } from '../../src/checks/registry.js';
-import { generatedFiles } from '../../src/dev/generated.js';
-import { repoRoot } from '../../src/dev/paths.js';
+import { generatedFiles } from '../../hack/gen/generated.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 
 type DeepRequired<T> = T extends (infer U)[] ? DeepRequired<U>[] : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
 

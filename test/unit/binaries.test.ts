@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binariesFromEnv } from '../../src/dev/binaries.js';
-import { cacheRoot } from '../../src/dev/paths.js';
+import { binariesFromEnv } from '../../src/localcluster/binaries.js';
+import { cacheRoot } from '../../src/localcluster/paths.js';
 
 function fakeBin(dir: string, name: string): string {
   const p = join(dir, name);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { selectedBackend } from '../../src/dev/backend.js';
-import { kaiwoStandInCrds } from '../../src/dev/kaiwo-crds.js';
+import { selectedBackend } from '../../src/localcluster/backend.js';
+import { kaiwoStandInCrds } from '../../src/localcluster/kaiwo-crds.js';
 
 describe('test backends', () => {
   it('defaults to the local control plane and accepts kubeconfig and k3s', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { drip, head, Peer, pump } from '../../src/dev/hostile-peers.js';
+import { drip, head, Peer, pump } from '../support/fakes/hostile-peers.js';
 import { fetchLines, fetchText, HttpError, type HttpFailure, LineSplitter } from '../../src/runtime/http.js';
 import { selfSignedCert } from '../../src/runtime/selfsigned.js';
 import { waitFor } from '../support/wait.js';

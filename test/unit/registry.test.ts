@@ -8,7 +8,7 @@ import type { AnyCheck, ComponentCheck } from '../../src/checks/types.js';
 import { verdict } from '../../src/checks/util.js';
 import { buildStatus } from '../../src/controller/status.js';
 import { validateSpec } from '../../src/controller/validate.js';
-import { renderReadme, renderRole } from '../../src/dev/generated.js';
+import { renderReadme, renderRole } from '../../hack/gen/generated.js';
 
 interface WidgetsSpec { enabled: boolean; widgetSelector: LabelSelector; maxBroken: number }
 

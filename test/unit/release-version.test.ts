@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
-import { repoRoot } from '../../src/dev/paths.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 import { packageVersion } from '../../src/cli/version.js';
 
 const run = promisify(execFile);

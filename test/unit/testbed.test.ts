@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CriLogMirror } from '../../src/dev/testbed/crilog.js';
-import { loopbackWebhooks } from '../../src/dev/testbed/kueue.js';
-import { faultStages, FAULT_ANNOTATION } from '../../src/dev/testbed/stages.js';
+import { CriLogMirror } from '../../src/localcluster/testbed/crilog.js';
+import { loopbackWebhooks } from '../../src/localcluster/testbed/kueue.js';
+import { faultStages, FAULT_ANNOTATION } from '../../src/localcluster/testbed/stages.js';
 
 describe('test bed: Kueue webhooks on loopback', () => {
   const hook = (name: string, path: string) => ({ name, clientConfig: { service: { name: 'kueue-webhook-service', namespace: 'kueue-system', path } }, failurePolicy: 'Fail' });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../src/dev/paths.js';
-import { parseVersions, versions } from '../../src/dev/versions.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { parseVersions, versions } from '../../src/localcluster/versions.js';
 
 describe('versions.env', () => {
   it('parses KEY=vX.Y.Z lines and ignores comments', () => {

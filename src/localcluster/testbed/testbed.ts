@@ -3,7 +3,7 @@ import { type Cluster, startCluster } from '../backend.js';
 import type { ManagedProcess } from '../process.js';
 import { isoSeconds } from '../../api/time.js';
 import { rawJson } from '../../runtime/rawrequest.js';
-import { testBedBinDir } from './binaries.js';
+import { toolBinDir } from '../binaries.js';
 import { CriLogMirror } from './crilog.js';
 import { Kaiwo, KAIWO_NAMESPACE } from './kaiwo.js';
 import { controllerManager, scheduler } from './kube.js';
@@ -11,7 +11,7 @@ import { Kueue, KUEUE_NAMESPACE } from './kueue.js';
 import { kwokController } from './kwok.js';
 import { FakeNodes } from './nodes.js';
 import { FAULT_ANNOTATION, type PodFault } from './stages.js';
-import { pinned } from './versions.js';
+import { pinned } from '../versions.js';
 
 export interface TestBedOptions {
   /** Kueue release to run (default KUEUE_LEGACY_VERSION, v0.12.3: the line both Kaiwo releases are built against). */
@@ -89,8 +89,8 @@ export class TestBed {
     try {
       const next = this.kaiwoVersion === pinned('KAIWO_NEXT_VERSION');
       const [kube, kwok, kueueBin, kaiwoBin] = await this.phase('binaries', () => Promise.all([
-        testBedBinDir('kube', this.log), testBedBinDir('kwok', this.log), testBedBinDir(legacy ? 'kueue-legacy' : 'kueue', this.log),
-        testBedBinDir(next ? 'kaiwo-next' : 'kaiwo', this.log),
+        toolBinDir('kube', this.log), toolBinDir('kwok', this.log), toolBinDir(legacy ? 'kueue-legacy' : 'kueue', this.log),
+        toolBinDir(next ? 'kaiwo-next' : 'kaiwo', this.log),
       ]));
       const cluster = await this.phase('control plane + CRDs', () => startCluster({
         backend: 'local', kueueVersion: this.kueueVersion, kaiwoVersion: this.kaiwoVersion, log: this.log,

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Condition, KaiwoMonitor } from '../api/types.js';
+import type { Condition, KaiwoMonitor } from '../../../src/api/types.js';
 import type { SimulatedStack } from './simulate.js';
-import { watchOnce } from '../runtime/watch.js';
+import { watchOnce } from '../../../src/runtime/watch.js';
 
 /** One fault class: how to inject it, when the fault "happened", and what the monitor must show. */
 export interface FaultScenario {

@@ -16,8 +16,8 @@ export interface Versions {
 
 const required: (keyof Versions)[] = ['K8S_VERSION', 'ETCD_VERSION', 'KUEUE_VERSION', 'KUEUE_LEGACY_VERSION', 'KAIWO_VERSION', 'PROMETHEUS_VERSION', 'HELM_VERSION', 'PROMETHEUS_OPERATOR_VERSION'];
 
-/** Parses the KEY=value lines of a versions.env file; comments and blank lines are ignored. */
-export function parseVersions(text: string): Versions {
+/** The KEY=value lines of a versions.env file; comments and blank lines are ignored, anything else throws. */
+export function parseVersionLines(text: string): Map<string, string> {
   const values = new Map<string, string>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -26,6 +26,12 @@ export function parseVersions(text: string): Versions {
     if (!m?.[1] || !m[2]) throw new Error(`versions.env: cannot parse line ${JSON.stringify(line)}`);
     values.set(m[1], m[2]);
   }
+  return values;
+}
+
+/** Parses a versions.env file and checks that the harness's required keys are there. */
+export function parseVersions(text: string): Versions {
+  const values = parseVersionLines(text);
   const out: Partial<Versions> = {};
   for (const key of required) {
     const v = values.get(key);
@@ -35,8 +41,17 @@ export function parseVersions(text: string): Versions {
   return out as Versions;
 }
 
-let cached: Versions | undefined;
+let cached: Map<string, string> | undefined;
+const all = () => (cached ??= parseVersionLines(readFileSync(join(repoRoot, 'hack', 'versions.env'), 'utf8')));
+
+/** Every pinned version the harness needs, from hack/versions.env (the file the build scripts read too). */
 export function versions(): Versions {
-  cached ??= parseVersions(readFileSync(join(repoRoot, 'hack', 'versions.env'), 'utf8'));
-  return cached;
+  return parseVersions([...all()].map(([k, v]) => `${k}=${v}`).join('\n'));
+}
+
+/** One pinned version from hack/versions.env (KWOK_VERSION, KAIWO_NEXT_VERSION, ...). */
+export function pinned(key: string): string {
+  const v = all().get(key);
+  if (!v) throw new Error(`hack/versions.env has no ${key}`);
+  return v;
 }

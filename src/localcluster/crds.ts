@@ -75,9 +75,9 @@ export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<Crd
     root = await goModuleDir('github.com/silogen/kaiwo', version);
   } catch (err) {
     const why = `${upstream} is missing and ${(err as Error).message.split('\n')[0] ?? ''}`;
-    if (!fallbackNoted) process.stderr.write(`\n  WARNING: Kaiwo's real CRDs are not available (${why}); using the open STAND-IN schemas of src/dev/kaiwo-crds.ts\n\n`);
+    if (!fallbackNoted) process.stderr.write(`\n  WARNING: Kaiwo's real CRDs are not available (${why}); using the open STAND-IN schemas of src/localcluster/kaiwo-crds.ts\n\n`);
     fallbackNoted = true;
-    return { name: `kaiwo ${version} (STAND-IN, real CRDs missing)`, source: `stand-in schemas from src/dev/kaiwo-crds.ts (${why})`, crds: kaiwoStandInCrds() };
+    return { name: `kaiwo ${version} (STAND-IN, real CRDs missing)`, source: `stand-in schemas from src/localcluster/kaiwo-crds.ts (${why})`, crds: kaiwoStandInCrds() };
   }
   const listed = await listedIn(root);
   const dir = join(root, 'config', 'crd', 'bases');

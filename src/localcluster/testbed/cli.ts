@@ -2,14 +2,14 @@
  * make cluster-up FULL=1 / cluster-down / cluster-status for the full test bed: runs a TestBed in the background
  * until stopped. State (pid, kubeconfig path) lives in <cache>/testbed-cluster/ (or KAIWO_MONITOR_TESTBED_DIR).
  *
- *   tsx src/dev/testbed/cli.ts up [kueue-version] | down | status | serve
+ *   tsx src/localcluster/testbed/cli.ts up [kueue-version] | down | status | serve
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot, repoRoot } from '../paths.js';
 import { TestBed } from './testbed.js';
-import { pinned } from './versions.js';
+import { pinned } from '../versions.js';
 import { alive, readLiveState } from '../pidfile.js';
 
 interface State { pid: number; kubeconfig: string; kueue: string; kaiwo?: string; startupMs: number }
@@ -33,7 +33,7 @@ async function up(kueue: string | undefined): Promise<number> {
   mkdirSync(dir, { recursive: true });
   rmSync(stateFile, { force: true });
   const fd = openSync(serveLog, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'dev', 'testbed', 'cli.ts'), 'serve', ...(kueue ? [kueue] : [])], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'localcluster', 'testbed', 'cli.ts'), 'serve', ...(kueue ? [kueue] : [])], {
     detached: true, stdio: ['ignore', fd, fd], cwd: repoRoot,
   });
   child.unref();

@@ -1,9 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { isoSeconds, microTime } from '../api/time.js';
-import { createLogger } from '../runtime/log.js';
-import { startMetricsServer } from '../runtime/serving.js';
-import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
+import { isoSeconds, microTime } from '../../../src/api/time.js';
+import { createLogger } from '../../../src/runtime/log.js';
+import { startMetricsServer } from '../../../src/runtime/serving.js';
+import { rawJson, RawRequestError } from '../../../src/runtime/rawrequest.js';
 
 /**
  * A simulated Kaiwo/Kueue/GPU cluster on a bare API server (no kubelet, no controllers): the objects a real

@@ -2,7 +2,7 @@
  * make cluster-up / cluster-down / cluster-status: a local control plane with all CRDs, running in the
  * background until stopped. State lives in $KAIWO_MONITOR_CLUSTER_DIR or <cache>/cluster/ (see README).
  *
- *   tsx src/dev/cluster.ts up | down | status | serve
+ *   tsx src/localcluster/cluster.ts up | down | status | serve
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ async function up(): Promise<number> {
   mkdirSync(dir, { recursive: true });
   rmSync(stateFile, { force: true });
   const logFd = openSync(serveLog, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'dev', 'cluster.ts'), 'serve'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'localcluster', 'cluster.ts'), 'serve'], {
     detached: true, stdio: ['ignore', logFd, logFd], cwd: repoRoot,
   });
   child.unref();

@@ -5,7 +5,7 @@ import type { LocalControlPlane } from '../controlplane.js';
 import { goModuleDir } from '../gomod.js';
 import { freePort } from '../ports.js';
 import { ManagedProcess } from '../process.js';
-import { pinned } from './versions.js';
+import { pinned } from '../versions.js';
 import { componentKubeconfig } from './kube.js';
 import { issueServing } from './pki.js';
 import { kwokStages } from './stages.js';

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { isoSeconds } from '../api/time.js';
-import { rawJson, RawRequestError } from '../runtime/rawrequest.js';
+import { isoSeconds } from '../../../src/api/time.js';
+import { rawJson, RawRequestError } from '../../../src/runtime/rawrequest.js';
 
 /**
  * A GPU pool as Kueue sees it, on a bare API server: labelled GPU nodes, a ResourceFlavor selecting them, a

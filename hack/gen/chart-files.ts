@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { repoRoot } from './paths.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 
 const header = '# Generated from config/ by `make generate`. Do not edit.\n';
 

@@ -57,8 +57,31 @@ export async function resolveBinaries(log: (msg: string) => void = () => undefin
   return wanted;
 }
 
-/** A tool built from its Go module by hack/build-tool.sh (built on first use, then cached by version). */
-export async function toolBinary(tool: 'prometheus' | 'helm' | 'gitops', name: string = tool): Promise<string> {
-  const { stdout } = await run('bash', [join(repoRoot, 'hack', 'build-tool.sh'), tool], { maxBuffer: 64 * 1024 * 1024 });
-  return join(stdout.trim().split('\n').pop() ?? '', name);
+/** Parts built from their Go modules by hack/build-tool.sh, each cached by version. */
+export type Tool = 'kube' | 'kwok' | 'kueue' | 'kueue-legacy' | 'kaiwo' | 'kaiwo-next' | 'prometheus' | 'helm' | 'gitops';
+
+const built = new Map<Tool, Promise<string>>();
+
+/**
+ * Directory of a tool's binaries, building it on first use (minutes the first time: the log says so), then from
+ * ~/.cache/kaiwo-monitor/<tool>/<version>/bin.
+ */
+export function toolBinDir(tool: Tool, log: (m: string) => void = () => undefined): Promise<string> {
+  let dir = built.get(tool);
+  if (!dir) {
+    dir = (async () => {
+      const started = Date.now();
+      const { stdout, stderr } = await run('bash', [join(repoRoot, 'hack', 'build-tool.sh'), tool], { maxBuffer: 64 * 1024 * 1024 });
+      if (!stderr.includes('cached:')) log(`built ${tool} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+      return stdout.trim().split('\n').pop() ?? '';
+    })();
+    dir.catch(() => built.delete(tool));
+    built.set(tool, dir);
+  }
+  return dir;
+}
+
+/** One binary of a tool (see toolBinDir). */
+export async function toolBinary(tool: Tool, name: string = tool): Promise<string> {
+  return join(await toolBinDir(tool), name);
 }

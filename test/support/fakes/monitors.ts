@@ -1,7 +1,7 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION } from '../api/schema.js';
-import type { Condition, KaiwoMonitor } from '../api/types.js';
-import { rawRequest } from '../runtime/rawrequest.js';
+import { GROUP, PLURAL, VERSION } from '../../../src/api/schema.js';
+import type { Condition, KaiwoMonitor } from '../../../src/api/types.js';
+import { rawRequest } from '../../../src/runtime/rawrequest.js';
 
 const ref = { group: GROUP, version: VERSION, plural: PLURAL };
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, isSeq, stringify, visit } from 'yaml';
-import { GROUP, PLURAL } from '../api/schema.js';
-import { CHECKS, checksTable, kaiwoMonitorCrd, managerRules } from '../checks/registry.js';
-import type { AnyCheck } from '../checks/types.js';
+import { GROUP, PLURAL } from '../../src/api/schema.js';
+import { CHECKS, checksTable, kaiwoMonitorCrd, managerRules } from '../../src/checks/registry.js';
+import type { AnyCheck } from '../../src/checks/types.js';
 import { chartFiles } from './chart-files.js';
-import { repoRoot } from './paths.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 
 /** Where the generated CRD is committed. */
 export const crdFiles = [`crds/${GROUP}_${PLURAL}.yaml`, `config/crd/bases/${GROUP}_${PLURAL}.yaml`, `charts/kaiwo-monitor/crds/${GROUP}_${PLURAL}.yaml`];
