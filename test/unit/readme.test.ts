@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CONDITION_TYPES } from '../../src/checks/registry.js';
@@ -23,5 +23,15 @@ describe('README: "Reading status" matches the CRD and the registry', () => {
   it('the condition table names every component\'s condition', () => {
     const types = Object.values(CONDITION_TYPES).filter((t): t is string => typeof t === 'string');
     expect(types.filter((t) => !readingStatus.includes(`\`${t}\``)), 'condition types missing from README').to.deep.equal([]);
+  });
+});
+
+describe('docs/ARCHITECTURE.md names files that exist', () => {
+  it('every `src/…`, `hack/…`, `test/…` path it names is in the tree', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'ARCHITECTURE.md'), 'utf8');
+    const paths = [...doc.matchAll(/\b((?:src|hack|test|config|charts|crds)\/[\w./*<>-]*[\w/*>])/g)].map((m) => m[1] ?? '');
+    expect(paths.length, 'paths named').to.be.greaterThan(30);
+    const missing = [...new Set(paths)].filter((p) => !p.includes('<') && !p.includes('*') && !existsSync(join(repoRoot, p.replace(/\/$/, ''))));
+    expect(missing, 'paths named in ARCHITECTURE.md that do not exist').to.deep.equal([]);
   });
 });
