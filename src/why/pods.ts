@@ -1,0 +1,66 @@
+import { conditionOf } from '../checks/util.js';
+import { isRecord, type KubeObject } from '../runtime/objects.js';
+import type { Link, WhySnapshot } from './types.js';
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const cut = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** The scheduler's "node(s) had untolerated taint {key: value}" (k8s.io/kubernetes TaintToleration plugin). */
+const TAINT = /untolerated taint\(?s?\)?\s*\{([^}]{1,300})\}/;
+
+/** GPUs of each extended resource one pod requests (the largest over its containers' requests, summed). */
+function podGpus(pod: KubeObject): Record<string, number> {
+  const out: Record<string, number> = {};
+  const spec = isRecord(pod.spec) ? pod.spec : {};
+  for (const c of Array.isArray(spec.containers) ? spec.containers.filter(isRecord) : []) {
+    const req = isRecord(c.resources) && isRecord(c.resources.requests) ? c.resources.requests : {};
+    for (const [r, v] of Object.entries(req)) {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : NaN;
+      if (r.includes('/') && Number.isFinite(n) && n > 0) out[r] = (out[r] ?? 0) + n;
+    }
+  }
+  return out;
+}
+
+/** The latest message of a scheduling Event (FailedScheduling) of the pod, if any was read. */
+function lastSchedulingEvent(events: KubeObject[]): string {
+  const msgs = events
+    .filter((e) => str((e as { reason?: unknown }).reason) === 'FailedScheduling')
+    .map((e) => ({ at: Date.parse(str((e as { lastTimestamp?: unknown }).lastTimestamp) || str((e as { eventTime?: unknown }).eventTime) || str(e.metadata.creationTimestamp)), m: str((e as { message?: unknown }).message) }))
+    .sort((a, b) => (b.at || 0) - (a.at || 0));
+  return msgs[0]?.m ?? '';
+}
+
+/**
+ * Admitted work whose pods do not start: the scheduler's word on each unplaced pod (PodScheduled=False, its
+ * latest FailedScheduling Event), with the cause named when it is a taint or a pod larger than any node.
+ */
+export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?: string } {
+  const pods = s.pods;
+  if (!pods) return { link: { step: 'Pods', state: 'unknown', summary: 'not read', details: [] } };
+  if (!pods.length) return { link: { step: 'Pods', state: 'ok', summary: 'all placed (none waits for a node)', details: [] } };
+  const details: string[] = [];
+  let first: { name: string; message: string; gpus: Record<string, number> } | undefined;
+  for (const { pod, events } of pods.slice(0, 5)) {
+    const sched = conditionOf(pod, 'PodScheduled');
+    const message = cut(lastSchedulingEvent(events) || str(sched?.message) || 'not scheduled yet', 400);
+    details.push(`pod ${pod.metadata.name}: ${sched ? `PodScheduled=${str(sched.status)}${sched.reason ? ` (${str(sched.reason)})` : ''}` : 'Pending'}: ${message}`);
+    if (!first && sched?.status === 'False') first = { name: pod.metadata.name, message, gpus: podGpus(pod) };
+  }
+  if (pods.length > 5) details.push(`and ${pods.length - 5} more pods`);
+  if (!first) return { link: { step: 'Pods', state: 'wait', summary: `${pods.length} not running yet`, details } };
+  const summary = `${pods.length} pod${pods.length === 1 ? '' : 's'} the scheduler cannot place`;
+  const link: Link = { step: 'Pods', state: 'hold', summary, details };
+  for (const [resource, n] of Object.entries(first.gpus)) {
+    const largest = s.largestNode?.[resource];
+    if (largest !== undefined && n > largest) {
+      return { link, cause: `pod ${first.name} asks ${n} ${resource}, more than any node of its flavors has (largest ${largest}): it can never be placed`,
+        action: 'split it into more pods with fewer GPUs each (e.g. replicas × gpus per replica), or add nodes with more GPUs' };
+    }
+  }
+  const taint = TAINT.exec(first.message)?.[1];
+  if (taint) {
+    return { link, cause: `its pods do not tolerate the taint {${taint}} on the nodes that have the GPUs (pod ${first.name}: ${first.message})`,
+      action: `add a toleration for {${taint}} to the job's pod template, or remove the taint once the nodes are fit (kubectl taint nodes <node> <key>-)` };
+  }
+  return { link, cause: `the scheduler cannot place pod ${first.name}: ${first.message}`, action: `kubectl describe pod -n ${s.target.namespace} ${first.name}` };
+}
