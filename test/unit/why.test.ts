@@ -81,7 +81,7 @@ const cases: Record<string, { snap: () => WhySnapshot; exit: number; heldBy?: st
   'clusterqueue-stopped': {
     snap: () => {
       const s = pendingSnapshot();
-      const cq = s.clusterQueue as KubeObject;
+      const cq = s.clusterQueue!;
       s.clusterQueue = { ...cq, spec: { ...(cq.spec as object), stopPolicy: 'Hold' },
         status: { conditions: [{ type: 'Active', status: 'False', reason: 'Stopped', message: "Can't admit new workloads: is stopped.", lastTransitionTime: ago(60_000) }] } };
       return s;
@@ -164,14 +164,14 @@ describe('why: the chain for one job, golden outputs (test/golden/why; UPDATE_GO
   }
 
   it('names the nodes whose GPUs are lost and the numbers behind it', () => {
-    const a = explain(cases['gpus-lost']?.snap() as WhySnapshot);
+    const a = explain(cases['gpus-lost']?.snap()!);
     expect(a.cause).to.include('gpu-2').and.include('lost');
     expect(a.links.map((l) => `${l.step}:${l.state}`)).to.deep.equal(['Kaiwo:ok', 'Workload:wait', 'LocalQueue:ok', 'ClusterQueue:ok', 'Position:wait', 'Capacity:hold']);
   });
 
   it('a hostile object cannot move the terminal: control characters are blanked and messages cut', () => {
-    const s = cases['clusterqueue-stopped']?.snap() as WhySnapshot;
-    const cq = s.clusterQueue as KubeObject;
+    const s = cases['clusterqueue-stopped']?.snap()!;
+    const cq = s.clusterQueue!;
     s.clusterQueue = { ...cq, status: { conditions: [{ type: 'Active', status: 'False', reason: 'Stopped', message: `\u001b[2J\u001b[H${'x'.repeat(100_000)}` }] } };
     const text = renderText(explain(s));
     expect(text).not.to.include('\u001b');
