@@ -269,10 +269,15 @@ export function buildStatusSchema(defs: readonly ComponentDef[]): Schema {
   };
 }
 
-const conditionColumn = (columnName: string, type: string, priority = 0) =>
-  ({ name: columnName, type: 'string', jsonPath: `.status.conditions[?(@.type=="${type}")].status`, priority });
+const conditionColumn = (columnName: string, type: string) =>
+  ({ name: columnName, type: 'string', jsonPath: `.status.conditions[?(@.type=="${type}")].status` });
 
-/** The CustomResourceDefinition, as written to crds/ and config/crd/bases/. */
+/**
+ * The CustomResourceDefinition, as written to crds/ and config/crd/bases/. Exactly what the API server stores
+ * (test/integration/crd-drift.test.ts): no field it drops as a default (a printer column's priority: 0, empty
+ * strings or lists) and every one it adds (conversion), or the stored CRD never equals the file: GitOps tools show
+ * it out of sync and a second server-side applier conflicts on .spec.versions.
+ */
 export function buildCrd(defs: readonly ComponentDef[]): Schema {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -282,6 +287,7 @@ export function buildCrd(defs: readonly ComponentDef[]): Schema {
       group: GROUP,
       names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'kaiwomonitor', shortNames: ['kmon'], categories: ['kaiwo'] },
       scope: 'Cluster',
+      conversion: { strategy: 'None' },
       versions: [{
         name: VERSION,
         served: true,
