@@ -164,13 +164,13 @@ describe('why: the chain for one job, golden outputs (test/golden/why; UPDATE_GO
   }
 
   it('names the nodes whose GPUs are lost and the numbers behind it', () => {
-    const a = explain(cases['gpus-lost']?.snap()!);
+    const a = explain(cases['gpus-lost']!.snap());
     expect(a.cause).to.include('gpu-2').and.include('lost');
     expect(a.links.map((l) => `${l.step}:${l.state}`)).to.deep.equal(['Kaiwo:ok', 'Workload:wait', 'LocalQueue:ok', 'ClusterQueue:ok', 'Position:wait', 'Capacity:hold']);
   });
 
   it('a hostile object cannot move the terminal: control characters are blanked and messages cut', () => {
-    const s = cases['clusterqueue-stopped']?.snap()!;
+    const s = cases['clusterqueue-stopped']!.snap();
     const cq = s.clusterQueue!;
     s.clusterQueue = { ...cq, status: { conditions: [{ type: 'Active', status: 'False', reason: 'Stopped', message: `\u001b[2J\u001b[H${'x'.repeat(100_000)}` }] } };
     const text = renderText(explain(s));
