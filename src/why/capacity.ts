@@ -45,6 +45,8 @@ export interface CapacityInput {
   /** The job's own Workloads: the capacity rows then answer for it. */
   workloads: readonly KubeObject[];
   kaiwoConfig: readonly KubeObject[];
+  /** Unbound Pending pods (projected like the capacity check's source): the scheduler's word on admitted work. */
+  pendingPods?: readonly KubeObject[];
   /** Kueue's API version read. */
   version: string;
 }
@@ -61,6 +63,7 @@ export function capacityFor(input: CapacityInput, now: Date): CapacityView {
     data: {
       nodes: view(input.nodes.map(slimNode)), clusterQueues: view(input.clusterQueues), resourceFlavors: view(input.resourceFlavors),
       localQueues: view(input.localQueues), workloads: view(input.workloads), kaiwoConfig: view(input.kaiwoConfig),
+      ...(input.pendingPods ? { pendingPods: view(input.pendingPods) } : {}),
     },
   });
   const cq = input.clusterQueues.find((q) => q.metadata.name === input.clusterQueue);

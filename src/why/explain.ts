@@ -2,7 +2,7 @@ import { workloadFacts } from '../checks/capacity-workloads.js';
 import { conditionOf, type ObjCondition } from '../checks/util.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { podsLink } from './pods.js';
-import { ordinal } from './position.js';
+import { ordinal, projected } from './position.js';
 import type { Answer, Link, LinkState, Position, WhySnapshot } from './types.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -98,7 +98,7 @@ function workloadStep(s: WhySnapshot): { step: Step; pending: boolean; admitted:
       'kaiwo-monitor check (Kueue controller), kubectl -n kueue-system logs deploy/kueue-controller-manager');
   }
   const name = workloadName(w);
-  const facts = workloadFacts(w);
+  const facts = workloadFacts(projected(w));
   const details: string[] = [];
   for (const t of ['QuotaReserved', 'Admitted', 'Evicted', 'Requeued']) {
     const c = conditionOf(w, t);

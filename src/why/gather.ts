@@ -3,8 +3,11 @@ import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { HttpStatusError } from '../runtime/http.js';
 import { rawJson } from '../runtime/rawrequest.js';
 import { workloadFacts } from '../checks/capacity-workloads.js';
+import { quantity } from '../checks/util.js';
+import { PENDING_PODS_SELECTOR, slimPendingPod } from '../checks/pending-pods.js';
+import { slimWorkload } from '../checks/workload-projection.js';
 import { capacityFor, flavorSelector, flavorsOf, largestNode } from './capacity.js';
-import { computedPosition, pendingEntry } from './position.js';
+import { computedPosition, pendingEntry, projected } from './position.js';
 import type { Position, QueueEntry, Target, TargetKind, WhySnapshot } from './types.js';
 
 const KUEUE = 'kueue.x-k8s.io';
@@ -142,11 +145,19 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   if (entry) {
     const strategy = str((snap.clusterQueue.spec as { queueingStrategy?: unknown } | undefined)?.queueingStrategy) || 'BestEffortFIFO';
     const localQueues = (await soft('LocalQueues', async () => list(await rawJson(kc, { method: 'GET', path: `/apis/${KUEUE}/${v}/localqueues`, timeoutMs })))) ?? [];
-    snap.position = await soft('Position', () => position(kc, v, cqName, w, strategy, localQueues, opts, timeoutMs));
+    const queued = await soft('Position', () => queueWorkloads(kc, v, cqName, localQueues, opts, timeoutMs));
+    const here = { namespace: w.metadata.namespace ?? '', name: w.metadata.name };
+    const visible = await visibilityPosition(kc, cqName, w, strategy, timeoutMs);
+    if (visible) snap.position = visible;
+    else if (queued) snap.position = computedPosition(queued.pending, here, strategy, queued.note);
     snap.capacity = await soft('Capacity', async () => {
       const [cqs, rfs] = await Promise.all(['clusterqueues', 'resourceflavors'].map(async (p) => list(await rawJson(kc, { method: 'GET', path: `/apis/${KUEUE}/${v}/${p}`, timeoutMs }))));
       const nodes = await flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs);
-      return capacityFor({ clusterQueue: cqName, clusterQueues: cqs ?? [], resourceFlavors: rfs ?? [], localQueues, nodes, workloads: [w], kaiwoConfig: kaiwoConfig ? [kaiwoConfig] : [], version: v }, snap.now);
+      const pendingPods = list(await rawJson(kc, { method: 'GET', timeoutMs, path: `/api/v1/pods?fieldSelector=${enc(PENDING_PODS_SELECTOR)}&limit=5000` })).map(slimPendingPod);
+      // The job is the only pending demand (the rows then answer for it); the admitted Workloads of the queue say
+      // what is in use and what waits on lost GPUs.
+      return capacityFor({ clusterQueue: cqName, clusterQueues: cqs ?? [], resourceFlavors: rfs ?? [], localQueues, nodes, pendingPods,
+        workloads: [projected(w), ...(queued?.admitted ?? [])], kaiwoConfig: kaiwoConfig ? [kaiwoConfig] : [], version: v }, snap.now);
     });
   } else if (conditionTrue(w, 'Admitted') && snap.child) {
     const child = snap.child;
@@ -166,10 +177,20 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     for (const a of psa) for (const f of Object.values(isRecord(a.flavors) ? a.flavors : {})) if (typeof f === 'string') flavors.add(f);
     const rfs = await soft('ResourceFlavors', async () => Promise.all([...flavors].map((f) => get(`/apis/${KUEUE}/${v}/resourceflavors/${enc(f)}`))));
     const nodes = await flavorNodes(kc, [...flavors], (rfs ?? []).filter((x): x is KubeObject => x !== null), timeoutMs);
-    const resources = [...new Set([...workloadFacts(w).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
+    const resources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
     snap.largestNode = largestNode(nodes, resources);
+    snap.assigned = { flavors: [...flavors].sort(), nodes: nodes.length, lost: nodes.filter((n) => gpusLost(n, resources)).map((n) => n.metadata.name).sort() };
   }
   return snap;
+}
+
+/** A node whose GPUs are (partly) gone: not Ready, or the device plugin advertises fewer than it has. */
+function gpusLost(n: KubeObject, resources: readonly string[]): boolean {
+  const st = isRecord(n.status) ? n.status : {};
+  const cap = isRecord(st.capacity) ? st.capacity : {};
+  const alloc = isRecord(st.allocatable) ? st.allocatable : {};
+  const ready = conditionTrue(n, 'Ready');
+  return resources.some((r) => cap[r] !== undefined && (!ready || quantity(alloc[r]) < quantity(cap[r])));
 }
 
 function conditionTrue(o: KubeObject, type: string): boolean {
@@ -221,11 +242,10 @@ async function flavorNodes(kc: KubeConfig, flavors: string[], rfs: readonly Kube
   return [...byName.values()];
 }
 
-/** Kueue's visibility API where it is served, else computed from the pending Workloads of the queue's namespaces. */
-async function position(kc: KubeConfig, v: string, cq: string, w: KubeObject, strategy: string, localQueues: readonly KubeObject[],
-  opts: GatherOptions, timeoutMs: number): Promise<Position> {
+/** The job's place from Kueue's visibility API (pendingworkloads), where it is served; else undefined. */
+async function visibilityPosition(kc: KubeConfig, cq: string, w: KubeObject, strategy: string, timeoutMs: number): Promise<Position | undefined> {
   for (const vv of ['v1beta2', 'v1beta1']) {
-    const got = await rawJson<{ items?: unknown }>(kc, { method: 'GET', timeoutMs: Math.min(timeoutMs, 5000),
+    const got = await rawJson<{ items?: unknown }>(kc, { method: 'GET', timeoutMs: Math.min(timeoutMs, 5000), maxBytes: 64 * 1024 * 1024,
       path: `/apis/visibility.${KUEUE}/${vv}/clusterqueues/${enc(cq)}/pendingworkloads?limit=100000` }).catch(() => undefined);
     if (!got || !Array.isArray(got.items)) continue;
     const items = got.items.filter(isRecord);
@@ -233,11 +253,21 @@ async function position(kc: KubeConfig, v: string, cq: string, w: KubeObject, st
     const index = typeof mine?.positionInClusterQueue === 'number' ? mine.positionInClusterQueue : undefined;
     return { source: 'visibility', ...(index !== undefined ? { index } : {}), pending: items.length, strategy };
   }
+  return undefined;
+}
+
+/**
+ * The Workloads of a ClusterQueue, read from the namespaces of its LocalQueues (paged, projected, at most
+ * `maxQueueRead`): the pending ones as queue entries, the admitted ones for the capacity rows.
+ */
+async function queueWorkloads(kc: KubeConfig, v: string, cq: string, localQueues: readonly KubeObject[], opts: GatherOptions, timeoutMs: number):
+  Promise<{ pending: QueueEntry[]; admitted: KubeObject[]; note?: string }> {
   const max = opts.maxQueueRead ?? 20_000;
   const pageSize = opts.pageSize ?? 500;
   const lqOf = new Map(localQueues.map((lq) => [`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue)]));
   const namespaces = [...new Set(localQueues.filter((lq) => lqOf.get(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`) === cq).map((lq) => lq.metadata.namespace ?? ''))].sort();
-  const entries: QueueEntry[] = [];
+  const pending: QueueEntry[] = [];
+  const admitted: KubeObject[] = [];
   let read = 0;
   for (const ns of namespaces) {
     let cont = '';
@@ -248,14 +278,15 @@ async function position(kc: KubeConfig, v: string, cq: string, w: KubeObject, st
         read++;
         if (lqOf.get(`${ns}/${str((x.spec as { queueName?: unknown } | undefined)?.queueName)}`) !== cq) continue;
         const e = pendingEntry(x);
-        if (e) entries.push(e);
+        if (e) pending.push(e);
+        else {
+          const slim = slimWorkload(x);
+          if (workloadFacts(slim).reserved && !workloadFacts(slim).skip) admitted.push(slim);
+        }
       }
       cont = str(page.metadata?.continue);
-      if (read >= max && cont) {
-        return computedPosition(entries, { namespace: w.metadata.namespace ?? '', name: w.metadata.name }, strategy,
-          `stopped after ${read} Workloads: more than ${max} to read (serve Kueue's visibility API for an exact position)`);
-      }
+      if (read >= max && cont) return { pending, admitted, note: `stopped after ${read} Workloads: more than ${max} to read (serve Kueue's visibility API for an exact position)` };
     } while (cont);
   }
-  return computedPosition(entries, { namespace: w.metadata.namespace ?? '', name: w.metadata.name }, strategy);
+  return { pending, admitted };
 }

@@ -57,6 +57,16 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
         action: 'split it into more pods with fewer GPUs each (e.g. replicas × gpus per replica), or add nodes with more GPUs' };
     }
   }
+  const a = s.assigned;
+  if (a?.nodes === 0) {
+    return { link, cause: `ResourceFlavor ${a.flavors.join(', ')} (where Kueue admitted it) matches no node: its pods can never be placed`,
+      action: "fix the flavor's nodeLabels (or label the nodes) so it matches the GPU nodes" };
+  }
+  const short = /Insufficient ([a-z0-9.-]+\/[a-z0-9._-]+)/.exec(first.message)?.[1];
+  if (short && a?.lost.length) {
+    return { link, cause: `its pods wait for ${short}: GPUs are lost on ${a.lost.slice(0, 5).join(', ')}${a.lost.length > 5 ? ` and ${a.lost.length - 5} more` : ''} (nodes of flavor ${a.flavors.join(', ')}), and the healthy ones are in use`,
+      action: 'repair the nodes named (kubectl describe node …; the device plugin and the GPU); the pods start when their GPUs are back' };
+  }
   const taint = TAINT.exec(first.message)?.[1];
   if (taint) {
     return { link, cause: `its pods do not tolerate the taint {${taint}} on the nodes that have the GPUs (pod ${first.name}: ${first.message})`,

@@ -1,6 +1,7 @@
 import { workloadFacts } from '../checks/capacity-workloads.js';
 import { conditionOf } from '../checks/util.js';
-import type { KubeObject } from '../runtime/objects.js';
+import { slimWorkload } from '../checks/workload-projection.js';
+import { isRecord, type KubeObject } from '../runtime/objects.js';
 import type { Position, QueueEntry } from './types.js';
 
 const time = (v: unknown): number => (typeof v === 'string' ? Date.parse(v) : NaN);
@@ -20,9 +21,18 @@ export function queueOrderTime(w: KubeObject): number {
   return Number.isFinite(created) ? created : 0;
 }
 
+/**
+ * The Workload as the capacity check's projection (slimWorkload): `why` reads Workloads from the API server, the
+ * checks' helpers read the projection; a projected one (pod sets with requests, no templates) is returned as is.
+ */
+export function projected(w: KubeObject): KubeObject {
+  const sets = (w.spec as { podSets?: unknown } | undefined)?.podSets;
+  return Array.isArray(sets) && sets.some((p) => isRecord(p) && 'template' in p) ? slimWorkload(w) : w;
+}
+
 /** A Workload waiting for quota in its queue (not reserved, not finished, active), as a queue entry; else undefined. */
 export function pendingEntry(w: KubeObject): QueueEntry | undefined {
-  const facts = workloadFacts(w);
+  const facts = workloadFacts(projected(w));
   if (facts.skip || facts.reserved) return undefined;
   const p = (w.spec as { priority?: unknown } | undefined)?.priority;
   const gpus: Record<string, number> = {};

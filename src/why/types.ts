@@ -74,6 +74,8 @@ export interface WhySnapshot {
   pods?: { pod: KubeObject; events: KubeObject[] }[];
   /** The largest allocatable of each GPU resource on any node of the job's flavors (for "larger than any node"). */
   largestNode?: Record<string, number>;
+  /** The flavors Kueue assigned to admitted work, how many nodes match them, and those of them with GPUs lost. */
+  assigned?: { flavors: string[]; nodes: number; lost: string[] };
   errors: { step: string; message: string }[];
 }
 

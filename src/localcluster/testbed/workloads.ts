@@ -48,13 +48,13 @@ export async function submitJob(kc: KubeConfig, namespace: string, name: string,
  * GPUs per node), or `replicas` × `gpusPerReplica` as given. Kaiwo turns it into a suspended batch Job in its queue and copies the KaiwoJob's
  * annotations to the pods, so kwok's stage annotations say how long the pod runs (`runFor`).
  */
-export async function submitKaiwoJob(kc: KubeConfig, namespace: string, name: string, o: { gpus: number; gpuVendor: 'amd' | 'nvidia'; runFor: string; replicas?: number; gpusPerReplica?: number }): Promise<void> {
+export async function submitKaiwoJob(kc: KubeConfig, namespace: string, name: string, o: { gpus: number; gpuVendor: 'amd' | 'nvidia'; runFor: string; replicas?: number; gpusPerReplica?: number; clusterQueue?: string }): Promise<void> {
   await rawJson(kc, {
     method: 'POST', path: `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${namespace}/kaiwojobs`, body: {
       apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob',
       metadata: { name, namespace, annotations: kwokRunFor(o.runFor) },
       spec: { gpus: o.gpus, gpuVendor: o.gpuVendor, image: 'rocm/pytorch:latest', entrypoint: 'python train.py', ...(o.replicas ? { replicas: o.replicas } : {}),
-        ...(o.gpusPerReplica ? { gpusPerReplica: o.gpusPerReplica } : {}) },
+        ...(o.gpusPerReplica ? { gpusPerReplica: o.gpusPerReplica } : {}), ...(o.clusterQueue ? { clusterQueue: o.clusterQueue } : {}) },
     },
   });
 }
