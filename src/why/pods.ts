@@ -4,8 +4,15 @@ import type { Link, WhySnapshot } from './types.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const cut = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-/** The scheduler's "node(s) had untolerated taint {key: value}" (k8s.io/kubernetes TaintToleration plugin). */
-const TAINT = /untolerated taint\(?s?\)?\s*\{([^}]{1,300})\}/;
+/** The scheduler's "N node(s) had untolerated taint {key: value}" (k8s.io/kubernetes TaintToleration plugin). */
+const TAINT = /untolerated taint\(?s?\)?\s*\{([^}]{0,300})\}/g;
+/** Taints every cluster has where no GPU job goes (control-plane nodes), not a cause. */
+const ROUTINE_TAINT = /^(node-role\.kubernetes\.io\/(control-plane|master))\b/;
+
+/** The taints the scheduler names in its message, without the control-plane's. */
+export function namedTaints(message: string): string[] {
+  return [...message.matchAll(TAINT)].map((m) => (m[1] ?? '').trim()).filter((t) => t && !ROUTINE_TAINT.test(t));
+}
 
 /** GPUs of each extended resource one pod requests (the largest over its containers' requests, summed). */
 function podGpus(pod: KubeObject): Record<string, number> {
@@ -62,15 +69,19 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
     return { link, cause: `ResourceFlavor ${a.flavors.join(', ')} (where Kueue admitted it) matches no node: its pods can never be placed`,
       action: "fix the flavor's nodeLabels (or label the nodes) so it matches the GPU nodes" };
   }
-  const short = /Insufficient ([a-z0-9.-]+\/[a-z0-9._-]+)/.exec(first.message)?.[1];
+  const short = /Insufficient ([a-z0-9.-]+\/[a-z0-9._-]*[a-z0-9])/.exec(first.message)?.[1];
   if (short && a?.lost.length) {
     return { link, cause: `its pods wait for ${short}: GPUs are lost on ${a.lost.slice(0, 5).join(', ')}${a.lost.length > 5 ? ` and ${a.lost.length - 5} more` : ''} (nodes of flavor ${a.flavors.join(', ')}), and the healthy ones are in use`,
       action: 'repair the nodes named (kubectl describe node …; the device plugin and the GPU); the pods start when their GPUs are back' };
   }
-  const taint = TAINT.exec(first.message)?.[1];
+  const taint = namedTaints(first.message)[0];
   if (taint) {
     return { link, cause: `its pods do not tolerate the taint {${taint}} on the nodes that have the GPUs (pod ${first.name}: ${first.message})`,
       action: `add a toleration for {${taint}} to the job's pod template, or remove the taint once the nodes are fit (kubectl taint nodes <node> <key>-)` };
+  }
+  if (short) {
+    return { link, cause: `the nodes of flavor ${a?.flavors.join(', ') ?? '?'} have no free ${short}: pods outside Kueue's quota hold them, or the quota promises more than the nodes have`,
+      action: `kubectl get pods -A --field-selector spec.nodeName=<node> on the flavor's nodes; kaiwo-monitor check (capacity) compares quota with the hardware` };
   }
   return { link, cause: `the scheduler cannot place pod ${first.name}: ${first.message}`, action: `kubectl describe pod -n ${s.target.namespace} ${first.name}` };
 }

@@ -7,6 +7,7 @@ import { capacityFor } from '../../src/why/capacity.js';
 import { explain } from '../../src/why/explain.js';
 import { parseTarget, WhyError } from '../../src/why/gather.js';
 import { byQueueOrder, computedPosition, ordinal, pendingEntry } from '../../src/why/position.js';
+import { namedTaints } from '../../src/why/pods.js';
 import { renderJson, renderText } from '../../src/why/render.js';
 import type { Position, WhySnapshot } from '../../src/why/types.js';
 import { clusterQueue, flavor, localQueue, node, workload } from '../support/capacity-fixtures.js';
@@ -205,6 +206,14 @@ describe('why: position like Kueue orders a ClusterQueue', () => {
     expect(pendingEntry(w)?.at).to.equal(Date.parse(ago(1000)));
     expect(pendingEntry(workload('ml', 'r', { admittedTo: 'kaiwo' }))).to.equal(undefined);
     expect([0, 1, 2, 3, 10, 11, 12, 20, 21, 101, 110].map(ordinal)).to.deep.equal(['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '102nd', '111th']);
+  });
+});
+
+describe('why: the scheduler\'s word', () => {
+  it('names the taints its message lists, not the control plane\'s', () => {
+    expect(namedTaints('0/5 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 node(s) had untolerated taint {maintenance: true}, 2 Insufficient amd.com/gpu.'))
+      .to.deep.equal(['maintenance: true']);
+    expect(namedTaints('0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/master: }, 2 Insufficient amd.com/gpu.')).to.deep.equal([]);
   });
 });
 
