@@ -1,6 +1,7 @@
 /**
  * make generate: every file derived from the registered checks and config/ (see hack/gen/generated.ts): the
- * KaiwoMonitor CRD, the manager ClusterRole, the chart's copies, the README's table of checks.
+ * KaiwoMonitor CRD, the ClusterRole and namespaced Role, the full sample, the dashboard's component panels, the
+ * chart's copies, the README's table of checks.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -118,6 +118,7 @@ export const logsCheck: ComponentCheck<LogsSpec, 'logs'> = {
   selectors: ['operator.podSelector', 'kueue.podSelector'],
   // Pods are listed like the operator and Kueue checks list them (shared informers); pods/log is namespaced (Role).
   rbac: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+  namespacedRbac: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }],
   sources: (s) => Object.fromEntries((Object.keys(TARGETS) as TargetName[]).filter((t) => s[t].enabled)
     .map((t) => [`${t}Pods`, podSource(s[t].namespace, s[t].podSelector)])),
   logs: (s) => Object.fromEntries((Object.keys(TARGETS) as TargetName[]).filter((t) => s[t].enabled).map((t): [string, LogSpec] => [t, {

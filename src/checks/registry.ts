@@ -10,8 +10,9 @@ import { workloadsCheck } from './workloads.js';
 
 /**
  * Every check, in condition order. Adding a check = its file, its tests and one line here (then `make generate`):
- * the spec schema and CRD, the status schema, printer columns, run-time validation, the ClusterRole and the
- * README table are all derived from this list.
+ * the spec schema and CRD, the status schema, printer columns, run-time validation, the ClusterRole, the
+ * namespaced Role, the full sample, the dashboard's component panels and the README table are all derived from
+ * this list (hack/gen/generated.ts).
  */
 export const CHECKS = [
   operatorCheck,
@@ -54,13 +55,10 @@ const BASE_RULES: PolicyRule[] = [
   { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
 ];
 
-/**
- * The manager ClusterRole's rules: the operator's own plus the union of the checks' rules, merged so that rules
- * with the same API groups, verbs and resource names list their resources once.
- */
-export function managerRules(checks: readonly AnyCheck[] = CHECKS): PolicyRule[] {
+/** `rules` merged so that rules with the same API groups, verbs and resource names list their resources once. */
+function mergeRules(rules: readonly PolicyRule[]): PolicyRule[] {
   const merged = new Map<string, PolicyRule>();
-  for (const r of [...BASE_RULES, ...checks.flatMap((c) => c.rbac)]) {
+  for (const r of rules) {
     const key = JSON.stringify([r.apiGroups ?? null, r.verbs, r.resourceNames ?? null, r.nonResourceURLs ? 'nonResource' : 'resource']);
     const have = merged.get(key);
     if (!have) {
@@ -71,6 +69,16 @@ export function managerRules(checks: readonly AnyCheck[] = CHECKS): PolicyRule[]
     if (r.nonResourceURLs) have.nonResourceURLs = [...new Set([...(have.nonResourceURLs ?? []), ...r.nonResourceURLs])];
   }
   return [...merged.values()];
+}
+
+/** The manager ClusterRole's rules: the operator's own plus the union of the checks' rules, merged. */
+export function managerRules(checks: readonly AnyCheck[] = CHECKS): PolicyRule[] {
+  return mergeRules([...BASE_RULES, ...checks.flatMap((c) => c.rbac)]);
+}
+
+/** The namespaced Role's rules (config/rbac/logs_role.yaml, the chart's podLogs.namespaces): the checks' namespacedRbac, merged. */
+export function namespacedRules(checks: readonly AnyCheck[] = CHECKS): PolicyRule[] {
+  return mergeRules(checks.flatMap((c) => c.namespacedRbac ?? []));
 }
 
 /** The README's table of checks (between its `checks:begin`/`checks:end` markers). */

@@ -191,6 +191,11 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
   selectors: readonly string[];
   /** The RBAC rules its sources and scrapes need (cluster-wide reads). */
   rbac: readonly PolicyRule[];
+  /**
+   * RBAC rules it needs only in the namespaces it targets (optional): granted by a Role there, not the ClusterRole
+   * (config/rbac/logs_role.yaml, in the namespaces its section defaults to; the chart's podLogs.namespaces).
+   */
+  namespacedRbac?: readonly PolicyRule[];
   /** A CRD (plural.group) whose storage version the check reads, discovered before binding (CheckEnv). */
   storageVersionOf?: string;
   /** The collections it needs, by local name. */
