@@ -21,5 +21,6 @@ COPY crds ./crds
 USER 65532:65532
 # A young generation of at most 2 × 4 MiB (V8 grows it to 2 × 32 MiB while the caches fill): ≈ 25-60 MiB less RSS
 # at no measured cost in start-up or idle CPU (README "Scale"). make bench-scale runs the operator with these flags.
+# They are NODE_FLAGS in src/cli/nodeflags.ts (a unit test compares): the CLI started without them runs itself again with them.
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "dist/cli/main.js"]
 CMD ["run"]

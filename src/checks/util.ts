@@ -23,10 +23,6 @@ export function ref(obj: KubeObject, kind: string, apiVersion?: string): ObjectR
   return { ...(apiVersion ? { apiVersion } : {}), kind, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}), name: obj.metadata.name };
 }
 
-export function displayName(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
-}
-
 /** "a, b, c" or "a, b, c and 7 more" — messages stay short on big clusters. */
 export function nameList(names: string[], max = 5): string {
   const sorted = [...names].sort();

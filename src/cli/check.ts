@@ -15,6 +15,7 @@ import { admit, CheckError, type MonitorDoc, toMonitorDoc } from './admission.js
 import { serverInfo } from './connect.js';
 import type { FlagDef } from './flags.js';
 
+/** Flags of `check` only. */
 export const checkFlags: FlagDef[] = [
   { name: 'file', short: 'f', type: 'string', default: '', help: 'KaiwoMonitor (or bare spec) YAML/JSON to validate and evaluate; - reads stdin' },
   { name: 'name', type: 'string', default: '', help: 'evaluate the spec of an existing KaiwoMonitor (also: first argument)' },

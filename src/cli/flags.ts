@@ -61,10 +61,16 @@ export function parseFlags(defs: readonly FlagDef[], args: readonly string[]): {
   return { values, positionals };
 }
 
+/** The default flagHelp shows; like cobra's help, none for an empty string or a false bool. */
+export function shownDefault(d: FlagDef): string | undefined {
+  return d.default === '' || (d.type === 'bool' && d.default === 'false') ? undefined : d.default;
+}
+
+/** One line per flag: its names, value type and help, then its default (shownDefault). */
 export function flagHelp(defs: readonly FlagDef[]): string {
   return defs.map((d) => {
     const name = `${d.short ? `-${d.short}, ` : '    '}--${d.name}${d.type === 'bool' ? '' : ` <${d.type === 'enum' ? (d.values ?? []).join('|') : d.type}>`}`;
-    const def = d.default === '' ? '' : ` (default ${d.default})`;
-    return `  ${name.padEnd(44)} ${d.help}${def}`;
+    const shown = shownDefault(d);
+    return `  ${name.padEnd(44)} ${d.help}${shown === undefined ? '' : ` (default ${shown})`}`;
   }).join('\n');
 }

@@ -6,13 +6,14 @@ import { serverInfo } from './connect.js';
 import { durationMs } from '../api/duration.js';
 import type { FlagDef } from './flags.js';
 
+/** Flags of every command that talks to the cluster. */
 export const commonFlags: FlagDef[] = [
   { name: 'kubeconfig', type: 'string', default: '', help: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)' },
   { name: 'log-level', type: 'enum', values: ['error', 'warn', 'info', 'debug'], default: 'info', help: 'log level' },
   { name: 'log-format', type: 'enum', values: ['json', 'console'], default: 'json', help: 'JSON lines, or human-readable console lines' },
-  { name: 'help', short: 'h', type: 'bool', default: 'false', help: 'show help' },
 ];
 
+/** Flags of `run` only. */
 export const runFlags: FlagDef[] = [
   { name: 'metrics-bind-address', type: 'string', default: '0', help: 'address of the metrics endpoint, e.g. :8443; 0 disables it' },
   { name: 'metrics-secure', type: 'bool', default: 'true', help: 'serve metrics over HTTPS with TokenReview/SubjectAccessReview authorization' },

@@ -91,7 +91,10 @@ export class Manager {
       controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
       onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },
     });
-    this.reconciler = new Reconciler(kc, this.monitors, this.sources, recorder, m, this.monitorMetrics, log, { heartbeatMs: opts.statusHeartbeatMs }, new VersionDiscovery(kc), this.scrapes, this.logs);
+    this.reconciler = new Reconciler({
+      kc, monitors: this.monitors, sources: this.sources, scrapes: this.scrapes, logs: this.logs, discovery: new VersionDiscovery(kc),
+      recorder, metrics: m, monitorMetrics: this.monitorMetrics, log, heartbeatMs: opts.statusHeartbeatMs,
+    });
     const labels = { name: CONTROLLER, controller: CONTROLLER };
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: opts.maxConcurrentReconciles,

@@ -14,6 +14,23 @@ interface Removable {
 /** Per-monitor series of other metrics (labelled by `monitor` only), removed when the monitor goes away. */
 const MONITOR_ONLY = ['kaiwo_monitor_status_patches_total', 'kaiwo_monitor_interval_seconds'];
 
+/** One evaluation of a monitor, for MonitorMetrics.observe. */
+export interface Observation {
+  /** The monitor's name: the `monitor` label. */
+  monitor: string;
+  conditions: readonly Condition[];
+  /** Every finding, not only the 50 in status.findings; those with a reason are also counted by reason. */
+  findings: readonly (Pick<Finding, 'component' | 'severity'> & { reason?: string })[];
+  /** When it was evaluated: kaiwo_monitor_last_check_timestamp_seconds. */
+  at: Date;
+  /** status.summary; its counts become kaiwo_monitor_summary. */
+  summary?: KaiwoMonitorStatus['summary'];
+  /** The enabled components, each with finding totals (0 when none); default: those with findings or a summary. */
+  components?: readonly string[];
+  /** Values of the checks' own gauges (e.g. kaiwo_monitor_capacity_gpus) by metric name. */
+  gauges?: Record<string, readonly GaugeSample[]>;
+}
+
 /**
  * KaiwoMonitor metrics, set by the replica that evaluates (the leader): standbys export none, so
  * `max by (monitor, type, status)` over replicas is the current state.
@@ -57,14 +74,12 @@ export class MonitorMetrics {
 
   /**
    * Sets the gauges of one monitor after an evaluation: every condition (one series per status, 1 for the
-   * current one), finding totals per enabled component and severity (uncapped, unlike status.findings) and the
+   * current one), finding totals per component and severity (uncapped, unlike status.findings) and by reason, the
    * summary counts, and the values of the checks' own gauges. Series of the previous evaluation that are not set
-   * again are removed. `components` are the enabled ones (default: those with findings or a summary).
+   * again are removed.
    */
-  observe(
-    name: string, conditions: readonly Condition[], findings: readonly (Pick<Finding, 'component' | 'severity'> & { reason?: string })[], at: Date,
-    summary: KaiwoMonitorStatus['summary'] = {}, components?: readonly string[], gauges: Record<string, readonly GaugeSample[]> = {},
-  ): void {
+  observe(o: Observation): void {
+    const { monitor: name, conditions, findings, at, summary = {}, components, gauges = {} } = o;
     const now = new Map<Removable, Set<string>>();
     const set = (g: Gauge, labels: Labels, v: number) => {
       g.set(labels, v);

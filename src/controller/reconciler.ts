@@ -31,7 +31,26 @@ interface ReconcileTrace {
   scrapes?: Record<string, string>;
 }
 
+/** What a Reconciler reads, writes and reports to. */
 export interface ReconcilerOptions {
+  kc: KubeConfig;
+  /** The KaiwoMonitor cache. */
+  monitors: Informer;
+  /** The watched objects the checks read. */
+  sources: SourceManager;
+  /** The metrics endpoints the checks scrape. */
+  scrapes: ScrapeManager;
+  /** Container logs, followed by the leader only (reconcile, not prepare). */
+  logs?: LogManager;
+  /** The version of each CRD (e.g. Kueue's) the server stores: the checks read that version. */
+  discovery: VersionDiscovery;
+  recorder: EventRecorder;
+  /** The operator's own metrics (status patches). */
+  metrics: RuntimeMetrics;
+  /** The per-monitor metrics (conditions, findings, detection latency). */
+  monitorMetrics: MonitorMetrics;
+  log: Logger;
+  /** Refresh status.lastCheckTime at least this often even when nothing changes. */
   heartbeatMs: number;
 }
 
@@ -61,23 +80,10 @@ export class Reconciler {
     if (!this.changedSince.has(name)) this.changedSince.set(name, performance.now());
   }
 
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly monitors: Informer,
-    private readonly sources: SourceManager,
-    private readonly recorder: EventRecorder,
-    private readonly metrics: RuntimeMetrics,
-    private readonly monitorMetrics: MonitorMetrics,
-    private readonly log: Logger,
-    private readonly opts: ReconcilerOptions,
-    private readonly discovery: VersionDiscovery,
-    private readonly scrapes: ScrapeManager,
-    /** Container logs, followed by the leader only (reconcile, not prepare). */
-    private readonly logs?: LogManager,
-  ) {}
+  constructor(private readonly opts: ReconcilerOptions) {}
 
   private current(name: string): KaiwoMonitor | undefined {
-    const cached = this.monitors.get(name) as KaiwoMonitor | undefined;
+    const cached = this.opts.monitors.get(name) as KaiwoMonitor | undefined;
     const w = this.written.get(name);
     if (w && cached?.metadata.resourceVersion === w.basedOn) return w.object;
     this.written.delete(name);
@@ -92,14 +98,14 @@ export class Reconciler {
     const m = this.current(name);
     const spec = m && !m.metadata.deletionTimestamp ? applyDefaults<KaiwoMonitorSpec>(specSchema, m.spec) : undefined;
     if (!spec || validateSpec(spec)) {
-      this.sources.release(name);
-      this.scrapes.release(name);
+      this.opts.sources.release(name);
+      this.opts.scrapes.release(name);
       return;
     }
-    const checks = await checksForCluster(spec, this.discovery);
+    const checks = await checksForCluster(spec, this.opts.discovery);
     if (this.current(name)?.metadata.uid !== m?.metadata.uid) return; // deleted or replaced meanwhile
-    this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
-    this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
+    this.opts.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
+    this.opts.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
   }
 
   /**
@@ -116,7 +122,7 @@ export class Reconciler {
       return result;
     } finally {
       const requeue = result?.requeueAfterMs;
-      this.log.debug('reconciled', {
+      this.opts.log.debug('reconciled', {
         controller: CONTROLLER, monitor: name, reconcileID, durationMs: Math.round((performance.now() - started) * 10) / 10,
         outcome: result ? (trace.outcome ?? 'evaluated') : 'error', ...(trace.sources ? { sources: trace.sources } : {}),
         ...(trace.scrapes ? { scrapes: trace.scrapes } : {}),
@@ -128,19 +134,19 @@ export class Reconciler {
   private async reconcileOnce(name: string, reconcileID: string, trace: ReconcileTrace): Promise<ReconcileResult> {
     const m = this.current(name);
     if (!m || m.metadata.deletionTimestamp) {
-      this.sources.release(name);
-      this.scrapes.release(name);
-      this.logs?.release(name);
+      this.opts.sources.release(name);
+      this.opts.scrapes.release(name);
+      this.opts.logs?.release(name);
       this.written.delete(name);
       this.memos.delete(name);
       this.loggedInvalid.delete(name);
-      this.monitorMetrics.forget(name);
+      this.opts.monitorMetrics.forget(name);
       trace.outcome = 'deleted';
       return {};
     }
-    const log = this.log.child('reconciler', { controller: CONTROLLER, monitor: name, reconcileID });
+    const log = this.opts.log.child('reconciler', { controller: CONTROLLER, monitor: name, reconcileID });
     const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, m.spec);
-    this.monitorMetrics.interval.set({ monitor: name }, durationMs(spec.interval) / 1000);
+    this.opts.monitorMetrics.interval.set({ monitor: name }, durationMs(spec.interval) / 1000);
     const generation = m.metadata.generation ?? 1;
     const now = new Date();
     const enabledChecks = CHECKS.filter((c) => spec[c.component].enabled);
@@ -154,9 +160,9 @@ export class Reconciler {
 
     const invalid = validateSpec(spec);
     if (invalid) {
-      this.sources.release(name);
-      this.scrapes.release(name);
-      this.logs?.release(name);
+      this.opts.sources.release(name);
+      this.opts.scrapes.release(name);
+      this.opts.logs?.release(name);
       if (this.loggedInvalid.get(name) !== `${generation}|${invalid}`) {
         this.loggedInvalid.set(name, `${generation}|${invalid}`);
         log.warn('invalid spec: not evaluated until it is fixed (Ready=False/InvalidSpec)', { generation, error: invalid });
@@ -164,46 +170,47 @@ export class Reconciler {
       const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs }));
       logTransitions(log, m.status, status);
       trace.outcome = 'invalidSpec';
-      this.monitorMetrics.observe(name, status.conditions ?? [], status.findings ?? [], now, status.summary, enabled);
+      this.opts.monitorMetrics.observe({ monitor: name, conditions: status.conditions ?? [], findings: status.findings ?? [], at: now, summary: status.summary, components: enabled });
       await this.emitEvents(m, spec, m.status, status);
       return {};
     }
     this.loggedInvalid.delete(name);
-    const checks = await checksForCluster(spec, this.discovery);
+    const checks = await checksForCluster(spec, this.opts.discovery);
 
-    this.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
-    this.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
-    this.logs?.use(name, wantedLogs(checks, (s) => this.sources.view(s)));
+    this.opts.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
+    this.opts.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
+    this.opts.logs?.use(name, wantedLogs(checks, (s) => this.opts.sources.view(s)));
     let memo = this.memos.get(name);
     const resyncMs = Math.max(durationMs(spec.interval), RESYNC_MS);
     if (!memo) this.memos.set(name, memo = new CheckMemo(resyncMs));
     memo.reset(`${m.metadata.uid ?? ''}/${generation}`, resyncMs);
-    const outcomes = runChecks(checks, this.sources, this.scrapes, now, (check, error) => {
+    const outcomes = runChecks(checks, this.opts.sources, this.opts.scrapes, now, (check, error) => {
       log.error('check failed', { component: check.component, error });
-    }, this.logs, memo, (component) => { this.monitorMetrics.countRun(name, component); });
+    }, this.opts.logs, memo, (component) => { this.opts.monitorMetrics.countRun(name, component); });
     const next = Math.min(now.getTime() + durationMs(spec.interval), memo.nextExpiry(), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
-    trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.sources.view(s).state])));
-    trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.scrapes.view(s).state])));
+    trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.opts.sources.view(s).state])));
+    trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.opts.scrapes.view(s).state])));
     const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs }));
     logTransitions(log, m.status, status);
     const gauges: Record<string, GaugeSample[]> = {};
     for (const [metric, samples] of outcomes.flatMap((o) => Object.entries(o.result?.gauges ?? {}))) (gauges[metric] ??= []).push(...samples);
-    this.monitorMetrics.observe(name, status.conditions ?? [], outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason }))), now, status.summary, enabled, gauges);
+    const findings = outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason })));
+    this.opts.monitorMetrics.observe({ monitor: name, conditions: status.conditions ?? [], findings, at: now, summary: status.summary, components: enabled, gauges });
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }
 
   /** Writes the status fitted to the CRD (Ready=False/StatusRejected if still rejected); returns what is stored. */
   private async write(m: KaiwoMonitor, status: KaiwoMonitorStatus): Promise<KaiwoMonitorStatus> {
-    const res = await writeMonitorStatus(this.kc, m, status, { now: new Date(), heartbeatMs: this.opts.heartbeatMs });
+    const res = await writeMonitorStatus(this.opts.kc, m, status, { now: new Date(), heartbeatMs: this.opts.heartbeatMs });
     if (res.rejected !== undefined) {
-      this.log.error('the API server rejected the status; wrote Ready=False/StatusRejected', { monitor: m.metadata.name, error: res.rejected });
+      this.opts.log.error('the API server rejected the status; wrote Ready=False/StatusRejected', { monitor: m.metadata.name, error: res.rejected });
     }
     const changedAt = this.changedSince.get(m.metadata.name);
     this.changedSince.delete(m.metadata.name);
     if (res.written && res.object) {
-      if (changedAt !== undefined) this.monitorMetrics.eventToStatus.observe((performance.now() - changedAt) / 1000);
-      this.metrics.statusPatches.inc({ monitor: m.metadata.name });
+      if (changedAt !== undefined) this.opts.monitorMetrics.eventToStatus.observe((performance.now() - changedAt) / 1000);
+      this.opts.metrics.statusPatches.inc({ monitor: m.metadata.name });
       this.written.set(m.metadata.name, { basedOn: m.metadata.resourceVersion, object: res.object });
     }
     return res.status;
@@ -215,7 +222,7 @@ export class Reconciler {
     const changed = notableTransitions(before, after);
     for (const t of changed) {
       const c = t.condition;
-      await this.recorder.emit({
+      await this.opts.recorder.emit({
         regarding, reason: c.reason, action: c.type,
         type: c.status === 'False' ? 'Warning' : 'Normal',
         note: `${c.type} is ${c.status}${t.previous ? ` (was ${t.previous.status})` : ''}: ${c.message}`,
@@ -226,7 +233,7 @@ export class Reconciler {
     for (const f of newCriticalFindings(before, after).filter((x) => !turned.has(CONDITION_TYPES[x.component] ?? ''))) {
       const o = f.object;
       const ref = o ? ` ${o.kind ?? ''}${o.namespace ? ` ${o.namespace}/` : ' '}${o.name ?? ''}` : '';
-      await this.recorder.emit({
+      await this.opts.recorder.emit({
         regarding, reason: f.reason, action: CONDITION_TYPES[f.component] ?? f.component, type: 'Warning',
         note: `${COMPONENT_LABELS[f.component] ?? f.component}:${ref}: ${f.message}`,
       });

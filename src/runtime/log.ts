@@ -2,7 +2,6 @@ import winston from 'winston';
 
 export type LogFormat = 'json' | 'console';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;

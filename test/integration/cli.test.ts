@@ -1,8 +1,11 @@
 import { expect } from 'chai';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../src/cli/nodeflags.js';
 import { freePort } from '../../src/localcluster/ports.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { type LogLine, OperatorProcess } from '../support/operator.js';
@@ -24,6 +27,8 @@ describe('integration: kaiwo-monitor entry point', function () {
       await op.stop('SIGKILL');
       throw err;
     }
+    // Started without the Node flags, the process replaced itself (same pid) with one that has them.
+    const cmdline = readFileSync(`/proc/${String(op.child.pid)}/cmdline`, 'utf8').split('\0');
     const t0 = Date.now();
     const code = await op.stop('SIGTERM');
     const stopMs = Date.now() - t0;
@@ -31,6 +36,7 @@ describe('integration: kaiwo-monitor entry point', function () {
     expect(line.ts).to.be.a('string');
     expect(code).to.equal(0);
     expect(stopMs).to.be.below(5000);
+    expect(cmdline, 'command line of the running operator').to.include.members([...NODE_FLAGS]);
   });
 
   it('exits 1 with a clear message when the API server is unreachable', async () => {
@@ -66,5 +72,39 @@ describe('integration: kaiwo-monitor entry point', function () {
     for (const flag of ['--metrics-bind-address', '--metrics-secure', '--health-probe-bind-address', '--leader-elect', '--kubeconfig', '--log-level', '--log-format']) {
       expect(r.stdout).to.include(flag);
     }
+  });
+});
+
+describe('integration: kaiwo-monitor runs with the Node flags of the image however it is started', function () {
+  this.timeout(60_000);
+
+  /** `version -o json` of the CLI started as `node --import tsx <script>`, where script may be a symlink to main.ts. */
+  function version(script: string, env: NodeJS.ProcessEnv = process.env): Promise<{ nodeFlags: string[]; help: string }> {
+    const run = (args: string[]) => new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, env }, (err, stdout, stderr) => { if (err) reject(new Error(`${script} ${args.join(' ')}: ${stderr}`)); else resolve(stdout); });
+    });
+    return Promise.all([run(['version', '-o', 'json']), run(['--help'])])
+      .then(([json, help]) => ({ nodeFlags: (JSON.parse(json) as { nodeFlags: string[] }).nodeFlags, help }));
+  }
+
+  it('version -o json reports them when node was started without them, as kaiwo-monitor and as the kubectl plugin', async () => {
+    const r = await cli(['version', '-o', 'json']);
+    expect(r.code).to.equal(0);
+    expect((JSON.parse(r.stdout) as { nodeFlags: string[] }).nodeFlags).to.include.members([...NODE_FLAGS]);
+    const dir = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-plugin-'));
+    try {
+      const plugin = join(dir, 'kubectl-kaiwo_monitor');
+      symlinkSync(join(repoRoot, 'src', 'cli', 'main.ts'), plugin);
+      const p = await version(plugin);
+      expect(p.nodeFlags).to.include.members([...NODE_FLAGS]);
+      expect(p.help, 'still named as the plugin after running itself again').to.include('Use "kubectl kaiwo-monitor <command> --help"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a value given in NODE_OPTIONS and adds nothing', async () => {
+    const r = await version(join(repoRoot, 'src', 'cli', 'main.ts'), { ...process.env, NODE_OPTIONS: '--max-semi-space-size=8' });
+    expect(r.nodeFlags).to.deep.equal(['--import', 'tsx']);
   });
 });

@@ -21,7 +21,7 @@ describe('KaiwoMonitor metrics', () => {
   });
 
   it('exports conditions, findings of enabled components, summary and last check per monitor', async () => {
-    m.observe('a', all, [{ component: 'kueue', severity: 'Critical' }], at, { kueue: { display: 'x', counts: { clusterQueues: 2 } } }, ['operator', 'kueue']);
+    m.observe({ monitor: 'a', conditions: all, findings: [{ component: 'kueue', severity: 'Critical' }], at, summary: { kueue: { display: 'x', counts: { clusterQueues: 2 } } }, components: ['operator', 'kueue'] });
     const s = await seriesOf(registry, 'a');
     expect(s).to.include('kaiwo_monitor_condition{monitor="a",type="KueueHealthy",status="False"} 1');
     expect(s).to.include('kaiwo_monitor_findings{monitor="a",component="kueue",severity="Critical"} 1');
@@ -33,10 +33,10 @@ describe('KaiwoMonitor metrics', () => {
 
   it('removes the series of a component that is no longer evaluated (disabled), by their exact labels', async () => {
     for (const c of ['operator', 'kueue']) m.countRun('a', c);
-    m.observe('a', all, [{ component: 'kueue', severity: 'Critical' }], at, { kueue: { display: 'x', counts: { clusterQueues: 2 } } }, ['operator', 'kueue']);
+    m.observe({ monitor: 'a', conditions: all, findings: [{ component: 'kueue', severity: 'Critical' }], at, summary: { kueue: { display: 'x', counts: { clusterQueues: 2 } } }, components: ['operator', 'kueue'] });
     expect(await seriesOf(registry, 'a')).to.include('kaiwo_monitor_check_runs_total{monitor="a",component="kueue"} 1');
-    m.observe('b', all, [], at, {}, ['operator', 'kueue']);
-    m.observe('a', all.filter((c) => c.type !== 'KueueHealthy'), [], at, {}, ['operator']);
+    m.observe({ monitor: 'b', conditions: all, findings: [], at, components: ['operator', 'kueue'] });
+    m.observe({ monitor: 'a', conditions: all.filter((c) => c.type !== 'KueueHealthy'), findings: [], at, components: ['operator'] });
     const s = await seriesOf(registry, 'a');
     expect(s.filter((l) => l.includes('KueueHealthy') || l.includes('kueue'))).to.deep.equal([]);
     expect(s).to.include('kaiwo_monitor_condition{monitor="a",type="KaiwoOperatorHealthy",status="True"} 1');
@@ -48,8 +48,8 @@ describe('KaiwoMonitor metrics', () => {
     const patches = new Counter({ name: 'kaiwo_monitor_status_patches_total', help: 'h', labelNames: ['monitor'], registers: [registry] });
     patches.inc({ monitor: 'a' });
     patches.inc({ monitor: 'b' });
-    m.observe('a', all, [{ component: 'operator', severity: 'Warning' }], at, { operator: { display: 'x', counts: { availableReplicas: 1 } } }, ['operator', 'kueue']);
-    m.observe('b', all, [], at, {}, ['operator', 'kueue']);
+    m.observe({ monitor: 'a', conditions: all, findings: [{ component: 'operator', severity: 'Warning' }], at, summary: { operator: { display: 'x', counts: { availableReplicas: 1 } } }, components: ['operator', 'kueue'] });
+    m.observe({ monitor: 'b', conditions: all, findings: [], at, components: ['operator', 'kueue'] });
     expect(await seriesOf(registry, 'a')).to.have.length(21);
     m.countRun('a', 'operator');
     m.forget('a');
@@ -59,7 +59,7 @@ describe('KaiwoMonitor metrics', () => {
   });
 
   it('without a component list, reports findings for the components that have findings or a summary', async () => {
-    m.observe('a', all, [{ component: 'workloads', severity: 'Warning' }], at, { gpuNodes: { display: 'x', counts: { ready: 1 } } });
+    m.observe({ monitor: 'a', conditions: all, findings: [{ component: 'workloads', severity: 'Warning' }], at, summary: { gpuNodes: { display: 'x', counts: { ready: 1 } } } });
     const components = new Set((await seriesOf(registry, 'a')).filter((l) => l.startsWith('kaiwo_monitor_findings')).map((l) => /component="(\w+)"/.exec(l)?.[1]));
     expect([...components].sort()).to.deep.equal(['gpuNodes', 'workloads']);
   });
