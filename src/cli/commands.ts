@@ -4,6 +4,7 @@ import { type FlagDef, FlagError, parseFlags } from './flags.js';
 import { type CommandHelp, commandHelp, overviewHelp } from './help.js';
 import { commonFlags, runFlags, runOperator } from './run.js';
 import { packageVersion } from './version.js';
+import { runWhy, whyFlags } from './why.js';
 
 const helpFlag: FlagDef = { name: 'help', short: 'h', type: 'bool', default: 'false', help: 'show this help' };
 const versionFlag: FlagDef = { name: 'version', type: 'bool', default: 'false', help: 'print the version and exit' };
@@ -69,6 +70,20 @@ export const COMMANDS: readonly Command[] = [
     ],
     flags: [...checkFlags, ...checkCommonFlags, versionFlag, helpFlag],
     exec: (v, p) => runCheck(v, p),
+  },
+  {
+    name: 'why', summary: 'Say why one job waits: each link from Kaiwo through Kueue to the nodes, the one that holds it back marked', usage: '<kind>/<name> [flags]', maxArgs: 1,
+    description: 'Follow one job (kaiwojob, kaiwoservice, workload, job, rayjob or deployment) from Kaiwo\'s status through its Kueue Workload,\n' +
+      'LocalQueue and ClusterQueue, its position in the queue and the quota against the healthy GPUs of its flavors, to its pods,\n' +
+      'and print each link, the first one that holds it back marked, then the cause and the fix. Reads with targeted GETs and\n' +
+      'selected lists; writes nothing. Exit code: 0 nothing holds it back, 1 something does, 2 cannot tell.',
+    examples: [
+      ['Why is my KaiwoJob still pending?', 'kaiwojob/train-7 -n ml'],
+      ['The same answer as data for a script', 'kaiwojob/train-7 -n ml -o json'],
+      ['A batch Job queued in Kueue directly', 'job/eval-3 -n research'],
+    ],
+    flags: [...whyFlags, ...commonFlags.filter((f) => f.name === 'kubeconfig'), versionFlag, helpFlag],
+    exec: (v, p) => runWhy(v, p),
   },
   {
     name: 'version', summary: 'Print the version', usage: '[flags]', maxArgs: 0,
