@@ -20,7 +20,8 @@ import { scraperSecret, testBedMonitorSpec } from '../src/localcluster/testbed/m
 import { TestBed } from '../src/localcluster/testbed/testbed.js';
 import { pinned } from '../src/localcluster/versions.js';
 import { jobPod, quotaReserved, submitJob, submitKaiwoJob } from '../src/localcluster/testbed/workloads.js';
-import { rawJson, RawRequestError } from '../src/runtime/rawrequest.js';
+import { HttpStatusError } from '../src/runtime/http.js';
+import { rawJson } from '../src/runtime/rawrequest.js';
 
 const run = promisify(execFile);
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -67,7 +68,7 @@ async function kubectl(...args: string[]): Promise<void> {
 const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
   rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
 const del = (path: string) => req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
-  if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
+  if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
 });
 const kueuePath = (plural: string, ns?: string) => `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
 

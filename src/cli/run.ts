@@ -1,4 +1,5 @@
 import { Manager } from '../controller/manager.js';
+import { API_LIMIT_DEFAULTS } from '../runtime/api-limit.js';
 import { loadKubeConfig } from '../runtime/kubeconfig.js';
 import type { Counter } from 'prom-client';
 import { createLogger, type Logger, type LogLevel } from '../runtime/log.js';
@@ -29,6 +30,8 @@ export const runFlags: FlagDef[] = [
   { name: 'leader-elect-retry-period', type: 'duration', default: '2s', help: 'interval between lease attempts' },
   { name: 'max-concurrent-reconciles', type: 'int', default: '2', help: 'KaiwoMonitors reconciled in parallel' },
   { name: 'status-heartbeat', type: 'duration', default: '10m', help: 'refresh status.lastCheckTime at least this often even when nothing changes' },
+  { name: 'kube-api-qps', type: 'int', default: String(API_LIMIT_DEFAULTS.qps), help: 'API server requests per second (client-side limit; watches count once per start; 0 turns it off)' },
+  { name: 'kube-api-burst', type: 'int', default: String(API_LIMIT_DEFAULTS.burst), help: 'API server requests allowed at once above --kube-api-qps' },
 ];
 
 /**
@@ -72,7 +75,9 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
   }
   let kc;
   try {
-    kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
+    const qps = Number(values['kube-api-qps'] ?? API_LIMIT_DEFAULTS.qps);
+    kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig, process.env,
+      { qps, burst: Math.max(1, Number(values['kube-api-burst'] ?? API_LIMIT_DEFAULTS.burst)) });
     const info = await serverInfo(kc);
     log.info('connected to Kubernetes API server', { server: info.server, serverVersion: info.gitVersion });
   } catch (err) {

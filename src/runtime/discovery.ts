@@ -1,5 +1,6 @@
 import type { KubeConfig } from './kubeconfig.js';
-import { rawJson, RawRequestError } from './rawrequest.js';
+import { HttpStatusError } from './http.js';
+import { rawJson } from './rawrequest.js';
 
 interface Crd { spec?: { versions?: { name: string; storage?: boolean; served?: boolean }[] } }
 interface Group { preferredVersion?: { version?: string } }
@@ -21,7 +22,7 @@ export class VersionDiscovery {
       const crd = await rawJson<Crd>(this.kc, { method: 'GET', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`, timeoutMs: 10_000 });
       version = crd.spec?.versions?.find((v) => v.storage && v.served !== false)?.name;
     } catch (err) {
-      if (err instanceof RawRequestError && err.status === 404) version = undefined;
+      if (err instanceof HttpStatusError && err.status === 404) version = undefined;
       else {
         try {
           version = (await rawJson<Group>(this.kc, { method: 'GET', path: `/apis/${group}`, timeoutMs: 10_000 })).preferredVersion?.version;

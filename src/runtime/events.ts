@@ -2,7 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { KubeConfig } from './kubeconfig.js';
 import { isoSeconds, microTime } from '../api/time.js';
 import type { Logger } from './log.js';
-import { rawJson, RawRequestError } from './rawrequest.js';
+import { HttpStatusError } from './http.js';
+import { rawJson } from './rawrequest.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface EventRef {
   apiVersion: string;
@@ -21,25 +23,7 @@ export interface EventInput {
   note: string;
 }
 
-/** Token bucket: `burst` tokens, refilled at one per `refillMs` (client-go spam filter: 25, 1 per 5 min). */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(private readonly burst: number, private readonly refillMs: number, now: number) {
-    this.tokens = burst;
-    this.last = now;
-  }
-
-  take(now: number): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) / this.refillMs);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
-/** Per-key token buckets in a bounded LRU (client-go keeps 4096). */
+/** Per-key token buckets in a bounded LRU (client-go's spam filter: 25, then 1 per 5 min; 4096 keys). */
 export class KeyedLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
   constructor(private readonly burst = 25, private readonly refillMs = 300_000, private readonly maxKeys = 4096) {}
@@ -168,7 +152,7 @@ export class EventRecorder {
         });
         return 'events.k8s.io';
       } catch (err) {
-        if (!(err instanceof RawRequestError) || err.status !== 404 || err.body.includes('"namespaces"')) throw err;
+        if (!(err instanceof HttpStatusError) || err.status !== 404 || err.body.includes('"namespaces"')) throw err;
         this.api = 'core'; // events.k8s.io not served: fall back
       }
     }

@@ -3,6 +3,7 @@ import {
 } from 'node:http';
 import { request as tlsRequest, type RequestOptions } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
+import { apiLimiter } from './api-limit.js';
 import type { KubeConfig } from './kubeconfig.js';
 
 /**
@@ -10,9 +11,10 @@ import type { KubeConfig } from './kubeconfig.js';
  * PromQL queries), like client-go's rest.Client: TLS from a kubeconfig or a spec, a bearer token, one deadline
  * for connect + headers + body, a size cap enforced while reading, redirects never followed, and on every
  * failure path (error, oversize, timeout, abort, a non-2xx body longer than we keep) the response and its socket
- * are destroyed. Failures are HttpError with a machine-readable reason.
+ * are destroyed. API server requests (with a kubeconfig) first wait for their kubeconfig's rate limit (see
+ * api-limit.ts). Failures are HttpError with a machine-readable reason.
  */
-export type HttpFailure = 'Unreachable' | 'Timeout' | 'TooLarge' | 'HttpStatus' | 'Invalid' | 'BadRequest' | 'Aborted';
+export type HttpFailure = 'Unreachable' | 'Timeout' | 'TooLarge' | 'HttpStatus' | 'Invalid' | 'BadRequest' | 'BadToken' | 'Aborted';
 
 export class HttpError extends Error {
   constructor(readonly reason: HttpFailure, message: string, readonly status = 0, readonly body = '') {
@@ -21,7 +23,7 @@ export class HttpError extends Error {
   }
 }
 
-/** A non-2xx answer (reason HttpStatus). The informer, status writer and leader election branch on `status`. */
+/** The one error for a non-2xx answer (reason HttpStatus). The informer, status writer and leader election branch on `status`. */
 export class HttpStatusError extends HttpError {
   constructor(status: number, message: string, body = '') {
     super('HttpStatus', message, status, body);
@@ -41,7 +43,7 @@ export interface HttpCall {
   headers?: Record<string, string>;
   body?: string;
   token?: string;
-  /** TLS and credentials (and a relative URL's base) from a kubeconfig... */
+  /** TLS, credentials, a relative URL's base and the request rate limit from a kubeconfig... */
   kubeconfig?: KubeConfig;
   /** ...or TLS from a spec. Either way a fresh connection per call unless the kubeconfig brings an agent. */
   tls?: TlsSpec;
@@ -168,6 +170,8 @@ export class LineSplitter {
   }
 }
 
+const TOKEN_NOT_SENDABLE = 'the bearer token contains characters not allowed in an HTTP header (a newline or control character)';
+
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -181,6 +185,7 @@ async function options(call: HttpCall): Promise<{ url: URL; opts: RequestOptions
     throw new HttpError('BadRequest', `not a URL: ${String(call.url).slice(0, 200)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpError('BadRequest', `unsupported protocol ${url.protocol}`);
+  if (call.token !== undefined && !headerSafe(call.token)) throw new HttpError('BadToken', TOKEN_NOT_SENDABLE);
   const headers: Record<string, string> = { Accept: '*/*', 'User-Agent': 'kaiwo-monitor', ...call.headers };
   if (call.token !== undefined) headers.Authorization = `Bearer ${call.token}`;
   if (call.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(call.body));
@@ -213,9 +218,27 @@ function wrap(e: unknown, host: string): Error {
   return new HttpError('Unreachable', `${host}: ${describe(e)}`);
 }
 
+const notSent = () => new HttpError('Aborted', 'aborted before the request was sent');
+
+/** Settles like `p`, or rejects with Aborted as soon as `signal` aborts (`p` then runs on, its outcome ignored). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(notSent());
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => { reject(notSent()); };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => { signal.removeEventListener('abort', onAbort); });
+}
+
 async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
-  if (call.signal?.aborted) throw new HttpError('Aborted', 'aborted before the request was sent');
-  const { url, opts } = await options(call);
+  const signal = call.signal;
+  // Nothing is sent once the signal aborted: each await before sending ends at an abort, and is checked after.
+  const limiter = call.kubeconfig && apiLimiter(call.kubeconfig);
+  if (signal?.aborted || (limiter && !(await limiter.wait(signal)))) throw notSent();
+  const { url, opts } = await unlessAborted(options(call), signal);
+  if (signal?.aborted) throw notSent();
   const host = url.host;
   const send = url.protocol === 'http:' ? plainRequest : tlsRequest;
   const errorBodyBytes = call.errorBodyBytes ?? 4096;
@@ -234,7 +257,7 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
-      call.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       if (err || destroy) {
         res?.destroy();
         req.destroy();
@@ -243,7 +266,7 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
       else if (answer) resolve(answer);
     };
     const onAbort = () => { finish(new HttpError('Aborted', `${host}: aborted`)); };
-    call.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     if (call.timeoutMs !== undefined) {
       const ms = call.timeoutMs;
       timers.push(setTimeout(() => { finish(new HttpError('Timeout', `no complete answer from ${host} within ${ms} ms`)); }, ms));

@@ -6,7 +6,8 @@ import { observationOf, recordObservation } from './observed.js';
 import { internObject } from './intern.js';
 import { sameContent } from './same-content.js';
 import { rawRequest } from './rawrequest.js';
-import { HttpStatusError, watchOnce } from './watch.js';
+import { HttpStatusError } from './http.js';
+import { watchOnce } from './watch.js';
 
 export type InformerState = 'pending' | 'synced' | 'absent' | 'failing';
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -205,7 +206,7 @@ export class Informer {
     do {
       const extra: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
       if (cont) extra.continue = cont;
-      const res = await rawRequest(this.kc, { method: 'GET', path: this.query(extra), timeoutMs: 60_000 });
+      const res = await rawRequest(this.kc, { method: 'GET', path: this.query(extra), timeoutMs: 60_000, signal });
       if (signal.aborted) return;
       if (res.status === 410 && cont) {
         cont = '';

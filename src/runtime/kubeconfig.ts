@@ -4,6 +4,7 @@ import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
+import { type ApiLimit, limitApiRequests } from './api-limit.js';
 import { isRecord } from './objects.js';
 
 /**
@@ -175,8 +176,9 @@ const LIGHT_USER_KEYS = new Set(['token', 'tokenFile', 'client-certificate', 'cl
  * Loads client configuration: an explicit --kubeconfig path, else $KUBECONFIG, ~/.kube/config or the in-cluster
  * ServiceAccount (client-node's loadFromDefault order). Token, token-file and client-certificate users (the
  * ServiceAccount a Deployment runs as) are read by LightKubeConfig; anything else by client-node, imported only then.
+ * Requests made with it are rate limited by `limit` when given (the operator's --kube-api-qps/--kube-api-burst).
  */
-export async function loadKubeConfig(path?: string, env: NodeJS.ProcessEnv = process.env): Promise<KubeConfig> {
+export async function loadKubeConfig(path?: string, env: NodeJS.ProcessEnv = process.env, limit?: ApiLimit): Promise<KubeConfig> {
   const files = path ? [path] : (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   const home = join(env.HOME ?? homedir(), '.kube', 'config');
   if (!path && files.length === 0 && existsSync(home)) files.push(home);
@@ -191,5 +193,6 @@ export async function loadKubeConfig(path?: string, env: NodeJS.ProcessEnv = pro
     kc = full;
   }
   if (!kc.getCurrentCluster()) throw new Error(path ? `kubeconfig ${path} has no current cluster` : 'no kubeconfig found and not running in a cluster');
+  if (limit) limitApiRequests(kc, limit);
   return kc;
 }

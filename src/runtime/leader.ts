@@ -2,7 +2,8 @@ import type { KubeConfig } from './kubeconfig.js';
 import { sleep } from './backoff.js';
 import { microTime } from '../api/time.js';
 import type { Logger } from './log.js';
-import { rawJson, RawRequestError } from './rawrequest.js';
+import { HttpStatusError } from './http.js';
+import { rawJson } from './rawrequest.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -99,7 +100,7 @@ export class LeaderElector {
       try {
         lease = await rawJson<Lease>(this.kc, { method: 'GET', path: `${this.path}/${this.opts.name}`, timeoutMs: this.retryPeriodMs * 2 });
       } catch (err) {
-        if (!(err instanceof RawRequestError) || err.status !== 404) throw err;
+        if (!(err instanceof HttpStatusError) || err.status !== 404) throw err;
         this.lease = await rawJson<Lease>(this.kc, {
           method: 'POST', path: this.path, timeoutMs: this.retryPeriodMs * 2,
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: wanted(undefined, true) },
@@ -117,7 +118,7 @@ export class LeaderElector {
       this.observe(this.lease);
       return true;
     } catch (err) {
-      if (!(err instanceof RawRequestError && err.status === 409)) {
+      if (!(err instanceof HttpStatusError && err.status === 409)) {
         this.opts.log.debug('leader election attempt failed', { error: err });
       }
       return false;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from './kubeconfig.js';
-import { TokenBucket } from './events.js';
+import { TokenBucket } from './token-bucket.js';
 import type { Logger } from './log.js';
 import { rawJson } from './rawrequest.js';
 
@@ -42,10 +42,15 @@ class Busy extends Error {}
 class ReviewCache<T> {
   private readonly entries = new Map<string, { value: T; expires: number }>();
   private readonly pending = new Map<string, Promise<T>>();
-  constructor(private readonly limits: AuthLimits, private readonly admit: () => boolean, private readonly done: () => void) {}
+  constructor(
+    private readonly limits: AuthLimits,
+    private readonly admit: () => boolean,
+    private readonly done: () => void,
+    private readonly clock: () => number,
+  ) {}
 
   async get(key: string, review: () => Promise<T>, cacheable: (v: T) => boolean): Promise<T> {
-    const now = Date.now();
+    const now = this.clock();
     const hit = this.entries.get(key);
     if (hit && hit.expires > now) {
       this.entries.delete(key); // least recently used first
@@ -58,7 +63,7 @@ class ReviewCache<T> {
     if (!this.admit()) throw new Busy();
     const p = review().then((value) => {
       if (cacheable(value)) {
-        this.entries.set(key, { value, expires: Date.now() + this.limits.ttlMs });
+        this.entries.set(key, { value, expires: this.clock() + this.limits.ttlMs });
         while (this.entries.size > this.limits.maxEntries) {
           const oldest = this.entries.keys().next().value;
           if (oldest === undefined) break;
@@ -97,19 +102,21 @@ export class TokenAuthorizer {
   constructor(
     private readonly kc: KubeConfig,
     private readonly log: Logger,
-    limits: Partial<AuthLimits> = {},
+    /** `now`: the clock (ms) for the cache's TTL and the rate limit; Date.now unless a test injects one. */
+    options: Partial<AuthLimits> & { now?: () => number } = {},
     private readonly onReview: (kind: ReviewKind, result: ReviewResult) => void = () => undefined,
   ) {
+    const { now = Date.now, ...limits } = options;
     this.limits = { ...DEFAULT_AUTH_LIMITS, ...limits };
-    this.bucket = new TokenBucket(this.limits.burst, 1000 / this.limits.perSecond, Date.now());
+    this.bucket = new TokenBucket(this.limits.burst, 1000 / this.limits.perSecond, now());
     const admit = () => {
-      if (this.inFlight >= this.limits.maxInFlight || !this.bucket.take(Date.now())) return false;
+      if (this.inFlight >= this.limits.maxInFlight || !this.bucket.take(now())) return false;
       this.inFlight++;
       return true;
     };
     const done = () => { this.inFlight--; };
-    this.authn = new ReviewCache(this.limits, admit, done);
-    this.authz = new ReviewCache(this.limits, admit, done);
+    this.authn = new ReviewCache(this.limits, admit, done, now);
+    this.authz = new ReviewCache(this.limits, admit, done, now);
   }
 
   /** Cached answers (authentication + authorization), for tests and metrics. */

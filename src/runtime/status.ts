@@ -1,6 +1,7 @@
 import type { KubeConfig } from './kubeconfig.js';
 import { isRecord } from './objects.js';
-import { rawJson, RawRequestError } from './rawrequest.js';
+import { HttpStatusError } from './http.js';
+import { rawJson } from './rawrequest.js';
 
 /** Deep equality of JSON values (key order ignored). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -90,7 +91,7 @@ export async function writeStatus(
 }
 
 class RejectedError extends Error {
-  constructor(readonly apiMessage: string, readonly current: Stored, override readonly cause: RawRequestError) {
+  constructor(readonly apiMessage: string, readonly current: Stored, override readonly cause: HttpStatusError) {
     super(cause.message, { cause });
   }
 }
@@ -105,8 +106,8 @@ async function patchStatus(kc: KubeConfig, target: StatusTarget, stored: Stored,
       const object = await rawJson<Stored>(kc, { method: 'PATCH', path: `${target.objectPath}/status`, body, contentType: 'application/merge-patch+json' });
       return { written: true, object };
     } catch (err) {
-      if (err instanceof RawRequestError && (err.status === 422 || err.status === 400)) throw new RejectedError(apiMessage(err), current, err);
-      if (!(err instanceof RawRequestError) || err.status !== 409) throw err;
+      if (err instanceof HttpStatusError && (err.status === 422 || err.status === 400)) throw new RejectedError(apiMessage(err), current, err);
+      if (!(err instanceof HttpStatusError) || err.status !== 409) throw err;
       current = await rawJson<Stored>(kc, { method: 'GET', path: target.objectPath });
     }
   }
@@ -114,7 +115,7 @@ async function patchStatus(kc: KubeConfig, target: StatusTarget, stored: Stored,
 }
 
 /** The message of a Kubernetes Status error body, else the start of the body. */
-function apiMessage(err: RawRequestError): string {
+function apiMessage(err: HttpStatusError): string {
   try {
     const m = (JSON.parse(err.body) as { message?: unknown }).message;
     if (typeof m === 'string') return m;

@@ -1,13 +1,12 @@
 import type { KubeConfig } from './kubeconfig.js';
-import { fetchLines, HttpError, HttpStatusError, isOk } from './http.js';
+import { fetchLines, HttpError, isOk } from './http.js';
 import type { KubeObject } from './objects.js';
+import { apiStatusError } from './rawrequest.js';
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject & { code?: number; message?: string; reason?: string };
 }
-
-export { HttpStatusError } from './http.js';
 
 /** Largest single watch event accepted; a longer line fails the stream (no unbounded buffering). */
 const MAX_LINE = 16 * 1024 * 1024;
@@ -15,7 +14,8 @@ const MAX_LINE = 16 * 1024 * 1024;
 /**
  * One watch request, streamed over the transport: calls onEvent per JSON line until the server ends the stream
  * (resolves), the connection fails or idles past `idleMs` (rejects), or `signal` aborts (resolves). Non-2xx
- * rejects with HttpStatusError; an error thrown by onEvent ends the stream and rejects with that error.
+ * rejects with HttpStatusError; an error thrown by onEvent ends the stream and rejects with that error. The
+ * request waits for the KubeConfig's rate limit; the events it streams do not.
  */
 export async function watchOnce(
   kc: KubeConfig,
@@ -47,7 +47,7 @@ export async function watchOnce(
       { kubeconfig: kc, url, headers: { Accept: 'application/json' }, idleMs: opts.idleMs, maxBytes: Infinity, signal: opts.signal },
       onLine, { maxLineChars: MAX_LINE, longLines: 'fail' },
     );
-    if (!isOk(res.status)) throw new HttpStatusError(res.status, `watch ${path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`, res.body);
+    if (!isOk(res.status)) throw apiStatusError(`watch ${path}`, res);
   } catch (err) {
     if (opts.signal.aborted) return;
     throw err;

@@ -1,7 +1,7 @@
-import { fetchText, headerSafe, HttpError, isOk } from '../runtime/http.js';
+import { fetchText, type HttpAnswer, isOk } from '../runtime/http.js';
 import { isRecord } from '../runtime/objects.js';
 import { PARSE_DEFAULTS, parseValue, type Sample, sampleBytes } from './promtext.js';
-import { ScrapeError, TOKEN_NOT_SENDABLE } from './scrape.js';
+import { ScrapeError, scrapeFailure } from './scrape.js';
 
 export interface PromQuery {
   url: string;
@@ -145,24 +145,18 @@ export async function instantQuery(q: PromQuery, limits: DecodeLimits = {}): Pro
   url.searchParams.set('query', q.query);
   url.searchParams.set('timeout', `${Math.max(1, Math.floor(q.timeoutMs / 1000))}s`);
   const fail = (message: string) => new ScrapeError('PrometheusQueryFailed', `${url.host}: ${message}`);
-  if (q.token !== undefined && !headerSafe(q.token)) {
-    throw new ScrapeError('MetricsUnauthorized', TOKEN_NOT_SENDABLE);
-  }
-  let status: number;
-  let text: string;
+  let res: HttpAnswer;
   try {
-    const res = await fetchText({
+    res = await fetchText({
       url, ...(q.token ? { token: q.token } : {}), headers: { Accept: 'application/json' },
       tls: { insecureSkipVerify: q.insecureSkipVerify ?? false, caBundle: q.caBundle, serverName: q.serverName },
       timeoutMs: q.timeoutMs, maxBytes: q.maxBytes, errorBodyBytes: 4096,
     });
-    ({ status, body: text } = res);
-    if (status >= 300 && status < 400) throw fail(`answered ${status}, a redirect; redirects are not followed: use the final address`);
   } catch (err) {
-    if (err instanceof ScrapeError) throw err;
-    if (err instanceof HttpError && err.reason === 'TooLarge') throw fail(`response larger than ${q.maxBytes} bytes`);
-    throw fail(err instanceof Error ? err.message.replace(`${url.host}: `, '') : String(err));
+    throw scrapeFailure(err, url.host, 'prometheus');
   }
+  const { status, body: text } = res;
+  if (status >= 300 && status < 400) throw fail(`answered ${status}, a redirect; redirects are not followed: use the final address`);
   let body: unknown;
   try {
     body = JSON.parse(text);

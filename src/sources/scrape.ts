@@ -1,10 +1,8 @@
-import { fetchLines, headerSafe, HttpError, isOk } from '../runtime/http.js';
+import { fetchLines, HttpError, HttpStatusError, isOk } from '../runtime/http.js';
 import { type ParseLimits, type ParseResult, PromTextParser } from './promtext.js';
 
 export type ScrapeFailure =
   'MetricsUnreachable' | 'MetricsUnauthorized' | 'MetricsResponseTooLarge' | 'MetricsInvalid' | 'PrometheusQueryFailed';
-
-export const TOKEN_NOT_SENDABLE = 'the bearer token contains characters not allowed in an HTTP header (a newline or control character)';
 
 export class ScrapeError extends Error {
   constructor(readonly reason: ScrapeFailure, message: string) {
@@ -23,32 +21,39 @@ export interface ScrapeTarget {
   maxBytes: number;
 }
 
-/** A transport failure as the scrape reason a condition shows. */
-export function scrapeFailure(err: unknown, host: string): ScrapeError {
+/** What failed: a /metrics scrape, or a Prometheus query. */
+export type ScrapeSource = 'metrics' | 'prometheus';
+
+/**
+ * The one mapping from a transport failure to the reason a condition shows. A token that cannot be sent is
+ * MetricsUnauthorized; any other failure of a Prometheus query PrometheusQueryFailed; of a scrape by kind
+ * (TooLarge, Invalid, HTTP 401/403, else MetricsUnreachable). The message names the host.
+ */
+export function scrapeFailure(err: unknown, host: string, source: ScrapeSource = 'metrics'): ScrapeError {
   if (err instanceof ScrapeError) return err;
-  if (!(err instanceof HttpError)) {
-    return new ScrapeError('MetricsUnreachable', `${host}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000));
-  }
-  switch (err.reason) {
-    case 'TooLarge': return new ScrapeError('MetricsResponseTooLarge', err.message);
-    case 'Invalid': return new ScrapeError('MetricsInvalid', err.message);
-    case 'HttpStatus':
-      if (err.status === 401 || err.status === 403) return new ScrapeError('MetricsUnauthorized', err.message);
-      return new ScrapeError('MetricsUnreachable', err.message);
-    default: return new ScrapeError('MetricsUnreachable', err.message);
+  const text = err instanceof Error ? err.message : String(err);
+  const message = (text.includes(host) ? text : `${host}: ${text}`).slice(0, 1000);
+  const http = err instanceof HttpError ? err : undefined;
+  if (http?.reason === 'BadToken') return new ScrapeError('MetricsUnauthorized', message);
+  if (source === 'prometheus') return new ScrapeError('PrometheusQueryFailed', message);
+  switch (http?.reason) {
+    case 'TooLarge': return new ScrapeError('MetricsResponseTooLarge', message);
+    case 'Invalid': return new ScrapeError('MetricsInvalid', message);
+    case 'HttpStatus': return new ScrapeError(http.status === 401 || http.status === 403 ? 'MetricsUnauthorized' : 'MetricsUnreachable', message);
+    default: return new ScrapeError('MetricsUnreachable', message);
   }
 }
 
-function statusError(status: number, location: string | string[] | undefined, url: URL): HttpError {
+function statusError(status: number, location: string | string[] | undefined, url: URL): HttpStatusError {
   const where = `${url.host}${url.pathname}`;
   if (status === 401 || status === 403) {
-    return new HttpError('HttpStatus', `${url.host} answered ${status}: the token may not get ${url.pathname}`, status);
+    return new HttpStatusError(status, `${url.host} answered ${status}: the token may not get ${url.pathname}`);
   }
   if (status >= 300 && status < 400) {
     const to = typeof location === 'string' ? ` to ${location.slice(0, 200)}` : '';
-    return new HttpError('HttpStatus', `${where} answered ${status}, a redirect${to}; redirects are not followed`, status);
+    return new HttpStatusError(status, `${where} answered ${status}, a redirect${to}; redirects are not followed`);
   }
-  return new HttpError('HttpStatus', `${where} answered HTTP ${status}`, status);
+  return new HttpStatusError(status, `${where} answered HTTP ${status}`);
 }
 
 /**
@@ -62,9 +67,6 @@ export async function scrape(t: ScrapeTarget, limits: ParseLimits = {}): Promise
     url = new URL(t.url);
   } catch {
     throw new ScrapeError('MetricsUnreachable', `not a URL: ${t.url.slice(0, 200)}`);
-  }
-  if (t.token !== undefined && !headerSafe(t.token)) {
-    throw new ScrapeError('MetricsUnauthorized', TOKEN_NOT_SENDABLE);
   }
   const parser = new PromTextParser(limits);
   try {

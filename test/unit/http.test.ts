@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { drip, head, Peer, pump } from '../support/fakes/hostile-peers.js';
+import { apiLimiter, limitApiRequests } from '../../src/runtime/api-limit.js';
 import { fetchLines, fetchText, HttpError, type HttpFailure, LineSplitter } from '../../src/runtime/http.js';
+import { type KubeConfig, LightKubeConfig } from '../../src/runtime/kubeconfig.js';
+import { watchOnce } from '../../src/runtime/watch.js';
 import { selfSignedCert } from '../../src/runtime/selfsigned.js';
 import { waitFor } from '../support/wait.js';
 
@@ -32,6 +35,7 @@ describe('HTTP transport', () => {
         case '/redirect': s.end(head(301, { Location: '/elsewhere' })); return;
         case '/close-mid-body': s.write(`${head(200, { 'Content-Length': 1000 })}abc`); setTimeout(() => s.destroy(), 10); return;
         case '/garbage': s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'); return;
+        case '/watch': s.end(`${head(200)}${'{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n'.repeat(5)}`); return;
         default: s.end(head(404));
       }
     });
@@ -105,11 +109,61 @@ describe('HTTP transport', () => {
     const before = timers();
     const accepted = peer.accepted;
     for (const token of ['abc\nX-Evil: 1', 'abc\u0000']) {
-      expect(await reasonOf(fetchText({ url: peer.url('/ok'), token, timeoutMs: 50, maxBytes: 100 }))).to.equal('BadRequest');
+      expect(await reasonOf(fetchText({ url: peer.url('/ok'), token, timeoutMs: 50, maxBytes: 100 }))).to.equal('BadToken');
     }
+    const headers = { 'X-Evil': 'a\r\nb' };
+    expect(await reasonOf(fetchText({ url: peer.url('/ok'), headers, timeoutMs: 50, maxBytes: 100 }))).to.equal('BadRequest');
     expect(await reasonOf(fetchText({ url: 'ftp://127.0.0.1/x', timeoutMs: 50, maxBytes: 100 }))).to.equal('BadRequest');
     expect(peer.accepted).to.equal(accepted);
     expect(timers()).to.equal(before);
+  });
+
+  describe('API server requests (with a kubeconfig)', () => {
+    const kubeconfig = () => LightKubeConfig.fromText([
+      `clusters: [{name: c, cluster: {server: "${peer.url('')}", insecure-skip-tls-verify: true}}]`,
+      'contexts: [{name: x, context: {cluster: c, user: u}}]', 'users: [{name: u, user: {token: t}}]', 'current-context: x',
+    ].join('\n'), '/')!;
+
+    it('an abort while credentials are still being read ends the call at once, and nothing is sent', async function () {
+      this.timeout(5000); // fails here if the abort is only seen when the slow step ends
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => { release = r; });
+      let entered = false;
+      const slow: KubeConfig = {
+        getCurrentCluster: () => ({ server: peer.url('') }),
+        getCurrentUser: () => ({}),
+        getContextObject: () => null,
+        setCurrentContext: () => undefined,
+        applyToHTTPSOptions: async (opts) => { entered = true; await gate; opts.agent = false; },
+      };
+      const accepted = peer.accepted;
+      const ac = new AbortController();
+      const call = fetchText({ kubeconfig: slow, url: '/ok', timeoutMs: 60_000, maxBytes: 100, signal: ac.signal });
+      await waitFor('the credentials to be asked for', () => entered, 2000, 5);
+      ac.abort();
+      expect(await reasonOf(call)).to.equal('Aborted');
+      release();
+      await gate;
+      await new Promise(setImmediate);
+      expect(peer.accepted).to.equal(accepted);
+    });
+
+    it('waits for the kubeconfig\'s rate limit (aborted promptly, nothing sent); a watch counts once, not per event', async () => {
+      const kc = kubeconfig();
+      limitApiRequests(kc, { qps: 0.001, burst: 1 });
+      const events: string[] = [];
+      await watchOnce(kc, '/watch', (e) => events.push(e.type), { idleMs: 2000, signal: new AbortController().signal });
+      expect(events).to.have.length(5);
+      const accepted = peer.accepted;
+      const ac = new AbortController();
+      const call = fetchText({ kubeconfig: kc, url: '/ok', timeoutMs: 60_000, maxBytes: 100, signal: ac.signal });
+      expect(apiLimiter(kc)?.waiting).to.equal(1);
+      ac.abort();
+      expect(await reasonOf(call)).to.equal('Aborted');
+      expect(apiLimiter(kc)?.waiting).to.equal(0);
+      expect(peer.accepted).to.equal(accepted);
+      await closed();
+    });
   });
 
   describe('TLS from a spec', () => {

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { apiLimiter, RequestLimiter } from '../../src/runtime/api-limit.js';
 import { LightKubeConfig, loadKubeConfig } from '../../src/runtime/kubeconfig.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 
@@ -79,6 +80,20 @@ describe('kubeconfig: the light loader (no client-node import) and its fallback'
     let err: unknown;
     try { await loadKubeConfig(write('bad', '- just\n- a list\n')); } catch (e) { err = e; }
     expect(String(err)).to.match(/not a kubeconfig/);
+  });
+
+  it('sets the API request limit it is given (none otherwise; qps 0: none)', async () => {
+    const path = write('config', doc('    server: https://127.0.0.1:6443', '    token: t'));
+    expect(apiLimiter(await loadKubeConfig(path))).to.equal(undefined);
+    expect(apiLimiter(await loadKubeConfig(path, {}, { qps: 20, burst: 30 }))).to.be.instanceOf(RequestLimiter);
+    expect(apiLimiter(await loadKubeConfig(path, {}, { qps: 0, burst: 0 }))).to.equal(undefined);
+    const limited = await loadKubeConfig(path, {}, { qps: 1, burst: 2 });
+    expect([await apiLimiter(limited)?.wait(), await apiLimiter(limited)?.wait(), apiLimiter(limited)?.waiting]).to.deep.equal([true, true, 0]);
+    const ac = new AbortController();
+    const third = apiLimiter(limited)?.wait(ac.signal);
+    expect(apiLimiter(limited)?.waiting).to.equal(1);
+    ac.abort();
+    expect(await third).to.equal(false);
   });
 
   it('refuses plain HTTP unless TLS verification is explicitly off', async () => {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeInstantVector } from '../../src/sources/promql.js';
+import { createServer, type Server } from 'node:http';
+import { decodeInstantVector, instantQuery, type PromQuery } from '../../src/sources/promql.js';
+import { ScrapeError } from '../../src/sources/scrape.js';
 
 const ok = (result: unknown) => ({ status: 'success', data: { resultType: 'vector', result } });
 const series = (value: unknown, metric: unknown = { pod: 'p', namespace: 'ml' }) => ({ metric, value: [1_700_000_000.5, value] });
@@ -89,5 +91,57 @@ describe('PromQL answer decoder', () => {
     expect(small.bytes).to.be.at.most(1000 * 1000);
     expect(small.samples.length).to.be.within(2000, 4000);
     expect(small.truncated).to.equal(true);
+  });
+});
+
+describe('PromQL query over the transport', () => {
+  let server: Server;
+  let base = '';
+  const paths: string[] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      const path = (req.url ?? '').split('/api/')[0] ?? '';
+      paths.push(path);
+      switch (path) {
+        case '/ok': res.end(JSON.stringify(ok([series('3')]))); break;
+        case '/big': res.end(JSON.stringify(ok(Array.from({ length: 200 }, () => series('1'))))); break;
+        case '/401': res.writeHead(401).end('Unauthorized'); break;
+        case '/redirect': res.writeHead(307, { Location: '/ok/api/v1/query' }).end(); break;
+        default: res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    const a = server.address();
+    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  });
+  after(() => { server.closeAllConnections(); server.close(); });
+
+  const outcome = async (path: string, extra: Partial<PromQuery> = {}) => {
+    try {
+      const r = await instantQuery({ url: `${base}${path}`, query: 'up', timeoutMs: 2000, maxBytes: 4096, ...extra });
+      return { reason: 'ok', message: String(r.samples.length) };
+    } catch (err) {
+      return err instanceof ScrapeError ? { reason: err.reason, message: err.message } : { reason: 'unexpected', message: String(err) };
+    }
+  };
+
+  it('decodes an answer, and maps every transport failure to PrometheusQueryFailed naming the host', async () => {
+    expect(await outcome('/ok')).to.deep.equal({ reason: 'ok', message: '1' });
+    const host = new URL(base).host;
+    for (const [path, message] of [
+      ['/big', /sent more than 4096 bytes/], ['/401', /HTTP 401, not a Prometheus API answer/],
+      ['/redirect', /answered 307, a redirect; redirects are not followed/],
+    ] as const) {
+      const o = await outcome(path);
+      expect(o.reason, o.message).to.equal('PrometheusQueryFailed');
+      expect(o.message).to.match(message).and.include(host);
+    }
+    expect(paths.filter((p) => p === '/ok')).to.have.length(1); // the redirect was not followed
+  });
+
+  it('refuses a token that cannot be sent in a header (MetricsUnauthorized), without sending anything', async () => {
+    const before = paths.length;
+    expect((await outcome('/ok', { token: 'a\nb' })).reason).to.equal('MetricsUnauthorized');
+    expect(paths.length).to.equal(before);
   });
 });

@@ -40,7 +40,7 @@ describe('Prometheus text parser', () => {
     expect(r.samples.find((s) => s.labels.le === '+Inf')?.value).to.equal(7);
     expect(r.samples.find((s) => s.name === 'weird')).to.deep.include({ value: -Infinity });
     expect(r.samples.find((s) => s.name === 'weird')?.labels.msg).to.equal('a "quoted" \\ value\nline');
-    expect(Number.isNaN(r.samples.find((s) => s.name === 'go_gc_duration_seconds')?.value)).to.equal(true);
+    expect(r.samples.find((s) => s.name === 'go_gc_duration_seconds')?.value, 'go_gc_duration_seconds').to.be.NaN;
     expect(r.types.get('controller_runtime_reconcile_time_seconds')).to.equal('histogram');
   });
 

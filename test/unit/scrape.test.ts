@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import { HISTORY_BYTES, trimHistory } from '../../src/controller/scrapes.js';
-import { scrape, ScrapeError } from '../../src/sources/scrape.js';
+import { HttpError, HttpStatusError } from '../../src/runtime/http.js';
+import { scrape, ScrapeError, scrapeFailure } from '../../src/sources/scrape.js';
 
 /** Hostile and broken endpoints on loopback: the scraper must give a reason, never hang or hoard memory. */
 describe('metrics scraper against hostile endpoints', () => {
@@ -102,6 +103,38 @@ describe('metrics scraper against hostile endpoints', () => {
     } catch (err) {
       expect((err as ScrapeError).reason).to.equal('MetricsUnreachable');
     }
+  });
+});
+
+describe('transport failures as scrape reasons (one mapping for /metrics and PromQL)', () => {
+  const host = '10.0.0.1:8443';
+  const cases: [string, unknown, string, string][] = [
+    ['too large', new HttpError('TooLarge', `${host} sent more than 10 bytes`), 'MetricsResponseTooLarge', 'PrometheusQueryFailed'],
+    ['malformed', new HttpError('Invalid', `${host}: malformed HTTP answer (HPE_X)`), 'MetricsInvalid', 'PrometheusQueryFailed'],
+    ['401', new HttpStatusError(401, `${host} answered 401`), 'MetricsUnauthorized', 'PrometheusQueryFailed'],
+    ['403', new HttpStatusError(403, `${host} answered 403`), 'MetricsUnauthorized', 'PrometheusQueryFailed'],
+    ['500', new HttpStatusError(500, `${host} answered HTTP 500`), 'MetricsUnreachable', 'PrometheusQueryFailed'],
+    ['timeout', new HttpError('Timeout', `no complete answer from ${host} within 5 ms`), 'MetricsUnreachable', 'PrometheusQueryFailed'],
+    ['refused', new HttpError('Unreachable', `${host}: connect ECONNREFUSED`), 'MetricsUnreachable', 'PrometheusQueryFailed'],
+    ['bad request', new HttpError('BadRequest', 'unsupported protocol ftp:'), 'MetricsUnreachable', 'PrometheusQueryFailed'],
+    ['token not sendable', new HttpError('BadToken', 'the bearer token contains characters'), 'MetricsUnauthorized', 'MetricsUnauthorized'],
+    ['not an HttpError', new TypeError('boom'), 'MetricsUnreachable', 'PrometheusQueryFailed'],
+    ['not an Error', 'boom', 'MetricsUnreachable', 'PrometheusQueryFailed'],
+  ];
+  for (const [what, err, metrics, prometheus] of cases) {
+    it(`${what}: ${metrics} for a scrape, ${prometheus} for a query; the message names the host once`, () => {
+      for (const [source, want] of [['metrics', metrics], ['prometheus', prometheus]] as const) {
+        const e = scrapeFailure(err, host, source);
+        expect(e.reason, source).to.equal(want);
+        expect(e.message.split(host)).to.have.length(2);
+      }
+    });
+  }
+
+  it('passes a ScrapeError through and cuts long messages', () => {
+    const own = new ScrapeError('MetricsInvalid', 'no samples');
+    expect(scrapeFailure(own, host, 'prometheus')).to.equal(own);
+    expect(scrapeFailure(new Error('x'.repeat(5000)), host).message).to.have.length(1000);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { microTime } from '../../api/time.js';
-import { rawJson, RawRequestError } from '../../runtime/rawrequest.js';
+import { HttpStatusError } from '../../runtime/http.js';
+import { rawJson } from '../../runtime/rawrequest.js';
 import { KWOK_NODE_ANNOTATION } from './kwok.js';
 
 const MERGE = 'application/merge-patch+json';
@@ -74,7 +75,7 @@ export class FakeNodes {
     const i = this.nodes.findIndex((n) => n.name === name);
     if (i >= 0) this.nodes.splice(i, 1);
     await rawJson(this.kc, { method: 'DELETE', path: `/api/v1/nodes/${name}` }).catch((err: unknown) => {
-      if (!(err instanceof RawRequestError) || err.status !== 404) throw err;
+      if (!(err instanceof HttpStatusError) || err.status !== 404) throw err;
     });
   }
 
@@ -91,7 +92,7 @@ export class FakeNodes {
       try {
         await rawJson(this.kc, { method: 'POST', path: '/api/v1/nodes', body });
       } catch (err) {
-        if (!(err instanceof RawRequestError) || err.status !== 409) throw err;
+        if (!(err instanceof HttpStatusError) || err.status !== 409) throw err;
       }
     }
   }
