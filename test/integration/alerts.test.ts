@@ -12,6 +12,7 @@ import { Monitors } from '../support/fakes/monitors.js';
 import { repoRoot } from '../../src/localcluster/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 
@@ -168,12 +169,9 @@ describe('integration: alert rules (promtool test rules, promtool built from its
         interval: '45s', operator: { namespace: 'alerts-no-such-namespace' }, kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false },
       });
       op = await OperatorProcess.start(cluster.kubeconfigPath, [], { metrics: 'plain' });
-      const deadline = Date.now() + 60_000;
       // Until the metrics server listens and the first evaluation is exported.
-      while (((await op.metric('kaiwo_monitor_finding_reasons', { monitor }).catch(() => undefined)) ?? 0) === 0) {
-        if (Date.now() > deadline) throw new Error(`no finding reasons exported; log:\n${op.raw.slice(-10).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(() => `finding reasons to be exported; log:\n${op.raw.slice(-10).join('\n')}`,
+        async () => ((await op.metric('kaiwo_monitor_finding_reasons', { monitor })) ?? 0) !== 0, 60_000, 200);
       const text = await new Promise<string>((resolve, reject) => {
         get(`http://127.0.0.1:${op.metricsPort ?? 0}/metrics`, (res) => {
           let body = '';

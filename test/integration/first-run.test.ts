@@ -16,6 +16,7 @@ import { LocalControlPlane } from '../../src/localcluster/controlplane.js';
 import { Monitors } from '../support/fakes/monitors.js';
 import { repoRoot } from '../../src/localcluster/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
+import { waitFor } from '../support/wait.js';
 
 interface Result { code: number; stdout: string; stderr: string }
 
@@ -43,14 +44,6 @@ function background(script: string, env: NodeJS.ProcessEnv): { out: () => string
       return out;
     },
   };
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Shell lines from the README's ```sh blocks that contain `needle`, without trailing comments. */
@@ -104,8 +97,7 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
         if (/kaiwo-monitor run\b/.test(recipe)) {
           const op = background(recipe, env());
           try {
-            await until(`"${recipe}" to connect`, () => op.out().includes('connected to Kubernetes API server'), 180_000)
-              .catch((err: unknown) => { throw new Error(`${(err as Error).message}; output so far:\n${op.out().slice(-3000)}`); });
+            await waitFor(() => `"${recipe}" to connect; output so far:\n${op.out().slice(-3000)}`, () => op.out().includes('connected to Kubernetes API server'), 180_000);
           } finally {
             await op.stop();
           }

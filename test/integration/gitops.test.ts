@@ -12,6 +12,7 @@ import { MonitorRecorder } from '../support/fakes/scenarios.js';
 import { SimulatedStack } from '../support/fakes/simulate.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 interface Verdict { kstatus: string; kstatusMessage: string; argo: { status: string; message: string } }
 
@@ -60,14 +61,13 @@ describe('integration: GitOps tools read a KaiwoMonitor right in every phase (ks
   });
 
   const latest = () => monitors.get(name);
-  const waitFor = async (what: string, pred: (m: KaiwoMonitor) => boolean, timeoutMs = 60_000): Promise<KaiwoMonitor> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = await latest();
-      if (pred(m)) return m;
-      if (Date.now() > deadline) throw new Error(`${what} not reached: ${JSON.stringify(m.status?.conditions)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** The monitor once `pred` holds for it; on timeout, names the conditions it last had. */
+  const reached = (what: string, pred: (m: KaiwoMonitor) => boolean, timeoutMs = 60_000): Promise<KaiwoMonitor> => {
+    let last: KaiwoMonitor | undefined;
+    return waitFor(() => `${what} (last conditions: ${JSON.stringify(last?.status?.conditions)})`, async () => {
+      last = await latest();
+      return pred(last) ? last : undefined;
+    }, timeoutMs);
   };
 
   it('created, before the operator saw it: observedGeneration defaults to 0 → kstatus InProgress, Argo Progressing', async () => {
@@ -81,7 +81,7 @@ describe('integration: GitOps tools read a KaiwoMonitor right in every phase (ks
 
   it('observing (Reconciling=True until every component is evaluated) → InProgress / Progressing; healthy → Current / Healthy', async () => {
     op = await OperatorProcess.start(cluster.kubeconfigPath);
-    const healthy = await waitFor('Ready and Healthy', (m) => cond(m, 'Ready')?.status === 'True' && cond(m, 'Healthy')?.status === 'True');
+    const healthy = await reached('Ready and Healthy', (m) => cond(m, 'Ready')?.status === 'True' && cond(m, 'Healthy')?.status === 'True');
     const first = recorder.seen.find((s) => s.conditions.length > 0);
     expect(first, 'the first status the operator wrote was recorded').to.not.equal(undefined);
     expect(first?.conditions.find((c) => c.type === 'Reconciling')?.status).to.equal('True');
@@ -93,28 +93,28 @@ describe('integration: GitOps tools read a KaiwoMonitor right in every phase (ks
 
   it('faulted (Healthy=False) → Current (the monitor is reconciled) / Degraded, and back on recovery', async () => {
     await sim.setClusterQueueActive(false);
-    const faulted = await waitFor('Healthy=False', (m) => cond(m, 'Healthy')?.status === 'False');
+    const faulted = await reached('Healthy=False', (m) => cond(m, 'Healthy')?.status === 'False');
     const v = await judge(tool, faulted);
     expect([v.kstatus, v.argo.status]).to.deep.equal(['Current', 'Degraded']);
     expect(v.argo.message).to.contain('ClusterQueue');
     await sim.setClusterQueueActive(true);
-    const healed = await waitFor('Healthy=True', (m) => cond(m, 'Healthy')?.status === 'True');
+    const healed = await reached('Healthy=True', (m) => cond(m, 'Healthy')?.status === 'True');
     expect((await judge(tool, healed)).argo.status).to.equal('Healthy');
   });
 
   it('invalid spec (Ready=False, Stalled=True) → kstatus Failed, Argo Degraded', async () => {
     await monitors.patchSpec(name, { kueue: { podSelector: { matchLabels: { 'not a label key!': 'x' } } } });
-    const invalid = await waitFor('InvalidSpec', (m) => cond(m, 'Ready')?.reason === 'InvalidSpec' && m.status?.observedGeneration === m.metadata.generation);
+    const invalid = await reached('InvalidSpec', (m) => cond(m, 'Ready')?.reason === 'InvalidSpec' && m.status?.observedGeneration === m.metadata.generation);
     const v = await judge(tool, invalid);
     expect([v.kstatus, v.argo.status]).to.deep.equal(['Failed', 'Degraded']);
     expect(v.argo.message).to.contain('InvalidSpec');
     await monitors.patchSpec(name, { kueue: { podSelector: { matchLabels: { 'not a label key!': null } } } });
-    await waitFor('valid again', (m) => cond(m, 'Ready')?.status === 'True' && cond(m, 'Stalled') === undefined);
+    await reached('valid again', (m) => cond(m, 'Ready')?.status === 'True' && cond(m, 'Stalled') === undefined);
   });
 
   it('a component it cannot vouch for (Healthy=Unknown after observing) → Current / Degraded, never Progressing forever', async () => {
     await monitors.patchSpec(name, { gpuNodes: { enabled: true, resourceNames: ['example.com/no-such-gpu'] } });
-    const unknown = await waitFor('GPUNodesHealthy=Unknown/NoGPUNodes', (m) =>
+    const unknown = await reached('GPUNodesHealthy=Unknown/NoGPUNodes', (m) =>
       cond(m, 'GPUNodesHealthy')?.reason === 'NoGPUNodes' && cond(m, 'Ready')?.status === 'True');
     expect(cond(unknown, 'Healthy')?.status).to.equal('Unknown');
     const v = await judge(tool, unknown);

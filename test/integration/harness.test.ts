@@ -10,12 +10,12 @@ import { repoRoot } from '../../src/localcluster/paths.js';
 import { versions } from '../../src/localcluster/versions.js';
 import { localControlPlane, skipWithoutBackend } from '../support/cluster.js';
 import { alive } from '../../src/localcluster/pidfile.js';
+import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 
 async function waitGone(pids: number[], ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => `processes to exit (still alive: ${pids.filter(alive).join(', ')})`, () => pids.filter(alive).length === 0, ms);
 }
 
 /** Starts test/fixtures/controlplane-child.ts and resolves with what it printed once its control plane is up. */
@@ -51,7 +51,7 @@ describe('integration: local control plane harness', function () {
     const { child, info, exited } = startChild('wait');
     const { pids, dir } = await info;
     expect(pids).to.have.length(2);
-    expect(pids.every(alive)).to.equal(true);
+    expect(pids.filter((p) => !alive(p)), 'control-plane processes not running').to.deep.equal([]);
     expect(existsSync(dir)).to.equal(true);
     child.kill('SIGINT');
     expect(await exited).to.equal(130);

@@ -122,7 +122,7 @@ describe('integration: install manifests and least-privilege RBAC', function () 
       const conds = recorder.seen.at(-1)?.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`) ?? [];
       expect(ok, `conditions: ${conds.join(', ')}; operator log: ${op.raw.filter((l) => /warn|error/.test(l)).slice(-5).join('\n')}`).to.not.equal(undefined);
       expect(conds).to.include.members(['Ready=True/Reconciled', 'KaiwoOperatorHealthy=True/OperatorHealthy', 'KueueHealthy=True/KueueHealthy', 'GPUNodesHealthy=True/GPUNodesHealthy', 'WorkloadsHealthy=True/WorkloadsHealthy']);
-      expect(op.lines.some((l) => l.msg === 'acquired leader lease')).to.equal(true);
+      expect(op.lines.map((l) => l.msg), 'operator log messages').to.include('acquired leader lease');
       expect(op.raw.join('\n')).to.not.match(/forbidden/i);
     });
 

@@ -98,7 +98,7 @@ describe('integration: Kaiwo workload lifecycle, controller rolling restarts and
     expect(seen.monitor.status?.summary?.workloads?.counts).to.include({ failed: 0, unschedulable: 1, total: 3 });
     const after = recorder.seen.filter((s) => s.at >= since).map((s) => s.conditions.find((c) => c.type === 'WorkloadsHealthy')?.status);
     expect(after.length).to.be.above(0);
-    expect(after.every((s) => s === 'True'), `WorkloadsHealthy: ${after.join(',')}`).to.equal(true);
+    expect(after.filter((s) => s !== 'True'), `WorkloadsHealthy other than True (all: ${after.join(',')})`).to.deep.equal([]);
     await sim.deleteKaiwoJob('oversized');
   });
 
@@ -118,7 +118,8 @@ describe('integration: Kaiwo workload lifecycle, controller rolling restarts and
       expect(during.length, 'evaluations while the Lease had expired and nobody held it').to.be.above(0);
     }
     // It saw the rollout (the new pod is Running but not yet Ready for a moment): a Warning, not a Critical.
-    expect(recorder.seen.some((s) => s.at >= start && s.monitor.status?.findings?.some((f) => f.reason === 'PodNotReady')), 'PodNotReady seen').to.equal(true);
+    const reasonsSeen = new Set(recorder.seen.filter((s) => s.at >= start).flatMap((s) => s.monitor.status?.findings?.map((f) => f.reason) ?? []));
+    expect([...reasonsSeen], 'finding reasons seen since the restarts began').to.include('PodNotReady');
     // Everything the monitor did before the new leaders took over has been written and its Events sent.
     await evaluatedAfter(Math.max(kaiwo.acquired.getTime(), kueue.acquired.getTime()));
     const statuses = recorder.seen.filter((s) => s.at >= start);

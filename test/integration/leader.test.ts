@@ -77,7 +77,7 @@ describe('integration: leader election', function () {
     expect(renewed.leaseTransitions ?? 0).to.equal(0);
     expect([a, b].filter(acquired)).to.have.length(1);
     const [leader, standby] = ids[0] === leaderId ? [a, b] : [b, a];
-    expect(acquired(leader)).to.equal(true);
+    expect(leader.lines.map((l) => l.msg), 'the leader\'s log messages').to.include('acquired leader lease');
 
     const t0 = Date.now();
     expect(await leader.stop('SIGTERM')).to.equal(0);

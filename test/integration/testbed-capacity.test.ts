@@ -5,7 +5,8 @@ import { Monitors } from '../support/fakes/monitors.js';
 import { KAIWO_NAMESPACE } from '../../src/localcluster/testbed/kaiwo.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { jobPod, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
-import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
+import { HttpStatusError } from '../../src/runtime/http.js';
+import { rawJson } from '../../src/runtime/rawrequest.js';
 import { editQueueConfig, type QueueConfig, QUEUE_CONFIG_PATH, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
@@ -97,7 +98,7 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     await waitFor('the second Job running on the serviced node', () => podNode('second'), 60_000, 200);
     for (const j of ['running', 'second', 'third']) {
       await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
-        if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
+        if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
       });
     }
   });
@@ -126,7 +127,7 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
       await tb.nodes.setAllocatableGpus(a, 8);
       for (const j of ['run-a', 'run-b']) {
         await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
-          if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
+          if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
         });
       }
     }
@@ -147,7 +148,8 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     expect(hit.condition.message).to.include('"Reconciler error" lines from controller kaiwoqueueconfig')
       .and.include('KaiwoQueueConfig kaiwo: Reconciler error: failed to create LocalQueue team-x/kaiwo: namespaces "team-x" not found');
     expect(hit.monitor.status?.findings?.find((f) => f.reason === 'ReconcilerErrors')?.object).to.deep.equal({ kind: 'KaiwoQueueConfig', name: 'kaiwo' });
-    expect(hit.monitor.status?.findings?.some((f) => f.message.includes(KAIWO_NAMESPACE) || f.message.includes('last (pod '))).to.equal(true);
+    const messages = hit.monitor.status?.findings?.map((f) => f.message) ?? [];
+    expect(messages.filter((m) => m.includes(KAIWO_NAMESPACE) || m.includes('last (pod ')), `findings naming the namespace or the last pod, among: ${JSON.stringify(messages)}`).to.not.be.empty;
     const healed = await rec().when('OperatorLogsHealthy', 'True', hit.at, 90_000);
     expect(healed.at - t0).to.be.at.least(20_000);
   });

@@ -9,7 +9,8 @@ import { mi300xNode } from '../../src/localcluster/testbed/nodes.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { pinned } from '../../src/localcluster/versions.js';
 import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/localcluster/testbed/workloads.js';
-import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
+import { HttpStatusError } from '../../src/runtime/http.js';
+import { rawJson } from '../../src/runtime/rawrequest.js';
 import { editQueueConfig as editKaiwoQueueConfig, type QueueConfig, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
@@ -65,7 +66,7 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
     const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
       rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
     const del = (path: string) => req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
-      if (!(e instanceof RawRequestError) || e.status !== 404) throw e;
+      if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
     });
     const monitor = () => new Monitors(tb.kc).get(MON);
     const findings = (m: { status?: { findings?: Finding[] } }) => m.status?.findings ?? [];
@@ -197,7 +198,8 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
           return pods.length >= 2 ? pods : undefined;
         }, 60_000, 200);
         const nodes = running.map((p) => p.spec.nodeName ?? '');
-        expect(nodes.some((n) => n.startsWith('mi300x-')) && nodes.includes('h100-0'), nodes.join(',')).to.equal(true);
+        expect(nodes.filter((n) => n.startsWith('mi300x-')), `Running pods on an MI300X node (all: ${nodes.join(',')})`).to.not.be.empty;
+        expect(nodes, 'nodes of the Running pods').to.include('h100-0');
         const kj = await untilKaiwoJob('finetune', 'RUNNING');
         expect(kj.status?.startTime).to.be.a('string');
         // The window closes when the work is done (kwok completes the pods), not after a fixed sleep.
@@ -334,7 +336,7 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       try {
         const hit = await detect('6 node heartbeat stopped (incl. 10s node-monitor grace)', 'GPUNodesHealthy', 'False', t, t, 90_000);
         expect(hit.condition.reason).to.equal('GPUNodesNotReady');
-        expect(findings(hit.monitor).some((f) => f.reason === 'NodeNotReady' && f.object?.name === 'mi300x-0')).to.equal(true);
+        expect(findings(hit.monitor).map((f) => `${f.reason} ${f.object?.name ?? '-'}`), 'findings (reason, object)').to.include('NodeNotReady mi300x-0');
       } finally {
         await tb.nodes.setHeartbeat('mi300x-0', true);
       }

@@ -8,6 +8,7 @@ import { rawJson } from '../../src/runtime/rawrequest.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { kubectl } from '../support/commands.js';
 import { type LogLine, OperatorProcess } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 const NS = 'kaiwo-monitor-system';
 const LEASE = 'kaiwo-monitor-trust';
@@ -99,13 +100,7 @@ describe('integration: signals you can trust — restarts and failovers change n
 
   it('on a faulted stack: the same, and the fault stays reported through every hand-over', async () => {
     await sim.setClusterQueueActive(false);
-    await (async () => {
-      for (let i = 0; i < 300; i++) {
-        if ((await monitors.condition(name, 'KueueHealthy'))?.status === 'False') return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('KueueHealthy never turned False');
-    })();
+    await waitFor('KueueHealthy to turn False', async () => (await monitors.condition(name, 'KueueHealthy'))?.status === 'False', 30_000);
     try {
       await restartsAndFailovers('faulted');
       expect((await monitors.condition(name, 'KueueHealthy'))?.reason).to.equal('ClusterQueueInactive');
@@ -116,13 +111,7 @@ describe('integration: signals you can trust — restarts and failovers change n
 
   it('kubectl wait --for=condition=Ready, then read: every component evaluated, and no later rewrite', async () => {
     const waitName = 'trust-wait';
-    await (async () => {
-      for (let i = 0; i < 300; i++) {
-        if ((await monitors.condition(name, 'Healthy'))?.status === 'True') return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the stack did not heal');
-    })();
+    await waitFor('the stack to heal (Healthy=True)', async () => (await monitors.condition(name, 'Healthy'))?.status === 'True', 30_000);
     await monitors.create(waitName, sim.monitorSpec({ interval: '1s', gpuNodes: { enabled: false } }));
     await kubectl(cluster.kubeconfigPath, ['wait', '--for=condition=Ready', `kaiwomonitor/${waitName}`, '--timeout=60s']);
     const read = await monitors.get(waitName);

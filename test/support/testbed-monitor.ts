@@ -2,7 +2,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Monitors } from './fakes/monitors.js';
 import { MonitorRecorder } from './fakes/scenarios.js';
 import type { TestBed } from '../../src/localcluster/testbed/testbed.js';
-import { rawJson, RawRequestError } from '../../src/runtime/rawrequest.js';
+import { HttpStatusError } from '../../src/runtime/http.js';
+import { rawJson } from '../../src/runtime/rawrequest.js';
 import { OperatorProcess } from './operator.js';
 import { waitFor } from './wait.js';
 
@@ -39,7 +40,7 @@ export async function editQueueConfig(kc: KubeConfig, f: (qc: QueueConfig) => vo
     const qc = await rawJson<QueueConfig>(kc, { method: 'GET', path: QUEUE_CONFIG_PATH });
     f(qc);
     return rawJson(kc, { method: 'PUT', path: QUEUE_CONFIG_PATH, body: qc }).then(() => true, (err: unknown) => {
-      if (err instanceof RawRequestError && err.status === 409) return false;
+      if (err instanceof HttpStatusError && err.status === 409) return false;
       throw err;
     });
   }, 30_000, 100);

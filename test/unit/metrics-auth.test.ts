@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../../src/runtime/log.js';
-import { type AuthLimits, TokenAuthorizer } from '../../src/runtime/metricsauth.js';
+import { TokenAuthorizer } from '../../src/runtime/metricsauth.js';
 import { requestPath } from '../../src/runtime/serving.js';
 
 /** A fake API server on 127.0.0.1 answering TokenReviews (token "good" is alice) and SubjectAccessReviews (alice may). */
@@ -47,7 +47,7 @@ describe('/metrics authentication: cached, shared and capped reviews (delegating
   const log = createLogger({ level: 'error' });
   let api: FakeReviews;
   let kc: KubeConfig;
-  const authorizer = (limits: Partial<AuthLimits> = {}) => new TokenAuthorizer(kc, log, limits);
+  const authorizer = (options: ConstructorParameters<typeof TokenAuthorizer>[2] = {}) => new TokenAuthorizer(kc, log, options);
 
   beforeEach(async () => {
     api = new FakeReviews();
@@ -74,9 +74,10 @@ describe('/metrics authentication: cached, shared and capped reviews (delegating
   });
 
   it('reviews again after the TTL, and forgets the least recently used answers beyond maxEntries', async () => {
-    const a = authorizer({ ttlMs: 50, maxEntries: 2 });
+    let now = 1_000_000;
+    const a = authorizer({ ttlMs: 50, maxEntries: 2, now: () => now }); // the cache's clock, moved by hand: no sleep
     await a.check('Bearer t1', '/metrics');
-    await new Promise((r) => setTimeout(r, 80));
+    now += 80;
     await a.check('Bearer t1', '/metrics');
     expect(api.tokenReviews).to.equal(2);
     const b = authorizer({ maxEntries: 2 });
