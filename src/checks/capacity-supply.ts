@@ -1,6 +1,8 @@
+import type { LabelSelector } from '../api/types.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
+import { matchesSelector } from '../runtime/selector.js';
 import { type KaiwoSettings, kaiwoToleration } from './kaiwo-config.js';
-import { type Taint, taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from './scheduling.js';
+import { sameTaint, selects, type Taint, taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from './scheduling.js';
 import { conditionOf, quantity } from './util.js';
 
 /**
@@ -43,6 +45,11 @@ const STATE_TAINTS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.i
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+/** The ResourceFlavors by name. */
+export function flavorsByName(resourceFlavors: readonly KubeObject[]): Map<string, Flavor> {
+  return new Map(resourceFlavors.map((rf) => [rf.metadata.name, flavorOf(rf)]));
+}
+
 export function flavorOf(rf: KubeObject): Flavor {
   const spec = isRecord(rf.spec) ? rf.spec : {};
   const labels = isRecord(spec.nodeLabels) ? Object.entries(spec.nodeLabels).map(([k, v]) => [k, str(v)] as [string, string]) : [];
@@ -50,6 +57,11 @@ export function flavorOf(rf: KubeObject): Flavor {
 }
 
 const nodeInfos = new WeakMap<KubeObject, { key: string; info: NodeInfo }>();
+
+/** The nodes the spec's nodeSelector selects, read for the compared resources. */
+export function selectedNodes(nodes: readonly KubeObject[], selector: LabelSelector, resources: readonly string[]): NodeInfo[] {
+  return nodes.filter((n) => matchesSelector(selector, n.metadata.labels)).map((n) => cachedNodeInfo(n, resources));
+}
 
 /** nodeInfo, once per cached Node object and list of resources. */
 export function cachedNodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
@@ -99,7 +111,7 @@ export function tolerator(f: Flavor, resource: string, kaiwo: KaiwoSettings, wor
     const key = taintString(t);
     if (memo.has(key)) return memo.get(key);
     let by: string | undefined;
-    if (toleratesAny(f.tolerations, t) || f.nodeTaints.some((n) => n.key === t.key && n.value === t.value && n.effect === t.effect)) by = 'the flavor';
+    if (toleratesAny(f.tolerations, t) || f.nodeTaints.some((n) => sameTaint(n, t))) by = 'the flavor';
     else if (mine && tolerates(mine, t)) by = 'Kaiwo pods';
     else for (const [list, name] of workloads ?? []) if (toleratesAny(list, t)) { by = `Workload ${name}`; break; }
     memo.set(key, by);
@@ -110,8 +122,8 @@ export function tolerator(f: Flavor, resource: string, kaiwo: KaiwoSettings, wor
 /** The GPUs of the nodes matching one flavor, per resource. */
 export function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: readonly string[], tolerators: ReadonlyMap<string, (t: Taint) => string | undefined>): Map<string, Supply> {
   const out = new Map<string, Supply>(resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [], tolerated: [] }]));
-  nodes: for (const n of nodes) {
-    for (const [k, v] of f.nodeLabels) if (n.labels[k] !== v) continue nodes;
+  for (const n of nodes) {
+    if (!selects(n.labels, f.nodeLabels)) continue;
     for (const [r, s] of out) {
       s.matched++;
       const cap = n.cap[r];
@@ -143,6 +155,34 @@ export function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: reado
   }
   return out;
 }
+
+/**
+ * Whether any node carries a taint that Kaiwo's pods may not tolerate (for some compared resource): only then are
+ * the Workloads' tolerations worth reading (none: no taints, or only Kaiwo's own with addTaintsToGpuNodes).
+ */
+export function tolerationsMatter(nodes: readonly NodeInfo[], resources: readonly string[], kaiwo: KaiwoSettings): boolean {
+  const kaiwoTolerations = resources.map((r) => kaiwoToleration(kaiwo, r));
+  return nodes.some((n) => n.taints.some((t) => kaiwoTolerations.some((k) => !k || !tolerates(k, t))));
+}
+
+/**
+ * The supply of every flavor the rows reference, keyed "flavor|resource"; a flavor that does not exist has none.
+ * `workloads` (resource → flavor → toleration lists) says which Workloads' tolerations count; undefined: none.
+ */
+export function flavorSupply(rows: readonly { flavor: string }[], flavors: ReadonlyMap<string, Flavor>, nodes: readonly NodeInfo[], resources: readonly string[],
+  kaiwo: KaiwoSettings, workloads: ReadonlyMap<string, ReadonlyMap<string, WorkloadTolerations>> | undefined): Map<string, Supply> {
+  const supply = new Map<string, Supply>();
+  for (const name of new Set(rows.map((r) => r.flavor))) {
+    const f = flavors.get(name);
+    if (!f) continue;
+    const tolerators = new Map(resources.map((r) => [r, tolerator(f, r, kaiwo, workloads?.get(r)?.get(name))]));
+    for (const [r, s] of supplyOf(f, nodes, resources, tolerators)) supply.set(`${name}|${r}`, s);
+  }
+  return supply;
+}
+
+/** A supply the nodes report (not a missing flavor, nor nodes without the extended resource). */
+export const known = (s: Supply | undefined): Supply | undefined => (s && s.reporting > 0 ? s : undefined);
 
 /** "mi300x-1 (NotReady), mi300x-2 (2 of 8 unhealthy) and 3 more", biggest losses first. */
 export function lostNodes(s: Supply, max = 4): string {

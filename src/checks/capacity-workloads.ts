@@ -89,6 +89,25 @@ export function workloadFacts(w: KubeObject): WorkloadFacts {
   return out;
 }
 
+/** Which ClusterQueue a Workload's demand counts on, and whether its namespace is selected. */
+export interface WorkloadQueues {
+  /** The ClusterQueue it is admitted to, else the one its LocalQueue feeds ('' when neither is known). */
+  queueOf(f: WorkloadFacts): string;
+  /** Its namespace is selected (workloadNamespaceSelector; every namespace when `namespaces` is undefined). */
+  selected(f: WorkloadFacts): boolean;
+}
+
+/** From the LocalQueues (which ClusterQueue each feeds) and the selected namespaces, if a selector lists them. */
+export function workloadQueues(localQueues: readonly KubeObject[], namespaces: readonly KubeObject[] | undefined): WorkloadQueues {
+  const names = namespaces ? new Set(namespaces.map((n) => n.metadata.name)) : undefined;
+  const lqToCq = new Map<string, string>();
+  for (const lq of localQueues) lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue));
+  return {
+    queueOf: (f) => f.admittedTo || (lqToCq.get(f.lqKey) ?? ''),
+    selected: (f) => !names || names.has(f.namespace),
+  };
+}
+
 /** What an admitted Workload's pods do on a flavor, from Kueue's PodsReady (unknown when Kueue does not track it). */
 export type RunState = 'running' | 'waiting' | 'unknown';
 

@@ -106,9 +106,3 @@ export function unplacedPod(p: KubeObject): UnplacedPod | undefined {
     message: typeof cond.message === 'string' ? cond.message : '',
   };
 }
-
-/** Every label of `labels` is in the selector with the same value. */
-export function selects(selector: Readonly<Record<string, string>>, labels: readonly (readonly [string, string])[]): boolean {
-  for (const [k, v] of labels) if (selector[k] !== v) return false;
-  return true;
-}

@@ -2,7 +2,8 @@ import { isRecord } from '../runtime/objects.js';
 
 /**
  * Node taints and pod tolerations (core/v1), read from untrusted objects: bounded, every field a string, and
- * matched the way the scheduler matches them (k8s.io/api/core/v1 Toleration.ToleratesTaint).
+ * matched the way the scheduler matches them (k8s.io/api/core/v1 Toleration.ToleratesTaint); and node selectors
+ * matched against a flavor's nodeLabels.
  */
 export interface Taint { key: string; value: string; effect: string }
 export interface Toleration { key: string; operator: string; value: string; effect: string }
@@ -62,3 +63,12 @@ export const toleratesAny = (ts: readonly Toleration[], taint: Taint): boolean =
 
 /** "key=value:Effect" (kubectl's notation). */
 export const taintString = (t: Taint): string => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
+
+/** The same taint: key, value and effect equal (how a ResourceFlavor's nodeTaints name a node's). */
+export const sameTaint = (a: Taint, b: Taint): boolean => a.key === b.key && a.value === b.value && a.effect === b.effect;
+
+/** Every label of `labels` is in the selector with the same value (a nodeSelector, or a node's labels, against a flavor's nodeLabels). */
+export function selects(selector: Readonly<Record<string, string>>, labels: readonly (readonly [string, string])[]): boolean {
+  for (const [k, v] of labels) if (selector[k] !== v) return false;
+  return true;
+}

@@ -1,5 +1,7 @@
 /** Kueue and node objects shaped like the API server's, for the capacity check's unit tests and benchmark. */
 import type { KubeObject } from '../../src/runtime/objects.js';
+import type { CapacityRow } from '../../src/checks/capacity-rows.js';
+import type { Supply } from '../../src/checks/capacity-supply.js';
 import { slimPendingPod } from '../../src/checks/pending-pods.js';
 import { slimWorkload } from '../../src/checks/workload-projection.js';
 import { ago } from './fixtures.js';
@@ -169,4 +171,15 @@ export function pendingPod(namespace: string, name: string, o: PodOpts = {}): Ku
       ...(reason === 'none' ? {} : { conditions: [{ type: 'PodScheduled', status: 'False', reason, message, lastProbeTime: null, lastTransitionTime: ago(20_000) }] }),
     },
   });
+}
+
+/** A capacity row of amd.com/gpu (ClusterQueue × flavor × resource): nothing promised, in use or pending unless `over` says so. */
+export function row(cq: string, flavorName: string, over: Partial<CapacityRow> = {}): CapacityRow {
+  return { cq, flavor: flavorName, resource: 'amd.com/gpu', nominal: 0, promised: 0, inUse: 0, pending: 0, pendingWorkloads: 0, minNeed: Infinity,
+    reasons: new Map(), why: '', ...over };
+}
+
+/** A flavor's supply of one resource: one reporting 8-GPU node, all healthy, unless `over` says otherwise. */
+export function supply(over: Partial<Supply> = {}): Supply {
+  return { matched: 1, reporting: 1, healthy: 8, lost: 0, maxPerNode: 8, lostOn: [], tolerated: [], ...over };
 }

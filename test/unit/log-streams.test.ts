@@ -150,6 +150,19 @@ describe('container log streams (LogManager over pods/log)', () => {
     expect(logs.view(spec()).state).to.equal('pending');
   });
 
+  it('shares one stream between the monitors naming it, and stops it when the last one lets go', async () => {
+    api.handlers = [(_req, res) => { res.writeHead(200); res.write(`${iso(Date.now())} ${info}\n`); }];
+    logs = new LogManager(api.kubeConfig(), quiet(), () => undefined);
+    logs.use('a', [{ spec: spec(), targets: [target] }]);
+    logs.use('b', [{ spec: spec(), targets: [target] }]);
+    await waitFor('one stream open', () => api.open === 1 && logs?.view(spec()).state === 'ok', 5000, 20);
+    logs.release('a');
+    expect(logs.view(spec()).streams).to.have.length(1);
+    logs.use('b', []);
+    await waitFor('the stream closed', () => api.open === 0, 5000, 20);
+    expect(api.requests).to.have.length(1);
+  });
+
   it('retries a forbidden log and follows it once access is granted', async () => {
     const forbidden = (_req: IncomingMessage, res: ServerResponse) => { res.writeHead(403).end('{"message":"forbidden"}'); };
     api.handlers = [forbidden, forbidden, (_req, res) => { res.writeHead(200); res.write(`${iso(Date.now())} ${reconcileError('kaiwojob', 'x')}\n`); }];

@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isoSeconds } from '../../../src/api/time.js';
-import { rawJson, RawRequestError } from '../../../src/runtime/rawrequest.js';
+import { HttpStatusError } from '../../../src/runtime/http.js';
+import { rawJson } from '../../../src/runtime/rawrequest.js';
 
 /**
  * A GPU pool as Kueue sees it, on a bare API server: labelled GPU nodes, a ResourceFlavor selecting them, a
@@ -57,7 +58,7 @@ export class GpuPool {
     try {
       await this.req('POST', path, body);
     } catch (err) {
-      if (!(err instanceof RawRequestError) || err.status !== 409) throw err;
+      if (!(err instanceof HttpStatusError) || err.status !== 409) throw err;
     }
   }
 

@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isoSeconds, microTime } from '../../../src/api/time.js';
 import { createLogger } from '../../../src/runtime/log.js';
 import { startMetricsServer } from '../../../src/runtime/serving.js';
-import { rawJson, RawRequestError } from '../../../src/runtime/rawrequest.js';
+import { HttpStatusError } from '../../../src/runtime/http.js';
+import { rawJson } from '../../../src/runtime/rawrequest.js';
 
 /**
  * A simulated Kaiwo/Kueue/GPU cluster on a bare API server (no kubelet, no controllers): the objects a real
@@ -64,7 +65,7 @@ export class SimulatedStack {
     try {
       await this.req('POST', path, body);
     } catch (err) {
-      if (!(err instanceof RawRequestError) || err.status !== 409) throw err;
+      if (!(err instanceof HttpStatusError) || err.status !== 409) throw err;
     }
   }
 

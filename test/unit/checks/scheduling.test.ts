@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from '../../../src/checks/scheduling.js';
+import { sameTaint, selects, taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from '../../../src/checks/scheduling.js';
 
 const taint = { key: 'kaiwo.silogen.ai/gpu', value: 'true', effect: 'NoSchedule' };
 const tol = (t: Partial<Toleration>): Toleration => ({ key: '', operator: 'Equal', value: '', effect: '', ...t });
@@ -54,5 +54,25 @@ describe('taints and tolerations (core/v1 ToleratesTaint)', () => {
   it('names a taint the way kubectl does', () => {
     expect(taintString(taint)).to.equal('kaiwo.silogen.ai/gpu=true:NoSchedule');
     expect(taintString({ key: 'maintenance', value: '', effect: 'NoExecute' })).to.equal('maintenance:NoExecute');
+  });
+
+  it('sameTaint compares key, value and effect', () => {
+    expect(sameTaint(taint, { ...taint })).to.equal(true);
+    expect(sameTaint(taint, { ...taint, value: 'false' })).to.equal(false);
+    expect(sameTaint(taint, { ...taint, effect: 'NoExecute' })).to.equal(false);
+  });
+});
+
+describe('node selectors against a flavor\'s nodeLabels', () => {
+  const labels: [string, string][] = [['pool', 'mi300x'], ['zone', 'a']];
+
+  it('selects when every label is in the selector with the same value; extra selector entries do not matter', () => {
+    expect(selects({ pool: 'mi300x', zone: 'a', 'kubernetes.io/arch': 'amd64' }, labels)).to.equal(true);
+    expect(selects({ pool: 'mi300x' }, labels)).to.equal(false);
+    expect(selects({ pool: 'mi300x', zone: 'b' }, labels)).to.equal(false);
+  });
+
+  it('no labels: every selector selects', () => {
+    expect(selects({}, [])).to.equal(true);
   });
 });

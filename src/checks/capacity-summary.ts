@@ -1,0 +1,75 @@
+import { active, type CapacityRow, flavorKey, topReason } from './capacity-rows.js';
+import { known, type Supply, taintCell } from './capacity-supply.js';
+import type { CheckResult, GaugeSample } from './types.js';
+import { type F, verdict } from './util.js';
+
+export const CAPACITY_METRIC = 'kaiwo_monitor_capacity_gpus';
+
+const TABLE_COLUMNS = ['QUEUE', 'FLAVOR', 'RESOURCE', 'PROMISED', 'HEALTHY', 'LOST', 'IN-USE', 'PENDING', 'WHY'];
+
+/** Summary counts, the per-queue table of at most `tableRows` rows, the gauges and the verdict; rows that are not active are left out. */
+export function summarize(tableRows: number, all: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, findings: F[], notInPool: number): CheckResult {
+  const rows = all.filter(active);
+  const { healthy, lost } = flavorTotals(rows, supply);
+  const sum = (f: (r: CapacityRow) => number) => rows.reduce((a, r) => a + f(r), 0);
+  const pending = sum((r) => r.pending);
+  const counts = {
+    clusterQueues: new Set(all.map((r) => r.cq)).size, rows: rows.length, gpusPromised: sum((r) => r.promised), gpusHealthy: healthy, gpusLost: lost,
+    gpusInUse: sum((r) => r.inUse), gpusPending: pending, pendingWorkloads: sum((r) => r.pendingWorkloads), nodesNotInKaiwoPool: notInPool,
+  };
+  const table = tableOf(rows, supply, tableRows);
+  const display = `${healthy} healthy, ${lost} lost, ${pending} pending GPUs`;
+  const result = verdict(findings, {
+    reason: 'CapacityHealthy',
+    message: `${counts.clusterQueues} ClusterQueues: ${counts.gpusPromised} GPUs promised, ${healthy} healthy, ${lost} lost, ${counts.gpusInUse} in use, ${pending} pending`,
+  }, {
+    summary: { display, counts, ...(table.length ? { table: { columns: TABLE_COLUMNS, rows: table } } : {}) },
+  });
+  return { ...result, gauges: { [CAPACITY_METRIC]: capacityGauges(rows, supply) } };
+}
+
+/** Healthy and lost GPUs over the flavor × resource pairs the rows use, each pair counted once. */
+export function flavorTotals(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>): { healthy: number; lost: number } {
+  const seen = new Set<string>();
+  let healthy = 0;
+  let lost = 0;
+  for (const r of rows) {
+    const k = flavorKey(r.flavor, r.resource);
+    const s = supply.get(k);
+    if (!s || seen.has(k)) continue;
+    seen.add(k);
+    healthy += s.healthy;
+    lost += s.lost;
+  }
+  return { healthy, lost };
+}
+
+/** The table: queues with the most pending GPUs first, their rows until `max` rows. */
+export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, max: number): string[][] {
+  const byQueue = new Map<string, CapacityRow[]>();
+  for (const r of rows) byQueue.set(r.cq, [...(byQueue.get(r.cq) ?? []), r]);
+  const queues = [...byQueue.entries()].map(([cq, rs]) => ({ cq, rs, pending: rs.reduce((a, r) => a + r.pending, 0) }))
+    .sort((a, b) => b.pending - a.pending || (a.cq < b.cq ? -1 : 1));
+  const out: string[][] = [];
+  for (const q of queues) {
+    for (const r of q.rs) {
+      if (out.length >= max) break;
+      const s = known(supply.get(flavorKey(r.flavor, r.resource)));
+      const reason = r.pending > 0 ? topReason(r) : '';
+      const taints = s ? taintCell(s) : '';
+      out.push([r.cq, r.flavor, r.resource, String(r.promised), s ? String(s.healthy) : '-', s ? String(s.lost) : '-', String(r.inUse), String(r.pending),
+        `${r.why}${reason && reason !== r.why ? ` (${reason})` : ''}${taints ? `; ${taints}` : ''}`]);
+    }
+  }
+  return out;
+}
+
+/** kaiwo_monitor_capacity_gpus per row and kind; healthy and lost only where the nodes report the resource. */
+export function capacityGauges(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>): GaugeSample[] {
+  return rows.flatMap((r) => {
+    const s = known(supply.get(flavorKey(r.flavor, r.resource)));
+    const labels = { cluster_queue: r.cq, flavor: r.flavor, resource: r.resource };
+    const values: [string, number | undefined][] = [['promised', r.promised], ['healthy', s?.healthy], ['lost', s?.lost], ['in_use', r.inUse], ['pending', r.pending]];
+    return values.filter((v): v is [string, number] => v[1] !== undefined).map(([kind, value]) => ({ labels: { ...labels, kind }, value }));
+  });
+}
