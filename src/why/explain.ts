@@ -153,6 +153,10 @@ function localQueueStep(s: WhySnapshot): Step | undefined {
   if (lq === null) return step('LocalQueue', 'hold', `${s.localQueueName}: does not exist`, [], `LocalQueue ${s.localQueueName} does not exist`, localQueueFix(s));
   const active = conditionOf(lq, 'Active');
   const target = str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue);
+  if (active?.status === 'False' && (active.reason === 'ClusterQueueIsInactive' || active.reason === 'ClusterQueueDoesNotExist')) {
+    // The LocalQueue only reflects its ClusterQueue: the next link says why.
+    return step('LocalQueue', 'wait', `${s.localQueueName} → ClusterQueue ${target}: ${cond(active)}`);
+  }
   if (active?.status === 'False') {
     const stopped = active.reason === 'Stopped';
     return step('LocalQueue', 'hold', `${s.localQueueName} → ClusterQueue ${target}: ${cond(active)}`, [], `LocalQueue ${s.localQueueName} is not active (${str(active.reason)})`,

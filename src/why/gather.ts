@@ -179,9 +179,23 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     const nodes = await flavorNodes(kc, [...flavors], (rfs ?? []).filter((x): x is KubeObject => x !== null), timeoutMs);
     const resources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
     snap.largestNode = largestNode(nodes, resources);
-    snap.assigned = { flavors: [...flavors].sort(), nodes: nodes.length, lost: nodes.filter((n) => gpusLost(n, resources)).map((n) => n.metadata.name).sort() };
+    snap.assigned = { flavors: [...flavors].sort(), nodes: nodes.length, lost: nodes.filter((n) => gpusLost(n, resources)).map((n) => n.metadata.name).sort(), taints: taintsOf(nodes) };
   }
   return snap;
+}
+
+/** The taints on `nodes` (key=value:effect), without the ones Kubernetes sets for node state or the control plane. */
+function taintsOf(nodes: readonly KubeObject[]): string[] {
+  const out = new Set<string>();
+  for (const n of nodes) {
+    const taints = isRecord(n.spec) && Array.isArray(n.spec.taints) ? n.spec.taints.filter(isRecord) : [];
+    for (const t of taints) {
+      const key = str(t.key);
+      if (!key || key.startsWith('node.kubernetes.io/') || /^node-role\.kubernetes\.io\/(control-plane|master)$/.test(key)) continue;
+      out.add(`${key}${t.value ? `=${str(t.value)}` : ''}:${str(t.effect)}`);
+    }
+  }
+  return [...out].sort().slice(0, 10);
 }
 
 /** A node whose GPUs are (partly) gone: not Ready, or the device plugin advertises fewer than it has. */

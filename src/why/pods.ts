@@ -74,7 +74,9 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
     return { link, cause: `its pods wait for ${short}: GPUs are lost on ${a.lost.slice(0, 5).join(', ')}${a.lost.length > 5 ? ` and ${a.lost.length - 5} more` : ''} (nodes of flavor ${a.flavors.join(', ')}), and the healthy ones are in use`,
       action: 'repair the nodes named (kubectl describe node …; the device plugin and the GPU); the pods start when their GPUs are back' };
   }
-  const taint = namedTaints(first.message)[0];
+  // The scheduler names the taint ({key: value}) in some versions; else the taints on the flavor's nodes are the suspects.
+  const suspects = first.message.includes('untolerated taint') && a?.taints.length ? a.taints.join(', ') : undefined;
+  const taint = namedTaints(first.message)[0] ?? suspects;
   if (taint) {
     return { link, cause: `its pods do not tolerate the taint {${taint}} on the nodes that have the GPUs (pod ${first.name}: ${first.message})`,
       action: `add a toleration for {${taint}} to the job's pod template, or remove the taint once the nodes are fit (kubectl taint nodes <node> <key>-)` };

@@ -75,7 +75,7 @@ export interface WhySnapshot {
   /** The largest allocatable of each GPU resource on any node of the job's flavors (for "larger than any node"). */
   largestNode?: Record<string, number>;
   /** The flavors Kueue assigned to admitted work, how many nodes match them, and those of them with GPUs lost. */
-  assigned?: { flavors: string[]; nodes: number; lost: string[] };
+  assigned?: { flavors: string[]; nodes: number; lost: string[]; taints: string[] };
   errors: { step: string; message: string }[];
 }
 

@@ -133,13 +133,13 @@ const cases: Record<string, { snap: () => WhySnapshot; exit: number; heldBy?: st
   'pods-gpus-lost': {
     snap: () => ({ ...admittedSnapshot(withCondition(workload('ml', 'job-train-7-3f2a1', { queue: 'kaiwo', admittedTo: 'kaiwo', flavor: 'mi300x' }), [admittedTrue]),
       [{ pod: pod('train-7-x2k9p', '0/4 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 3 Insufficient amd.com/gpu.'), events: [] }]),
-    assigned: { flavors: ['mi300x'], nodes: 2, lost: ['gpu-2'] } }),
+    assigned: { flavors: ['mi300x'], nodes: 2, lost: ['gpu-2'], taints: [] } }),
     exit: 1, heldBy: 'Pods',
   },
   'pods-flavor-without-nodes': {
     snap: () => ({ ...admittedSnapshot(withCondition(workload('ml', 'job-train-7-3f2a1', { queue: 'kaiwo', admittedTo: 'kaiwo', flavor: 'mi355x' }), [admittedTrue]),
       [{ pod: pod('train-7-x2k9p', "0/4 nodes are available: 4 node(s) didn't match Pod's node affinity/selector."), events: [] }]),
-    assigned: { flavors: ['mi355x'], nodes: 0, lost: [] } }),
+    assigned: { flavors: ['mi355x'], nodes: 0, lost: [], taints: [] } }),
     exit: 1, heldBy: 'Pods',
   },
   'kueue-drops-v1beta1': {
