@@ -207,6 +207,19 @@ const summarySchema = (description: string): Schema => ({
         },
       },
     },
+    waiting: {
+      type: 'array', maxItems: SUMMARY_TABLE.rows,
+      description: 'the oldest pending Workload of each ClusterQueue and why it waits, in one line (`kaiwo-monitor why` follows one of them in full)',
+      items: {
+        type: 'object', required: ['clusterQueue', 'workload', 'cause'],
+        properties: {
+          clusterQueue: { type: 'string', maxLength: 253 },
+          workload: { type: 'string', maxLength: 317, description: 'namespace/name of the Workload' },
+          since: { type: 'string', format: 'date-time', description: 'its creation' },
+          cause: { type: 'string', maxLength: 256 },
+        },
+      },
+    },
   },
 });
 

@@ -75,6 +75,8 @@ export interface ComponentSummary {
   counts?: Record<string, number>;
   /** A small table (bounded by SUMMARY_TABLE in schema.ts); each row has one cell per column. */
   table?: { columns: string[]; rows: string[][] };
+  /** The oldest pending Workload of each ClusterQueue with its one-line cause (capacity; at most SUMMARY_TABLE.rows). */
+  waiting?: { clusterQueue: string; workload: string; since?: string; cause: string }[];
 }
 
 export interface KaiwoMonitorStatus {

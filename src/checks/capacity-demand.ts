@@ -74,7 +74,7 @@ export function placeWorkloads(workloads: readonly KubeObject[], queues: Workloa
     if (!byRes) continue;
     const fits = noteTooLarge(w, f, cq, byRes, placed.tooLarge);
     if (f.reserved) placeAdmitted(w, f, byRes, degraded, placed.degradedNamespaces);
-    else for (const d of f.demand) addPending(f, d, byRes.get(d.resource)?.rows, fits);
+    else for (const d of f.demand) addPending(w, f, d, byRes.get(d.resource)?.rows, fits);
   }
   return placed;
 }
@@ -117,7 +117,7 @@ function placeAdmitted(w: KubeObject, f: WorkloadFacts, byRes: ReadonlyMap<strin
  * that can hold any of it: a flavor with no quota for the resource (Kaiwo lists the other vendor's GPU, and GPUs in
  * its cpu-only flavor, at 0) never admits it.
  */
-function addPending(f: WorkloadFacts, d: Demand, candidates: readonly CapacityRow[] | undefined, fits: boolean): void {
+function addPending(w: KubeObject, f: WorkloadFacts, d: Demand, candidates: readonly CapacityRow[] | undefined, fits: boolean): void {
   if (!candidates) return;
   const row = (f.flavorsNamed.length && candidates.length > 1 ? candidates.find((c) => f.flavorsNamed.includes(c.flavor)) : undefined)
     ?? candidates.find((c) => c.promised > 0) ?? candidates[0];
@@ -131,4 +131,9 @@ function addPending(f: WorkloadFacts, d: Demand, candidates: readonly CapacityRo
   group.workloads++;
   group.gpus += gpus;
   row.reasons.set(key, group);
+  const since = w.metadata.creationTimestamp;
+  const createdMs = since ? Date.parse(since) : NaN;
+  if (Number.isFinite(createdMs) && (!row.oldest || createdMs < row.oldest.createdMs)) {
+    row.oldest = { workload: `${f.namespace}/${w.metadata.name}`, createdMs, ...(since ? { since } : {}), reason: f.reason, fits };
+  }
 }

@@ -21,8 +21,13 @@ export interface CapacityRow {
   minNeed: number;
   /** Pending demand by Kueue's QuotaReserved=False reason. */
   reasons: Map<string, PendingGroup>;
+  /** The oldest pending Workload whose demand is on this row. */
+  oldest?: OldestPending;
   why: string;
 }
+
+/** A pending Workload, for the summary's oldest-per-queue list. */
+export interface OldestPending { workload: string; createdMs: number; since?: string; reason: string; fits: boolean }
 
 /** What the ClusterQueues promise. */
 export interface QuotaRows {

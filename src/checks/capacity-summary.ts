@@ -1,5 +1,7 @@
 import { active, type CapacityRow, flavorKey, topReason } from './capacity-rows.js';
-import { known, type Supply, taintCell } from './capacity-supply.js';
+import { known, lostNodes, type Supply, taintCell } from './capacity-supply.js';
+import { SUMMARY_TABLE } from '../api/schema.js';
+import type { ComponentSummary } from '../api/types.js';
 import type { CheckResult, GaugeSample } from './types.js';
 import { type F, verdict } from './util.js';
 
@@ -23,9 +25,38 @@ export function summarize(tableRows: number, all: readonly CapacityRow[], supply
     reason: 'CapacityHealthy',
     message: `${counts.clusterQueues} ClusterQueues: ${counts.gpusPromised} GPUs promised, ${healthy} healthy, ${lost} lost, ${counts.gpusInUse} in use, ${pending} pending`,
   }, {
-    summary: { display, counts, ...(table.length ? { table: { columns: TABLE_COLUMNS, rows: table } } : {}) },
+    summary: { display, counts, ...(table.length ? { table: { columns: TABLE_COLUMNS, rows: table } } : {}), ...waitingOf(rows, supply) },
   });
   return { ...result, gauges: { [CAPACITY_METRIC]: capacityGauges(rows, supply) } };
+}
+
+/** One line on why a row's pending demand waits, from the row's verdict (why) and its supply. */
+function causeOf(r: CapacityRow, s: Supply | undefined, fits: boolean): string {
+  if (!fits || r.why === 'too large') return `larger than any node of flavor ${r.flavor}: it can never start`;
+  switch (r.why) {
+    case 'lost GPUs': return `waits for lost GPUs: ${s ? `${s.lost} ${r.resource} lost on ${lostNodes(s, 3)}` : 'lost'}; a hardware problem, not quota`;
+    case 'quota': return `quota exhausted (${r.inUse} of nominal ${r.nominal} ${r.resource} in use) while healthy GPUs are free`;
+    case 'no nodes': return `flavor ${r.flavor} matches no node`;
+    case 'flavor missing': return `flavor ${r.flavor} does not exist`;
+    case 'capacity': return 'waits its turn: quota and healthy GPUs are in use';
+    default: return `Kueue: ${r.why || 'pending'}`;
+  }
+}
+
+/** The oldest pending Workload of each ClusterQueue (oldest first) with its cause, at most SUMMARY_TABLE.rows. */
+export function waitingOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>): { waiting?: NonNullable<ComponentSummary['waiting']> } {
+  const best = new Map<string, CapacityRow>();
+  for (const r of rows) {
+    const cur = best.get(r.cq)?.oldest;
+    if (r.oldest && (!cur || r.oldest.createdMs < cur.createdMs)) best.set(r.cq, r);
+  }
+  const out = [...best.values()].sort((a, b) => (a.oldest?.createdMs ?? 0) - (b.oldest?.createdMs ?? 0)).slice(0, SUMMARY_TABLE.rows).flatMap((r) => {
+    const o = r.oldest;
+    if (!o) return [];
+    const cause = causeOf(r, known(supply.get(flavorKey(r.flavor, r.resource))), o.fits).slice(0, 256);
+    return [{ clusterQueue: r.cq.slice(0, 253), workload: o.workload.slice(0, 317), ...(o.since ? { since: o.since } : {}), cause }];
+  });
+  return out.length ? { waiting: out } : {};
 }
 
 /** Healthy and lost GPUs over the flavor × resource pairs the rows use, each pair counted once. */

@@ -19,7 +19,7 @@ const components = CHECKS.map((c) => c.component);
 const fullStatus: DeepRequired<KaiwoMonitorStatus> = {
   observedGeneration: 1, lastCheckTime: 't',
   conditions: [{ type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: 't', reason: 'R', message: 'm' }],
-  summary: Object.fromEntries(components.map((c) => [c, { display: 'x', counts: {}, table: { columns: ['A'], rows: [['a']] } }])),
+  summary: Object.fromEntries(components.map((c) => [c, { display: 'x', counts: {}, table: { columns: ['A'], rows: [['a']] }, waiting: [{ clusterQueue: 'q', workload: 'n/w', since: 't', cause: 'c' }] }])),
   findings: [{ component: 'kueue', severity: 'Critical', reason: 'R', message: 'm', object: { apiVersion: 'v', kind: 'k', namespace: 'n', name: 'n' }, since: 't' }],
   findingCounts: { total: 1, critical: 1, warning: 0, info: 0 },
 };

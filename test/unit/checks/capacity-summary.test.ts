@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CAPACITY_METRIC, capacityGauges, flavorTotals, summarize, tableOf } from '../../../src/checks/capacity-summary.js';
+import { CAPACITY_METRIC, capacityGauges, flavorTotals, summarize, tableOf, waitingOf } from '../../../src/checks/capacity-summary.js';
 import { row, supply } from '../../support/capacity-fixtures.js';
 
 const AMD = 'amd.com/gpu';
@@ -8,6 +8,23 @@ const supplies = new Map([[`a|${AMD}`, LOST], [`b|${AMD}`, supply({ reporting: 0
 const waiting = new Map([['WaitingForQuota', { workloads: 1, gpus: 8, message: '' }]]);
 
 describe('capacity step: summary', () => {
+  it('waitingOf: the oldest pending Workload of each ClusterQueue, oldest first, with a one-line cause', () => {
+    const old = (workload: string, createdMs: number, fits = true) => ({ workload, createdMs, since: new Date(createdMs).toISOString(), reason: 'WaitingForQuota', fits });
+    const rows = [
+      row('busy', 'a', { pending: 16, pendingWorkloads: 2, why: 'lost GPUs', oldest: old('ml/job-b', 2000) }),
+      row('busy', 'b', { pending: 8, pendingWorkloads: 1, why: 'capacity', oldest: old('ml/job-c', 3000) }),
+      row('tight', 'a', { inUse: 8, nominal: 8, pending: 8, pendingWorkloads: 1, why: 'quota', oldest: old('team/job-q', 1000) }),
+      row('huge', 'a', { pending: 12, pendingWorkloads: 1, why: 'too large', oldest: old('team/job-h', 4000, false) }),
+      row('calm', 'a', { why: 'ok' }),
+    ];
+    expect(waitingOf(rows, supplies).waiting?.map((w) => [w.clusterQueue, w.workload, w.cause])).to.deep.equal([
+      ['tight', 'team/job-q', 'quota exhausted (8 of nominal 8 amd.com/gpu in use) while healthy GPUs are free'],
+      ['busy', 'ml/job-b', 'waits for lost GPUs: 8 amd.com/gpu lost on gpu-1 (maintenance); a hardware problem, not quota'],
+      ['huge', 'team/job-h', 'larger than any node of flavor a: it can never start'],
+    ]);
+    expect(waitingOf([row('calm', 'a', { why: 'ok' })], supplies)).to.deep.equal({});
+  });
+
   it('flavorTotals counts each flavor × resource once, however many queues share it', () => {
     expect(flavorTotals([row('q1', 'a'), row('q2', 'a'), row('q3', 'gone')], supplies)).to.deep.equal({ healthy: 8, lost: 8 });
   });
