@@ -4,7 +4,8 @@
  * from their own install layouts (KAIWO=next: Kaiwo v0.2.0-rc12). The operator runs from source (log in <cache>/demo/operator.log) against a
  * KaiwoMonitor `default`; Kueue admits a real batch Job onto a kwok GPU node; then one fault per area is injected into
  * a real process or object, detected, shown with its Event and healed; then "why is it pending": a GPU node loses its
- * GPUs while Jobs queue up, and the monitor says it is the hardware and which node.
+ * GPUs while Jobs queue up, the monitor says it is the hardware and which node, and `kaiwo-monitor why` follows the
+ * stuck Job from Kueue to that node (and, once repaired, says it simply waits its turn).
  * Runs until Ctrl-C; DEMO_ONCE=1 exits after the story. Everything it started is stopped either way.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -264,6 +265,7 @@ async function story(): Promise<void> {
   const check = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'check', MON, '-o', 'wide', `--kubeconfig=${tb.kubeconfigPath}`], { cwd: repoRoot })
     .catch((e: unknown) => e as { stdout?: string });
   say((check.stdout ?? '').trimEnd());
+  await whyCommand('finetune-c');
   say(`--- heal: ${lost}'s GPUs are serviced (allocatable 8 again)`);
   const t3 = Date.now();
   await tb.nodes.setAllocatableGpus(lost, 8);
@@ -273,6 +275,7 @@ async function story(): Promise<void> {
   say(`healed: CapacityHealthy=True ${secs(fixed.at - t3)} and Healthy=True ${secs(all - t3)} after the repair; finetune-b's pod now runs on ${b.node ?? '?'} `
     + '(finetune-c simply waits its turn: the quota is in use)');
   await kubectl('get', 'pods', '-n', NS, '-o', 'wide');
+  await whyCommand('finetune-c');
   for (const j of ['finetune-a', 'finetune-b', 'finetune-c']) await del(`/apis/batch/v1/namespaces/${NS}/jobs/${j}`);
 
   say('');
@@ -280,6 +283,14 @@ async function story(): Promise<void> {
   say(`\ntest bed start-up: ${secs(tb.startupMs)}; detection times (fault → condition False):`);
   for (const [what, ms] of detections) say(`  ${String(ms).padStart(6)} ms  ${what}`);
   state.told = true;
+}
+
+/** `kaiwo-monitor why job/<name> -n ml`, printed with its exit code. */
+async function whyCommand(job: string): Promise<void> {
+  say(`\n$ kaiwo-monitor why job/${job} -n ${NS}`);
+  const r = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'why', `job/${job}`, '-n', NS, `--kubeconfig=${tb.kubeconfigPath}`], { cwd: repoRoot })
+    .then((x) => ({ ...x, code: 0 }), (e: unknown) => ({ stdout: (e as { stdout?: string }).stdout ?? '', stderr: (e as { stderr?: string }).stderr ?? '', code: (e as { code?: number }).code ?? 2 }));
+  say(`${r.stdout.trimEnd()}${r.stderr ? `\n${r.stderr.trimEnd()}` : ''}\n(exit ${r.code})`);
 }
 
 async function shutdown(): Promise<void> {

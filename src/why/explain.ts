@@ -90,9 +90,7 @@ function workloadStep(s: WhySnapshot): { step: Step; pending: boolean; admitted:
       return none('hold', 'none: the job names no queue (label kueue.x-k8s.io/queue-name)', 'Kueue does not manage it: it carries no kueue.x-k8s.io/queue-name label',
         'label it kueue.x-k8s.io/queue-name=<LocalQueue> (Kaiwo does this for its own jobs)');
     }
-    if (s.localQueue === null) {
-      return none('hold', `none: LocalQueue ${s.localQueueName} does not exist`, `LocalQueue ${s.localQueueName} does not exist`, localQueueFix(s));
-    }
+    if (s.localQueue === null) return none('wait', `none: LocalQueue ${s.localQueueName} does not exist`);
     return none('unknown', `none for it in ${s.target.namespace} (Kueue ${s.kueue.version})`,
       'Kueue has made no Workload for it: is the Kueue controller running and the job\'s kind among its integrations.frameworks?',
       'kaiwo-monitor check (Kueue controller), kubectl -n kueue-system logs deploy/kueue-controller-manager');
@@ -143,7 +141,7 @@ function localQueueFix(s: WhySnapshot): string {
   const [ns = '', name = ''] = (s.localQueueName ?? '/').split('/');
   return s.kaiwo
     ? `Kaiwo creates LocalQueue ${name} in the namespaces listed for ClusterQueue ${name} in KaiwoQueueConfig kaiwo: add ${ns} there (kubectl edit kaiwoqueueconfig kaiwo)`
-    : `create it: kubectl create -f - <<< '{"apiVersion":"kueue.x-k8s.io/v1beta1","kind":"LocalQueue","metadata":{"namespace":"${ns}","name":"${name}"},"spec":{"clusterQueue":"<ClusterQueue>"}}', or label the job with an existing LocalQueue`;
+    : `create it: kubectl create -f - <<< '{"apiVersion":"kueue.x-k8s.io/${s.kueue.version ?? 'v1beta2'}","kind":"LocalQueue","metadata":{"namespace":"${ns}","name":"${name}"},"spec":{"clusterQueue":"<ClusterQueue>"}}', or label the job with an existing LocalQueue`;
 }
 
 function localQueueStep(s: WhySnapshot): Step | undefined {
@@ -243,8 +241,8 @@ export function explain(s: WhySnapshot): Answer {
   const w = workloadStep(s);
   if (k?.link.state !== 'hold') {
     push(w.step);
-    if (w.step.link.state !== 'hold' || s.localQueue === null) {
-      if (s.workloads.length || s.localQueue !== null) push(localQueueStep(s));
+    if (w.step.link.state !== 'hold') {
+      push(localQueueStep(s));
       push(clusterQueueStep(s));
     }
     if (w.pending) {

@@ -139,9 +139,11 @@ describe('e2e on the test bed: kaiwo-monitor why, with the real Kaiwo and Kueue'
 
   it('GPUs lost on a named node: the admitted job whose pod waits and the job queued behind it both name it; healed when the GPUs are back', async () => {
     const b = await waitFor('b running', async () => (await jobPod(tb.kc, NS, 'b'))?.node, 60_000, 200);
-    await deleteJobs('b');
-    await tb.nodes.setAllocatableGpus(b, 0); // the device plugin marks all 8 GPUs of b's node unhealthy
+    // The device plugin marks all 8 GPUs of b's node unhealthy (b's pod runs on), then b ends: its quota goes to c,
+    // whose pod finds no GPUs (in that order, so c's pod cannot start on the node before its GPUs are gone).
+    await tb.nodes.setAllocatableGpus(b, 0);
     try {
+      await deleteJobs('b');
       await waitFor('c admitted into the freed quota', () => admitted('c'), 60_000, 200);
       const c = await waitFor('c\'s pod found unschedulable', async () => {
         const x = await why('job/c');

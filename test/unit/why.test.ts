@@ -105,6 +105,14 @@ const cases: Record<string, { snap: () => WhySnapshot; exit: number; heldBy?: st
     },
     exit: 1, heldBy: 'LocalQueue',
   },
+  'localqueue-missing-before-kueue-answers': {
+    snap: () => ({
+      now: NOW, target: { kind: 'Job', namespace: 'ml', name: 'train-7' }, object: { apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ml', name: 'train-7' } },
+      child: { apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ml', name: 'train-7', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' } } },
+      kueue: { served: ['v1beta1', 'v1beta2'], version: 'v1beta2' }, workloads: [], localQueueName: 'ml/team-a', localQueue: null, errors: [],
+    }),
+    exit: 1, heldBy: 'LocalQueue',
+  },
   'wrong-queue-namespace': {
     snap: () => {
       const k = kaiwoJob('ERROR', [{ type: 'Schedulable', status: 'False', reason: 'WrongQueueNamespace',
