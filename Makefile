@@ -39,7 +39,7 @@ build: deps ## compile TypeScript to dist/; links kaiwo-monitor and kubectl-kaiw
 generate: deps ## regenerate the KaiwoMonitor CRD (crds/, config/crd/bases/) from src/api/schema.ts
 	tsx hack/generate.ts
 
-lint: deps ## typecheck + eslint (strict)
+lint: deps ## typecheck + eslint (strict) + prettier --check (format: npm run format)
 	npm run --silent lint
 
 testbed: ## build the test bed's parts from Go modules (controller-manager, scheduler, kwok, Kueue x2, the Kaiwo operator x2), cached by version
