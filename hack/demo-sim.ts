@@ -21,7 +21,10 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 // A control plane that was already running (make cluster-up) is the user's: the demo leaves it running.
-const startedHere = await run(tsx, [join(repoRoot, 'src/localcluster/cluster.ts'), 'status'], { cwd: repoRoot }).then(() => false, () => true);
+const startedHere = await run(tsx, [join(repoRoot, 'src/localcluster/cluster.ts'), 'status'], { cwd: repoRoot }).then(
+  () => false,
+  () => true,
+);
 const { stdout } = await run(tsx, [join(repoRoot, 'src/localcluster/cluster.ts'), 'up'], { cwd: repoRoot });
 const kubeconfig = stdout.trim().split('\n').pop() ?? '';
 const env = { ...process.env, KUBECONFIG: kubeconfig };
@@ -33,8 +36,19 @@ const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
 const stateDir = join(kubeconfig, '..', '..');
 const log = openSync(join(stateDir, 'operator.log'), 'a');
-const op = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run', `--kubeconfig=${kubeconfig}`, '--health-probe-bind-address=127.0.0.1:0', '--log-format=console'],
-  { cwd: repoRoot, stdio: ['ignore', log, log] });
+const op = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    join(repoRoot, 'src/cli/main.ts'),
+    'run',
+    `--kubeconfig=${kubeconfig}`,
+    '--health-probe-bind-address=127.0.0.1:0',
+    '--log-format=console',
+  ],
+  { cwd: repoRoot, stdio: ['ignore', log, log] },
+);
 say(`operator started (pid ${op.pid ?? '?'}, log ${join(stateDir, 'operator.log')})`);
 
 const sim = new SimulatedStack(kc, { label: 'demo', workloadNamespace: 'ml' });
@@ -44,7 +58,9 @@ say('simulated Kaiwo operator, kaiwo-scheduler, Kueue, ClusterQueue kaiwo-demo, 
 const pool = new GpuPool(kc, 'demo', { quota: 16 });
 await pool.install();
 await pool.workload('pretrain', { admitted: true });
-say(`GPU pool installed: nodes ${pool.nodes.join(', ')}, ResourceFlavor ${pool.flavor}, ClusterQueue ${pool.cq} (16 GPUs), Workload pretrain running`);
+say(
+  `GPU pool installed: nodes ${pool.nodes.join(', ')}, ResourceFlavor ${pool.flavor}, ClusterQueue ${pool.cq} (16 GPUs), Workload pretrain running`,
+);
 await kubectl('apply', '-f', join(repoRoot, 'config/samples/kaiwomonitor_minimal.yaml'));
 const recorder = new MonitorRecorder(kc, 'default');
 recorder.start();
@@ -53,10 +69,30 @@ say('\n$ kubectl get kaiwomonitors -o wide');
 await kubectl('get', 'kaiwomonitors', '-o', 'wide');
 
 const faults: { area: string; condition: string; inject: () => Promise<unknown>; heal: () => Promise<unknown> }[] = [
-  { area: 'Kaiwo operator: Deployment loses its replica', condition: 'KaiwoOperatorHealthy', inject: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 0), heal: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 1) },
-  { area: 'Kueue: ClusterQueue stopped', condition: 'KueueHealthy', inject: () => sim.setClusterQueueActive(false), heal: () => sim.setClusterQueueActive(true) },
-  { area: 'GPU nodes: mi300x-0 NotReady', condition: 'GPUNodesHealthy', inject: () => sim.setNode('mi300x-0', { ready: false }), heal: () => sim.setNode('mi300x-0', { ready: true }) },
-  { area: 'Workloads: KaiwoJob train-llama FAILED', condition: 'WorkloadsHealthy', inject: () => sim.setKaiwoJobStatus('train-llama', 'FAILED'), heal: () => sim.setKaiwoJobStatus('train-llama', 'RUNNING') },
+  {
+    area: 'Kaiwo operator: Deployment loses its replica',
+    condition: 'KaiwoOperatorHealthy',
+    inject: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 0),
+    heal: () => sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 1),
+  },
+  {
+    area: 'Kueue: ClusterQueue stopped',
+    condition: 'KueueHealthy',
+    inject: () => sim.setClusterQueueActive(false),
+    heal: () => sim.setClusterQueueActive(true),
+  },
+  {
+    area: 'GPU nodes: mi300x-0 NotReady',
+    condition: 'GPUNodesHealthy',
+    inject: () => sim.setNode('mi300x-0', { ready: false }),
+    heal: () => sim.setNode('mi300x-0', { ready: true }),
+  },
+  {
+    area: 'Workloads: KaiwoJob train-llama FAILED',
+    condition: 'WorkloadsHealthy',
+    inject: () => sim.setKaiwoJobStatus('train-llama', 'FAILED'),
+    heal: () => sim.setKaiwoJobStatus('train-llama', 'RUNNING'),
+  },
 ];
 for (const f of faults) {
   say(`\n=== inject: ${f.area}`);
@@ -84,13 +120,16 @@ for (const w of ['finetune-b', 'eval-c']) await pool.workload(w);
 const why = await recorder.when('CapacityHealthy', 'False', t2, 30_000);
 say(`CapacityHealthy=False (${why.condition.reason}) after ${why.at - t2} ms:\n  ${why.condition.message}`);
 say('\n$ kaiwo-monitor check default -o wide');
-const check = await run(tsx, [join(repoRoot, 'src/cli/main.ts'), 'check', 'default', '-o', 'wide', `--kubeconfig=${kubeconfig}`], { cwd: repoRoot })
-  .catch((e: unknown) => ({ stdout: (e as { stdout?: string }).stdout ?? '' }));
+const check = await run(tsx, [join(repoRoot, 'src/cli/main.ts'), 'check', 'default', '-o', 'wide', `--kubeconfig=${kubeconfig}`], {
+  cwd: repoRoot,
+}).catch((e: unknown) => ({ stdout: (e as { stdout?: string }).stdout ?? '' }));
 say(check.stdout.trimEnd());
 const t3 = Date.now();
 await pool.setNode(lost, { ready: true }); // the GPUs are serviced
 await recorder.when('CapacityHealthy', 'True', t3, 30_000);
-say(`healed: ${lost} has its GPUs back, CapacityHealthy=True after ${Date.now() - t3} ms (the queued jobs now simply wait their turn: quota and GPUs are in use)`);
+say(
+  `healed: ${lost} has its GPUs back, CapacityHealthy=True after ${Date.now() - t3} ms (the queued jobs now simply wait their turn: quota and GPUs are in use)`,
+);
 
 say('\n$ kubectl get kaiwomonitors -o wide');
 await kubectl('get', 'kaiwomonitors', '-o', 'wide');
@@ -112,6 +151,8 @@ if (process.env.DEMO_ONCE === '1') {
 } else {
   say(`\nEverything keeps running; try: export KUBECONFIG=${kubeconfig}; kubectl describe kmon default`);
   say(`Press Ctrl-C to stop the demo (operator${startedHere ? ' and control plane' : ''}).`);
-  process.once('SIGINT', () => { void shutdown().then(() => process.exit(0)); });
+  process.once('SIGINT', () => {
+    void shutdown().then(() => process.exit(0));
+  });
   setInterval(() => undefined, 1 << 30);
 }

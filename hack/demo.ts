@@ -1,7 +1,8 @@
 /**
  * make demo: the whole story on the full test bed (src/localcluster/testbed): etcd + kube-apiserver, the real
  * kube-controller-manager and kube-scheduler, kwok GPU nodes, the real Kueue manager and the real Kaiwo operator
- * from their own install layouts (KAIWO=next: Kaiwo v0.2.0-rc12). The operator runs from source (log in <cache>/demo/operator.log) against a
+ * from their own install layouts (KAIWO=next: Kaiwo v0.2.0-rc12). The operator runs from source (log in
+ * <cache>/demo/operator.log) against a
  * KaiwoMonitor `default`; Kueue admits a real batch Job onto a kwok GPU node; then one fault per area is injected into
  * a real process or object, detected, shown with its Event and healed; then "why is it pending": a GPU node loses its
  * GPUs while Jobs queue up, the monitor says it is the hardware and which node, and `kaiwo-monitor why` follows the
@@ -39,7 +40,10 @@ const operatorLog = join(dir, 'operator.log');
 // kubectl from the control-plane build (make puts it on PATH too).
 const cpBin = (await run('bash', [join(repoRoot, 'hack', 'controlplane', 'build.sh'), '--bin-dir'])).stdout.trim();
 
-const tb = new TestBed({ ...(process.env.KAIWO === 'next' ? { kaiwoVersion: pinned('KAIWO_NEXT_VERSION') } : {}), log: (m) => testbedLog.write(`${new Date().toISOString()} ${m}\n`) });
+const tb = new TestBed({
+  ...(process.env.KAIWO === 'next' ? { kaiwoVersion: pinned('KAIWO_NEXT_VERSION') } : {}),
+  log: (m) => testbedLog.write(`${new Date().toISOString()} ${m}\n`),
+});
 const state: { op?: ChildProcess; recorder?: MonitorRecorder; told: boolean; stopping: boolean } = { told: false, stopping: false };
 const rec = (): MonitorRecorder => {
   if (!state.recorder) throw new Error('monitor not recording');
@@ -68,9 +72,10 @@ async function kubectl(...args: string[]): Promise<void> {
 
 const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
   rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
-const del = (path: string) => req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
-  if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
-});
+const del = (path: string) =>
+  req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
+    if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
+  });
 const kueuePath = (plural: string, ns?: string) => `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
 
 /** A condition's status from now on: the latest one seen if it already matches, else the next that does. */
@@ -83,15 +88,21 @@ async function reached(type: string, status: string, since: number, timeoutMs: n
 /** The monitor's Warning Event with this reason (Events of the cluster-scoped monitor are in namespace default). */
 async function showEvent(reason: string): Promise<void> {
   const selector = `type=Warning,involvedObject.name=${MON},reason=${reason}`;
-  await until(`a Warning Event ${reason}`, async () => (await req<{ items: unknown[] }>('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(selector)}`)).items.length > 0, 10_000)
-    .catch(() => undefined);
+  await until(
+    `a Warning Event ${reason}`,
+    async () =>
+      (await req<{ items: unknown[] }>('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(selector)}`)).items
+        .length > 0,
+    10_000,
+  ).catch(() => undefined);
   await kubectl('get', 'events', '-n', 'default', '--field-selector', selector);
 }
 
-const jobRunning = (name: string) => until(`Job ${name}'s pod Running`, async () => {
-  const p = await jobPod(tb.kc, NS, name);
-  return p?.phase === 'Running' ? p : undefined;
-});
+const jobRunning = (name: string) =>
+  until(`Job ${name}'s pod Running`, async () => {
+    const p = await jobPod(tb.kc, NS, name);
+    return p?.phase === 'Running' ? p : undefined;
+  });
 
 interface Fault {
   area: string;
@@ -127,10 +138,14 @@ async function fault(n: number, f: Fault): Promise<void> {
 }
 
 async function story(): Promise<void> {
-  say(`starting the test bed (log ${join(dir, 'testbed.log')}): etcd + kube-apiserver, kube-controller-manager, kube-scheduler, `
-    + 'kwok with 4 nodes (cpu-0, 2 x 8 AMD MI300X, 1 x 8 NVIDIA H100), the real Kueue manager and the real Kaiwo operator');
+  say(
+    `starting the test bed (log ${join(dir, 'testbed.log')}): etcd + kube-apiserver, kube-controller-manager, kube-scheduler, ` +
+      'kwok with 4 nodes (cpu-0, 2 x 8 AMD MI300X, 1 x 8 NVIDIA H100), the real Kueue manager and the real Kaiwo operator',
+  );
   await tb.start();
-  say(`test bed ready in ${secs(tb.startupMs)} (${tb.phases.map(([p, ms]) => `${p} ${secs(ms)}`).join(', ')}); Kueue ${tb.kueueVersion}, Kaiwo ${tb.kaiwoVersion}`);
+  say(
+    `test bed ready in ${secs(tb.startupMs)} (${tb.phases.map(([p, ms]) => `${p} ${secs(ms)}`).join(', ')}); Kueue ${tb.kueueVersion}, Kaiwo ${tb.kaiwoVersion}`,
+  );
   // From here on Ctrl-C stops everything in order: the operator first, then the test bed and its control plane
   // (replacing the control plane's own handler, which would stop only etcd and kube-apiserver, then exit).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -147,24 +162,48 @@ async function story(): Promise<void> {
 
   await req('POST', '/api/v1/namespaces', { metadata: { name: NS } });
   // Kaiwo creates KaiwoQueueConfig kaiwo from the nodes (labelling them into pools) and syncs it into Kueue.
-  await until('ClusterQueue kaiwo Active', async () => {
-    const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/kaiwo`);
-    return cq.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True');
-  }, 120_000);
+  await until(
+    'ClusterQueue kaiwo Active',
+    async () => {
+      const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/kaiwo`);
+      return cq.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True');
+    },
+    120_000,
+  );
   // Kaiwo creates a namespace's LocalQueue for its KaiwoJobs; for plain batch Jobs the team creates it.
-  await req('POST', kueuePath('localqueues', NS), { apiVersion: `kueue.x-k8s.io/${tb.kueue.apiVersion}`, kind: 'LocalQueue', metadata: { name: 'kaiwo', namespace: NS }, spec: { clusterQueue: 'kaiwo' } });
+  await req('POST', kueuePath('localqueues', NS), {
+    apiVersion: `kueue.x-k8s.io/${tb.kueue.apiVersion}`,
+    kind: 'LocalQueue',
+    metadata: { name: 'kaiwo', namespace: NS },
+    spec: { clusterQueue: 'kaiwo' },
+  });
   await kubectl('get', 'clusterqueues,resourceflavors');
 
   await new Monitors(tb.kc).create(MON, testBedMonitorSpec(tb, await scraperSecret(tb.kc), { maxPendingAge: '2m' }));
   state.recorder = new MonitorRecorder(tb.kc, MON);
   state.recorder.start();
   const log = openSync(operatorLog, 'w');
-  state.op = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run', `--kubeconfig=${tb.kubeconfigPath}`,
-    '--health-probe-bind-address=127.0.0.1:0', '--log-format=console'], { cwd: repoRoot, stdio: ['ignore', log, log] });
-  say(`\nKaiwoMonitor ${MON} created (both controllers' /metrics scraped every second through their Services with a ServiceAccount token); `
-    + `operator started (pid ${state.op.pid ?? '?'}, log ${operatorLog})`);
+  state.op = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/cli/main.ts'),
+      'run',
+      `--kubeconfig=${tb.kubeconfigPath}`,
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--log-format=console',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', log, log] },
+  );
+  say(
+    `\nKaiwoMonitor ${MON} created (both controllers' /metrics scraped every second through their Services with a ServiceAccount token); ` +
+      `operator started (pid ${state.op.pid ?? '?'}, log ${operatorLog})`,
+  );
 
-  say(`\n=== the real Kueue admits a batch Job (4 NVIDIA GPUs) submitted to LocalQueue ${NS}/kaiwo; kube-scheduler binds its pod to a kwok GPU node`);
+  say(
+    `\n=== the real Kueue admits a batch Job (4 NVIDIA GPUs) submitted to LocalQueue ${NS}/kaiwo; kube-scheduler binds its pod to a kwok GPU node`,
+  );
   let t = Date.now();
   await submitJob(tb.kc, NS, 'pretrain', { resource: 'nvidia.com/gpu', gpus: 4, runFor: '1h' });
   await until('Job pretrain admitted', () => quotaReserved(tb.kc, tb.kueue.apiVersion, NS, 'pretrain'));
@@ -180,27 +219,44 @@ async function story(): Promise<void> {
   await kubectl('get', 'kaiwomonitors', '-o', 'wide');
 
   let kaiwoPod = '';
-  const kaiwoLeader = async () => (await req<{ spec?: { holderIdentity?: string; renewTime?: string } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${KAIWO_NAMESPACE}/leases/${KAIWO_LEASE}`)).spec;
+  const kaiwoLeader = async () =>
+    (
+      await req<{ spec?: { holderIdentity?: string; renewTime?: string } }>(
+        'GET',
+        `/apis/coordination.k8s.io/v1/namespaces/${KAIWO_NAMESPACE}/leases/${KAIWO_LEASE}`,
+      )
+    ).spec;
   await fault(1, {
     area: 'Kaiwo operator: its pod crash-loops (kwok CrashLoopBackOff stage; its process is killed with each crash)',
     condition: 'KaiwoOperatorHealthy',
     settled: (_c, m) => m.status?.findings?.some((x) => x.reason === 'CrashLoopBackOff') === true,
-    prepare: async () => { kaiwoPod = (await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS))[0] ?? ''; },
+    prepare: async () => {
+      kaiwoPod = (await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS))[0] ?? '';
+    },
     inject: () => tb.setPodFault(KAIWO_NAMESPACE, kaiwoPod, 'CrashLoopBackOff'),
     show: async () => {
-      const f = rec().seen.at(-1)?.monitor.status?.findings?.find((x) => x.reason === 'CrashLoopBackOff');
+      const f = rec()
+        .seen.at(-1)
+        ?.monitor.status?.findings?.find((x) => x.reason === 'CrashLoopBackOff');
       if (f) say(`finding CrashLoopBackOff: ${f.message}`);
       await kubectl('get', 'pods', '-n', KAIWO_NAMESPACE, '-o', 'wide');
     },
-    healing: 'kubectl delete pod (the crash-looping one): the ReplicaSet starts a new pod, whose operator takes over the leader Lease once the old one ran out (15 s, never released)',
+    healing:
+      'kubectl delete pod (the crash-looping one): the ReplicaSet starts a new pod, whose operator takes over the leader Lease once the old one ran out (15 s, never released)',
     heal: async () => {
       const old = (await kaiwoLeader())?.holderIdentity;
       await del(`/api/v1/namespaces/${KAIWO_NAMESPACE}/pods/${kaiwoPod}`);
       const t = Date.now();
-      const next = await until('a new Kaiwo leader', async () => {
-        const l = await kaiwoLeader();
-        return l?.holderIdentity && l.holderIdentity !== old && Date.now() - Date.parse(l.renewTime ?? '') < 5000 ? l.holderIdentity : undefined;
-      }, 120_000);
+      const next = await until(
+        'a new Kaiwo leader',
+        async () => {
+          const l = await kaiwoLeader();
+          return l?.holderIdentity && l.holderIdentity !== old && Date.now() - Date.parse(l.renewTime ?? '') < 5000
+            ? l.holderIdentity
+            : undefined;
+        },
+        120_000,
+      );
       say(`new leader ${next} after ${secs(Date.now() - t)}`);
     },
   });
@@ -229,8 +285,13 @@ async function story(): Promise<void> {
     settled: (c) => c.reason === 'WorkloadsFailing',
     prepare: async () => {
       await submitKaiwoJob(tb.kc, NS, 'train-llama', { gpus: 8, gpuVendor: 'amd', runFor: '1h' });
-      await until('KaiwoJob train-llama RUNNING', async () =>
-        (await req<{ status?: { status?: string } }>('GET', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${NS}/kaiwojobs/train-llama`)).status?.status === 'RUNNING', 120_000);
+      await until(
+        'KaiwoJob train-llama RUNNING',
+        async () =>
+          (await req<{ status?: { status?: string } }>('GET', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${NS}/kaiwojobs/train-llama`))
+            .status?.status === 'RUNNING',
+        120_000,
+      );
       await kubectl('get', 'kaiwojobs', '-n', NS);
     },
     inject: async () => {
@@ -244,7 +305,9 @@ async function story(): Promise<void> {
 
   // Why is it pending? A node loses its GPUs while Jobs keep coming: Kueue admits by quota, the pod cannot start,
   // the next Job queues; the monitor says it is the hardware, and which node.
-  say('\n=== why is it pending? finetune-a (8 AMD GPUs) runs; then the other MI300X node loses all 8 GPUs while finetune-b and finetune-c are submitted');
+  say(
+    '\n=== why is it pending? finetune-a (8 AMD GPUs) runs; then the other MI300X node loses all 8 GPUs while finetune-b and finetune-c are submitted',
+  );
   await submitJob(tb.kc, NS, 'finetune-a', { resource: 'amd.com/gpu', gpus: 8, runFor: '1h' });
   const busy = (await jobRunning('finetune-a')).node;
   const lost = busy === 'mi300x-0' ? 'mi300x-1' : 'mi300x-0';
@@ -255,15 +318,29 @@ async function story(): Promise<void> {
   await until('finetune-b admitted', () => quotaReserved(tb.kc, tb.kueue.apiVersion, NS, 'finetune-b'));
   const tb2 = Date.now();
   await submitJob(tb.kc, NS, 'finetune-c', { resource: 'amd.com/gpu', gpus: 8, runFor: '1h' });
-  const why = await rec().when('CapacityHealthy', 'False', t2, 90_000, (c) => c.reason === 'PendingOnLostCapacity' && c.message.includes(lost));
-  detections.push([`why is it pending: ${lost} lost its GPUs under admitted work (from the GPU loss; from Kueue admitting finetune-b: ${Math.max(0, why.at - tb2)} ms)`, why.at - t2]);
-  say(`detected: CapacityHealthy=False (${why.condition.reason}) ${why.at - t2} ms after the GPU loss, ${Math.max(0, why.at - tb2)} ms after Kueue admitted finetune-b:\n  ${why.condition.message}`);
+  const why = await rec().when(
+    'CapacityHealthy',
+    'False',
+    t2,
+    90_000,
+    (c) => c.reason === 'PendingOnLostCapacity' && c.message.includes(lost),
+  );
+  detections.push([
+    `why is it pending: ${lost} lost its GPUs under admitted work (from the GPU loss; from Kueue admitting finetune-b: ${Math.max(0, why.at - tb2)} ms)`,
+    why.at - t2,
+  ]);
+  say(
+    `detected: CapacityHealthy=False (${why.condition.reason}) ${why.at - t2} ms after the GPU loss, ${Math.max(0, why.at - tb2)} ms after Kueue admitted finetune-b:\n  ${why.condition.message}`,
+  );
   await kubectl('get', 'workloads', '-n', NS, '-o', 'wide');
   await kubectl('get', 'pods', '-n', NS, '-o', 'wide');
   await showEvent(why.condition.reason);
   say('\n$ kaiwo-monitor check default -o wide');
-  const check = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'check', MON, '-o', 'wide', `--kubeconfig=${tb.kubeconfigPath}`], { cwd: repoRoot })
-    .catch((e: unknown) => e as { stdout?: string });
+  const check = await run(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'check', MON, '-o', 'wide', `--kubeconfig=${tb.kubeconfigPath}`],
+    { cwd: repoRoot },
+  ).catch((e: unknown) => e as { stdout?: string });
   say((check.stdout ?? '').trimEnd());
   await whyCommand('finetune-c');
   say(`--- heal: ${lost}'s GPUs are serviced (allocatable 8 again)`);
@@ -272,8 +349,10 @@ async function story(): Promise<void> {
   const fixed = await rec().when('CapacityHealthy', 'True', t3, 60_000);
   const b = await jobRunning('finetune-b');
   const all = await reached('Healthy', 'True', t3, 120_000);
-  say(`healed: CapacityHealthy=True ${secs(fixed.at - t3)} and Healthy=True ${secs(all - t3)} after the repair; finetune-b's pod now runs on ${b.node ?? '?'} `
-    + '(finetune-c simply waits its turn: the quota is in use)');
+  say(
+    `healed: CapacityHealthy=True ${secs(fixed.at - t3)} and Healthy=True ${secs(all - t3)} after the repair; finetune-b's pod now runs on ${b.node ?? '?'} ` +
+      '(finetune-c simply waits its turn: the quota is in use)',
+  );
   await kubectl('get', 'pods', '-n', NS, '-o', 'wide');
   await whyCommand('finetune-c');
   for (const j of ['finetune-a', 'finetune-b', 'finetune-c']) await del(`/apis/batch/v1/namespaces/${NS}/jobs/${j}`);
@@ -288,8 +367,18 @@ async function story(): Promise<void> {
 /** `kaiwo-monitor why job/<name> -n ml`, printed with its exit code. */
 async function whyCommand(job: string): Promise<void> {
   say(`\n$ kaiwo-monitor why job/${job} -n ${NS}`);
-  const r = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'why', `job/${job}`, '-n', NS, `--kubeconfig=${tb.kubeconfigPath}`], { cwd: repoRoot })
-    .then((x) => ({ ...x, code: 0 }), (e: unknown) => ({ stdout: (e as { stdout?: string }).stdout ?? '', stderr: (e as { stderr?: string }).stderr ?? '', code: (e as { code?: number }).code ?? 2 }));
+  const r = await run(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'why', `job/${job}`, '-n', NS, `--kubeconfig=${tb.kubeconfigPath}`],
+    { cwd: repoRoot },
+  ).then(
+    (x) => ({ ...x, code: 0 }),
+    (e: unknown) => ({
+      stdout: (e as { stdout?: string }).stdout ?? '',
+      stderr: (e as { stderr?: string }).stderr ?? '',
+      code: (e as { code?: number }).code ?? 2,
+    }),
+  );
   say(`${r.stdout.trimEnd()}${r.stderr ? `\n${r.stderr.trimEnd()}` : ''}\n(exit ${r.code})`);
 }
 

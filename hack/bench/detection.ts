@@ -14,7 +14,11 @@ const runs = Number(process.env.RUNS ?? '5');
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const cluster = await startCluster({ backend: 'local' });
 const sim = new SimulatedStack(cluster.kubeConfig(), { label: 'bench', workloadNamespace: 'ml-bench', leaseDurationSeconds: 3 });
-const op = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'run', `--kubeconfig=${cluster.kubeconfigPath}`, '--health-probe-bind-address=127.0.0.1:0'], { stdio: 'ignore' });
+const op = spawn(
+  process.execPath,
+  [join(repoRoot, 'dist/cli/main.js'), 'run', `--kubeconfig=${cluster.kubeconfigPath}`, '--health-probe-bind-address=127.0.0.1:0'],
+  { stdio: 'ignore' },
+);
 const recorder = new MonitorRecorder(cluster.kubeConfig(), 'bench');
 try {
   await sim.install();

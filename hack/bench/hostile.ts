@@ -56,7 +56,12 @@ function evaluationTimes(): string[] {
   const spread: Sample[] = parsePrometheusText(text, all).samples;
   const onePod: Sample[] = spread.map((s) => ({ ...s, labels: { ...s.labels, pod: 'big' } }));
   const spec = {
-    enabled: true, idleThresholdPercent: 5, idleWindow: '30m', interval: '1m', timeout: '10s', tls: { insecureSkipVerify: false },
+    enabled: true,
+    idleThresholdPercent: 5,
+    idleWindow: '30m',
+    interval: '1m',
+    timeout: '10s',
+    tls: { insecureSkipVerify: false },
   };
   const view = (samples: Sample[]) => ({ state: 'ok' as const, history: [{ at: 0, samples }] });
   // controller-runtime rules over two scrapes at the per-scrape cap: 25k error-counter series, 25k histogram buckets
@@ -66,24 +71,53 @@ function evaluationTimes(): string[] {
     return { name: 'controller_runtime_reconcile_time_seconds_bucket', labels, value: at + i };
   };
   const counters = (at: number, bump: number) => Array.from({ length: 50_000 }, (_, i) => counter(i, at, bump));
-  const history = { state: 'ok' as const, history: [{ at: 0, samples: counters(0, 0) }, { at: 60_000, samples: counters(60_000, 3) }] };
+  const history = {
+    state: 'ok' as const,
+    history: [
+      { at: 0, samples: counters(0, 0) },
+      { at: 60_000, samples: counters(60_000, 3) },
+    ],
+  };
   const thresholds = {
-    maxReconcileErrorsPerMinute: 5, maxWorkqueueDepth: 100, workqueueDepthFor: '5m', maxReconcileP99: '5s', rateWindow: '1m',
+    maxReconcileErrorsPerMinute: 5,
+    maxWorkqueueDepth: 100,
+    workqueueDepthFor: '5m',
+    maxReconcileP99: '5s',
+    rateWindow: '1m',
   };
   const rules = () => controllerMetricsFindings('bench', history, thresholds, new Date(60_000), new NextCheck(new Date(60_000)));
   const row = (what: string, t: { wall: number; cpu: number }) =>
     `  ${what.padEnd(52)} ${t.wall.toFixed(1).padStart(7)} ms wall ${t.cpu.toFixed(1).padStart(7)} ms CPU`;
   return [
-    row('utilization of 100k series over 12.5k pods', timeIt(() => utilizationFindings(view(spread), spec))),
-    row('utilization of 100k series of one pod', timeIt(() => utilizationFindings(view(onePod), spec))),
+    row(
+      'utilization of 100k series over 12.5k pods',
+      timeIt(() => utilizationFindings(view(spread), spec)),
+    ),
+    row(
+      'utilization of 100k series of one pod',
+      timeIt(() => utilizationFindings(view(onePod), spec)),
+    ),
     row('controller-runtime rules, 2 scrapes x 50k series', timeIt(rules)),
-    row(`parse 100k series of Prometheus text (${mib(text.length)})`, timeIt(() => parsePrometheusText(text, all), 5)),
-    row(`decode 100k series of PromQL JSON (${mib(json.length)})`, timeIt(() => decodeInstantVector(JSON.parse(json), all), 5)),
+    row(
+      `parse 100k series of Prometheus text (${mib(text.length)})`,
+      timeIt(() => parsePrometheusText(text, all), 5),
+    ),
+    row(
+      `decode 100k series of PromQL JSON (${mib(json.length)})`,
+      timeIt(() => decodeInstantVector(JSON.parse(json), all), 5),
+    ),
   ];
 }
 
-interface PeerStats { open: number; accepted: number }
-interface Ports { metrics: number; promql: number; silent: number }
+interface PeerStats {
+  open: number;
+  accepted: number;
+}
+interface Ports {
+  metrics: number;
+  promql: number;
+  silent: number;
+}
 
 /** Worker side: start the peers, report their ports, answer stats requests, close on 'close'. */
 async function servePeers(port: NonNullable<typeof parentPort>): Promise<void> {
@@ -94,7 +128,10 @@ async function servePeers(port: NonNullable<typeof parentPort>): Promise<void> {
   port.on('message', (m: string) => {
     const all = Object.values(peers);
     if (m === 'stats') port.postMessage({ open: all.reduce((a, p) => a + p.open, 0), accepted: all.reduce((a, p) => a + p.accepted, 0) });
-    else void Promise.all(all.map((p) => p.close())).then(() => { port.close(); });
+    else
+      void Promise.all(all.map((p) => p.close())).then(() => {
+        port.close();
+      });
   });
 }
 
@@ -105,17 +142,40 @@ async function main(): Promise<void> {
   const worker = new Worker(new URL(import.meta.url));
   const next = <T>() => new Promise<T>((r) => worker.once('message', r));
   const { ports } = await next<{ ports: Ports }>();
-  const stats = async () => { worker.postMessage('stats'); return next<PeerStats>(); };
+  const stats = async () => {
+    worker.postMessage('stats');
+    return next<PeerStats>();
+  };
   const url = (p: number, path: string) => `http://127.0.0.1:${p}${path}`;
   let scrapes = 0;
-  const manager = new ScrapeManager(new KubeConfig(), createLogger({ level: 'error' }), () => { scrapes++; });
+  const manager = new ScrapeManager(new KubeConfig(), createLogger({ level: 'error' }), () => {
+    scrapes++;
+  });
   const base = {
-    intervalMs, timeoutMs: 5000, maxBytes: 10 * MiB, tls: { insecureSkipVerify: false }, bearerToken: { source: 'None' as const },
-    keep: ['gpu_gfx_activity', 'm'], historySize: 128,
+    intervalMs,
+    timeoutMs: 5000,
+    maxBytes: 10 * MiB,
+    tls: { insecureSkipVerify: false },
+    bearerToken: { source: 'None' as const },
+    keep: ['gpu_gfx_activity', 'm'],
+    historySize: 128,
   };
   const specs: Record<string, ScrapeSpec> = {};
-  const paths = ['/ok', '/endless', '/gigabyte', '/drip', '/headers-forever', '/redirect', '/error-endless', '/unauthorized-endless',
-    '/close-mid-body', '/invalid', '/million', '/long-labels', '/long-labels-within-bound'];
+  const paths = [
+    '/ok',
+    '/endless',
+    '/gigabyte',
+    '/drip',
+    '/headers-forever',
+    '/redirect',
+    '/error-endless',
+    '/unauthorized-endless',
+    '/close-mid-body',
+    '/invalid',
+    '/million',
+    '/long-labels',
+    '/long-labels-within-bound',
+  ];
   for (const path of paths) specs[path] = { ...base, url: url(ports.metrics, path) };
   specs['/million (100 MiB cap)'] = { ...base, url: url(ports.metrics, '/million'), maxBytes: 100 * MiB, timeoutMs: 30_000 };
   specs['tls-silent'] = { ...base, url: `https://127.0.0.1:${ports.silent}/metrics`, tls: { insecureSkipVerify: true } };
@@ -129,7 +189,9 @@ async function main(): Promise<void> {
   delay.enable();
   const elu = performance.eventLoopUtilization();
   let gcMax = 0;
-  const gc = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration); });
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration);
+  });
   gc.observe({ entryTypes: ['gc'] });
   let peakRss = 0;
   let peakHeap = 0;
@@ -143,7 +205,11 @@ async function main(): Promise<void> {
   const rss = () => mib(process.memoryUsage().rss);
   const count = Object.keys(specs).length;
   out(`bench-hostile: ${count} hostile endpoints, each scraped every ${intervalMs} ms for ${seconds}s by one ScrapeManager (RSS ${rss()})`);
-  out(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs`);
+  out(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${availableParallelism()} CPUs`,
+  );
   for (const [name, s] of Object.entries(specs)) manager.use(name, [s]);
   const progress = setInterval(() => {
     const at = Math.round((Date.now() - t0) / 1000);

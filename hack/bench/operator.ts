@@ -28,24 +28,38 @@ try {
   const firstWrite = new AbortController();
   let t0 = 0;
   let firstMs = 0;
-  const watching = watchOnce(kc, `${base}?watch=1&fieldSelector=metadata.name=bench`, (ev) => {
-    if (!firstMs && (ev.object.status as { conditions?: unknown[] } | undefined)?.conditions?.length) {
-      firstMs = performance.now() - t0;
-      firstWrite.abort();
-    }
-  }, { idleMs: 120_000, signal: firstWrite.signal });
+  const watching = watchOnce(
+    kc,
+    `${base}?watch=1&fieldSelector=metadata.name=bench`,
+    (ev) => {
+      if (!firstMs && (ev.object.status as { conditions?: unknown[] } | undefined)?.conditions?.length) {
+        firstMs = performance.now() - t0;
+        firstWrite.abort();
+      }
+    },
+    { idleMs: 120_000, signal: firstWrite.signal },
+  );
   t0 = performance.now();
   // The compiled operator (what the image runs), not tsx: `make bench-operator` builds it first.
-  const op = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'run', `--kubeconfig=${cluster.kubeconfigPath}`, '--health-probe-bind-address=127.0.0.1:0'], { stdio: 'ignore' });
+  const op = spawn(
+    process.execPath,
+    [join(repoRoot, 'dist/cli/main.js'), 'run', `--kubeconfig=${cluster.kubeconfigPath}`, '--health-probe-bind-address=127.0.0.1:0'],
+    { stdio: 'ignore' },
+  );
   await watching;
   out(`operator start → first status written: ${firstMs.toFixed(0)} ms (from process spawn)`);
   await new Promise((r) => setTimeout(r, 5000)); // let the checks settle
   const settled = await monitors.get('bench');
   let patches = 0;
   const idle = new AbortController();
-  const counting = watchOnce(kc, `${base}?watch=1&fieldSelector=metadata.name=bench&resourceVersion=${settled.metadata.resourceVersion ?? ''}`, (ev) => {
-    if (ev.type === 'MODIFIED') patches++;
-  }, { idleMs: (idleSeconds + 60) * 1000, signal: idle.signal });
+  const counting = watchOnce(
+    kc,
+    `${base}?watch=1&fieldSelector=metadata.name=bench&resourceVersion=${settled.metadata.resourceVersion ?? ''}`,
+    (ev) => {
+      if (ev.type === 'MODIFIED') patches++;
+    },
+    { idleMs: (idleSeconds + 60) * 1000, signal: idle.signal },
+  );
   const samples: number[] = [];
   for (let i = 0; i < idleSeconds; i++) {
     await new Promise((r) => setTimeout(r, 1000));

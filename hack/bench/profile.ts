@@ -23,7 +23,11 @@ export function topFunctions(file: string, n: number): string[] {
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     byFunction.set(key, (byFunction.get(key) ?? 0) + h);
   }
-  const busy = [...byFunction.entries()].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(program)')).reduce((a, [, v]) => a + v, 0) || 1;
-  return [...byFunction.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, n)
+  const busy =
+    [...byFunction.entries()].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(program)')).reduce((a, [, v]) => a + v, 0) || 1;
+  return [...byFunction.entries()]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
     .map(([k, v]) => `${(v * msPerSample).toFixed(0).padStart(8)} ms ${((100 * v) / busy).toFixed(1).padStart(5)} % of busy  ${k}`);
 }

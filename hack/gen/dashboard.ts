@@ -14,12 +14,20 @@ const COMPONENTS_ROW = 200;
 const ACROSS = 4;
 const [W, STAT_H, BARS_H] = [6, 4, 8];
 
-interface Panel { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number }; [k: string]: unknown }
+interface Panel {
+  id: number;
+  type: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  [k: string]: unknown;
+}
 
 const datasource = { type: 'prometheus', uid: '${datasource}' };
 const reduceOptions = { calcs: ['lastNotNull'], fields: '', values: false };
 const color = (fixedColor: string) => ({ mode: 'fixed', fixedColor });
-const override = (id: string, options: string, fixedColor: string) => ({ matcher: { id, options }, properties: [{ id: 'color', value: color(fixedColor) }] });
+const override = (id: string, options: string, fixedColor: string) => ({
+  matcher: { id, options },
+  properties: [{ id: 'color', value: color(fixedColor) }],
+});
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** The two panels of one check, the `i`th, placed below `top`. */
@@ -27,35 +35,57 @@ function checkPanels(c: AnyCheck, i: number, top: number): Panel[] {
   const x = (i % ACROSS) * W;
   const y = top + Math.floor(i / ACROSS) * (STAT_H + BARS_H);
   const title = capitalized(c.label);
-  return [{
-    id: 201 + 2 * i, type: 'stat', title: `${title} (${c.conditionType})`, datasource,
-    description: `Monitors by the current status of ${c.conditionType}: True healthy, False a Critical finding, Unknown not observed, unreachable or not reported (check disabled).`,
-    gridPos: { x, y, w: W, h: STAT_H },
-    options: { reduceOptions, textMode: 'value_and_name', colorMode: 'background', graphMode: 'none', justifyMode: 'center', orientation: 'horizontal' },
-    fieldConfig: {
-      defaults: { unit: 'short', noValue: 'not reported', color: color('text') },
-      overrides: [override('byName', 'True', 'green'), override('byName', 'False', 'red'), override('byName', 'Unknown', 'orange')],
+  return [
+    {
+      id: 201 + 2 * i,
+      type: 'stat',
+      title: `${title} (${c.conditionType})`,
+      datasource,
+      description: `Monitors by the current status of ${c.conditionType}: True healthy, False a Critical finding, Unknown not observed, unreachable or not reported (check disabled).`,
+      gridPos: { x, y, w: W, h: STAT_H },
+      options: {
+        reduceOptions,
+        textMode: 'value_and_name',
+        colorMode: 'background',
+        graphMode: 'none',
+        justifyMode: 'center',
+        orientation: 'horizontal',
+      },
+      fieldConfig: {
+        defaults: { unit: 'short', noValue: 'not reported', color: color('text') },
+        overrides: [override('byName', 'True', 'green'), override('byName', 'False', 'red'), override('byName', 'Unknown', 'orange')],
+      },
+      targets: [
+        {
+          refId: 'A',
+          instant: true,
+          expr: `count by (status) (max by (monitor, status) (kaiwo_monitor_condition{monitor=~"$monitor", type="${c.conditionType}"}) == 1)`,
+          legendFormat: '{{status}}',
+        },
+      ],
     },
-    targets: [{
-      refId: 'A', instant: true,
-      expr: `count by (status) (max by (monitor, status) (kaiwo_monitor_condition{monitor=~"$monitor", type="${c.conditionType}"}) == 1)`,
-      legendFormat: '{{status}}',
-    }],
-  }, {
-    id: 202 + 2 * i, type: 'bargauge', title: `${title}: top findings`, datasource,
-    description: `The most frequent finding reasons of the ${c.component} check right now (kubectl describe kaiwomonitor shows the objects).`,
-    gridPos: { x, y: y + STAT_H, w: W, h: BARS_H },
-    options: { reduceOptions, orientation: 'horizontal', displayMode: 'basic', showUnfilled: true },
-    fieldConfig: {
-      defaults: { unit: 'short', min: 0, noValue: 'no findings', color: color('orange') },
-      overrides: [override('byRegexp', '.*Critical.*', 'red'), override('byRegexp', '.*Info.*', 'blue')],
+    {
+      id: 202 + 2 * i,
+      type: 'bargauge',
+      title: `${title}: top findings`,
+      datasource,
+      description: `The most frequent finding reasons of the ${c.component} check right now (kubectl describe kaiwomonitor shows the objects).`,
+      gridPos: { x, y: y + STAT_H, w: W, h: BARS_H },
+      options: { reduceOptions, orientation: 'horizontal', displayMode: 'basic', showUnfilled: true },
+      fieldConfig: {
+        defaults: { unit: 'short', min: 0, noValue: 'no findings', color: color('orange') },
+        overrides: [override('byRegexp', '.*Critical.*', 'red'), override('byRegexp', '.*Info.*', 'blue')],
+      },
+      targets: [
+        {
+          refId: 'A',
+          instant: true,
+          expr: `topk(8, sum by (severity, reason) (kaiwo_monitor_finding_reasons{monitor=~"$monitor", component="${c.component}"}))`,
+          legendFormat: '{{reason}} ({{severity}})',
+        },
+      ],
     },
-    targets: [{
-      refId: 'A', instant: true,
-      expr: `topk(8, sum by (severity, reason) (kaiwo_monitor_finding_reasons{monitor=~"$monitor", component="${c.component}"}))`,
-      legendFormat: '{{reason}} ({{severity}})',
-    }],
-  }];
+  ];
 }
 
 /** The dashboard's panels with the component panels replaced by those of `checks`. */

@@ -13,12 +13,25 @@ import { CHECKS, checksTable, kaiwoMonitorCrd } from '../../src/checks/registry.
 import type { AnyCheck } from '../../src/checks/types.js';
 import { chartFiles } from './chart-files.js';
 import { DASHBOARD_FILE, dashboardJson, renderDashboard } from './dashboard.js';
-import { CHART_NAMESPACED_RULES_FILE, CHART_RULES_FILE, LOGS_ROLE_FILE, renderChartNamespacedRules, renderChartRules, renderLogsRole, renderRole, ROLE_FILE } from './rbac.js';
+import {
+  CHART_NAMESPACED_RULES_FILE,
+  CHART_RULES_FILE,
+  LOGS_ROLE_FILE,
+  renderChartNamespacedRules,
+  renderChartRules,
+  renderLogsRole,
+  renderRole,
+  ROLE_FILE,
+} from './rbac.js';
 import { renderSample, SAMPLE_FILE } from './sample.js';
 import { repoRoot } from '../../src/localcluster/paths.js';
 
 /** Where the generated CRD is committed. */
-export const crdFiles = [`crds/${GROUP}_${PLURAL}.yaml`, `config/crd/bases/${GROUP}_${PLURAL}.yaml`, `charts/kaiwo-monitor/crds/${GROUP}_${PLURAL}.yaml`];
+export const crdFiles = [
+  `crds/${GROUP}_${PLURAL}.yaml`,
+  `config/crd/bases/${GROUP}_${PLURAL}.yaml`,
+  `charts/kaiwo-monitor/crds/${GROUP}_${PLURAL}.yaml`,
+];
 
 export function renderCrd(checks: readonly AnyCheck[] = CHECKS): string {
   return `# Generated from src/checks/registry.ts by \`make generate\`. Do not edit.\n---\n${stringify(kaiwoMonitorCrd(checks), { lineWidth: 0, aliasDuplicateObjects: false })}`;
@@ -39,8 +52,16 @@ export const ARGOCD_HEALTH_FILE = 'config/argocd/health.lua';
 export function renderReadme(readme: string, checks: readonly AnyCheck[] = CHECKS, argoHealth?: string): string {
   const withTable = between(readme, 'checks', checksTable(checks));
   if (argoHealth === undefined) return withTable;
-  const script = argoHealth.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
-  return between(withTable, 'argocd', `\`\`\`yaml\nresource.customizations.health.monitoring.kaiwo.silogen.ai_KaiwoMonitor: |\n${script}\n\`\`\``);
+  const script = argoHealth
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+  return between(
+    withTable,
+    'argocd',
+    `\`\`\`yaml\nresource.customizations.health.monitoring.kaiwo.silogen.ai_KaiwoMonitor: |\n${script}\n\`\`\``,
+  );
 }
 
 /** Every generated file by path relative to the repository root, for `checks` (the registered ones by default). */

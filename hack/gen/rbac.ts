@@ -17,7 +17,11 @@ const header = '# Generated from src/checks/registry.ts by `make generate`. Do n
 /** YAML with lists of scalars in flow style (`verbs: [get, list, watch]`), as RBAC files are usually written. */
 export function flowYaml(v: unknown): string {
   const doc = new Document(v);
-  visit(doc, { Seq: (_key, node) => { if (isSeq(node) && node.items.every((i) => !isSeq(i) && !(i && typeof i === 'object' && 'items' in i))) node.flow = true; } });
+  visit(doc, {
+    Seq: (_key, node) => {
+      if (isSeq(node) && node.items.every((i) => !isSeq(i) && !(i && typeof i === 'object' && 'items' in i))) node.flow = true;
+    },
+  });
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
@@ -26,7 +30,8 @@ const labels = { 'app.kubernetes.io/name': 'kaiwo-monitor' };
 /** The manager ClusterRole: least privilege, the operator's own rules plus what each registered check reads. */
 export function renderRole(checks: readonly AnyCheck[] = CHECKS): string {
   const role = {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
     metadata: { name: 'manager-role', labels },
     rules: managerRules(checks),
   };
@@ -62,15 +67,19 @@ export function renderLogsRole(checks: readonly AnyCheck[] = CHECKS): string {
   const docs = roleNamespaces(checks).flatMap((namespace) => [
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace, labels }, rules: namespacedRules(checks) },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace, labels },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name: 'kaiwo-monitor-controller-manager', namespace: 'kaiwo-monitor-system' }],
     },
   ]);
-  return header
-    + '# What checks need only in the namespaces they read (ComponentCheck.namespacedRbac, e.g. get pods/log for\n'
-    + '# KaiwoMonitors with spec.logs.enabled), in the namespaces those checks default to, nowhere else. Not in\n'
-    + '# kustomization.yaml (kustomize would move the Roles into kaiwo-monitor-system); apply it on its own:\n'
-    + '# kubectl apply -f config/rbac/logs_role.yaml (Helm: set podLogs.namespaces).\n'
-    + docs.map(flowYaml).join('---\n');
+  return (
+    header +
+    '# What checks need only in the namespaces they read (ComponentCheck.namespacedRbac, e.g. get pods/log for\n' +
+    '# KaiwoMonitors with spec.logs.enabled), in the namespaces those checks default to, nowhere else. Not in\n' +
+    '# kustomization.yaml (kustomize would move the Roles into kaiwo-monitor-system); apply it on its own:\n' +
+    '# kubectl apply -f config/rbac/logs_role.yaml (Helm: set podLogs.namespaces).\n' +
+    docs.map(flowYaml).join('---\n')
+  );
 }

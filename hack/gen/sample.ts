@@ -15,7 +15,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** A value that sets every property the schema declares: its default where it has one, else a placeholder (a list of one). */
 export function fullValue(s: Schema, def: unknown = s.default): unknown {
   const p = props(s);
-  if (p) return Object.fromEntries(Object.entries(p).map(([k, sub]) => [k, fullValue(sub, isObject(def) && k in def ? def[k] : sub.default)]));
+  if (p)
+    return Object.fromEntries(Object.entries(p).map(([k, sub]) => [k, fullValue(sub, isObject(def) && k in def ? def[k] : sub.default)]));
   if (def !== undefined && !(Array.isArray(def) && def.length === 0)) return def;
   if (s.type === 'array') return [fullValue(s.items as Schema)];
   if (s.type === 'object') return {};
@@ -39,7 +40,11 @@ function comment(text: string | undefined, indent: string): string[] {
 }
 
 /** `key: value` as YAML lines at `indent`. */
-const leaf = (key: string, value: unknown, indent: string) => flowYaml({ [key]: value }).trimEnd().split('\n').map((l) => `${indent}${l}`);
+const leaf = (key: string, value: unknown, indent: string) =>
+  flowYaml({ [key]: value })
+    .trimEnd()
+    .split('\n')
+    .map((l) => `${indent}${l}`);
 
 /** A section to list field by field (with comments): an object some of whose properties have a default. */
 const isSection = (s: Schema) => Object.values(props(s) ?? {}).some((p) => p.default !== undefined);

@@ -72,7 +72,8 @@ export function parseQuantity(s: string): number | undefined {
     nano = d * twos * 10n ** BigInt(p.scale + 9);
   } else {
     const k = -9 - p.scale; // digits below a nano unit
-    if (k > p.digits.length + 20) nano = 1n; // far below 1n: rounds up to the smallest unit
+    if (k > p.digits.length + 20)
+      nano = 1n; // far below 1n: rounds up to the smallest unit
     else {
       const div = 10n ** BigInt(k);
       const n = d * twos;

@@ -18,23 +18,47 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-export const QUALIFIED_NAME = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+export const QUALIFIED_NAME =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 
 export const bool = (description: string, def: boolean): Schema => ({ type: 'boolean', default: def, description });
-export const int = (description: string, def: number, minimum: number, maximum: number): Schema =>
-  ({ type: 'integer', format: 'int32', default: def, minimum, maximum, description });
+export const int = (description: string, def: number, minimum: number, maximum: number): Schema => ({
+  type: 'integer',
+  format: 'int32',
+  default: def,
+  minimum,
+  maximum,
+  description,
+});
 export const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
 export const dur = (description: string, def: string, min = '1s', max = '720h'): Schema => ({
-  type: 'string', default: def, pattern: DURATION_PATTERN, maxLength: 32, description,
-  'x-kubernetes-validations': [{
-    rule: `duration(self) >= duration('${min}') && duration(self) <= duration('${max}')`,
-    message: `must be between ${min} and ${max}`,
-  }],
+  type: 'string',
+  default: def,
+  pattern: DURATION_PATTERN,
+  maxLength: 32,
+  description,
+  'x-kubernetes-validations': [
+    {
+      rule: `duration(self) >= duration('${min}') && duration(self) <= duration('${max}')`,
+      message: `must be between ${min} and ${max}`,
+    },
+  ],
 });
-export const name = (description: string, def: string, pattern = DNS_SUBDOMAIN, maxLength = 253): Schema =>
-  ({ type: 'string', default: def, pattern, maxLength, minLength: 1, description });
-export const obj = (description: string, properties: Record<string, Schema>, extra: Schema = {}): Schema =>
-  ({ type: 'object', description, properties, default: {}, ...extra });
+export const name = (description: string, def: string, pattern = DNS_SUBDOMAIN, maxLength = 253): Schema => ({
+  type: 'string',
+  default: def,
+  pattern,
+  maxLength,
+  minLength: 1,
+  description,
+});
+export const obj = (description: string, properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
+  type: 'object',
+  description,
+  properties,
+  default: {},
+  ...extra,
+});
 
 /** metav1.LabelSelector. Label syntax beyond these bounds is checked at run time (Ready=False/InvalidSpec). */
 export const labelSelectorSchema = (description: string, def?: Schema): Schema => ({
@@ -43,12 +67,15 @@ export const labelSelectorSchema = (description: string, def?: Schema): Schema =
   ...(def ? { default: def } : {}),
   properties: {
     matchLabels: {
-      type: 'object', maxProperties: 32,
+      type: 'object',
+      maxProperties: 32,
       additionalProperties: { type: 'string', maxLength: 63 },
       description: 'key=value pairs that must all match',
     },
     matchExpressions: {
-      type: 'array', maxItems: 32, description: 'set-based requirements, ANDed',
+      type: 'array',
+      maxItems: 32,
+      description: 'set-based requirements, ANDed',
       items: {
         type: 'object',
         required: ['key', 'operator'],
@@ -58,8 +85,10 @@ export const labelSelectorSchema = (description: string, def?: Schema): Schema =
           values: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 63 } },
         },
         'x-kubernetes-validations': [
-          { rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
-            message: 'In and NotIn need values; Exists and DoesNotExist take none' },
+          {
+            rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
+            message: 'In and NotIn need values; Exists and DoesNotExist take none',
+          },
         ],
       },
     },
@@ -68,61 +97,114 @@ export const labelSelectorSchema = (description: string, def?: Schema): Schema =
 
 /** How long failed scrapes are tolerated before the component turns Unknown (src/checks/scrape-grace.ts). */
 export const DEFAULT_FAILURE_GRACE = '30s';
-export const failureGrace = (): Schema => dur('a failing endpoint makes the component Unknown only once at least two consecutive '
-  + 'attempts failed and the first failure is this long ago (like a Prometheus alert\'s for:); until then the last good answer '
-  + 'is evaluated', DEFAULT_FAILURE_GRACE, '0s', '1h');
+export const failureGrace = (): Schema =>
+  dur(
+    'a failing endpoint makes the component Unknown only once at least two consecutive ' +
+      "attempts failed and the first failure is this long ago (like a Prometheus alert's for:); until then the last good answer " +
+      'is evaluated',
+    DEFAULT_FAILURE_GRACE,
+    '0s',
+    '1h',
+  );
 
 /** A Prometheus-text metrics endpoint to scrape (Kaiwo's or Kueue's controller-runtime /metrics). */
-export const metricsEndpoint = (description: string, thresholds: Record<string, Schema>): Schema => obj(description, {
-  enabled: bool('scrape this endpoint', false),
-  url: str('https URL of the /metrics endpoint, e.g. https://kaiwo-controller-manager-metrics-service.kaiwo-system.svc:8443/metrics',
-    { maxLength: 2048, pattern: '^https?://[^\\s/$.?#].[^\\s]*$' }),
-  interval: dur('how often to scrape', '15s', '1s', '1h'),
-  timeout: dur('per-scrape timeout', '5s', '100ms', '5m'),
-  failureGrace: failureGrace(),
-  maxResponseBytes: int('responses larger than this are rejected (MetricsResponseTooLarge)', 10485760, 1024, 104857600),
-  tls: obj('TLS settings', {
-    insecureSkipVerify: bool('skip server certificate verification (self-signed controller-runtime certificates)', false),
-    caBundle: str('PEM CA bundle to verify the server with', { maxLength: 65536 }),
-    serverName: str('server name to verify instead of the URL host', { maxLength: 253 }),
-  }, { 'x-kubernetes-validations': [{ rule: '!(self.insecureSkipVerify && has(self.caBundle))', message: 'caBundle and insecureSkipVerify are mutually exclusive' }] }),
-  bearerToken: obj('credential sent as Authorization: Bearer', {
-    source: { type: 'string', enum: ['ServiceAccount', 'Secret', 'None'], default: 'ServiceAccount',
-      description: "ServiceAccount: kaiwo-monitor's own projected token; Secret: secretRef; None: no header" },
-    secretRef: {
-      type: 'object', description: 'Secret holding the token (only with source: Secret)', required: ['namespace', 'name'],
-      properties: {
-        namespace: name('namespace of the Secret', 'kaiwo-monitor-system', DNS_LABEL, 63),
-        name: name('name of the Secret', 'metrics-token'),
-        key: { type: 'string', default: 'token', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', description: 'data key' },
-      },
+export const metricsEndpoint = (description: string, thresholds: Record<string, Schema>): Schema =>
+  obj(
+    description,
+    {
+      enabled: bool('scrape this endpoint', false),
+      url: str('https URL of the /metrics endpoint, e.g. https://kaiwo-controller-manager-metrics-service.kaiwo-system.svc:8443/metrics', {
+        maxLength: 2048,
+        pattern: '^https?://[^\\s/$.?#].[^\\s]*$',
+      }),
+      interval: dur('how often to scrape', '15s', '1s', '1h'),
+      timeout: dur('per-scrape timeout', '5s', '100ms', '5m'),
+      failureGrace: failureGrace(),
+      maxResponseBytes: int('responses larger than this are rejected (MetricsResponseTooLarge)', 10485760, 1024, 104857600),
+      tls: obj(
+        'TLS settings',
+        {
+          insecureSkipVerify: bool('skip server certificate verification (self-signed controller-runtime certificates)', false),
+          caBundle: str('PEM CA bundle to verify the server with', { maxLength: 65536 }),
+          serverName: str('server name to verify instead of the URL host', { maxLength: 253 }),
+        },
+        {
+          'x-kubernetes-validations': [
+            { rule: '!(self.insecureSkipVerify && has(self.caBundle))', message: 'caBundle and insecureSkipVerify are mutually exclusive' },
+          ],
+        },
+      ),
+      bearerToken: obj(
+        'credential sent as Authorization: Bearer',
+        {
+          source: {
+            type: 'string',
+            enum: ['ServiceAccount', 'Secret', 'None'],
+            default: 'ServiceAccount',
+            description: "ServiceAccount: kaiwo-monitor's own projected token; Secret: secretRef; None: no header",
+          },
+          secretRef: {
+            type: 'object',
+            description: 'Secret holding the token (only with source: Secret)',
+            required: ['namespace', 'name'],
+            properties: {
+              namespace: name('namespace of the Secret', 'kaiwo-monitor-system', DNS_LABEL, 63),
+              name: name('name of the Secret', 'metrics-token'),
+              key: { type: 'string', default: 'token', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', description: 'data key' },
+            },
+          },
+        },
+        {
+          'x-kubernetes-validations': [
+            { rule: "self.source != 'Secret' || has(self.secretRef)", message: 'secretRef is required when source is Secret' },
+          ],
+        },
+      ),
+      ...thresholds,
     },
-  }, { 'x-kubernetes-validations': [{ rule: "self.source != 'Secret' || has(self.secretRef)", message: 'secretRef is required when source is Secret' }] }),
-  ...thresholds,
-}, { 'x-kubernetes-validations': [
-  { rule: '!self.enabled || has(self.url)', message: 'url is required when enabled' },
-  { rule: '!self.enabled || duration(self.timeout) <= duration(self.interval)', message: 'timeout must not exceed interval' },
-] });
+    {
+      'x-kubernetes-validations': [
+        { rule: '!self.enabled || has(self.url)', message: 'url is required when enabled' },
+        { rule: '!self.enabled || duration(self.timeout) <= duration(self.interval)', message: 'timeout must not exceed interval' },
+      ],
+    },
+  );
 
 /** Reconcile errors needed within rateWindow before their rate counts (minReconcileErrors). */
 export const DEFAULT_MIN_RECONCILE_ERRORS = 3;
 
 /** The controller-runtime rules' thresholds for a scraped controller (Kaiwo's or Kueue's), with its defaults. */
-export const controllerThresholds = (d: { errorsPerMinute: number; depth: number; depthFor: string; p99: string }): Record<string, Schema> => ({
+export const controllerThresholds = (d: {
+  errorsPerMinute: number;
+  depth: number;
+  depthFor: string;
+  p99: string;
+}): Record<string, Schema> => ({
   maxReconcileErrorsPerMinute: int('reconcile error rate above which the controller is degraded', d.errorsPerMinute, 0, 100000),
-  minReconcileErrors: int('reconcile errors needed within rateWindow, besides the rate, before ReconcileErrors (an isolated error, '
-    + 'e.g. a conflict retried at once, is routine; an object that keeps failing adds about ten within seconds)', DEFAULT_MIN_RECONCILE_ERRORS, 1, 100000),
+  minReconcileErrors: int(
+    'reconcile errors needed within rateWindow, besides the rate, before ReconcileErrors (an isolated error, ' +
+      'e.g. a conflict retried at once, is routine; an object that keeps failing adds about ten within seconds)',
+    DEFAULT_MIN_RECONCILE_ERRORS,
+    1,
+    100000,
+  ),
   maxWorkqueueDepth: int('workqueue depth considered a backlog', d.depth, 1, 10000000),
   workqueueDepthFor: dur('how long the backlog must last', d.depthFor, '0s', '24h'),
   maxReconcileP99: dur('p99 reconcile time above which the controller is degraded', d.p99, '1ms', '1h'),
-  rateWindow: dur('window of the reconcile error, panic and p99 rates, like PromQL increase(x[window]); '
-    + 'counter resets and replica changes are handled per series', '5m', '1s', '1h'),
+  rateWindow: dur(
+    'window of the reconcile error, panic and p99 rates, like PromQL increase(x[window]); ' +
+      'counter resets and replica changes are handled per series',
+    '5m',
+    '1s',
+    '1h',
+  ),
 });
 
-export const tlsClient = (description: string): Schema => obj(description, {
-  insecureSkipVerify: bool('skip server certificate verification', false),
-  caBundle: str('PEM CA bundle', { maxLength: 65536 }),
-});
+export const tlsClient = (description: string): Schema =>
+  obj(description, {
+    insecureSkipVerify: bool('skip server certificate verification', false),
+    caBundle: str('PEM CA bundle', { maxLength: 65536 }),
+  });
 
 /**
  * The API server validates each `default` against the schema, CEL rules included, without defaulting inside
@@ -162,7 +244,12 @@ export function buildSpecSchema(defs: readonly ComponentDef[]): Schema {
     description: 'What to monitor. `spec: {}` monitors a standard Kaiwo install (kaiwo-system, kueue-system) with defaults.',
     default: {},
     properties: {
-      interval: dur('how often the monitor is reconciled at least; checks re-run when what they read changes and at their time-based deadlines; status is written only when it changes', '30s', '1s', '1h'),
+      interval: dur(
+        'how often the monitor is reconciled at least; checks re-run when what they read changes and at their time-based deadlines; status is written only when it changes',
+        '30s',
+        '1s',
+        '1h',
+      ),
       events: obj('Kubernetes Events on condition transitions and new critical findings', {
         enabled: bool('emit Events', true),
       }),
@@ -179,7 +266,8 @@ const conditionSchema: Schema = {
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
     type: {
-      type: 'string', maxLength: 316,
+      type: 'string',
+      maxLength: 316,
       pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
     },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
@@ -191,27 +279,33 @@ const conditionSchema: Schema = {
 };
 
 const summarySchema = (description: string): Schema => ({
-  type: 'object', description,
+  type: 'object',
+  description,
   properties: {
     display: { type: 'string', maxLength: 64, description: 'short text for kubectl columns, e.g. "31/32 ready"' },
     counts: { type: 'object', maxProperties: 32, additionalProperties: { type: 'integer', format: 'int64' }, description: 'named counts' },
     table: {
       type: 'object',
-      description: `an optional small table (e.g. capacity per ClusterQueue): at most ${SUMMARY_TABLE.columns} columns and `
-        + `${SUMMARY_TABLE.rows} rows of cells up to ${SUMMARY_TABLE.cellChars} characters; \`kaiwo-monitor check -o wide\` prints it`,
+      description:
+        `an optional small table (e.g. capacity per ClusterQueue): at most ${SUMMARY_TABLE.columns} columns and ` +
+        `${SUMMARY_TABLE.rows} rows of cells up to ${SUMMARY_TABLE.cellChars} characters; \`kaiwo-monitor check -o wide\` prints it`,
       properties: {
         columns: { type: 'array', maxItems: SUMMARY_TABLE.columns, items: { type: 'string', maxLength: SUMMARY_TABLE.cellChars } },
         rows: {
-          type: 'array', maxItems: SUMMARY_TABLE.rows,
+          type: 'array',
+          maxItems: SUMMARY_TABLE.rows,
           items: { type: 'array', maxItems: SUMMARY_TABLE.columns, items: { type: 'string', maxLength: SUMMARY_TABLE.cellChars } },
         },
       },
     },
     waiting: {
-      type: 'array', maxItems: SUMMARY_TABLE.rows,
-      description: 'the oldest pending Workload of each ClusterQueue and why it waits, in one line (`kaiwo-monitor why` follows one of them in full)',
+      type: 'array',
+      maxItems: SUMMARY_TABLE.rows,
+      description:
+        'the oldest pending Workload of each ClusterQueue and why it waits, in one line (`kaiwo-monitor why` follows one of them in full)',
       items: {
-        type: 'object', required: ['clusterQueue', 'workload', 'cause'],
+        type: 'object',
+        required: ['clusterQueue', 'workload', 'cause'],
         properties: {
           clusterQueue: { type: 'string', maxLength: 253 },
           workload: { type: 'string', maxLength: 317, description: 'namespace/name of the Workload' },
@@ -232,22 +326,32 @@ export function buildStatusSchema(defs: readonly ComponentDef[]): Schema {
     default: { observedGeneration: 0 },
     properties: {
       observedGeneration: {
-        type: 'integer', format: 'int64', default: 0, minimum: 0, description: 'metadata.generation this status was computed from',
+        type: 'integer',
+        format: 'int64',
+        default: 0,
+        minimum: 0,
+        description: 'metadata.generation this status was computed from',
       },
       lastCheckTime: {
-        type: 'string', format: 'date-time',
+        type: 'string',
+        format: 'date-time',
         description: 'evaluation that produced this status; refreshed when the status changes and at least every status heartbeat (10m)',
       },
       conditions: {
-        type: 'array', maxItems: 16, items: conditionSchema,
-        'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'],
+        type: 'array',
+        maxItems: 16,
+        items: conditionSchema,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
       },
       summary: {
         type: 'object',
         properties: Object.fromEntries(components.map((c) => [c, summarySchema(`${c} counts`)])),
       },
       findings: {
-        type: 'array', maxItems: MAX_FINDINGS, description: `the ${MAX_FINDINGS} most severe findings; findingCounts has the totals`,
+        type: 'array',
+        maxItems: MAX_FINDINGS,
+        description: `the ${MAX_FINDINGS} most severe findings; findingCounts has the totals`,
         items: {
           type: 'object',
           required: ['component', 'severity', 'reason', 'message'],
@@ -257,7 +361,8 @@ export function buildStatusSchema(defs: readonly ComponentDef[]): Schema {
             reason: { type: 'string', maxLength: 128 },
             message: { type: 'string', maxLength: 1024 },
             object: {
-              type: 'object', description: 'the object the finding is about (kubectl-style ref)',
+              type: 'object',
+              description: 'the object the finding is about (kubectl-style ref)',
               properties: {
                 apiVersion: { type: 'string', maxLength: 253 },
                 kind: { type: 'string', maxLength: 63 },
@@ -282,8 +387,11 @@ export function buildStatusSchema(defs: readonly ComponentDef[]): Schema {
   };
 }
 
-const conditionColumn = (columnName: string, type: string) =>
-  ({ name: columnName, type: 'string', jsonPath: `.status.conditions[?(@.type=="${type}")].status` });
+const conditionColumn = (columnName: string, type: string) => ({
+  name: columnName,
+  type: 'string',
+  jsonPath: `.status.conditions[?(@.type=="${type}")].status`,
+});
 
 /**
  * The CustomResourceDefinition, as written to crds/ and config/crd/bases/. Exactly what the API server stores
@@ -301,34 +409,37 @@ export function buildCrd(defs: readonly ComponentDef[]): Schema {
       names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'kaiwomonitor', shortNames: ['kmon'], categories: ['kaiwo'] },
       scope: 'Cluster',
       conversion: { strategy: 'None' },
-      versions: [{
-        name: VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          conditionColumn('Ready', 'Ready'),
-          conditionColumn('Healthy', 'Healthy'),
-          // Each component: its condition status and short summary, e.g. "True 31/32 ready".
-          ...defs.map((d) => ({ name: d.column, type: 'string', jsonPath: `.status.summary.${d.component}.display` })),
-          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          { name: 'Last-Check', type: 'date', jsonPath: '.status.lastCheckTime', priority: 1 },
-          { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Healthy")].message', priority: 1 },
-        ],
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: 'KaiwoMonitor watches a Kaiwo/Kueue GPU stack and reports its health as conditions, findings, Events and metrics.',
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: buildSpecSchema(defs),
-              status: buildStatusSchema(defs),
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            conditionColumn('Ready', 'Ready'),
+            conditionColumn('Healthy', 'Healthy'),
+            // Each component: its condition status and short summary, e.g. "True 31/32 ready".
+            ...defs.map((d) => ({ name: d.column, type: 'string', jsonPath: `.status.summary.${d.component}.display` })),
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Last-Check', type: 'date', jsonPath: '.status.lastCheckTime', priority: 1 },
+            { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Healthy")].message', priority: 1 },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description:
+                'KaiwoMonitor watches a Kaiwo/Kueue GPU stack and reports its health as conditions, findings, Events and metrics.',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: buildSpecSchema(defs),
+                status: buildStatusSchema(defs),
+              },
             },
           },
         },
-      }],
+      ],
     },
   };
 }

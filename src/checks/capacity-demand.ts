@@ -4,13 +4,25 @@ import type { Supply } from './capacity-supply.js';
 import { type Demand, type WorkloadFacts, workloadFacts, type WorkloadQueues } from './capacity-workloads.js';
 
 /** A ClusterQueue's rows of one resource in flavor order, and the most GPUs one node of those flavors has (0: none reports it). */
-export interface QueueResource { rows: CapacityRow[]; largest: number }
+export interface QueueResource {
+  rows: CapacityRow[];
+  largest: number;
+}
 
 /** Workloads of one ClusterQueue that ask more of a resource per pod than any node of its flavors has. */
-export interface TooLarge { cq: string; resource: string; largest: number; workloads: { w: KubeObject; perPod: number }[] }
+export interface TooLarge {
+  cq: string;
+  resource: string;
+  largest: number;
+  workloads: { w: KubeObject; perPod: number }[];
+}
 
 /** An admitted Workload's GPUs on a flavor whose GPUs were lost while admitted work exceeds the healthy ones. */
-export interface OnDegraded { w: KubeObject; f: WorkloadFacts; gpus: number }
+export interface OnDegraded {
+  w: KubeObject;
+  f: WorkloadFacts;
+  gpus: number;
+}
 
 /** resource → flavor → the admitted Workloads there, for the degraded flavors only. */
 export type DegradedFlavors = Map<string, Map<string, OnDegraded[]>>;
@@ -28,7 +40,10 @@ export interface Placed {
 const MAX_REASONS = 8;
 
 /** ClusterQueue → resource → its rows and largest node (of the flavor nodes that report the resource). */
-export function queueResources(byQueue: ReadonlyMap<string, CapacityRow[]>, supply: ReadonlyMap<string, Supply>): Map<string, Map<string, QueueResource>> {
+export function queueResources(
+  byQueue: ReadonlyMap<string, CapacityRow[]>,
+  supply: ReadonlyMap<string, Supply>,
+): Map<string, Map<string, QueueResource>> {
   const out = new Map<string, Map<string, QueueResource>>();
   for (const rs of byQueue.values()) {
     const first = rs[0];
@@ -61,8 +76,12 @@ export function degradedFlavors(inUse: ReadonlyMap<string, number>, supply: Read
  * One pass over the active Workloads of the selected namespaces: pod sets larger than any node of their flavors,
  * admitted Workloads on `degraded` flavors (added to it), and pending demand added to the rows by Kueue's reason.
  */
-export function placeWorkloads(workloads: readonly KubeObject[], queues: WorkloadQueues, byQueue: ReadonlyMap<string, ReadonlyMap<string, QueueResource>>,
-  degraded: DegradedFlavors): Placed {
+export function placeWorkloads(
+  workloads: readonly KubeObject[],
+  queues: WorkloadQueues,
+  byQueue: ReadonlyMap<string, ReadonlyMap<string, QueueResource>>,
+  degraded: DegradedFlavors,
+): Placed {
   const placed: Placed = { tooLarge: new Map(), tracksPodsReady: false, degradedNamespaces: new Map() };
   for (const w of workloads) {
     const f = workloadFacts(w);
@@ -80,7 +99,13 @@ export function placeWorkloads(workloads: readonly KubeObject[], queues: Workloa
 }
 
 /** Records the Workload's pod sets that no node of its flavors can hold; true when there are none. */
-function noteTooLarge(w: KubeObject, f: WorkloadFacts, cq: string, byRes: ReadonlyMap<string, QueueResource>, tooLarge: Map<string, TooLarge>): boolean {
+function noteTooLarge(
+  w: KubeObject,
+  f: WorkloadFacts,
+  cq: string,
+  byRes: ReadonlyMap<string, QueueResource>,
+  tooLarge: Map<string, TooLarge>,
+): boolean {
   let fits = true;
   for (const d of f.demand) {
     const q = byRes.get(d.resource);
@@ -95,8 +120,13 @@ function noteTooLarge(w: KubeObject, f: WorkloadFacts, cq: string, byRes: Readon
 }
 
 /** An admitted Workload's GPUs on degraded flavors, and its namespace on each degraded flavor its pods may be on. */
-function placeAdmitted(w: KubeObject, f: WorkloadFacts, byRes: ReadonlyMap<string, QueueResource>, degraded: DegradedFlavors,
-  namespaces: Map<string, Set<string>>): void {
+function placeAdmitted(
+  w: KubeObject,
+  f: WorkloadFacts,
+  byRes: ReadonlyMap<string, QueueResource>,
+  degraded: DegradedFlavors,
+  namespaces: Map<string, Set<string>>,
+): void {
   for (const d of f.demand) {
     const on = degraded.get(d.resource);
     if (!on) continue;
@@ -119,8 +149,10 @@ function placeAdmitted(w: KubeObject, f: WorkloadFacts, byRes: ReadonlyMap<strin
  */
 function addPending(w: KubeObject, f: WorkloadFacts, d: Demand, candidates: readonly CapacityRow[] | undefined, fits: boolean): void {
   if (!candidates) return;
-  const row = (f.flavorsNamed.length && candidates.length > 1 ? candidates.find((c) => f.flavorsNamed.includes(c.flavor)) : undefined)
-    ?? candidates.find((c) => c.promised > 0) ?? candidates[0];
+  const row =
+    (f.flavorsNamed.length && candidates.length > 1 ? candidates.find((c) => f.flavorsNamed.includes(c.flavor)) : undefined) ??
+    candidates.find((c) => c.promised > 0) ??
+    candidates[0];
   if (!row) return;
   const gpus = d.total;
   row.pending += gpus;

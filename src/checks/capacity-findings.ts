@@ -22,9 +22,16 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** KaiwoConfig cannot be read: Kaiwo's defaults are assumed. */
 export function kaiwoConfigFindings(kaiwo: KaiwoSettings): F[] {
   if (!kaiwo.unreadable) return [];
-  return [{ severity: 'Info', reason: 'KaiwoConfigUnreadable', object: { apiVersion: kaiwoConfigSource.apiVersion, kind: 'KaiwoConfig', name: KAIWO_CONFIG_NAME },
-    message: `KaiwoConfig ${KAIWO_CONFIG_NAME} cannot be read (${kaiwo.unreadable}): Kaiwo's defaults are assumed (GPU resource ${kaiwo.gpuResourceKey}, `
-      + `no ${kaiwo.gpuTaintKey} taint on GPU nodes); grant get, list and watch on kaiwoconfigs.${KAIWO_CONFIG_RBAC.apiGroups?.[0] ?? ''}` }];
+  return [
+    {
+      severity: 'Info',
+      reason: 'KaiwoConfigUnreadable',
+      object: { apiVersion: kaiwoConfigSource.apiVersion, kind: 'KaiwoConfig', name: KAIWO_CONFIG_NAME },
+      message:
+        `KaiwoConfig ${KAIWO_CONFIG_NAME} cannot be read (${kaiwo.unreadable}): Kaiwo's defaults are assumed (GPU resource ${kaiwo.gpuResourceKey}, ` +
+        `no ${kaiwo.gpuTaintKey} taint on GPU nodes); grant get, list and watch on kaiwoconfigs.${KAIWO_CONFIG_RBAC.apiGroups?.[0] ?? ''}`,
+    },
+  ];
 }
 
 /**
@@ -43,9 +50,14 @@ export function rowFindings(input: RowInput): F[] {
     const where = `ClusterQueue ${row.cq}, flavor ${row.flavor}`;
     const lost = s.lost ? ` (${s.lost} lost on ${lostNodes(s)})` : '';
     if (row.promised > s.healthy && !done.has(fk)) {
-      findings.push({ severity: 'Warning', reason: 'QuotaExceedsHealthyCapacity', object,
-        message: `${where}: promises ${row.promised} ${row.resource} (nominal ${row.nominal}${row.borrowingLimit ? ` + borrowing limit ${row.borrowingLimit}` : ''}) `
-          + `but the flavor's nodes have ${s.healthy} healthy${lost}: Workloads admitted beyond that sit with Pending pods${countedNote(s)}` });
+      findings.push({
+        severity: 'Warning',
+        reason: 'QuotaExceedsHealthyCapacity',
+        object,
+        message:
+          `${where}: promises ${row.promised} ${row.resource} (nominal ${row.nominal}${row.borrowingLimit ? ` + borrowing limit ${row.borrowingLimit}` : ''}) ` +
+          `but the flavor's nodes have ${s.healthy} healthy${lost}: Workloads admitted beyond that sit with Pending pods${countedNote(s)}`,
+      });
       row.why ||= 'over-promised';
     }
     if (row.pending <= 0) {
@@ -75,16 +87,26 @@ function pendingFinding(row: CapacityRow, s: Supply, usage: FlavorUsage, where: 
       return undefined;
     }
     row.why = 'quota';
-    return { severity: 'Warning', reason: 'PendingOnQuota', object,
-      message: `${where}: ${demand}; ${physFree} healthy GPUs are free but the quota is exhausted (${row.inUse} in use of nominal ${row.nominal}`
-        + `${row.borrowingLimit !== undefined ? `, borrowing limit ${row.borrowingLimit}` : ''}${row.cohort ? `, cohort ${row.cohort}` : ''}): a policy limit, not hardware`
-        + (kueue ? ` (Kueue: ${kueue})` : '') };
+    return {
+      severity: 'Warning',
+      reason: 'PendingOnQuota',
+      object,
+      message:
+        `${where}: ${demand}; ${physFree} healthy GPUs are free but the quota is exhausted (${row.inUse} in use of nominal ${row.nominal}` +
+        `${row.borrowingLimit !== undefined ? `, borrowing limit ${row.borrowingLimit}` : ''}${row.cohort ? `, cohort ${row.cohort}` : ''}): a policy limit, not hardware` +
+        (kueue ? ` (Kueue: ${kueue})` : ''),
+    };
   }
   if (s.lost > 0 && physFree + s.lost >= need) {
     row.why = 'lost GPUs';
-    return { severity: 'Critical', reason: 'PendingOnLostCapacity', object,
-      message: `${where}: ${demand}; ${Math.max(0, physFree)} healthy GPUs free (${s.healthy} healthy, ${inUse} in use) and `
-        + `${s.lost} lost on ${lostNodes(s)}: they would fit if the lost GPUs were healthy — a hardware problem, not quota${kueue ? ` (Kueue: ${kueue})` : ''}` };
+    return {
+      severity: 'Critical',
+      reason: 'PendingOnLostCapacity',
+      object,
+      message:
+        `${where}: ${demand}; ${Math.max(0, physFree)} healthy GPUs free (${s.healthy} healthy, ${inUse} in use) and ` +
+        `${s.lost} lost on ${lostNodes(s)}: they would fit if the lost GPUs were healthy — a hardware problem, not quota${kueue ? ` (Kueue: ${kueue})` : ''}`,
+    };
   }
   row.why ||= 'capacity';
   return undefined;
@@ -97,10 +119,18 @@ export function tooLargeFindings(tooLarge: ReadonlyMap<string, TooLarge>, apiVer
     const sorted = t.workloads.sort((a, b) => b.perPod - a.perPod);
     const first = sorted[0];
     if (!first) continue;
-    const names = nameList(sorted.map((x) => `${x.w.metadata.namespace ?? ''}/${x.w.metadata.name} (${x.perPod}/pod)`), 3);
-    findings.push({ severity: 'Warning', reason: 'WorkloadTooLargeForAnyNode', object: ref(first.w, 'Workload', apiVersion),
-      message: `${plural(sorted.length, 'Workload')} in ClusterQueue ${t.cq} ask more ${t.resource} per pod than any node of its flavors has (largest ${t.largest}): `
-        + `${names}; they can never start — split them into more pods` });
+    const names = nameList(
+      sorted.map((x) => `${x.w.metadata.namespace ?? ''}/${x.w.metadata.name} (${x.perPod}/pod)`),
+      3,
+    );
+    findings.push({
+      severity: 'Warning',
+      reason: 'WorkloadTooLargeForAnyNode',
+      object: ref(first.w, 'Workload', apiVersion),
+      message:
+        `${plural(sorted.length, 'Workload')} in ClusterQueue ${t.cq} ask more ${t.resource} per pod than any node of its flavors has (largest ${t.largest}): ` +
+        `${names}; they can never start — split them into more pods`,
+    });
   }
   return findings;
 }

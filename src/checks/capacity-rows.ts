@@ -2,7 +2,11 @@ import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { quantity } from './util.js';
 
 /** Pending demand of one Kueue QuotaReserved=False reason. */
-export interface PendingGroup { workloads: number; gpus: number; message: string }
+export interface PendingGroup {
+  workloads: number;
+  gpus: number;
+  message: string;
+}
 
 /** One ClusterQueue × ResourceFlavor × resource. */
 export interface CapacityRow {
@@ -27,7 +31,13 @@ export interface CapacityRow {
 }
 
 /** A pending Workload, for the summary's oldest-per-queue list. */
-export interface OldestPending { workload: string; createdMs: number; since?: string; reason: string; fits: boolean }
+export interface OldestPending {
+  workload: string;
+  createdMs: number;
+  since?: string;
+  reason: string;
+  fits: boolean;
+}
 
 /** What the ClusterQueues promise. */
 export interface QuotaRows {
@@ -68,9 +78,19 @@ export function quotaRows(clusterQueues: readonly KubeObject[], wanted: Readonly
           const nominal = Math.max(0, quantity(q.nominalQuota));
           const borrowingLimit = q.borrowingLimit === undefined ? undefined : Math.max(0, quantity(q.borrowingLimit));
           const row: CapacityRow = {
-            cq: name, flavor, resource, ...(cohort ? { cohort } : {}), nominal, ...(borrowingLimit !== undefined ? { borrowingLimit } : {}),
-            promised: nominal + (borrowingLimit ?? 0), inUse: usage.get(flavorKey(flavor, resource)) ?? 0,
-            pending: 0, pendingWorkloads: 0, minNeed: Infinity, reasons: new Map(), why: '',
+            cq: name,
+            flavor,
+            resource,
+            ...(cohort ? { cohort } : {}),
+            nominal,
+            ...(borrowingLimit !== undefined ? { borrowingLimit } : {}),
+            promised: nominal + (borrowingLimit ?? 0),
+            inUse: usage.get(flavorKey(flavor, resource)) ?? 0,
+            pending: 0,
+            pendingWorkloads: 0,
+            minNeed: Infinity,
+            reasons: new Map(),
+            why: '',
           };
           rows.set(`${name}|${flavor}|${resource}`, row);
           const k = `${name}|${resource}`;
@@ -87,7 +107,8 @@ function reservedOf(cq: KubeObject): Map<string, number> {
   const st = isRecord(cq.status) ? cq.status : {};
   const usage = new Map<string, number>();
   const reservation = Array.isArray(st.flavorsReservation) ? st.flavorsReservation : st.flavorsUsage;
-  for (const f of objs(reservation)) for (const r of objs(f.resources)) usage.set(flavorKey(str(f.name), str(r.name)), Math.max(0, quantity(r.total)));
+  for (const f of objs(reservation))
+    for (const r of objs(f.resources)) usage.set(flavorKey(str(f.name), str(r.name)), Math.max(0, quantity(r.total)));
   return usage;
 }
 

@@ -10,23 +10,40 @@ export const CAPACITY_METRIC = 'kaiwo_monitor_capacity_gpus';
 const TABLE_COLUMNS = ['QUEUE', 'FLAVOR', 'RESOURCE', 'PROMISED', 'HEALTHY', 'LOST', 'IN-USE', 'PENDING', 'WHY'];
 
 /** Summary counts, the per-queue table of at most `tableRows` rows, the gauges and the verdict; rows that are not active are left out. */
-export function summarize(tableRows: number, all: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, findings: F[], notInPool: number): CheckResult {
+export function summarize(
+  tableRows: number,
+  all: readonly CapacityRow[],
+  supply: ReadonlyMap<string, Supply>,
+  findings: F[],
+  notInPool: number,
+): CheckResult {
   const rows = all.filter(active);
   const { healthy, lost } = flavorTotals(rows, supply);
   const sum = (f: (r: CapacityRow) => number) => rows.reduce((a, r) => a + f(r), 0);
   const pending = sum((r) => r.pending);
   const counts = {
-    clusterQueues: new Set(all.map((r) => r.cq)).size, rows: rows.length, gpusPromised: sum((r) => r.promised), gpusHealthy: healthy, gpusLost: lost,
-    gpusInUse: sum((r) => r.inUse), gpusPending: pending, pendingWorkloads: sum((r) => r.pendingWorkloads), nodesNotInKaiwoPool: notInPool,
+    clusterQueues: new Set(all.map((r) => r.cq)).size,
+    rows: rows.length,
+    gpusPromised: sum((r) => r.promised),
+    gpusHealthy: healthy,
+    gpusLost: lost,
+    gpusInUse: sum((r) => r.inUse),
+    gpusPending: pending,
+    pendingWorkloads: sum((r) => r.pendingWorkloads),
+    nodesNotInKaiwoPool: notInPool,
   };
   const table = tableOf(rows, supply, tableRows);
   const display = `${healthy} healthy, ${lost} lost, ${pending} pending GPUs`;
-  const result = verdict(findings, {
-    reason: 'CapacityHealthy',
-    message: `${counts.clusterQueues} ClusterQueues: ${counts.gpusPromised} GPUs promised, ${healthy} healthy, ${lost} lost, ${counts.gpusInUse} in use, ${pending} pending`,
-  }, {
-    summary: { display, counts, ...(table.length ? { table: { columns: TABLE_COLUMNS, rows: table } } : {}), ...waitingOf(rows, supply) },
-  });
+  const result = verdict(
+    findings,
+    {
+      reason: 'CapacityHealthy',
+      message: `${counts.clusterQueues} ClusterQueues: ${counts.gpusPromised} GPUs promised, ${healthy} healthy, ${lost} lost, ${counts.gpusInUse} in use, ${pending} pending`,
+    },
+    {
+      summary: { display, counts, ...(table.length ? { table: { columns: TABLE_COLUMNS, rows: table } } : {}), ...waitingOf(rows, supply) },
+    },
+  );
   return { ...result, gauges: { [CAPACITY_METRIC]: capacityGauges(rows, supply) } };
 }
 
@@ -34,28 +51,40 @@ export function summarize(tableRows: number, all: readonly CapacityRow[], supply
 function causeOf(r: CapacityRow, s: Supply | undefined, fits: boolean): string {
   if (!fits || r.why === 'too large') return `larger than any node of flavor ${r.flavor}: it can never start`;
   switch (r.why) {
-    case 'lost GPUs': return `waits for lost GPUs: ${s ? `${s.lost} ${r.resource} lost on ${lostNodes(s, 3)}` : 'lost'}; a hardware problem, not quota`;
-    case 'quota': return `quota exhausted (${r.inUse} of nominal ${r.nominal} ${r.resource} in use) while healthy GPUs are free`;
-    case 'no nodes': return `flavor ${r.flavor} matches no node`;
-    case 'flavor missing': return `flavor ${r.flavor} does not exist`;
-    case 'capacity': return 'waits its turn: quota and healthy GPUs are in use';
-    default: return `Kueue: ${r.why || 'pending'}`;
+    case 'lost GPUs':
+      return `waits for lost GPUs: ${s ? `${s.lost} ${r.resource} lost on ${lostNodes(s, 3)}` : 'lost'}; a hardware problem, not quota`;
+    case 'quota':
+      return `quota exhausted (${r.inUse} of nominal ${r.nominal} ${r.resource} in use) while healthy GPUs are free`;
+    case 'no nodes':
+      return `flavor ${r.flavor} matches no node`;
+    case 'flavor missing':
+      return `flavor ${r.flavor} does not exist`;
+    case 'capacity':
+      return 'waits its turn: quota and healthy GPUs are in use';
+    default:
+      return `Kueue: ${r.why || 'pending'}`;
   }
 }
 
 /** The oldest pending Workload of each ClusterQueue (oldest first) with its cause, at most SUMMARY_TABLE.rows. */
-export function waitingOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>): { waiting?: NonNullable<ComponentSummary['waiting']> } {
+export function waitingOf(
+  rows: readonly CapacityRow[],
+  supply: ReadonlyMap<string, Supply>,
+): { waiting?: NonNullable<ComponentSummary['waiting']> } {
   const best = new Map<string, CapacityRow>();
   for (const r of rows) {
     const cur = best.get(r.cq)?.oldest;
     if (r.oldest && (!cur || r.oldest.createdMs < cur.createdMs)) best.set(r.cq, r);
   }
-  const out = [...best.values()].sort((a, b) => (a.oldest?.createdMs ?? 0) - (b.oldest?.createdMs ?? 0)).slice(0, SUMMARY_TABLE.rows).flatMap((r) => {
-    const o = r.oldest;
-    if (!o) return [];
-    const cause = causeOf(r, known(supply.get(flavorKey(r.flavor, r.resource))), o.fits).slice(0, 256);
-    return [{ clusterQueue: r.cq.slice(0, 253), workload: o.workload.slice(0, 317), ...(o.since ? { since: o.since } : {}), cause }];
-  });
+  const out = [...best.values()]
+    .sort((a, b) => (a.oldest?.createdMs ?? 0) - (b.oldest?.createdMs ?? 0))
+    .slice(0, SUMMARY_TABLE.rows)
+    .flatMap((r) => {
+      const o = r.oldest;
+      if (!o) return [];
+      const cause = causeOf(r, known(supply.get(flavorKey(r.flavor, r.resource))), o.fits).slice(0, 256);
+      return [{ clusterQueue: r.cq.slice(0, 253), workload: o.workload.slice(0, 317), ...(o.since ? { since: o.since } : {}), cause }];
+    });
   return out.length ? { waiting: out } : {};
 }
 
@@ -79,7 +108,8 @@ export function flavorTotals(rows: readonly CapacityRow[], supply: ReadonlyMap<s
 export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, max: number): string[][] {
   const byQueue = new Map<string, CapacityRow[]>();
   for (const r of rows) byQueue.set(r.cq, [...(byQueue.get(r.cq) ?? []), r]);
-  const queues = [...byQueue.entries()].map(([cq, rs]) => ({ cq, rs, pending: rs.reduce((a, r) => a + r.pending, 0) }))
+  const queues = [...byQueue.entries()]
+    .map(([cq, rs]) => ({ cq, rs, pending: rs.reduce((a, r) => a + r.pending, 0) }))
     .sort((a, b) => b.pending - a.pending || (a.cq < b.cq ? -1 : 1));
   const out: string[][] = [];
   for (const q of queues) {
@@ -88,8 +118,17 @@ export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string
       const s = known(supply.get(flavorKey(r.flavor, r.resource)));
       const reason = r.pending > 0 ? topReason(r) : '';
       const taints = s ? taintCell(s) : '';
-      out.push([r.cq, r.flavor, r.resource, String(r.promised), s ? String(s.healthy) : '-', s ? String(s.lost) : '-', String(r.inUse), String(r.pending),
-        `${r.why}${reason && reason !== r.why ? ` (${reason})` : ''}${taints ? `; ${taints}` : ''}`]);
+      out.push([
+        r.cq,
+        r.flavor,
+        r.resource,
+        String(r.promised),
+        s ? String(s.healthy) : '-',
+        s ? String(s.lost) : '-',
+        String(r.inUse),
+        String(r.pending),
+        `${r.why}${reason && reason !== r.why ? ` (${reason})` : ''}${taints ? `; ${taints}` : ''}`,
+      ]);
     }
   }
   return out;
@@ -100,7 +139,13 @@ export function capacityGauges(rows: readonly CapacityRow[], supply: ReadonlyMap
   return rows.flatMap((r) => {
     const s = known(supply.get(flavorKey(r.flavor, r.resource)));
     const labels = { cluster_queue: r.cq, flavor: r.flavor, resource: r.resource };
-    const values: [string, number | undefined][] = [['promised', r.promised], ['healthy', s?.healthy], ['lost', s?.lost], ['in_use', r.inUse], ['pending', r.pending]];
+    const values: [string, number | undefined][] = [
+      ['promised', r.promised],
+      ['healthy', s?.healthy],
+      ['lost', s?.lost],
+      ['in_use', r.inUse],
+      ['pending', r.pending],
+    ];
     return values.filter((v): v is [string, number] => v[1] !== undefined).map(([kind, value]) => ({ labels: { ...labels, kind }, value }));
   });
 }

@@ -2,14 +2,29 @@ import type { LabelSelector } from '../api/types.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
 import { type KaiwoSettings, kaiwoToleration } from './kaiwo-config.js';
-import { sameTaint, selects, type Taint, taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from './scheduling.js';
+import {
+  sameTaint,
+  selects,
+  type Taint,
+  taintsOf,
+  taintString,
+  type Toleration,
+  tolerates,
+  toleratesAny,
+  tolerationsOf,
+} from './scheduling.js';
 import { conditionOf, quantity } from './util.js';
 
 /**
  * What a ResourceFlavor's nodes really offer, per GPU resource: healthy GPUs (allocatable on Ready, schedulable
  * nodes whose taints the flavor's work tolerates) and lost ones, each loss named with why.
  */
-export interface Flavor { name: string; nodeLabels: [string, string][]; nodeTaints: Taint[]; tolerations: Toleration[] }
+export interface Flavor {
+  name: string;
+  nodeLabels: [string, string][];
+  nodeTaints: Taint[];
+  tolerations: Toleration[];
+}
 
 /** What a node offers, read once per cached Node object. */
 export interface NodeInfo {
@@ -53,7 +68,12 @@ export function flavorsByName(resourceFlavors: readonly KubeObject[]): Map<strin
 export function flavorOf(rf: KubeObject): Flavor {
   const spec = isRecord(rf.spec) ? rf.spec : {};
   const labels = isRecord(spec.nodeLabels) ? Object.entries(spec.nodeLabels).map(([k, v]) => [k, str(v)] as [string, string]) : [];
-  return { name: rf.metadata.name, nodeLabels: labels, nodeTaints: taintsOf(spec.nodeTaints), tolerations: tolerationsOf(spec.tolerations) };
+  return {
+    name: rf.metadata.name,
+    nodeLabels: labels,
+    nodeTaints: taintsOf(spec.nodeTaints),
+    tolerations: tolerationsOf(spec.tolerations),
+  };
 }
 
 const nodeInfos = new WeakMap<KubeObject, { key: string; info: NodeInfo }>();
@@ -92,7 +112,17 @@ function nodeInfo(n: KubeObject, resources: readonly string[]): NodeInfo {
   const taints = taintsOf(spec.taints).filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !STATE_TAINTS.has(t.key));
   const gpus = Object.values(cap).reduce((a, b) => a + b, 0);
   const labels = isRecord(n.metadata.labels) ? n.metadata.labels : {};
-  return { name: n.metadata.name, labels, cordoned, ...(down ? { down } : {}), taints, cap, alloc, gpus, resources: Object.keys(cap).join(', ') };
+  return {
+    name: n.metadata.name,
+    labels,
+    cordoned,
+    ...(down ? { down } : {}),
+    taints,
+    cap,
+    alloc,
+    gpus,
+    resources: Object.keys(cap).join(', '),
+  };
 }
 
 /** Toleration lists of the Workloads admitted to or pending on a flavor, each with the first Workload that carries it. */
@@ -104,7 +134,12 @@ export type WorkloadTolerations = ReadonlyMap<readonly Toleration[], string>;
  * when KaiwoConfig says Kaiwo adds it), or one of the Workloads admitted to or pending on the flavor. Memoised per
  * taint: a cluster's nodes carry few distinct taints.
  */
-export function tolerator(f: Flavor, resource: string, kaiwo: KaiwoSettings, workloads: WorkloadTolerations | undefined): (t: Taint) => string | undefined {
+export function tolerator(
+  f: Flavor,
+  resource: string,
+  kaiwo: KaiwoSettings,
+  workloads: WorkloadTolerations | undefined,
+): (t: Taint) => string | undefined {
   const memo = new Map<string, string | undefined>();
   const mine = kaiwoToleration(kaiwo, resource);
   return (t) => {
@@ -113,15 +148,27 @@ export function tolerator(f: Flavor, resource: string, kaiwo: KaiwoSettings, wor
     let by: string | undefined;
     if (toleratesAny(f.tolerations, t) || f.nodeTaints.some((n) => sameTaint(n, t))) by = 'the flavor';
     else if (mine && tolerates(mine, t)) by = 'Kaiwo pods';
-    else for (const [list, name] of workloads ?? []) if (toleratesAny(list, t)) { by = `Workload ${name}`; break; }
+    else
+      for (const [list, name] of workloads ?? [])
+        if (toleratesAny(list, t)) {
+          by = `Workload ${name}`;
+          break;
+        }
     memo.set(key, by);
     return by;
   };
 }
 
 /** The GPUs of the nodes matching one flavor, per resource. */
-export function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: readonly string[], tolerators: ReadonlyMap<string, (t: Taint) => string | undefined>): Map<string, Supply> {
-  const out = new Map<string, Supply>(resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [], tolerated: [] }]));
+export function supplyOf(
+  f: Flavor,
+  nodes: readonly NodeInfo[],
+  resources: readonly string[],
+  tolerators: ReadonlyMap<string, (t: Taint) => string | undefined>,
+): Map<string, Supply> {
+  const out = new Map<string, Supply>(
+    resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [], tolerated: [] }]),
+  );
   for (const n of nodes) {
     if (!selects(n.labels, f.nodeLabels)) continue;
     for (const [r, s] of out) {
@@ -136,7 +183,10 @@ export function supplyOf(f: Flavor, nodes: readonly NodeInfo[], resources: reado
       let counted: { taint: Taint; by: string } | undefined;
       for (const t of n.taints) {
         const by = whoTolerates?.(t);
-        if (by === undefined) { blocked = t; break; }
+        if (by === undefined) {
+          blocked = t;
+          break;
+        }
         counted ??= { taint: t, by };
       }
       const why = n.down ?? (blocked ? `tainted ${taintString(blocked)}, not tolerated` : undefined);
@@ -169,8 +219,14 @@ export function tolerationsMatter(nodes: readonly NodeInfo[], resources: readonl
  * The supply of every flavor the rows reference, keyed "flavor|resource"; a flavor that does not exist has none.
  * `workloads` (resource → flavor → toleration lists) says which Workloads' tolerations count; undefined: none.
  */
-export function flavorSupply(rows: readonly { flavor: string }[], flavors: ReadonlyMap<string, Flavor>, nodes: readonly NodeInfo[], resources: readonly string[],
-  kaiwo: KaiwoSettings, workloads: ReadonlyMap<string, ReadonlyMap<string, WorkloadTolerations>> | undefined): Map<string, Supply> {
+export function flavorSupply(
+  rows: readonly { flavor: string }[],
+  flavors: ReadonlyMap<string, Flavor>,
+  nodes: readonly NodeInfo[],
+  resources: readonly string[],
+  kaiwo: KaiwoSettings,
+  workloads: ReadonlyMap<string, ReadonlyMap<string, WorkloadTolerations>> | undefined,
+): Map<string, Supply> {
   const supply = new Map<string, Supply>();
   for (const name of new Set(rows.map((r) => r.flavor))) {
     const f = flavors.get(name);
@@ -187,7 +243,10 @@ export const known = (s: Supply | undefined): Supply | undefined => (s && s.repo
 /** "mi300x-1 (NotReady), mi300x-2 (2 of 8 unhealthy) and 3 more", biggest losses first. */
 export function lostNodes(s: Supply, max = 4): string {
   const sorted = [...s.lostOn].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
-  const shown = sorted.slice(0, max).map((x) => `${x.name} (${x.why})`).join(', ');
+  const shown = sorted
+    .slice(0, max)
+    .map((x) => `${x.name} (${x.why})`)
+    .join(', ');
   return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
 }
 

@@ -78,12 +78,16 @@ export function workloadFacts(w: KubeObject): WorkloadFacts {
   const demand = [...totals.values()].filter((d) => d.total > 0);
   const out: WorkloadFacts = {
     skip: conditionOf(w, 'Finished')?.status === 'True' || spec.active === false,
-    namespace, lqKey: `${namespace}/${str(spec.queueName)}`,
+    namespace,
+    lqKey: `${namespace}/${str(spec.queueName)}`,
     admittedTo: str((w.status as { admission?: { clusterQueue?: unknown } } | undefined)?.admission?.clusterQueue),
-    reserved: reserved?.status === 'True', reason: str(reserved?.reason) || 'Pending', message,
+    reserved: reserved?.status === 'True',
+    reason: str(reserved?.reason) || 'Pending',
+    message,
     flavorsNamed: [...message.matchAll(FLAVOR_NAMED)].map((m) => m[1] ?? ''),
     ...(ready ? { podsReady: ready } : {}),
-    demand, tolerating: demand.some((d) => d.tolerations.length > 0),
+    demand,
+    tolerating: demand.some((d) => d.tolerations.length > 0),
   };
   memo[FACTS] = out;
   return out;
@@ -101,7 +105,11 @@ export interface WorkloadQueues {
 export function workloadQueues(localQueues: readonly KubeObject[], namespaces: readonly KubeObject[] | undefined): WorkloadQueues {
   const names = namespaces ? new Set(namespaces.map((n) => n.metadata.name)) : undefined;
   const lqToCq = new Map<string, string>();
-  for (const lq of localQueues) lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue));
+  for (const lq of localQueues)
+    lqToCq.set(
+      `${lq.metadata.namespace ?? ''}/${lq.metadata.name}`,
+      str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue),
+    );
   return {
     queueOf: (f) => f.admittedTo || (lqToCq.get(f.lqKey) ?? ''),
     selected: (f) => !names || names.has(f.namespace),
@@ -128,8 +136,11 @@ const MAX_TOLERATION_LISTS = 64;
  * pick any). `queueOf` gives a Workload's ClusterQueue, undefined to leave it out. Equal lists are one shared value
  * of the projection, so a Workload like the one before costs a comparison.
  */
-export function workloadTolerations(workloads: readonly KubeObject[], rows: readonly { cq: string; flavor: string; resource: string }[],
-  queueOf: (f: WorkloadFacts) => string | undefined): Map<string, Map<string, TolerationLists>> {
+export function workloadTolerations(
+  workloads: readonly KubeObject[],
+  rows: readonly { cq: string; flavor: string; resource: string }[],
+  queueOf: (f: WorkloadFacts) => string | undefined,
+): Map<string, Map<string, TolerationLists>> {
   const out = new Map<string, Map<string, TolerationLists>>();
   const listsOf = (resource: string, flavor: string) => {
     const byFlavor = out.get(resource) ?? new Map<string, TolerationLists>();
@@ -152,11 +163,13 @@ export function workloadTolerations(workloads: readonly KubeObject[], rows: read
     if (!byRes) continue;
     for (const d of f.demand) {
       if (!d.tolerations.length) continue;
-      const targets = f.reserved && d.assigned.length ? d.assigned.map((a) => listsOf(d.resource, a.flavor)) : byRes.get(d.resource) ?? [];
+      const targets =
+        f.reserved && d.assigned.length ? d.assigned.map((a) => listsOf(d.resource, a.flavor)) : (byRes.get(d.resource) ?? []);
       for (const list of d.tolerations) {
         if (last?.list === list && last.targets === targets) continue;
         last = { list, targets };
-        for (const lists of targets) if (!lists.has(list) && lists.size < MAX_TOLERATION_LISTS) lists.set(list, `${f.namespace}/${w.metadata.name}`);
+        for (const lists of targets)
+          if (!lists.has(list) && lists.size < MAX_TOLERATION_LISTS) lists.set(list, `${f.namespace}/${w.metadata.name}`);
       }
     }
   }

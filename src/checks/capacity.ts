@@ -52,35 +52,58 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
   conditionType: 'CapacityHealthy',
   label: 'GPU capacity',
   column: 'Capacity',
-  description: 'per ClusterQueue × ResourceFlavor × GPU resource: quota promised vs healthy and lost GPUs on the flavor\'s nodes (a taint '
-    + 'counts as lost only if neither the flavor, Kaiwo\'s pods nor its Workloads tolerate it), in use, pending demand by Kueue reason; '
-    + 'why work is pending (lost hardware, quota, too large for any node, flavor without nodes) or runs on degraded nodes (admitted work '
-    + 'with pods the scheduler marks Unschedulable cannot start, or with Kueue\'s PodsReady); '
-    + 'GPU nodes Kaiwo does not count (kaiwo/nodepool); reads KaiwoConfig kaiwo',
+  description:
+    "per ClusterQueue × ResourceFlavor × GPU resource: quota promised vs healthy and lost GPUs on the flavor's nodes (a taint " +
+    "counts as lost only if neither the flavor, Kaiwo's pods nor its Workloads tolerate it), in use, pending demand by Kueue reason; " +
+    'why work is pending (lost hardware, quota, too large for any node, flavor without nodes) or runs on degraded nodes (admitted work ' +
+    "with pods the scheduler marks Unschedulable cannot start, or with Kueue's PodsReady); " +
+    'GPU nodes Kaiwo does not count (kaiwo/nodepool); reads KaiwoConfig kaiwo',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('GPU capacity truth (CapacityHealthy)', {
     enabled: bool('compare Kueue quotas and pending demand with the GPUs the nodes really have', true),
     resourceNames: {
-      type: 'array', maxItems: 16, default: ['amd.com/gpu', 'nvidia.com/gpu'],
+      type: 'array',
+      maxItems: 16,
+      default: ['amd.com/gpu', 'nvidia.com/gpu'],
       items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
       'x-kubernetes-list-type': 'set',
-      description: 'GPU resources compared (ClusterQueue resources and node capacity); KaiwoConfig\'s nodes.defaultGpuResourceKey is compared too',
+      description:
+        "GPU resources compared (ClusterQueue resources and node capacity); KaiwoConfig's nodes.defaultGpuResourceKey is compared too",
     },
     clusterQueueSelector: labelSelectorSchema('ClusterQueues to compare (default: all)', {}),
     workloadNamespaceSelector: labelSelectorSchema('namespaces whose pending Workloads count as demand (default: all)', {}),
     nodeSelector: labelSelectorSchema('nodes to count (default: all); flavors then match among these', {}),
-    tableRows: int(`rows of status.summary.capacity.table (queues with the most pending GPUs first; at most ${SUMMARY_TABLE.rows})`,
-      10, 0, SUMMARY_TABLE.rows),
-    kaiwoPool: obj("Kaiwo's view: Kaiwo counts GPUs only on nodes labelled kaiwo/nodepool=<vendor>-<model>-<N>gpu… and takes N from the label", {
-      enabled: bool('report GPU nodes without the pool label (when other nodes have one) and pool labels whose N disagrees with the node', true),
-      label: { type: 'string', default: 'kaiwo/nodepool', maxLength: 317, pattern: QUALIFIED_NAME, description: 'the pool label' },
-    }),
+    tableRows: int(
+      `rows of status.summary.capacity.table (queues with the most pending GPUs first; at most ${SUMMARY_TABLE.rows})`,
+      10,
+      0,
+      SUMMARY_TABLE.rows,
+    ),
+    kaiwoPool: obj(
+      "Kaiwo's view: Kaiwo counts GPUs only on nodes labelled kaiwo/nodepool=<vendor>-<model>-<N>gpu… and takes N from the label",
+      {
+        enabled: bool(
+          'report GPU nodes without the pool label (when other nodes have one) and pool labels whose N disagrees with the node',
+          true,
+        ),
+        label: { type: 'string', default: 'kaiwo/nodepool', maxLength: 317, pattern: QUALIFIED_NAME, description: 'the pool label' },
+      },
+    ),
   }),
   selectors: ['clusterQueueSelector', 'workloadNamespaceSelector', 'nodeSelector'],
   rbac: [
     { apiGroups: [''], resources: ['nodes', 'namespaces', 'pods'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [KUEUE_GROUP], resources: ['clusterqueues', 'localqueues', 'workloads', 'resourceflavors'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [`clusterqueues.${KUEUE_GROUP}`], verbs: ['get'] },
+    {
+      apiGroups: [KUEUE_GROUP],
+      resources: ['clusterqueues', 'localqueues', 'workloads', 'resourceflavors'],
+      verbs: ['get', 'list', 'watch'],
+    },
+    {
+      apiGroups: ['apiextensions.k8s.io'],
+      resources: ['customresourcedefinitions'],
+      resourceNames: [`clusterqueues.${KUEUE_GROUP}`],
+      verbs: ['get'],
+    },
     KAIWO_CONFIG_RBAC,
   ],
   // The same specs as the GPU-node and Kueue checks (same transform), so the informers are shared; KaiwoConfig is optional,
@@ -90,7 +113,12 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
     const namespaces = selectorString(s.workloadNamespaceSelector);
     const out: Record<string, SourceSpec> = {
       nodes: { apiVersion: 'v1', plural: 'nodes', kind: 'Node', transform: slimNode },
-      clusterQueues: { apiVersion: v, plural: 'clusterqueues', kind: 'ClusterQueue', labelSelector: selectorString(s.clusterQueueSelector) },
+      clusterQueues: {
+        apiVersion: v,
+        plural: 'clusterqueues',
+        kind: 'ClusterQueue',
+        labelSelector: selectorString(s.clusterQueueSelector),
+      },
       resourceFlavors: { apiVersion: v, plural: 'resourceflavors', kind: 'ResourceFlavor' },
       localQueues: { apiVersion: v, plural: 'localqueues', kind: 'LocalQueue' },
       workloads: { apiVersion: v, plural: 'workloads', kind: 'Workload', transform: slimWorkload },
@@ -100,8 +128,14 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
     if (namespaces) out.namespaces = { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: namespaces };
     return out;
   },
-  gauges: { [CAPACITY_METRIC]: { help: 'GPUs per ClusterQueue, ResourceFlavor and resource: promised (nominal + borrowing limit), healthy and lost '
-    + 'on the flavor\'s nodes, in use (reserved), pending (requested by pending Workloads)', labelNames: ['cluster_queue', 'flavor', 'resource', 'kind'] } },
+  gauges: {
+    [CAPACITY_METRIC]: {
+      help:
+        'GPUs per ClusterQueue, ResourceFlavor and resource: promised (nominal + borrowing limit), healthy and lost ' +
+        "on the flavor's nodes, in use (reserved), pending (requested by pending Workloads)",
+      labelNames: ['cluster_queue', 'flavor', 'resource', 'kind'],
+    },
+  },
   evaluate: ({ spec, data, env }) => evaluateCapacity(spec, data, env.storageVersion),
 };
 
@@ -129,7 +163,14 @@ export function evaluateCapacity(spec: CapacitySpec, data: CapacityData, storage
   const degraded = degradedFlavors(usage.inUse, supply);
   const placed = placeWorkloads(workloads, queues, queueResources(quota.byQueue, supply), degraded);
   const byFlavor = flavorFindings({
-    apiVersion, rows: quota.rows, flavors, supply, inUse: usage.inUse, degraded, placed, pendingPods: data.pendingPods,
+    apiVersion,
+    rows: quota.rows,
+    flavors,
+    supply,
+    inUse: usage.inUse,
+    degraded,
+    placed,
+    pendingPods: data.pendingPods,
   });
   const pool = spec.kaiwoPool.enabled ? kaiwoPoolFindings(nodes, spec.kaiwoPool.label, kaiwo) : { findings: [], notInPool: 0 };
   const findings = [
@@ -150,11 +191,18 @@ export function evaluateCapacity(spec: CapacitySpec, data: CapacityData, storage
 function notEvaluable(data: CapacityData, apiVersion: string): CheckResult | undefined {
   const { kaiwoConfig, pendingPods, ...required } = data;
   const waiting = waitingForData({
-    ...required, ...(kaiwoConfig && kaiwoConfigListing(kaiwoConfig) ? { kaiwoConfig } : {}), ...(pendingPods && !unreadable(pendingPods) ? { pendingPods } : {}),
+    ...required,
+    ...(kaiwoConfig && kaiwoConfigListing(kaiwoConfig) ? { kaiwoConfig } : {}),
+    ...(pendingPods && !unreadable(pendingPods) ? { pendingPods } : {}),
   });
   if (waiting) return waiting;
   if (data.clusterQueues?.state === 'absent') {
-    return { status: 'Unknown', reason: 'KueueNotInstalled', message: `Kueue's API (${apiVersion}) is not served: Kueue CRDs are not installed`, findings: [] };
+    return {
+      status: 'Unknown',
+      reason: 'KueueNotInstalled',
+      message: `Kueue's API (${apiVersion}) is not served: Kueue CRDs are not installed`,
+      findings: [],
+    };
   }
   return undefined;
 }

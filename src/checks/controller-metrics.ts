@@ -7,8 +7,12 @@ import { type F, humanDuration, NextCheck } from './util.js';
 
 /** What the controller-runtime rules need from each scrape. */
 export const CONTROLLER_RUNTIME_METRICS = [
-  'controller_runtime_reconcile_errors_total', 'controller_runtime_reconcile_panics_total', 'controller_runtime_reconcile_total',
-  'controller_runtime_reconcile_time_seconds_bucket', 'workqueue_depth', 'leader_election_master_status',
+  'controller_runtime_reconcile_errors_total',
+  'controller_runtime_reconcile_panics_total',
+  'controller_runtime_reconcile_total',
+  'controller_runtime_reconcile_time_seconds_bucket',
+  'workqueue_depth',
+  'leader_election_master_status',
 ];
 
 /** Counter rates are computed over this window unless the spec says otherwise (PromQL's usual increase(x[5m])). */
@@ -24,10 +28,18 @@ export function historySize(intervalMs: number, windowMs: number): number {
 export function scrapeSpecFor(m: MetricsEndpoint & { rateWindow?: string }, keep: string[], longestWindowMs: number): ScrapeSpec {
   const intervalMs = durationMs(m.interval);
   return {
-    url: m.url ?? '', intervalMs, timeoutMs: durationMs(m.timeout), maxBytes: m.maxResponseBytes,
-    tls: { insecureSkipVerify: m.tls.insecureSkipVerify, ...(m.tls.caBundle ? { caBundle: m.tls.caBundle } : {}), ...(m.tls.serverName ? { serverName: m.tls.serverName } : {}) },
+    url: m.url ?? '',
+    intervalMs,
+    timeoutMs: durationMs(m.timeout),
+    maxBytes: m.maxResponseBytes,
+    tls: {
+      insecureSkipVerify: m.tls.insecureSkipVerify,
+      ...(m.tls.caBundle ? { caBundle: m.tls.caBundle } : {}),
+      ...(m.tls.serverName ? { serverName: m.tls.serverName } : {}),
+    },
     bearerToken: { source: m.bearerToken.source, ...(m.bearerToken.secretRef ? { secretRef: m.bearerToken.secretRef } : {}) },
-    keep, historySize: historySize(intervalMs, Math.max(longestWindowMs, durationMs(m.rateWindow ?? DEFAULT_RATE_WINDOW))),
+    keep,
+    historySize: historySize(intervalMs, Math.max(longestWindowMs, durationMs(m.rateWindow ?? DEFAULT_RATE_WINDOW))),
     failureGraceMs: durationMs(m.failureGrace),
   };
 }
@@ -81,7 +93,11 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 
 const matches = (labels: Record<string, string>, want: [string, string][]) => want.every(([k, v]) => labels[k] === v);
 
-interface SeriesState { labels: Record<string, string>; increase: number; last: number }
+interface SeriesState {
+  labels: Record<string, string>;
+  increase: number;
+  last: number;
+}
 
 /**
  * Increase of each series of a counter over consecutive scrapes, like PromQL's increase() without extrapolation:
@@ -89,7 +105,11 @@ interface SeriesState { labels: Record<string, string>; increase: number; last: 
  * missing from a scrape (a standby replica answered, or the pod was replaced) is skipped, a series first seen in
  * the window counts from its first value. Non-finite values are ignored.
  */
-export function seriesIncreases(entries: History, name: string, match: Record<string, string> = {}): Map<string, { labels: Record<string, string>; increase: number }> {
+export function seriesIncreases(
+  entries: History,
+  name: string,
+  match: Record<string, string> = {},
+): Map<string, { labels: Record<string, string>; increase: number }> {
   const out = new Map<string, SeriesState>();
   const want = Object.entries(match);
   // Linear: a series found at the same position as in the previous scrape reuses its state without a key.
@@ -138,7 +158,13 @@ export interface WindowRate {
  * below the threshold cannot fire because it was seen over a short span. `capacityMs` is the longest span the
  * history can hold (size × interval); a window longer than that is measured over the span.
  */
-export function windowRate(h: History, name: string, windowMs: number, match: Record<string, string> = {}, capacityMs = Infinity): WindowRate | undefined {
+export function windowRate(
+  h: History,
+  name: string,
+  windowMs: number,
+  match: Record<string, string> = {},
+  capacityMs = Infinity,
+): WindowRate | undefined {
   const entries = windowOf(h, windowMs);
   const first = entries[0];
   const last = entries.at(-1);
@@ -204,25 +230,39 @@ export function historyCapacityMs(m: { interval: string; rateWindow?: string }, 
  * increment, retried at once and harmless; in a short window one of them alone would read as a high rate. An object
  * that keeps failing adds about ten increments in its first seconds, so a real fault passes the minimum at once.
  */
-export function controllerMetricsFindings(what: string, view: ScrapeView, t: ControllerThresholds & { interval?: string }, now: Date, next: NextCheck): F[] {
+export function controllerMetricsFindings(
+  what: string,
+  view: ScrapeView,
+  t: ControllerThresholds & { interval?: string },
+  now: Date,
+  next: NextCheck,
+): F[] {
   const h = view.history;
   const latest = h.at(-1);
   if (!latest || h.length < 2) return [];
   const out: F[] = [];
   const windowMs = durationMs(t.rateWindow);
-  const capacityMs = t.interval ? historyCapacityMs({ interval: t.interval, rateWindow: t.rateWindow }, durationMs(t.workqueueDepthFor)) : Infinity;
+  const capacityMs = t.interval
+    ? historyCapacityMs({ interval: t.interval, rateWindow: t.rateWindow }, durationMs(t.workqueueDepthFor))
+    : Infinity;
   const errors = windowRate(h, 'controller_runtime_reconcile_errors_total', windowMs, {}, capacityMs);
   const minErrors = t.minReconcileErrors ?? DEFAULT_MIN_RECONCILE_ERRORS;
   if (errors && errors.increase > 0 && errors.increase >= minErrors && errors.perMinute > t.maxReconcileErrorsPerMinute) {
     out.push({
-      severity: 'Critical', reason: 'ReconcileErrors',
-      message: `${what} reconcile errors are rising: ${errors.increase} in the last ${humanDuration(errors.spanMs)} (${errors.perMinute.toFixed(1)}/min over ${t.rateWindow}, `
-        + `threshold ${t.maxReconcileErrorsPerMinute}/min and at least ${minErrors}); check its logs`,
+      severity: 'Critical',
+      reason: 'ReconcileErrors',
+      message:
+        `${what} reconcile errors are rising: ${errors.increase} in the last ${humanDuration(errors.spanMs)} (${errors.perMinute.toFixed(1)}/min over ${t.rateWindow}, ` +
+        `threshold ${t.maxReconcileErrorsPerMinute}/min and at least ${minErrors}); check its logs`,
     });
   }
   const panics = windowRate(h, 'controller_runtime_reconcile_panics_total', windowMs, {}, capacityMs);
   if (panics && panics.increase > 0) {
-    out.push({ severity: 'Critical', reason: 'ReconcilePanics', message: `${what} panicked in ${panics.increase} reconcile(s) in the last ${humanDuration(panics.spanMs)}` });
+    out.push({
+      severity: 'Critical',
+      reason: 'ReconcilePanics',
+      message: `${what} panicked in ${panics.increase} reconcile(s) in the last ${humanDuration(panics.spanMs)}`,
+    });
   }
 
   const depthOf = (samples: readonly Sample[]) => {
@@ -238,16 +278,29 @@ export function controllerMetricsFindings(what: string, view: ScrapeView, t: Con
     runStart = entry.at;
   }
   if (runStart !== undefined) {
-    if (latest.at - runStart >= depthFor) out.push({ severity: 'Warning', reason: 'WorkqueueBacklog', message: `${what} workqueue depth has stayed above ${t.maxWorkqueueDepth} for longer than ${t.workqueueDepthFor}` });
+    if (latest.at - runStart >= depthFor)
+      out.push({
+        severity: 'Warning',
+        reason: 'WorkqueueBacklog',
+        message: `${what} workqueue depth has stayed above ${t.maxWorkqueueDepth} for longer than ${t.workqueueDepthFor}`,
+      });
     else next.when(runStart, depthFor);
   }
   const leader = latest.samples.filter((x) => x.name === 'leader_election_master_status');
   if (leader.length && leader.every((x) => x.value === 0)) {
-    out.push({ severity: 'Warning', reason: 'ScrapedReplicaNotLeader', message: `the replica of ${what} that was scraped reports leader_election_master_status 0: it is a standby, or (with one replica) nothing is reconciling` });
+    out.push({
+      severity: 'Warning',
+      reason: 'ScrapedReplicaNotLeader',
+      message: `the replica of ${what} that was scraped reports leader_election_master_status 0: it is a standby, or (with one replica) nothing is reconciling`,
+    });
   }
   const p99 = histogramQuantile(0.99, windowOf(h, windowMs), 'controller_runtime_reconcile_time_seconds_bucket');
   if (p99 !== undefined && p99 * 1000 > durationMs(t.maxReconcileP99)) {
-    out.push({ severity: 'Warning', reason: 'SlowReconciles', message: `${what} reconcile p99 is ${p99.toFixed(2)}s over ${t.rateWindow} (threshold ${t.maxReconcileP99})` });
+    out.push({
+      severity: 'Warning',
+      reason: 'SlowReconciles',
+      message: `${what} reconcile p99 is ${p99.toFixed(2)}s over ${t.rateWindow} (threshold ${t.maxReconcileP99})`,
+    });
   }
   return out;
 }

@@ -18,10 +18,10 @@ export function slimNode(n: KubeObject): KubeObject {
   // condition the node lifecycle controller sets), so without it a heartbeat is a no-op update the informer drops.
   const slim = Array.isArray(conditions)
     ? conditions.map((c: unknown) => {
-      if (typeof c !== 'object' || c === null) return c;
-      const { lastHeartbeatTime: _h, ...kept } = c as Record<string, unknown>;
-      return kept;
-    })
+        if (typeof c !== 'object' || c === null) return c;
+        const { lastHeartbeatTime: _h, ...kept } = c as Record<string, unknown>;
+        return kept;
+      })
     : conditions;
   // No check reads a node's annotations (often KiBs: CSI node IDs, CNI addresses, volumes).
   const { annotations: _n, ...metadata } = n.metadata;
@@ -49,7 +49,10 @@ export interface GPUNodesSpec {
   };
 }
 
-interface NodeStatus { capacity?: Record<string, string>; allocatable?: Record<string, string> }
+interface NodeStatus {
+  capacity?: Record<string, string>;
+  allocatable?: Record<string, string>;
+}
 
 /** Default utilization query: AMD device-metrics-exporter or NVIDIA DCGM, averaged over the idle window. */
 export function defaultUtilizationQuery(window: string): string {
@@ -60,7 +63,10 @@ export function defaultUtilizationQuery(window: string): string {
  * Idle GPUs: series with a pod label (the GPU is allocated to a running pod) whose average utilization over the
  * window is below the threshold, grouped per pod; plus the cluster-wide average for the summary.
  */
-export function utilizationFindings(view: ScrapeView | undefined, spec: Pick<GPUNodesSpec['utilization'], 'idleThresholdPercent' | 'idleWindow'>): { findings: F[]; percent?: number; idle: number } {
+export function utilizationFindings(
+  view: ScrapeView | undefined,
+  spec: Pick<GPUNodesSpec['utilization'], 'idleThresholdPercent' | 'idleWindow'>,
+): { findings: F[]; percent?: number; idle: number } {
   const latest = view?.history.at(-1);
   if (!latest) return { findings: [], idle: 0 };
   // One pass, grouped with a map (linear: 100k series in a few ms); no per-sample copies.
@@ -89,7 +95,9 @@ export function utilizationFindings(view: ScrapeView | undefined, spec: Pick<GPU
     if (sum / n >= spec.idleThresholdPercent) continue;
     idle += n;
     findings.push({
-      severity: 'Warning', reason: 'IdleGPUs', object: { apiVersion: 'v1', kind: 'Pod', namespace, name },
+      severity: 'Warning',
+      reason: 'IdleGPUs',
+      object: { apiVersion: 'v1', kind: 'Pod', namespace, name },
       message: `pod ${key} holds ${n} GPU${n === 1 ? '' : 's'} below ${spec.idleThresholdPercent}% utilization over ${spec.idleWindow}: idle GPUs others could use`,
     });
   }
@@ -106,40 +114,69 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
   conditionType: 'GPUNodesHealthy',
   label: 'GPU nodes',
   column: 'GPU-Nodes',
-  description: 'readiness (cordoned nodes apart), lost GPUs (allocatable < capacity), pressure, GPU problem conditions, '
-    + 'AMD exporter health labels, optional idle GPUs from Prometheus',
-  schema: obj('GPU nodes (GPUNodesHealthy)', {
-    enabled: bool('check GPU nodes', true),
-    nodeSelector: labelSelectorSchema('nodes that count as GPU nodes even without GPU extended resources (DRA clusters)'),
-    resourceNames: {
-      type: 'array', maxItems: 16, default: ['amd.com/gpu', 'nvidia.com/gpu'],
-      items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
-      'x-kubernetes-list-type': 'set',
-      description: 'extended resources that make a node a GPU node (capacity > 0)',
+  description:
+    'readiness (cordoned nodes apart), lost GPUs (allocatable < capacity), pressure, GPU problem conditions, ' +
+    'AMD exporter health labels, optional idle GPUs from Prometheus',
+  schema: obj(
+    'GPU nodes (GPUNodesHealthy)',
+    {
+      enabled: bool('check GPU nodes', true),
+      nodeSelector: labelSelectorSchema('nodes that count as GPU nodes even without GPU extended resources (DRA clusters)'),
+      resourceNames: {
+        type: 'array',
+        maxItems: 16,
+        default: ['amd.com/gpu', 'nvidia.com/gpu'],
+        items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
+        'x-kubernetes-list-type': 'set',
+        description: 'extended resources that make a node a GPU node (capacity > 0)',
+      },
+      minReadyPercent: int('GPU nodes (excluding cordoned ones) that must be Ready', 90, 0, 100),
+      minAvailableGPUPercent: int('GPUs allocatable vs installed (lost GPUs) that must remain', 90, 0, 100),
+      maxNotReadyDuration: dur('a GPU node NotReady longer than this is Critical on its own', '5m', '0s', '720h'),
+      problemConditions: {
+        type: 'array',
+        maxItems: 64,
+        default: ['AMDGPUProblem', 'GPUProblem'],
+        items: { type: 'string', maxLength: 316, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+        'x-kubernetes-list-type': 'set',
+        description: 'node-problem-detector style node conditions that mark a GPU problem when True',
+      },
+      utilization: obj(
+        'optional GPU utilization from a Prometheus HTTP API',
+        {
+          enabled: bool('query Prometheus', false),
+          prometheusURL: str('base URL of the Prometheus HTTP API, e.g. http://prometheus-k8s.monitoring.svc:9090', {
+            maxLength: 2048,
+            pattern: '^https?://[^\\s/$.?#].[^\\s]*$',
+          }),
+          query: str(
+            'PromQL returning per-GPU utilization 0-100 with node/pod labels (default: AMD gpu_gfx_activity or NVIDIA ' +
+              'DCGM_FI_DEV_GPU_UTIL averaged over idleWindow)',
+            { maxLength: 4096 },
+          ),
+          idleThresholdPercent: int('allocated GPUs below this utilization are idle', 5, 0, 100),
+          idleWindow: dur('averaging window for idleness', '30m', '1m', '24h'),
+          interval: dur('how often to query', '1m', '5s', '1h'),
+          timeout: dur('query timeout', '10s', '100ms', '5m'),
+          failureGrace: failureGrace(),
+          tls: tlsClient('TLS settings for an https Prometheus'),
+        },
+        {
+          'x-kubernetes-validations': [
+            { rule: '!self.enabled || has(self.prometheusURL)', message: 'prometheusURL is required when enabled' },
+          ],
+        },
+      ),
     },
-    minReadyPercent: int('GPU nodes (excluding cordoned ones) that must be Ready', 90, 0, 100),
-    minAvailableGPUPercent: int('GPUs allocatable vs installed (lost GPUs) that must remain', 90, 0, 100),
-    maxNotReadyDuration: dur('a GPU node NotReady longer than this is Critical on its own', '5m', '0s', '720h'),
-    problemConditions: {
-      type: 'array', maxItems: 64, default: ['AMDGPUProblem', 'GPUProblem'],
-      items: { type: 'string', maxLength: 316, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-      'x-kubernetes-list-type': 'set',
-      description: 'node-problem-detector style node conditions that mark a GPU problem when True',
+    {
+      'x-kubernetes-validations': [
+        {
+          rule: 'size(self.resourceNames) > 0 || has(self.nodeSelector)',
+          message: 'set resourceNames or nodeSelector to identify GPU nodes',
+        },
+      ],
     },
-    utilization: obj('optional GPU utilization from a Prometheus HTTP API', {
-      enabled: bool('query Prometheus', false),
-      prometheusURL: str('base URL of the Prometheus HTTP API, e.g. http://prometheus-k8s.monitoring.svc:9090',
-        { maxLength: 2048, pattern: '^https?://[^\\s/$.?#].[^\\s]*$' }),
-      query: str('PromQL returning per-GPU utilization 0-100 with node/pod labels (default: AMD gpu_gfx_activity or NVIDIA '
-        + 'DCGM_FI_DEV_GPU_UTIL averaged over idleWindow)', { maxLength: 4096 }),
-      idleThresholdPercent: int('allocated GPUs below this utilization are idle', 5, 0, 100),
-      idleWindow: dur('averaging window for idleness', '30m', '1m', '24h'),
-      interval: dur('how often to query', '1m', '5s', '1h'),
-      timeout: dur('query timeout', '10s', '100ms', '5m'),
-      failureGrace: failureGrace(),
-      tls: tlsClient('TLS settings for an https Prometheus'),
-    }, { 'x-kubernetes-validations': [{ rule: '!self.enabled || has(self.prometheusURL)', message: 'prometheusURL is required when enabled' }] }),
-  }, { 'x-kubernetes-validations': [{ rule: 'size(self.resourceNames) > 0 || has(self.nodeSelector)', message: 'set resourceNames or nodeSelector to identify GPU nodes' }] }),
+  ),
   selectors: ['nodeSelector'],
   rbac: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
   sources: () => ({ nodes: { apiVersion: 'v1', plural: 'nodes', kind: 'Node', transform: slimNode } }),
@@ -148,9 +185,16 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
     if (!u.enabled || !u.prometheusURL) return {};
     return {
       utilization: {
-        url: u.prometheusURL, query: u.query ?? defaultUtilizationQuery(u.idleWindow), intervalMs: durationMs(u.interval), timeoutMs: durationMs(u.timeout),
-        maxBytes: 16 * 1024 * 1024, tls: { insecureSkipVerify: u.tls.insecureSkipVerify, ...(u.tls.caBundle ? { caBundle: u.tls.caBundle } : {}) },
-        bearerToken: { source: 'None' }, keep: [], historySize: 1, failureGraceMs: durationMs(u.failureGrace),
+        url: u.prometheusURL,
+        query: u.query ?? defaultUtilizationQuery(u.idleWindow),
+        intervalMs: durationMs(u.interval),
+        timeoutMs: durationMs(u.timeout),
+        maxBytes: 16 * 1024 * 1024,
+        tls: { insecureSkipVerify: u.tls.insecureSkipVerify, ...(u.tls.caBundle ? { caBundle: u.tls.caBundle } : {}) },
+        bearerToken: { source: 'None' },
+        keep: [],
+        historySize: 1,
+        failureGraceMs: durationMs(u.failureGrace),
       },
     };
   },
@@ -161,12 +205,17 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
     const findings: F[] = [];
     const isGpuNode = (n: KubeObject) => {
       const cap = (n.status as NodeStatus | undefined)?.capacity ?? {};
-      return spec.resourceNames.some((r) => quantity(cap[r]) > 0) || (spec.nodeSelector !== undefined && matchesSelector(spec.nodeSelector, n.metadata.labels));
+      return (
+        spec.resourceNames.some((r) => quantity(cap[r]) > 0) ||
+        (spec.nodeSelector !== undefined && matchesSelector(spec.nodeSelector, n.metadata.labels))
+      );
     };
     const nodes = (data.nodes?.objects ?? []).filter(isGpuNode);
     if (nodes.length === 0) {
       return {
-        status: 'Unknown', reason: 'NoGPUNodes', findings: [],
+        status: 'Unknown',
+        reason: 'NoGPUNodes',
+        findings: [],
         message: `no node has ${spec.resourceNames.join(' or ')} capacity${spec.nodeSelector ? ' or matches the node selector' : ''}`,
         summary: { display: '0 GPU nodes', counts: { nodes: 0 } },
       };
@@ -192,14 +241,24 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
         nodeInstalled += cap;
         nodeAllocatable += alloc;
         if (alloc < cap) {
-          findings.push({ severity: 'Warning', reason: 'GPUsLost', object, message: `${cap - alloc} of ${cap} ${r} on ${name} unhealthy (allocatable < capacity; latched until the GPU is serviced and the device plugin restarted)` });
+          findings.push({
+            severity: 'Warning',
+            reason: 'GPUsLost',
+            object,
+            message: `${cap - alloc} of ${cap} ${r} on ${name} unhealthy (allocatable < capacity; latched until the GPU is serviced and the device plugin restarted)`,
+          });
         }
       }
       installed += nodeInstalled;
       if (!isCordoned) installedActive += nodeInstalled;
       if (isCordoned) {
         cordoned.push(name);
-        findings.push({ severity: 'Info', reason: 'NodeCordoned', object, message: `${name} is cordoned (maintenance; not counted as an outage)` });
+        findings.push({
+          severity: 'Info',
+          reason: 'NodeCordoned',
+          object,
+          message: `${name} is cordoned (maintenance; not counted as an outage)`,
+        });
         continue;
       }
       if (isReady) available += nodeAllocatable;
@@ -209,20 +268,38 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
         const age = ageMs(since, now);
         const why = ready ? `${ready.status}${ready.reason ? `/${ready.reason}` : ''}` : 'no Ready condition';
         if (age !== undefined && age >= maxNotReady) {
-          findings.push({ severity: 'Critical', reason: 'NodeNotReady', object, message: `GPU node ${name} NotReady (${why}) for more than ${spec.maxNotReadyDuration}`, ...(since ? { since } : {}) });
+          findings.push({
+            severity: 'Critical',
+            reason: 'NodeNotReady',
+            object,
+            message: `GPU node ${name} NotReady (${why}) for more than ${spec.maxNotReadyDuration}`,
+            ...(since ? { since } : {}),
+          });
         } else {
-          findings.push({ severity: 'Warning', reason: 'NodeNotReady', object, message: `GPU node ${name} NotReady (${why})${since ? ` since ${since}` : ''}`, ...(since ? { since } : {}) });
+          findings.push({
+            severity: 'Warning',
+            reason: 'NodeNotReady',
+            object,
+            message: `GPU node ${name} NotReady (${why})${since ? ` since ${since}` : ''}`,
+            ...(since ? { since } : {}),
+          });
           if (age !== undefined) next.when(now.getTime() - age, maxNotReady);
         }
       }
       for (const p of PRESSURES) {
         const c = conditionOf(n, p);
-        if (c?.status === 'True') findings.push({ severity: 'Warning', reason: p, object, message: `${name} has ${p}${c.message ? `: ${c.message}` : ''}` });
+        if (c?.status === 'True')
+          findings.push({ severity: 'Warning', reason: p, object, message: `${name} has ${p}${c.message ? `: ${c.message}` : ''}` });
       }
       for (const p of spec.problemConditions) {
         const c = conditionOf(n, p);
         if (c?.status === 'True') {
-          findings.push({ severity: 'Critical', reason: 'GPUProblem', object, message: `${name}: ${p}${c.reason ? `/${c.reason}` : ''}${c.message ? `: ${c.message}` : ''} (latched until serviced)` });
+          findings.push({
+            severity: 'Critical',
+            reason: 'GPUProblem',
+            object,
+            message: `${name}: ${p}${c.reason ? `/${c.reason}` : ''}${c.message ? `: ${c.message}` : ''} (latched until serviced)`,
+          });
         }
       }
       const badGpus = Object.entries(n.metadata.labels ?? {}).flatMap(([k, v]) => {
@@ -230,29 +307,55 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
         return m?.[1] && v === 'unhealthy' ? [m[1]] : [];
       });
       if (badGpus.length) {
-        findings.push({ severity: 'Warning', reason: 'GPUUnhealthy', object, message: `AMD device-metrics-exporter marks GPU ${nameList(badGpus)} on ${name} unhealthy` });
+        findings.push({
+          severity: 'Warning',
+          reason: 'GPUUnhealthy',
+          object,
+          message: `AMD device-metrics-exporter marks GPU ${nameList(badGpus)} on ${name} unhealthy`,
+        });
       }
     }
     const schedulable = nodes.length - cordoned.length;
     const ready = schedulable - notReady.length;
     const readyPct = schedulable ? (100 * ready) / schedulable : 100;
     if (readyPct < spec.minReadyPercent) {
-      findings.push({ severity: 'Critical', reason: 'GPUNodesNotReady', message: `${notReady.length} of ${schedulable} GPU nodes NotReady: ${nameList(notReady)} (${readyPct.toFixed(0)}% ready, minimum ${spec.minReadyPercent}%)` });
+      findings.push({
+        severity: 'Critical',
+        reason: 'GPUNodesNotReady',
+        message: `${notReady.length} of ${schedulable} GPU nodes NotReady: ${nameList(notReady)} (${readyPct.toFixed(0)}% ready, minimum ${spec.minReadyPercent}%)`,
+      });
     }
     const installedSchedulable = installedActive;
     const availablePct = installedSchedulable ? (100 * available) / installedSchedulable : 100;
     if (installedSchedulable && availablePct < spec.minAvailableGPUPercent) {
-      findings.push({ severity: 'Critical', reason: 'GPUsUnavailable', message: `${available} of ${installedSchedulable} GPUs on schedulable nodes available (${availablePct.toFixed(0)}%, minimum ${spec.minAvailableGPUPercent}%): lost GPUs or NotReady nodes` });
+      findings.push({
+        severity: 'Critical',
+        reason: 'GPUsUnavailable',
+        message: `${available} of ${installedSchedulable} GPUs on schedulable nodes available (${availablePct.toFixed(0)}%, minimum ${spec.minAvailableGPUPercent}%): lost GPUs or NotReady nodes`,
+      });
     }
     const util = utilizationFindings(scrapes.utilization, spec.utilization);
     findings.push(...util.findings);
     const counts = {
-      nodes: nodes.length, ready, notReady: notReady.length, cordoned: cordoned.length, gpusInstalled: installed, gpusAvailable: available,
+      nodes: nodes.length,
+      ready,
+      notReady: notReady.length,
+      cordoned: cordoned.length,
+      gpusInstalled: installed,
+      gpusAvailable: available,
       ...(util.percent !== undefined ? { utilizationPercent: util.percent, idleGPUs: util.idle } : {}),
     };
-    return verdict(findings, {
-      reason: 'GPUNodesHealthy',
-      message: `${ready}/${schedulable} GPU nodes ready${cordoned.length ? ` (${cordoned.length} cordoned)` : ''}, ${available}/${installedActive} GPUs available`,
-    }, { summary: { display: `${ready}/${nodes.length} ready`, counts }, next, scrapes: { 'GPU utilization (Prometheus)': scrapes.utilization } });
+    return verdict(
+      findings,
+      {
+        reason: 'GPUNodesHealthy',
+        message: `${ready}/${schedulable} GPU nodes ready${cordoned.length ? ` (${cordoned.length} cordoned)` : ''}, ${available}/${installedActive} GPUs available`,
+      },
+      {
+        summary: { display: `${ready}/${nodes.length} ready`, counts },
+        next,
+        scrapes: { 'GPU utilization (Prometheus)': scrapes.utilization },
+      },
+    );
   },
 };

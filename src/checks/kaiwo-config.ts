@@ -33,14 +33,27 @@ export interface KaiwoSettings {
 
 /** The CRD defaults (+kubebuilder:default). */
 export const KAIWO_DEFAULTS: KaiwoSettings = Object.freeze({
-  from: 'defaults', gpuResourceKey: 'amd.com/gpu', gpuTaintKey: 'kaiwo.silogen.ai/gpu', addTaintsToGpuNodes: false,
-  excludeMasterNodesFromNodePools: false, defaultClusterQueueName: 'kaiwo', dynamicallyUpdateDefaultClusterQueue: false,
+  from: 'defaults',
+  gpuResourceKey: 'amd.com/gpu',
+  gpuTaintKey: 'kaiwo.silogen.ai/gpu',
+  addTaintsToGpuNodes: false,
+  excludeMasterNodesFromNodePools: false,
+  defaultClusterQueueName: 'kaiwo',
+  dynamicallyUpdateDefaultClusterQueue: false,
 });
 
 export const kaiwoConfigSource: SourceSpec = {
-  apiVersion: `${KAIWO_CONFIG_GROUP}/v1alpha1`, plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: `metadata.name=${KAIWO_CONFIG_NAME}`, optional: true,
+  apiVersion: `${KAIWO_CONFIG_GROUP}/v1alpha1`,
+  plural: 'kaiwoconfigs',
+  kind: 'KaiwoConfig',
+  fieldSelector: `metadata.name=${KAIWO_CONFIG_NAME}`,
+  optional: true,
 };
-export const KAIWO_CONFIG_RBAC: PolicyRule = { apiGroups: [KAIWO_CONFIG_GROUP], resources: ['kaiwoconfigs'], verbs: ['get', 'list', 'watch'] };
+export const KAIWO_CONFIG_RBAC: PolicyRule = {
+  apiGroups: [KAIWO_CONFIG_GROUP],
+  resources: ['kaiwoconfigs'],
+  verbs: ['get', 'list', 'watch'],
+};
 
 /** A source that is still listing for the first time: wait for it, unless its list fails (then the defaults do). */
 export const kaiwoConfigListing = (view: SourceView | undefined): boolean => view?.state === 'pending' && !view.error;

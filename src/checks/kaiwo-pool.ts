@@ -38,11 +38,11 @@ export function kaiwoPoolGpus(pool: string): number | undefined {
 
 function notLabelledHint(s: KaiwoSettings): string {
   return s.dynamicallyUpdateDefaultClusterQueue
-    ? `Kaiwo relabels nodes on every KaiwoQueueConfig sync (dynamicallyUpdateDefaultClusterQueue: true in KaiwoConfig ${KAIWO_CONFIG_NAME}), `
-      + `so a label still missing means its sync fails or has not run: see KaiwoQueueConfig ${KAIWO_CONFIG_NAME}'s status and the operator's log`
-    : 'Kaiwo v0.1 labels nodes only when it creates the default KaiwoQueueConfig, or on every sync with dynamicallyUpdateDefaultClusterQueue: true '
-      + `(false${s.from === 'KaiwoConfig' ? ` in KaiwoConfig ${KAIWO_CONFIG_NAME}` : ', the default'}): a node added later or a label removed later stays `
-      + 'unlabelled (v0.2 relabels on every sync); label the node or set dynamicallyUpdateDefaultClusterQueue: true';
+    ? `Kaiwo relabels nodes on every KaiwoQueueConfig sync (dynamicallyUpdateDefaultClusterQueue: true in KaiwoConfig ${KAIWO_CONFIG_NAME}), ` +
+        `so a label still missing means its sync fails or has not run: see KaiwoQueueConfig ${KAIWO_CONFIG_NAME}'s status and the operator's log`
+    : 'Kaiwo v0.1 labels nodes only when it creates the default KaiwoQueueConfig, or on every sync with dynamicallyUpdateDefaultClusterQueue: true ' +
+        `(false${s.from === 'KaiwoConfig' ? ` in KaiwoConfig ${KAIWO_CONFIG_NAME}` : ', the default'}): a node added later or a label removed later stays ` +
+        'unlabelled (v0.2 relabels on every sync); label the node or set dynamicallyUpdateDefaultClusterQueue: true';
 }
 
 /**
@@ -50,7 +50,11 @@ function notLabelledHint(s: KaiwoSettings): string {
  * Kaiwo itself leaves cordoned nodes out, and control-plane nodes with excludeMasterNodesFromNodePools), and a pool
  * whose GPUs per node disagree with the node (KaiwoPoolLabelMismatch).
  */
-export function kaiwoPoolFindings(nodes: readonly PoolNode[], label: string, settings: KaiwoSettings): { findings: F[]; notInPool: number } {
+export function kaiwoPoolFindings(
+  nodes: readonly PoolNode[],
+  label: string,
+  settings: KaiwoSettings,
+): { findings: F[]; notInPool: number } {
   const gpuNodes = nodes.filter((n) => n.gpus > 0);
   const pooled = gpuNodes.filter((n) => n.labels[label] !== undefined);
   const findings: F[] = [];
@@ -66,21 +70,34 @@ export function kaiwoPoolFindings(nodes: readonly PoolNode[], label: string, set
       notInPool++;
       // Kaiwo counts a vendor's GPUs on nodes whose pool name starts with the vendor (cluster.go fillGpuStats): with
       // none left its jobs get NoGPUs, else InsufficientGPUs once they ask more than the labelled nodes hold.
-      const vendors = n.resources.split(', ').map((r) => r.split('.')[0] ?? '').filter((v) => v === 'amd' || v === 'nvidia');
+      const vendors = n.resources
+        .split(', ')
+        .map((r) => r.split('.')[0] ?? '')
+        .filter((v) => v === 'amd' || v === 'nvidia');
       const orphaned = vendors.filter((v) => !pooled.some((p) => (p.labels[label] ?? '').startsWith(`${v}-`)));
       const effect = orphaned.length
         ? `Kaiwo refuses every ${orphaned.join('/')} job as NoGPUs (no node of that vendor is left in its pools) though Kueue could run them`
         : 'Kaiwo may mark jobs InsufficientGPUs that Kueue could run';
-      findings.push({ severity: 'Warning', reason: 'NodeNotInKaiwoPool', object,
-        message: `GPU node ${n.name} (${gpus} ${resources}) has no ${label} label while ${pooled.length} other node(s) do: Kaiwo does not count its GPUs; `
-          + `${effect}. ${notLabelledHint(settings)}` });
+      findings.push({
+        severity: 'Warning',
+        reason: 'NodeNotInKaiwoPool',
+        object,
+        message:
+          `GPU node ${n.name} (${gpus} ${resources}) has no ${label} label while ${pooled.length} other node(s) do: Kaiwo does not count its GPUs; ` +
+          `${effect}. ${notLabelledHint(settings)}`,
+      });
       continue;
     }
     const claimed = typeof pool === 'string' ? kaiwoPoolGpus(pool) : undefined;
     if (claimed === undefined || claimed === gpus) continue;
-    findings.push({ severity: 'Warning', reason: 'KaiwoPoolLabelMismatch', object,
-      message: `node ${n.name} is in Kaiwo pool ${pool} (${claimed} GPUs per node) but has ${gpus} ${resources}: Kaiwo counts ${claimed} for it `
-        + '(it takes the count from the node\'s beta.amd.com/gpu.family.AI or nvidia.com/gpu.count label when it names the pool)' });
+    findings.push({
+      severity: 'Warning',
+      reason: 'KaiwoPoolLabelMismatch',
+      object,
+      message:
+        `node ${n.name} is in Kaiwo pool ${pool} (${claimed} GPUs per node) but has ${gpus} ${resources}: Kaiwo counts ${claimed} for it ` +
+        "(it takes the count from the node's beta.amd.com/gpu.family.AI or nvidia.com/gpu.count label when it names the pool)",
+    });
   }
   return { findings, notInPool };
 }

@@ -6,9 +6,24 @@ import type { KubeObject } from '../runtime/objects.js';
 import { observationOf } from '../runtime/observed.js';
 import { selectorString } from '../runtime/selector.js';
 import {
-  CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, historyCapacityMs, scrapeSpecFor, windowRate,
+  CONTROLLER_RUNTIME_METRICS,
+  controllerMetricsFindings,
+  type ControllerThresholds,
+  historyCapacityMs,
+  scrapeSpecFor,
+  windowRate,
 } from './controller-metrics.js';
-import { byName, CONTROLLER_RBAC, controllerFields, type ControllerSpec, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource } from './pods.js';
+import {
+  byName,
+  CONTROLLER_RBAC,
+  controllerFields,
+  type ControllerSpec,
+  deploymentFindings,
+  deploymentSource,
+  leaseSource,
+  podFindings,
+  podSource,
+} from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 import { slimWorkload } from './workload-projection.js';
@@ -29,10 +44,22 @@ export const NEW_QUEUE_GRACE_MS = 30_000;
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 
-interface FlavorUsage { name: string; resources?: { name: string; total?: unknown }[] }
-interface CQSpec { resourceGroups?: { flavors?: { name: string; resources?: { name: string; nominalQuota?: unknown }[] }[] }[] }
-interface CQStatus { pendingWorkloads?: number; admittedWorkloads?: number; flavorsUsage?: FlavorUsage[] }
-interface WLStatus { admission?: { clusterQueue?: string }; admissionChecks?: { name: string; state?: string; message?: string }[] }
+interface FlavorUsage {
+  name: string;
+  resources?: { name: string; total?: unknown }[];
+}
+interface CQSpec {
+  resourceGroups?: { flavors?: { name: string; resources?: { name: string; nominalQuota?: unknown }[] }[] }[];
+}
+interface CQStatus {
+  pendingWorkloads?: number;
+  admittedWorkloads?: number;
+  flavorsUsage?: FlavorUsage[];
+}
+interface WLStatus {
+  admission?: { clusterQueue?: string };
+  admissionChecks?: { name: string; state?: string; message?: string }[];
+}
 
 /** What the Kueue check needs from the Workloads, independent of the clock (memoised on the informer's array). */
 interface WorkloadFold {
@@ -43,11 +70,21 @@ interface WorkloadFold {
   rejected: F[];
 }
 
-function foldWorkloads(workloads: readonly KubeObject[], localQueues: readonly KubeObject[], namespaces: readonly KubeObject[] | undefined,
-  cqs: readonly KubeObject[], apiVersion: string): WorkloadFold {
+function foldWorkloads(
+  workloads: readonly KubeObject[],
+  localQueues: readonly KubeObject[],
+  namespaces: readonly KubeObject[] | undefined,
+  cqs: readonly KubeObject[],
+  apiVersion: string,
+): WorkloadFold {
   const nsFilter = namespaces ? new Set(namespaces.map((n) => n.metadata.name)) : undefined;
   const lqToCq = new Map<string, string>();
-  for (const lq of localQueues) if (!nsFilter || nsFilter.has(lq.metadata.namespace ?? '')) lqToCq.set(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, (lq.spec as { clusterQueue?: string } | undefined)?.clusterQueue ?? '');
+  for (const lq of localQueues)
+    if (!nsFilter || nsFilter.has(lq.metadata.namespace ?? ''))
+      lqToCq.set(
+        `${lq.metadata.namespace ?? ''}/${lq.metadata.name}`,
+        (lq.spec as { clusterQueue?: string } | undefined)?.clusterQueue ?? '',
+      );
   const selectedCqs = new Set(cqs.map((c) => c.metadata.name));
   const out: WorkloadFold = { oldest: new Map(), evictedAt: [], rejected: [] };
   for (const w of workloads) {
@@ -62,7 +99,13 @@ function foldWorkloads(workloads: readonly KubeObject[], localQueues: readonly K
     const evictedAt = evicted?.status === 'True' && evicted.lastTransitionTime ? Date.parse(evicted.lastTransitionTime) : NaN;
     if (Number.isFinite(evictedAt)) out.evictedAt.push(evictedAt);
     for (const ac of st.admissionChecks ?? []) {
-      if (ac.state === 'Rejected') out.rejected.push({ severity: 'Warning', reason: 'AdmissionCheckRejected', object: ref(w, 'Workload', apiVersion), message: `admission check ${ac.name} rejected Workload ${w.metadata.namespace ?? ''}/${w.metadata.name}${ac.message ? `: ${ac.message}` : ''}` });
+      if (ac.state === 'Rejected')
+        out.rejected.push({
+          severity: 'Warning',
+          reason: 'AdmissionCheckRejected',
+          object: ref(w, 'Workload', apiVersion),
+          message: `admission check ${ac.name} rejected Workload ${w.metadata.namespace ?? ''}/${w.metadata.name}${ac.message ? `: ${ac.message}` : ''}`,
+        });
     }
     const inactiveWl = (w.spec as { active?: boolean } | undefined)?.active === false;
     if (finished || inactiveWl || reserved?.status === 'True') continue;
@@ -71,7 +114,8 @@ function foldWorkloads(workloads: readonly KubeObject[], localQueues: readonly K
     const sinceMs = Number.isNaN(parsed) ? NaN : parsed;
     const key = cq || queue;
     const cur = out.oldest.get(key);
-    if (!cur || (Number.isFinite(sinceMs) && !(sinceMs >= cur.sinceMs))) out.oldest.set(key, { w, sinceMs, since: Number.isNaN(parsed) ? undefined : since });
+    if (!cur || (Number.isFinite(sinceMs) && !(sinceMs >= cur.sinceMs)))
+      out.oldest.set(key, { w, sinceMs, since: Number.isNaN(parsed) ? undefined : since });
   }
   return out;
 }
@@ -86,12 +130,15 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   conditionType: 'KueueHealthy',
   label: 'Kueue',
   column: 'Kueue',
-  description: 'controller Deployment, pods and leader Lease, ClusterQueue/LocalQueue Active, pending backlog and age, quota usage, '
-    + 'evictions, rejected admission checks, optional controller metrics',
+  description:
+    'controller Deployment, pods and leader Lease, ClusterQueue/LocalQueue Active, pending backlog and age, quota usage, ' +
+    'evictions, rejected admission checks, optional controller metrics',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('Kueue (KueueHealthy)', {
     ...controllerFields('Kueue', {
-      namespace: 'kueue-system', deployment: 'kueue-controller-manager', podLabels: { 'control-plane': 'controller-manager' },
+      namespace: 'kueue-system',
+      deployment: 'kueue-controller-manager',
+      podLabels: { 'control-plane': 'controller-manager' },
       lease: 'c1f6bfd2.kueue.x-k8s.io',
     }),
     clusterQueueSelector: labelSelectorSchema('ClusterQueues to check (default: all)', {}),
@@ -111,7 +158,12 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     ...CONTROLLER_RBAC,
     { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [KUEUE_GROUP], resources: ['clusterqueues', 'localqueues', 'workloads'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [`clusterqueues.${KUEUE_GROUP}`], verbs: ['get'] },
+    {
+      apiGroups: ['apiextensions.k8s.io'],
+      resources: ['customresourcedefinitions'],
+      resourceNames: [`clusterqueues.${KUEUE_GROUP}`],
+      verbs: ['get'],
+    },
     { nonResourceURLs: ['/metrics'], verbs: ['get'] },
   ],
   sources: (s, env) => {
@@ -121,28 +173,52 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       deployments: deploymentSource(s.namespace, s.deploymentName),
       pods: podSource(s.namespace, s.podSelector),
       leases: leaseSource(s.namespace, s.leaseName),
-      clusterQueues: { apiVersion: v, plural: 'clusterqueues', kind: 'ClusterQueue', labelSelector: selectorString(s.clusterQueueSelector) },
+      clusterQueues: {
+        apiVersion: v,
+        plural: 'clusterqueues',
+        kind: 'ClusterQueue',
+        labelSelector: selectorString(s.clusterQueueSelector),
+      },
       localQueues: { apiVersion: v, plural: 'localqueues', kind: 'LocalQueue' },
       workloads: { apiVersion: v, plural: 'workloads', kind: 'Workload', transform: slimWorkload },
       ...(namespaces ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: namespaces } } : {}),
     };
   },
-  scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url ? {
-    metrics: scrapeSpecFor(s.metrics, [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'],
-      Math.max(60_000, durationMs(s.metrics.workqueueDepthFor))),
-  } : {}),
+  scrapes: (s): Record<string, ScrapeSpec> =>
+    s.metrics.enabled && s.metrics.url
+      ? {
+          metrics: scrapeSpecFor(
+            s.metrics,
+            [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'],
+            Math.max(60_000, durationMs(s.metrics.workqueueDepthFor)),
+          ),
+        }
+      : {},
   evaluate: ({ spec, data, scrapes, now, env }) => {
     const waiting = waitingForData(data);
     if (waiting) return waiting;
     if (data.clusterQueues?.state === 'absent') {
-      return { status: 'Unknown', reason: 'KueueNotInstalled', message: `Kueue's API (${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}) is not served: Kueue CRDs are not installed`, findings: [] };
+      return {
+        status: 'Unknown',
+        reason: 'KueueNotInstalled',
+        message: `Kueue's API (${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}) is not served: Kueue CRDs are not installed`,
+        findings: [],
+      };
     }
     const apiVersion = `${KUEUE_GROUP}/${env.storageVersion ?? 'v1beta2'}`;
     const next = new NextCheck(now);
     const findings: F[] = [
       ...deploymentFindings(byName(data.deployments, spec.deploymentName), 'Kueue controller', spec.namespace, spec.deploymentName),
       ...podFindings(data.pods?.objects ?? [], 'Kueue controller', durationMs(spec.restartWindow), spec.maxRestarts, now, next),
-      ...leaseFindings(byName(data.leases, spec.leaseName), 'Kueue', spec.leaseName, spec.namespace, durationMs(spec.leaseGracePeriod), now, next),
+      ...leaseFindings(
+        byName(data.leases, spec.leaseName),
+        'Kueue',
+        spec.leaseName,
+        spec.namespace,
+        durationMs(spec.leaseGracePeriod),
+        now,
+        next,
+      ),
     ];
     const nsFilter = data.namespaces ? new Set(data.namespaces.objects.map((n) => n.metadata.name)) : undefined;
     const inScope = (o: KubeObject) => !nsFilter || nsFilter.has(o.metadata.namespace ?? '');
@@ -164,20 +240,39 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
         const created = Date.parse(cq.metadata.creationTimestamp ?? '');
         // Only the reasons that pass by themselves: a stop (stopPolicy) or an inactive admission check is meant or lasts.
         const passing = !active || active.reason === 'FlavorNotFound';
-        const young = passing && now.getTime() - firstSeen < NEW_QUEUE_GRACE_MS && Number.isFinite(created) && now.getTime() - created < NEW_QUEUE_GRACE_MS;
+        const young =
+          passing &&
+          now.getTime() - firstSeen < NEW_QUEUE_GRACE_MS &&
+          Number.isFinite(created) &&
+          now.getTime() - created < NEW_QUEUE_GRACE_MS;
         const why = `(${active?.reason ?? 'no Active condition: Kueue has not reconciled it'})${active?.message ? `: ${active.message}` : ''}`;
         if (young) {
           next.when(firstSeen, NEW_QUEUE_GRACE_MS);
-          findings.push({ severity: 'Warning', reason: 'ClusterQueueNotReady', object, message: `new ClusterQueue ${cq.metadata.name} is not Active yet ${why}; Critical if it stays so ${NEW_QUEUE_GRACE_MS / 1000}s` });
+          findings.push({
+            severity: 'Warning',
+            reason: 'ClusterQueueNotReady',
+            object,
+            message: `new ClusterQueue ${cq.metadata.name} is not Active yet ${why}; Critical if it stays so ${NEW_QUEUE_GRACE_MS / 1000}s`,
+          });
         } else {
           inactive.push(cq.metadata.name);
-          findings.push({ severity: 'Critical', reason: 'ClusterQueueInactive', object, message: `ClusterQueue ${cq.metadata.name} is inactive ${why}` });
+          findings.push({
+            severity: 'Critical',
+            reason: 'ClusterQueueInactive',
+            object,
+            message: `ClusterQueue ${cq.metadata.name} is inactive ${why}`,
+          });
         }
       }
       const st = (cq.status ?? {}) as CQStatus;
       pendingTotal += st.pendingWorkloads ?? 0;
       if ((st.pendingWorkloads ?? 0) > spec.maxPendingWorkloads) {
-        findings.push({ severity: 'Warning', reason: 'PendingBacklog', object, message: `ClusterQueue ${cq.metadata.name} has ${st.pendingWorkloads ?? 0} pending workloads (threshold ${spec.maxPendingWorkloads})` });
+        findings.push({
+          severity: 'Warning',
+          reason: 'PendingBacklog',
+          object,
+          message: `ClusterQueue ${cq.metadata.name} has ${st.pendingWorkloads ?? 0} pending workloads (threshold ${spec.maxPendingWorkloads})`,
+        });
       }
       const nominal = new Map<string, number>();
       for (const g of (cq.spec as CQSpec | undefined)?.resourceGroups ?? []) {
@@ -188,7 +283,12 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
           const quota = nominal.get(`${f.name}/${r.name}`) ?? 0;
           const used = quantity(r.total);
           if (quota > 0 && (100 * used) / quota >= spec.quotaWarningPercent) {
-            findings.push({ severity: 'Warning', reason: 'QuotaNearlyExhausted', object, message: `ClusterQueue ${cq.metadata.name} uses ${((100 * used) / quota).toFixed(0)}% of its nominal ${r.name} quota in flavor ${f.name}` });
+            findings.push({
+              severity: 'Warning',
+              reason: 'QuotaNearlyExhausted',
+              object,
+              message: `ClusterQueue ${cq.metadata.name} uses ${((100 * used) / quota).toFixed(0)}% of its nominal ${r.name} quota in flavor ${f.name}`,
+            });
           }
         }
       }
@@ -198,12 +298,24 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     for (const lq of (data.localQueues?.objects ?? []).filter(inScope)) {
       const active = conditionOf(lq, 'Active');
       if (active && active.status !== 'True') {
-        findings.push({ severity: 'Warning', reason: 'LocalQueueInactive', object: ref(lq, 'LocalQueue', apiVersion), message: `LocalQueue ${lq.metadata.namespace ?? ''}/${lq.metadata.name} is inactive (${active.reason ?? ''}): workloads submitted to it wait` });
+        findings.push({
+          severity: 'Warning',
+          reason: 'LocalQueueInactive',
+          object: ref(lq, 'LocalQueue', apiVersion),
+          message: `LocalQueue ${lq.metadata.namespace ?? ''}/${lq.metadata.name} is inactive (${active.reason ?? ''}): workloads submitted to it wait`,
+        });
       }
     }
 
     // Workloads: one pass per change of the Workloads (memoised), then the time-based rules at `now`.
-    const fold = memoFold(foldWorkloads, data.workloads?.objects ?? [], data.localQueues?.objects ?? [], data.namespaces?.objects, cqs, apiVersion);
+    const fold = memoFold(
+      foldWorkloads,
+      data.workloads?.objects ?? [],
+      data.localQueues?.objects ?? [],
+      data.namespaces?.objects,
+      cqs,
+      apiVersion,
+    );
     findings.push(...fold.rejected);
     const maxAge = durationMs(spec.maxPendingAge);
     const evictionWindow = durationMs(spec.evictionWindow);
@@ -217,30 +329,55 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     for (const [cq, { w, sinceMs, since }] of fold.oldest) {
       const age = Number.isFinite(sinceMs) ? now.getTime() - sinceMs : 0;
       if (age >= maxAge) {
-        findings.push({ severity: 'Critical', reason: 'WorkloadPendingTooLong', object: ref(w, 'Workload', apiVersion), since: since ?? now.toISOString(), message: `Workload ${w.metadata.namespace ?? ''}/${w.metadata.name} pending in ${cq} since ${since ?? now.toISOString()}, longer than ${spec.maxPendingAge}; check kubectl describe workload and the ClusterQueue's quota` });
+        findings.push({
+          severity: 'Critical',
+          reason: 'WorkloadPendingTooLong',
+          object: ref(w, 'Workload', apiVersion),
+          since: since ?? now.toISOString(),
+          message: `Workload ${w.metadata.namespace ?? ''}/${w.metadata.name} pending in ${cq} since ${since ?? now.toISOString()}, longer than ${spec.maxPendingAge}; check kubectl describe workload and the ClusterQueue's quota`,
+        });
       } else {
         next.when(now.getTime() - age, maxAge);
       }
     }
     if (evictions > spec.maxEvictions) {
-      findings.push({ severity: 'Warning', reason: 'FrequentEvictions', message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions})` });
+      findings.push({
+        severity: 'Warning',
+        reason: 'FrequentEvictions',
+        message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions})`,
+      });
     }
     const m = scrapes.metrics;
     if (m && m.history.length >= 2) {
       findings.push(...controllerMetricsFindings('Kueue', m, spec.metrics, now, next));
       const capacityMs = historyCapacityMs(spec.metrics, Math.max(60_000, durationMs(spec.metrics.workqueueDepthFor)));
-      const inadmissible = windowRate(m.history, 'kueue_admission_attempts_total', durationMs(spec.metrics.rateWindow), { result: 'inadmissible' }, capacityMs);
+      const inadmissible = windowRate(
+        m.history,
+        'kueue_admission_attempts_total',
+        durationMs(spec.metrics.rateWindow),
+        { result: 'inadmissible' },
+        capacityMs,
+      );
       if (inadmissible && inadmissible.perMinute > spec.metrics.maxInadmissibleAttemptsPerMinute) {
-        findings.push({ severity: 'Warning', reason: 'InadmissibleAttempts', message: `Kueue finds workloads inadmissible ${inadmissible.perMinute.toFixed(0)} times a minute over ${spec.metrics.rateWindow} (threshold ${spec.metrics.maxInadmissibleAttemptsPerMinute}): quota or flavors do not fit the demand` });
+        findings.push({
+          severity: 'Warning',
+          reason: 'InadmissibleAttempts',
+          message: `Kueue finds workloads inadmissible ${inadmissible.perMinute.toFixed(0)} times a minute over ${spec.metrics.rateWindow} (threshold ${spec.metrics.maxInadmissibleAttemptsPerMinute}): quota or flavors do not fit the demand`,
+        });
       }
     }
     const activeCount = cqs.length - inactive.length;
-    return verdict(findings, { reason: 'KueueHealthy', message: `${activeCount}/${cqs.length} ClusterQueues active, ${pendingTotal} workloads pending` }, {
-      summary: {
-        display: `${activeCount}/${cqs.length} CQ active`,
-        counts: { clusterQueues: cqs.length, inactiveClusterQueues: inactive.length, pendingWorkloads: pendingTotal, evictions },
+    return verdict(
+      findings,
+      { reason: 'KueueHealthy', message: `${activeCount}/${cqs.length} ClusterQueues active, ${pendingTotal} workloads pending` },
+      {
+        summary: {
+          display: `${activeCount}/${cqs.length} CQ active`,
+          counts: { clusterQueues: cqs.length, inactiveClusterQueues: inactive.length, pendingWorkloads: pendingTotal, evictions },
+        },
+        next,
+        scrapes: { Kueue: m },
       },
-      next, scrapes: { Kueue: m },
-    });
+    );
   },
 };

@@ -26,12 +26,13 @@ export interface LogsSpec {
 const TARGETS = { operator: 'Kaiwo operator', kueue: 'Kueue' } as const;
 type TargetName = keyof typeof TARGETS;
 
-const target = (what: string, enabled: boolean, namespace: string, labels: Record<string, string>) => obj(`the ${what} pods' logs`, {
-  enabled: bool(`follow the ${what}'s logs`, enabled),
-  namespace: name(`namespace of the ${what}`, namespace, DNS_LABEL, 63),
-  podSelector: labelSelectorSchema(`${what} pods`, { matchLabels: labels }),
-  container: name('container to follow in each pod', 'manager', DNS_LABEL, 63),
-});
+const target = (what: string, enabled: boolean, namespace: string, labels: Record<string, string>) =>
+  obj(`the ${what} pods' logs`, {
+    enabled: bool(`follow the ${what}'s logs`, enabled),
+    namespace: name(`namespace of the ${what}`, namespace, DNS_LABEL, 63),
+    podSelector: labelSelectorSchema(`${what} pods`, { matchLabels: labels }),
+    container: name('container to follow in each pod', 'manager', DNS_LABEL, 63),
+  });
 
 const perMinute = (n: number, windowMs: number) => (n * 60_000) / windowMs;
 const rate = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
@@ -44,7 +45,14 @@ function describeLine(l: LogErrorLine | undefined): string {
 }
 
 /** One target's findings from its streams: error lines and Reconciler errors per minute over the window. */
-function targetFindings(what: string, view: LogView, spec: LogsSpec, windowMs: number, now: Date, next: NextCheck): { findings: F[]; errors: number; reconcile: number } {
+function targetFindings(
+  what: string,
+  view: LogView,
+  spec: LogsSpec,
+  windowMs: number,
+  now: Date,
+  next: NextCheck,
+): { findings: F[]; errors: number; reconcile: number } {
   const findings: F[] = [];
   let errors = 0;
   const byController = new Map<string, number>();
@@ -60,7 +68,10 @@ function targetFindings(what: string, view: LogView, spec: LogsSpec, windowMs: n
   }
   // Recovery is seen without a new line: re-evaluate when the oldest counted second leaves the window.
   if (Number.isFinite(oldest)) next.when(oldest + 1000, windowMs);
-  const last = view.streams.flatMap((s) => s.last).filter((l) => l.at > from).sort((a, b) => a.at - b.at);
+  const last = view.streams
+    .flatMap((s) => s.last)
+    .filter((l) => l.at > from)
+    .sort((a, b) => a.at - b.at);
   const win = humanDuration(windowMs);
   let reconcile = 0;
   for (const [controller, n] of [...byController].sort((a, b) => b[1] - a[1])) {
@@ -70,24 +81,32 @@ function targetFindings(what: string, view: LogView, spec: LogsSpec, windowMs: n
     const line = [...last].reverse().find((l) => l.reconcileError && (l.controller ?? 'other') === controller);
     const o = line?.object;
     findings.push({
-      severity: 'Critical', reason: 'ReconcilerErrors',
+      severity: 'Critical',
+      reason: 'ReconcilerErrors',
       ...(o ? { object: { ...(o.kind ? { kind: o.kind } : {}), ...(o.namespace ? { namespace: o.namespace } : {}), name: o.name } } : {}),
-      message: `${what} logs: ${n} "Reconciler error" lines from controller ${controller} in the last ${win} (${rate(r)}/min, threshold `
-        + `${spec.maxReconcileErrorsPerMinute}/min)${describeLine(line)}`,
+      message:
+        `${what} logs: ${n} "Reconciler error" lines from controller ${controller} in the last ${win} (${rate(r)}/min, threshold ` +
+        `${spec.maxReconcileErrorsPerMinute}/min)${describeLine(line)}`,
     });
   }
   const r = perMinute(errors, windowMs);
   if (r > spec.maxErrorsPerMinute) {
     const line = last.at(-1);
     findings.push({
-      severity: 'Warning', reason: 'LogErrors', ...(line ? { object: { apiVersion: 'v1', kind: 'Pod', namespace: view.streams[0]?.namespace ?? '', name: line.pod } } : {}),
+      severity: 'Warning',
+      reason: 'LogErrors',
+      ...(line ? { object: { apiVersion: 'v1', kind: 'Pod', namespace: view.streams[0]?.namespace ?? '', name: line.pod } } : {}),
       message: `${what} logs: ${errors} error lines in the last ${win} (${rate(r)}/min, threshold ${spec.maxErrorsPerMinute}/min)${describeLine(line)}`,
     });
   }
   for (const s of view.streams) {
     if (s.state !== 'failing' || s.reason === 'LogsForbidden') continue;
-    findings.push({ severity: 'Info', reason: 'LogStreamFailing', object: { apiVersion: 'v1', kind: 'Pod', namespace: s.namespace, name: s.pod },
-      message: `cannot follow ${what} log ${s.namespace}/${s.pod} container ${s.container} (${s.reason ?? ''}): ${s.error ?? ''}; retrying` });
+    findings.push({
+      severity: 'Info',
+      reason: 'LogStreamFailing',
+      object: { apiVersion: 'v1', kind: 'Pod', namespace: s.namespace, name: s.pod },
+      message: `cannot follow ${what} log ${s.namespace}/${s.pod} container ${s.container} (${s.reason ?? ''}): ${s.error ?? ''}; retrying`,
+    });
   }
   return { findings, errors, reconcile };
 }
@@ -103,8 +122,9 @@ export const logsCheck: ComponentCheck<LogsSpec, 'logs'> = {
   conditionType: 'OperatorLogsHealthy',
   label: 'operator logs',
   column: 'Logs',
-  description: 'error and "Reconciler error" lines per minute in the Kaiwo operator\'s (optionally Kueue\'s) logs over a sliding window, '
-    + 'with the last error (redacted) and the controller and object it names; off by default (needs get pods/log, see config/rbac/logs_role.yaml)',
+  description:
+    'error and "Reconciler error" lines per minute in the Kaiwo operator\'s (optionally Kueue\'s) logs over a sliding window, ' +
+    'with the last error (redacted) and the controller and object it names; off by default (needs get pods/log, see config/rbac/logs_role.yaml)',
   schema: obj('operator logs (OperatorLogsHealthy)', {
     enabled: bool('follow operator logs (needs a Role granting get on pods/log in the target namespaces)', false),
     window: dur('sliding window of the counts; a new stream reads back this far', '5m', '10s', '1h'),
@@ -119,12 +139,27 @@ export const logsCheck: ComponentCheck<LogsSpec, 'logs'> = {
   // Pods are listed like the operator and Kueue checks list them (shared informers); pods/log is namespaced (Role).
   rbac: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
   namespacedRbac: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }],
-  sources: (s) => Object.fromEntries((Object.keys(TARGETS) as TargetName[]).filter((t) => s[t].enabled)
-    .map((t) => [`${t}Pods`, podSource(s[t].namespace, s[t].podSelector)])),
-  logs: (s) => Object.fromEntries((Object.keys(TARGETS) as TargetName[]).filter((t) => s[t].enabled).map((t): [string, LogSpec] => [t, {
-    pods: podSource(s[t].namespace, s[t].podSelector), container: s[t].container, windowMs: durationMs(s.window),
-    maxBytesPerSecond: s.maxBytesPerSecond, maxPods: s.maxPods,
-  }])),
+  sources: (s) =>
+    Object.fromEntries(
+      (Object.keys(TARGETS) as TargetName[])
+        .filter((t) => s[t].enabled)
+        .map((t) => [`${t}Pods`, podSource(s[t].namespace, s[t].podSelector)]),
+    ),
+  logs: (s) =>
+    Object.fromEntries(
+      (Object.keys(TARGETS) as TargetName[])
+        .filter((t) => s[t].enabled)
+        .map((t): [string, LogSpec] => [
+          t,
+          {
+            pods: podSource(s[t].namespace, s[t].podSelector),
+            container: s[t].container,
+            windowMs: durationMs(s.window),
+            maxBytesPerSecond: s.maxBytesPerSecond,
+            maxPods: s.maxPods,
+          },
+        ]),
+    ),
   evaluate: ({ spec, data, logs, now }): CheckResult => {
     const waiting = waitingForData(data);
     if (waiting) return waiting;
@@ -151,18 +186,28 @@ export const logsCheck: ComponentCheck<LogsSpec, 'logs'> = {
       counts.reconcileErrors = (counts.reconcileErrors ?? 0) + r.reconcile;
     }
     const summary = { display: `${counts.errorLines ?? 0} errors/${humanDuration(windowMs)}`, counts };
-    const result = verdict(findings, {
-      reason: 'OperatorLogsHealthy',
-      message: `${counts.streams ?? 0} log streams: ${counts.errorLines ?? 0} error lines, ${counts.reconcileErrors ?? 0} Reconciler errors in the last ${humanDuration(windowMs)}`,
-    }, { summary, next });
+    const result = verdict(
+      findings,
+      {
+        reason: 'OperatorLogsHealthy',
+        message: `${counts.streams ?? 0} log streams: ${counts.errorLines ?? 0} error lines, ${counts.reconcileErrors ?? 0} Reconciler errors in the last ${humanDuration(windowMs)}`,
+      },
+      { summary, next },
+    );
     if (result.status !== 'True') return result;
     if (forbidden.length) {
       const ns = [...new Set(forbidden)].join(', ');
-      return { ...result, status: 'Unknown', reason: 'LogsForbidden',
-        message: `not allowed to read pod logs in ${ns}: grant get on pods/log there (config/rbac/logs_role.yaml, or the chart's podLogs.namespaces)` };
+      return {
+        ...result,
+        status: 'Unknown',
+        reason: 'LogsForbidden',
+        message: `not allowed to read pod logs in ${ns}: grant get on pods/log there (config/rbac/logs_role.yaml, or the chart's podLogs.namespaces)`,
+      };
     }
-    if (unreadable.length) return { ...result, status: 'Unknown', reason: 'LogsUnreadable', message: `cannot read any log of ${unreadable.join('; ')}` };
-    if (noPods.length) return { ...result, status: 'Unknown', reason: 'NoPodsToFollow', message: `no Running pod to follow: ${noPods.join(', ')}` };
+    if (unreadable.length)
+      return { ...result, status: 'Unknown', reason: 'LogsUnreadable', message: `cannot read any log of ${unreadable.join('; ')}` };
+    if (noPods.length)
+      return { ...result, status: 'Unknown', reason: 'NoPodsToFollow', message: `no Running pod to follow: ${noPods.join(', ')}` };
     return result;
   },
 };

@@ -8,7 +8,7 @@ const folds = new WeakMap<object, WeakMap<object, { deps: readonly unknown[]; va
 
 export function memoFold<K extends object, D extends unknown[], T>(fold: (key: K, ...deps: D) => T, key: K, ...deps: D): T {
   let byKey = folds.get(fold);
-  if (!byKey) folds.set(fold, byKey = new WeakMap());
+  if (!byKey) folds.set(fold, (byKey = new WeakMap()));
   const hit = byKey.get(key);
   if (hit?.deps.length === deps.length && hit.deps.every((d, i) => d === deps[i])) return hit.value as T;
   const value = fold(key, ...deps);

@@ -6,7 +6,15 @@ import type { KubeObject } from '../runtime/objects.js';
 import { observationOf } from '../runtime/observed.js';
 import { CONTROLLER_RUNTIME_METRICS, controllerMetricsFindings, type ControllerThresholds, scrapeSpecFor } from './controller-metrics.js';
 import {
-  byName, CONTROLLER_RBAC, controllerFields, type ControllerSpec, deploymentFindings, deploymentSource, leaseSource, podFindings, podSource,
+  byName,
+  CONTROLLER_RBAC,
+  controllerFields,
+  type ControllerSpec,
+  deploymentFindings,
+  deploymentSource,
+  leaseSource,
+  podFindings,
+  podSource,
 } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { deploymentAvailability, type F, leaseFindings, NextCheck, verdict } from './util.js';
@@ -26,23 +34,33 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   conditionType: 'KaiwoOperatorHealthy',
   label: 'Kaiwo operator',
   column: 'Operator',
-  description: 'Deployment and pods (crash loops, OOM kills, restarts), leader Lease, kaiwo-scheduler, KaiwoQueueConfig, '
-    + 'optional controller-runtime metrics (reconcile errors, panics, backlog, p99)',
+  description:
+    'Deployment and pods (crash loops, OOM kills, restarts), leader Lease, kaiwo-scheduler, KaiwoQueueConfig, ' +
+    'optional controller-runtime metrics (reconcile errors, panics, backlog, p99)',
   schema: obj('the Kaiwo operator (KaiwoOperatorHealthy)', {
     ...controllerFields('the Kaiwo operator', {
-      namespace: 'kaiwo-system', deployment: 'kaiwo-controller-manager', podLabels: { 'control-plane': 'kaiwo-controller-manager' },
+      namespace: 'kaiwo-system',
+      deployment: 'kaiwo-controller-manager',
+      podLabels: { 'control-plane': 'kaiwo-controller-manager' },
       lease: '83fc2279.silogen.ai',
     }),
     queueConfigName: name('the KaiwoQueueConfig Kaiwo reconciles', 'kaiwo'),
-    queueConfigFailedGrace: dur('a KaiwoQueueConfig FAILED for less than this (by when this monitor saw it change) is a Warning, '
-      + 'longer Critical: Kaiwo reports FAILED for a moment during normal syncs', '30s', '0s', '1h'),
+    queueConfigFailedGrace: dur(
+      'a KaiwoQueueConfig FAILED for less than this (by when this monitor saw it change) is a Warning, ' +
+        'longer Critical: Kaiwo reports FAILED for a moment during normal syncs',
+      '30s',
+      '0s',
+      '1h',
+    ),
     scheduler: obj('the kaiwo-scheduler Deployment Kaiwo pods use by default', {
       enabled: bool('check kaiwo-scheduler', true),
       namespace: name('namespace of kaiwo-scheduler', 'kube-system', DNS_LABEL, 63),
       deploymentName: name('scheduler Deployment', 'kaiwo-scheduler'),
     }),
-    metrics: metricsEndpoint('the operator metrics endpoint (kustomize installs serve HTTPS on 8443; Helm installs have none)',
-      controllerThresholds({ errorsPerMinute: 5, depth: 100, depthFor: '5m', p99: '30s' })),
+    metrics: metricsEndpoint(
+      'the operator metrics endpoint (kustomize installs serve HTTPS on 8443; Helm installs have none)',
+      controllerThresholds({ errorsPerMinute: 5, depth: 100, depthFor: '5m', p99: '30s' }),
+    ),
   }),
   selectors: ['podSelector'],
   rbac: [
@@ -54,11 +72,18 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
     deployments: deploymentSource(s.namespace, s.deploymentName),
     pods: podSource(s.namespace, s.podSelector),
     leases: leaseSource(s.namespace, s.leaseName),
-    queueConfigs: { apiVersion: KAIWO, plural: 'kaiwoqueueconfigs', kind: 'KaiwoQueueConfig', fieldSelector: `metadata.name=${s.queueConfigName}` },
+    queueConfigs: {
+      apiVersion: KAIWO,
+      plural: 'kaiwoqueueconfigs',
+      kind: 'KaiwoQueueConfig',
+      fieldSelector: `metadata.name=${s.queueConfigName}`,
+    },
     ...(s.scheduler.enabled ? { scheduler: deploymentSource(s.scheduler.namespace, s.scheduler.deploymentName) } : {}),
   }),
-  scrapes: (s): Record<string, ScrapeSpec> => (s.metrics.enabled && s.metrics.url
-    ? { metrics: scrapeSpecFor(s.metrics, CONTROLLER_RUNTIME_METRICS, durationMs(s.metrics.workqueueDepthFor)) } : {}),
+  scrapes: (s): Record<string, ScrapeSpec> =>
+    s.metrics.enabled && s.metrics.url
+      ? { metrics: scrapeSpecFor(s.metrics, CONTROLLER_RUNTIME_METRICS, durationMs(s.metrics.workqueueDepthFor)) }
+      : {},
   evaluate: ({ spec, data, scrapes, now }) => {
     const waiting = waitingForData(data);
     if (waiting) return waiting;
@@ -72,24 +97,54 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
     const findings: F[] = [
       ...deploymentFindings(deployment, what, spec.namespace, spec.deploymentName),
       ...podFindings(data.pods?.objects ?? [], what, durationMs(spec.restartWindow), spec.maxRestarts, now, next),
-      ...leaseFindings(byName(data.leases, spec.leaseName), 'the Kaiwo operator', spec.leaseName, spec.namespace,
-        durationMs(spec.leaseGracePeriod), now, next),
+      ...leaseFindings(
+        byName(data.leases, spec.leaseName),
+        'the Kaiwo operator',
+        spec.leaseName,
+        spec.namespace,
+        durationMs(spec.leaseGracePeriod),
+        now,
+        next,
+      ),
     ];
     if (spec.scheduler.enabled) {
       const sched = byName(data.scheduler, spec.scheduler.deploymentName);
-      findings.push(...deploymentFindings(sched, 'kaiwo-scheduler (Kaiwo pods stay Pending without it)', spec.scheduler.namespace,
-        spec.scheduler.deploymentName, 'Warning'));
+      findings.push(
+        ...deploymentFindings(
+          sched,
+          'kaiwo-scheduler (Kaiwo pods stay Pending without it)',
+          spec.scheduler.namespace,
+          spec.scheduler.deploymentName,
+          'Warning',
+        ),
+      );
     }
     if (data.queueConfigs?.state !== 'absent') {
-      findings.push(...queueConfigFindings(byName(data.queueConfigs, spec.queueConfigName), spec.queueConfigName, spec.queueConfigFailedGrace, now, next));
+      findings.push(
+        ...queueConfigFindings(
+          byName(data.queueConfigs, spec.queueConfigName),
+          spec.queueConfigName,
+          spec.queueConfigFailedGrace,
+          now,
+          next,
+        ),
+      );
     }
     if (scrapes.metrics) findings.push(...controllerMetricsFindings('the Kaiwo operator', scrapes.metrics, spec.metrics, now, next));
     const { available, desired } = deployment ? deploymentAvailability(deployment) : { available: 0, desired: 0 };
     const podsNotReady = findings.filter((f) => f.reason === 'PodNotReady').length;
-    return verdict(findings, { reason: 'OperatorHealthy', message: `Kaiwo operator ${available}/${desired} available, leader Lease renewed` }, {
-      summary: { display: `${available}/${desired} available`, counts: { availableReplicas: available, desiredReplicas: desired, podsNotReady } },
-      next, scrapes: { [what]: scrapes.metrics },
-    });
+    return verdict(
+      findings,
+      { reason: 'OperatorHealthy', message: `Kaiwo operator ${available}/${desired} available, leader Lease renewed` },
+      {
+        summary: {
+          display: `${available}/${desired} available`,
+          counts: { availableReplicas: available, desiredReplicas: desired, podsNotReady },
+        },
+        next,
+        scrapes: { [what]: scrapes.metrics },
+      },
+    );
   },
 };
 
@@ -104,7 +159,15 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
 function queueConfigFindings(qc: KubeObject | undefined, name: string, grace: string, now: Date, next: NextCheck): F[] {
   const object = { apiVersion: KAIWO, kind: 'KaiwoQueueConfig', name };
   const st = (qc?.status as { status?: string } | undefined)?.status ?? '';
-  if (!qc) return [{ severity: 'Warning', reason: 'QueueConfigNotFound', object, message: `KaiwoQueueConfig ${name} not found; Kaiwo creates it at start-up` }];
+  if (!qc)
+    return [
+      {
+        severity: 'Warning',
+        reason: 'QueueConfigNotFound',
+        object,
+        message: `KaiwoQueueConfig ${name} not found; Kaiwo creates it at start-up`,
+      },
+    ];
   if (st === 'FAILED') {
     const seen = observationOf(qc);
     const since = seen?.changedAt ?? seen?.firstSeen ?? now.getTime();
@@ -112,10 +175,26 @@ function queueConfigFindings(qc: KubeObject | undefined, name: string, grace: st
     const graceMs = durationMs(grace);
     const what = `KaiwoQueueConfig ${name} is FAILED: Kaiwo could not sync its ClusterQueues/ResourceFlavors (see its Events)`;
     if (lasted >= graceMs) {
-      return [{ severity: 'Critical', reason: 'QueueConfigFailed', object, since: isoSeconds(since), message: `${what}, since ${isoSeconds(since)} (longer than ${grace})` }];
+      return [
+        {
+          severity: 'Critical',
+          reason: 'QueueConfigFailed',
+          object,
+          since: isoSeconds(since),
+          message: `${what}, since ${isoSeconds(since)} (longer than ${grace})`,
+        },
+      ];
     }
     next.when(since, graceMs);
-    return [{ severity: 'Warning', reason: 'QueueConfigFailed', object, since: isoSeconds(since), message: `${what}; Critical if it lasts ${grace}` }];
+    return [
+      {
+        severity: 'Warning',
+        reason: 'QueueConfigFailed',
+        object,
+        since: isoSeconds(since),
+        message: `${what}; Critical if it lasts ${grace}`,
+      },
+    ];
   }
   if (st !== 'READY') {
     const message = `KaiwoQueueConfig ${name} status is ${st === '' ? 'empty (not reconciled yet)' : st}`;

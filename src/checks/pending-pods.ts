@@ -76,7 +76,12 @@ export function slimPendingPod(p: KubeObject): KubeObject {
  * where they cannot be listed, Kueue's PodsReady has to do.
  */
 export const pendingPodsSource: SourceSpec = {
-  apiVersion: 'v1', plural: 'pods', kind: 'Pod', fieldSelector: PENDING_PODS_SELECTOR, transform: slimPendingPod, optional: true,
+  apiVersion: 'v1',
+  plural: 'pods',
+  kind: 'Pod',
+  fieldSelector: PENDING_PODS_SELECTOR,
+  transform: slimPendingPod,
+  optional: true,
 };
 
 /** A pod the scheduler tried and could not place, as the capacity check reads it. */
@@ -94,7 +99,9 @@ const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 /** The pod if it is Unschedulable and requests an extended resource (read defensively: any object may come in). */
 export function unplacedPod(p: KubeObject): UnplacedPod | undefined {
   const st = isRecord(p.status) ? p.status : undefined;
-  const cond = Array.isArray(st?.conditions) ? (st.conditions as unknown[]).find((c) => isRecord(c) && c.type === 'PodScheduled') : undefined;
+  const cond = Array.isArray(st?.conditions)
+    ? (st.conditions as unknown[]).find((c) => isRecord(c) && c.type === 'PodScheduled')
+    : undefined;
   if (!isRecord(cond) || cond.status !== 'False' || cond.reason !== 'Unschedulable') return undefined;
   const spec = isRecord(p.spec) ? p.spec : {};
   if (!isRecord(spec.requests)) return undefined;
@@ -102,7 +109,7 @@ export function unplacedPod(p: KubeObject): UnplacedPod | undefined {
     namespace: typeof p.metadata.namespace === 'string' ? p.metadata.namespace : '',
     name: typeof p.metadata.name === 'string' ? p.metadata.name : '',
     requests: spec.requests as Record<string, number>,
-    nodeSelector: isRecord(spec.nodeSelector) ? spec.nodeSelector as Record<string, string> : EMPTY,
+    nodeSelector: isRecord(spec.nodeSelector) ? (spec.nodeSelector as Record<string, string>) : EMPTY,
     message: typeof cond.message === 'string' ? cond.message : '',
   };
 }

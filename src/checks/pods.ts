@@ -20,8 +20,10 @@ export interface ControllerSpec {
 }
 
 /** The schema of ControllerSpec's fields, with one controller's defaults. */
-export function controllerFields(what: string, d: { namespace: string; deployment: string; podLabels: Record<string, string>; lease: string }):
-Record<keyof ControllerSpec, Schema> {
+export function controllerFields(
+  what: string,
+  d: { namespace: string; deployment: string; podLabels: Record<string, string>; lease: string },
+): Record<keyof ControllerSpec, Schema> {
   return {
     enabled: bool(`check ${what}`, true),
     namespace: name(`namespace of ${what}`, d.namespace, DNS_LABEL, 63),
@@ -36,12 +38,28 @@ Record<keyof ControllerSpec, Schema> {
 
 export const byName = (v: SourceView | undefined, name: string): KubeObject | undefined => v?.objects.find((o) => o.metadata.name === name);
 
-export const deploymentSource = (namespace: string, name: string): SourceSpec =>
-  ({ apiVersion: 'apps/v1', plural: 'deployments', kind: 'Deployment', namespace, fieldSelector: `metadata.name=${name}` });
-export const podSource = (namespace: string, selector: LabelSelector): SourceSpec =>
-  ({ apiVersion: 'v1', plural: 'pods', kind: 'Pod', namespace, labelSelector: selectorString(selector) });
-export const leaseSource = (namespace: string, name: string): SourceSpec =>
-  ({ apiVersion: 'coordination.k8s.io/v1', plural: 'leases', kind: 'Lease', namespace, fieldSelector: `metadata.name=${name}`, quiet: quietRenewal });
+export const deploymentSource = (namespace: string, name: string): SourceSpec => ({
+  apiVersion: 'apps/v1',
+  plural: 'deployments',
+  kind: 'Deployment',
+  namespace,
+  fieldSelector: `metadata.name=${name}`,
+});
+export const podSource = (namespace: string, selector: LabelSelector): SourceSpec => ({
+  apiVersion: 'v1',
+  plural: 'pods',
+  kind: 'Pod',
+  namespace,
+  labelSelector: selectorString(selector),
+});
+export const leaseSource = (namespace: string, name: string): SourceSpec => ({
+  apiVersion: 'coordination.k8s.io/v1',
+  plural: 'leases',
+  kind: 'Lease',
+  namespace,
+  fieldSelector: `metadata.name=${name}`,
+  quiet: quietRenewal,
+});
 
 /** What reading a controller's Deployment, pods and Lease takes. */
 export const CONTROLLER_RBAC = [
@@ -58,27 +76,60 @@ interface ContainerStatus {
   lastState?: { terminated?: { reason?: string; finishedAt?: string; exitCode?: number } };
 }
 
-const BAD_WAITING = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName']);
+const BAD_WAITING = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'InvalidImageName',
+]);
 
 /** Pod-level problems of a controller's pods: waiting reasons, OOM kills, restarts within the window, not ready. */
-export function podFindings(pods: readonly KubeObject[], what: string, restartWindowMs: number, maxRestarts: number, now: Date, next: NextCheck): F[] {
+export function podFindings(
+  pods: readonly KubeObject[],
+  what: string,
+  restartWindowMs: number,
+  maxRestarts: number,
+  now: Date,
+  next: NextCheck,
+): F[] {
   const out: F[] = [];
   for (const p of pods) {
     if (p.metadata.deletionTimestamp) continue;
     const object = ref(p, 'Pod', 'v1');
-    const status = (p.status ?? {}) as { phase?: string; containerStatuses?: ContainerStatus[]; conditions?: { type: string; status: string }[] };
+    const status = (p.status ?? {}) as {
+      phase?: string;
+      containerStatuses?: ContainerStatus[];
+      conditions?: { type: string; status: string }[];
+    };
     for (const c of status.containerStatuses ?? []) {
       const waiting = c.state?.waiting?.reason;
       if (waiting && BAD_WAITING.has(waiting)) {
-        out.push({ severity: 'Warning', reason: waiting, object, message: `${what} pod ${p.metadata.name} container ${c.name}: ${waiting}${c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}` });
+        out.push({
+          severity: 'Warning',
+          reason: waiting,
+          object,
+          message: `${what} pod ${p.metadata.name} container ${c.name}: ${waiting}${c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}`,
+        });
       }
       const term = c.lastState?.terminated;
       const termAge = ageMs(term?.finishedAt, now);
       if (term?.reason === 'OOMKilled' && termAge !== undefined && termAge < restartWindowMs) {
-        out.push({ severity: 'Warning', reason: 'OOMKilled', object, message: `${what} pod ${p.metadata.name} container ${c.name} was OOMKilled at ${term.finishedAt ?? ''}; raise its memory limit` });
+        out.push({
+          severity: 'Warning',
+          reason: 'OOMKilled',
+          object,
+          message: `${what} pod ${p.metadata.name} container ${c.name} was OOMKilled at ${term.finishedAt ?? ''}; raise its memory limit`,
+        });
         next.when(now.getTime() - termAge, restartWindowMs);
       } else if ((c.restartCount ?? 0) >= maxRestarts && termAge !== undefined && termAge < restartWindowMs) {
-        out.push({ severity: 'Warning', reason: 'Restarting', object, message: `${what} pod ${p.metadata.name} container ${c.name} restarted ${c.restartCount ?? 0} times, last at ${term?.finishedAt ?? ''} (${term?.reason ?? 'exit'} ${term?.exitCode ?? ''}); check kubectl logs --previous` });
+        out.push({
+          severity: 'Warning',
+          reason: 'Restarting',
+          object,
+          message: `${what} pod ${p.metadata.name} container ${c.name} restarted ${c.restartCount ?? 0} times, last at ${term?.finishedAt ?? ''} (${term?.reason ?? 'exit'} ${term?.exitCode ?? ''}); check kubectl logs --previous`,
+        });
         next.when(now.getTime() - termAge, restartWindowMs);
       }
     }
@@ -91,12 +142,36 @@ export function podFindings(pods: readonly KubeObject[], what: string, restartWi
 }
 
 /** Availability of a Deployment: Critical when it is missing or has no available replica. */
-export function deploymentFindings(d: KubeObject | undefined, what: string, namespace: string, name: string, missingSeverity: F['severity'] = 'Critical'): F[] {
+export function deploymentFindings(
+  d: KubeObject | undefined,
+  what: string,
+  namespace: string,
+  name: string,
+  missingSeverity: F['severity'] = 'Critical',
+): F[] {
   const object = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name };
-  if (!d) return [{ severity: missingSeverity, reason: 'DeploymentNotFound', object, message: `${what} Deployment ${namespace}/${name} not found` }];
+  if (!d)
+    return [
+      { severity: missingSeverity, reason: 'DeploymentNotFound', object, message: `${what} Deployment ${namespace}/${name} not found` },
+    ];
   const { available, desired } = deploymentAvailability(d);
-  if (available < 1) return [{ severity: 'Critical', reason: 'DeploymentUnavailable', object, message: `${what} Deployment ${namespace}/${name} has 0 of ${desired} replicas available` }];
-  if (available < desired) return [{ severity: 'Warning', reason: 'DeploymentDegraded', object, message: `${what} Deployment ${namespace}/${name} has ${available} of ${desired} replicas available` }];
+  if (available < 1)
+    return [
+      {
+        severity: 'Critical',
+        reason: 'DeploymentUnavailable',
+        object,
+        message: `${what} Deployment ${namespace}/${name} has 0 of ${desired} replicas available`,
+      },
+    ];
+  if (available < desired)
+    return [
+      {
+        severity: 'Warning',
+        reason: 'DeploymentDegraded',
+        object,
+        message: `${what} Deployment ${namespace}/${name} has ${available} of ${desired} replicas available`,
+      },
+    ];
   return [];
 }
-

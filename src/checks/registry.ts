@@ -14,14 +14,7 @@ import { workloadsCheck } from './workloads.js';
  * namespaced Role, the full sample, the dashboard's component panels and the README table are all derived from
  * this list (hack/gen/generated.ts).
  */
-export const CHECKS = [
-  operatorCheck,
-  kueueCheck,
-  gpuNodesCheck,
-  workloadsCheck,
-  capacityCheck,
-  logsCheck,
-] as const;
+export const CHECKS = [operatorCheck, kueueCheck, gpuNodesCheck, workloadsCheck, capacityCheck, logsCheck] as const;
 
 type SectionOf<C> = C extends ComponentCheck<infer S> ? S : never;
 
@@ -37,7 +30,9 @@ export function kaiwoMonitorCrd(checks: readonly AnyCheck[] = CHECKS): Schema {
 }
 
 /** Condition type by component, for every registered check. */
-export const CONDITION_TYPES: Readonly<Partial<Record<string, string>>> = Object.fromEntries(CHECKS.map((c) => [c.component, c.conditionType]));
+export const CONDITION_TYPES: Readonly<Partial<Record<string, string>>> = Object.fromEntries(
+  CHECKS.map((c) => [c.component, c.conditionType]),
+);
 /** Human label by component, for messages. */
 export const COMPONENT_LABELS: Readonly<Partial<Record<string, string>>> = Object.fromEntries(CHECKS.map((c) => [c.component, c.label]));
 
@@ -107,6 +102,10 @@ export async function discoverEnv(
 }
 
 /** Every check bound to a monitor's spec, in condition order. */
-export function checksFor(spec: Record<string, unknown>, env = new Map<string, CheckEnv>(), checks: readonly AnyCheck[] = CHECKS): BoundCheck[] {
+export function checksFor(
+  spec: Record<string, unknown>,
+  env = new Map<string, CheckEnv>(),
+  checks: readonly AnyCheck[] = CHECKS,
+): BoundCheck[] {
   return checks.map((c) => bindCheck(c, spec, env.get(c.component)));
 }

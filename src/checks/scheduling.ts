@@ -5,8 +5,17 @@ import { isRecord } from '../runtime/objects.js';
  * matched the way the scheduler matches them (k8s.io/api/core/v1 Toleration.ToleratesTaint); and node selectors
  * matched against a flavor's nodeLabels.
  */
-export interface Taint { key: string; value: string; effect: string }
-export interface Toleration { key: string; operator: string; value: string; effect: string }
+export interface Taint {
+  key: string;
+  value: string;
+  effect: string;
+}
+export interface Toleration {
+  key: string;
+  operator: string;
+  value: string;
+  effect: string;
+}
 
 /** At most this many taints or tolerations are read from one list (real objects carry a handful). */
 export const MAX_TAINTS = 32;
@@ -25,7 +34,12 @@ export function taintsOf(v: unknown): Taint[] {
 export function tolerationsOf(v: unknown): Toleration[] {
   const seen = new Map<string, Toleration>();
   for (const t of records(v)) {
-    const tol = { key: text(t.key, MAX_KEY), operator: text(t.operator, MAX_WORD) || 'Equal', value: text(t.value, MAX_VALUE), effect: text(t.effect, MAX_WORD) };
+    const tol = {
+      key: text(t.key, MAX_KEY),
+      operator: text(t.operator, MAX_WORD) || 'Equal',
+      value: text(t.value, MAX_VALUE),
+      effect: text(t.effect, MAX_WORD),
+    };
     seen.set(`${tol.key}\0${tol.operator}\0${tol.value}\0${tol.effect}`, tol);
   }
   return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
@@ -47,15 +61,20 @@ export function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (t.key && t.key !== taint.key) return false;
   switch (t.operator) {
-    case '': case 'Equal': return t.value === taint.value;
-    case 'Exists': return true;
-    case 'Lt': case 'Gt': {
+    case '':
+    case 'Equal':
+      return t.value === taint.value;
+    case 'Exists':
+      return true;
+    case 'Lt':
+    case 'Gt': {
       const mine = int64(t.value);
       const theirs = int64(taint.value);
       if (mine === undefined || theirs === undefined) return false;
       return t.operator === 'Lt' ? theirs < mine : theirs > mine;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 

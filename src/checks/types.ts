@@ -213,11 +213,14 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
 export type AnyCheck = ComponentCheck<{ enabled: boolean }>;
 
 /** A view to wait for: still listing for the first time, unless the source is optional and that list failed. */
-export const awaited = (v: SourceView, spec: SourceSpec | undefined): boolean => v.state === 'pending' && !(spec?.optional && v.error !== undefined);
+export const awaited = (v: SourceView, spec: SourceSpec | undefined): boolean =>
+  v.state === 'pending' && !(spec?.optional && v.error !== undefined);
 
 /** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
 export function waitingForData(data: Record<string, SourceView>): CheckResult | undefined {
-  const pending = Object.entries(data).filter(([, v]) => v.state === 'pending').map(([k]) => k);
+  const pending = Object.entries(data)
+    .filter(([, v]) => v.state === 'pending')
+    .map(([k]) => k);
   if (!pending.length) return undefined;
   return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${pending.join(', ')}`, findings: [] };
 }
@@ -228,7 +231,12 @@ export function notObserved(data: Record<string, SourceView>): CheckResult | und
   if (waiting) return waiting;
   const absent = Object.entries(data).filter(([, v]) => v.state === 'absent');
   if (absent.length) {
-    return { status: 'Unknown', reason: 'ResourceNotServed', message: `not served by the API server: ${absent.map(([k]) => k).join(', ')}`, findings: [] };
+    return {
+      status: 'Unknown',
+      reason: 'ResourceNotServed',
+      message: `not served by the API server: ${absent.map(([k]) => k).join(', ')}`,
+      findings: [],
+    };
   }
   return undefined;
 }

@@ -20,7 +20,12 @@ export function conditionOf(obj: KubeObject, type: string): ObjCondition | undef
 }
 
 export function ref(obj: KubeObject, kind: string, apiVersion?: string): ObjectRef {
-  return { ...(apiVersion ? { apiVersion } : {}), kind, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}), name: obj.metadata.name };
+  return {
+    ...(apiVersion ? { apiVersion } : {}),
+    kind,
+    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    name: obj.metadata.name,
+  };
 }
 
 /** "a, b, c" or "a, b, c and 7 more" — messages stay short on big clusters. */
@@ -102,7 +107,13 @@ export function verdict(findings: F[], healthy: { reason: string; message: strin
   if (critical.length) {
     const first = critical[0];
     const reason = first?.reason ?? 'Unhealthy';
-    const message = critical.length === 1 ? (first?.message ?? '') : `${critical.length} problems: ${nameList(critical.map((f) => f.message), 3)}`;
+    const message =
+      critical.length === 1
+        ? (first?.message ?? '')
+        : `${critical.length} problems: ${nameList(
+            critical.map((f) => f.message),
+            3,
+          )}`;
     return { status: 'False', reason, message, findings, ...extra };
   }
   for (const [what, view] of Object.entries(opts.scrapes ?? {})) {
@@ -121,7 +132,11 @@ export function deploymentAvailability(d: KubeObject): { available: number; desi
   return { available: status?.availableReplicas ?? 0, desired: spec?.replicas ?? 1 };
 }
 
-interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number }
+interface LeaseSpec {
+  holderIdentity?: string;
+  renewTime?: string;
+  leaseDurationSeconds?: number;
+}
 
 /** A renewTime further in the future than this is clock skew on the holder's side. */
 export const LEASE_SKEW_TOLERANCE_MS = 2000;
@@ -136,8 +151,14 @@ export const LEASE_SKEW_TOLERANCE_MS = 2000;
 export function quietRenewal(old: KubeObject, obj: KubeObject, nowMs = Date.now()): boolean {
   const a = (old.spec ?? {}) as LeaseSpec & { leaseTransitions?: number; acquireTime?: string };
   const b = (obj.spec ?? {}) as LeaseSpec & { leaseTransitions?: number; acquireTime?: string };
-  if (!a.holderIdentity || a.holderIdentity !== b.holderIdentity || a.leaseDurationSeconds !== b.leaseDurationSeconds
-    || a.leaseTransitions !== b.leaseTransitions || a.acquireTime !== b.acquireTime) return false;
+  if (
+    !a.holderIdentity ||
+    a.holderIdentity !== b.holderIdentity ||
+    a.leaseDurationSeconds !== b.leaseDurationSeconds ||
+    a.leaseTransitions !== b.leaseTransitions ||
+    a.acquireTime !== b.acquireTime
+  )
+    return false;
   const before = a.renewTime ? Date.parse(a.renewTime) : NaN;
   const after = b.renewTime ? Date.parse(b.renewTime) : NaN;
   if (!(after <= nowMs + LEASE_SKEW_TOLERANCE_MS) || !(before <= nowMs + LEASE_SKEW_TOLERANCE_MS) || !(after >= before)) return false;
@@ -155,13 +176,40 @@ export function quietRenewal(old: KubeObject, obj: KubeObject, nowMs = Date.now(
  * (observationOf, recorded by the informer). A renewTime in the future is a Warning (LeaseClockSkew) and the Lease
  * is then judged by observed time alone (since its first sighting when no change was seen yet).
  */
-export function leaseFindings(lease: KubeObject | undefined, what: string, leaseName: string, namespace: string, graceMs: number, now: Date, next: NextCheck): F[] {
+export function leaseFindings(
+  lease: KubeObject | undefined,
+  what: string,
+  leaseName: string,
+  namespace: string,
+  graceMs: number,
+  now: Date,
+  next: NextCheck,
+): F[] {
   const obj = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name: leaseName };
-  if (!lease) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} not found`, object: obj }];
+  if (!lease)
+    return [
+      {
+        severity: 'Critical',
+        reason: 'NoLeader',
+        message: `${what} has no leader: Lease ${namespace}/${leaseName} not found`,
+        object: obj,
+      },
+    ];
   const spec = (lease.spec ?? {}) as LeaseSpec;
   const renew = spec.renewTime ? Date.parse(spec.renewTime) : NaN;
-  if (!spec.holderIdentity && Number.isNaN(renew)) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} has no leader: Lease ${namespace}/${leaseName} has no holder`, object: obj }];
-  if (Number.isNaN(renew)) return [{ severity: 'Critical', reason: 'NoLeader', message: `${what} leader Lease ${namespace}/${leaseName} has no renewTime`, object: obj }];
+  if (!spec.holderIdentity && Number.isNaN(renew))
+    return [
+      {
+        severity: 'Critical',
+        reason: 'NoLeader',
+        message: `${what} has no leader: Lease ${namespace}/${leaseName} has no holder`,
+        object: obj,
+      },
+    ];
+  if (Number.isNaN(renew))
+    return [
+      { severity: 'Critical', reason: 'NoLeader', message: `${what} leader Lease ${namespace}/${leaseName} has no renewTime`, object: obj },
+    ];
   const nowMs = now.getTime();
   const seen = observationOf(lease);
   const skewed = renew > nowMs + LEASE_SKEW_TOLERANCE_MS;
@@ -171,8 +219,12 @@ export function leaseFindings(lease: KubeObject | undefined, what: string, lease
   const limit = (spec.leaseDurationSeconds ?? 15) * 1000 + graceMs;
   const findings: F[] = [];
   if (skewed) {
-    findings.push({ severity: 'Warning', reason: 'LeaseClockSkew', object: obj,
-      message: `${what} leader ${spec.holderIdentity} wrote renewTime ${spec.renewTime ?? ''} on Lease ${namespace}/${leaseName}, ${humanDuration(renew - nowMs)} in the future: clock skew; judged by when the Lease was seen to change` });
+    findings.push({
+      severity: 'Warning',
+      reason: 'LeaseClockSkew',
+      object: obj,
+      message: `${what} leader ${spec.holderIdentity} wrote renewTime ${spec.renewTime ?? ''} on Lease ${namespace}/${leaseName}, ${humanDuration(renew - nowMs)} in the future: clock skew; judged by when the Lease was seen to change`,
+    });
   }
   if (!spec.holderIdentity) {
     // Released on shutdown (client-go ReleaseOnCancel: no holder, leaseDurationSeconds 1, renewTime = release): a
@@ -181,14 +233,22 @@ export function leaseFindings(lease: KubeObject | undefined, what: string, lease
       next.when(last, limit + 1);
       return findings;
     }
-    findings.unshift({ severity: 'Critical', reason: 'NoLeader', object: obj,
-      message: `${what} has no leader: Lease ${namespace}/${leaseName} was released at ${spec.renewTime ?? ''} and nobody took it within ${humanDuration(limit)}` });
+    findings.unshift({
+      severity: 'Critical',
+      reason: 'NoLeader',
+      object: obj,
+      message: `${what} has no leader: Lease ${namespace}/${leaseName} was released at ${spec.renewTime ?? ''} and nobody took it within ${humanDuration(limit)}`,
+    });
     return findings;
   }
   if (nowMs - last > limit) {
-    const since = last === trusted ? spec.renewTime ?? '' : `${new Date(last).toISOString()} (last change seen)`;
-    findings.unshift({ severity: 'Critical', reason: 'LeaderLeaseExpired', object: obj,
-      message: `${what} is not reconciling: leader ${spec.holderIdentity} has not renewed Lease ${namespace}/${leaseName} since ${since} (limit ${humanDuration(limit)})` });
+    const since = last === trusted ? (spec.renewTime ?? '') : `${new Date(last).toISOString()} (last change seen)`;
+    findings.unshift({
+      severity: 'Critical',
+      reason: 'LeaderLeaseExpired',
+      object: obj,
+      message: `${what} is not reconciling: leader ${spec.holderIdentity} has not renewed Lease ${namespace}/${leaseName} since ${since} (limit ${humanDuration(limit)})`,
+    });
     return findings;
   }
   next.when(last, limit + 1);

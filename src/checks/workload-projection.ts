@@ -16,7 +16,10 @@ import { quantity } from './util.js';
 export interface PodSetProjection {
   name: string;
   count: number;
-  /** Extended resources one pod of the set requests (Kueue's effective pod request: containers summed, at least the largest init container). */
+  /**
+   * Extended resources one pod of the set requests (Kueue's effective pod request: containers summed, at least the
+   * largest init container).
+   */
   requests: Record<string, number>;
   /** The pod template's tolerations (absent when it has none). */
   tolerations?: readonly Toleration[];
@@ -28,8 +31,14 @@ export interface AssignmentProjection {
   flavors: Record<string, string>;
 }
 
-interface Container { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }
-interface PodSpecLike { containers?: unknown; initContainers?: unknown; tolerations?: unknown }
+interface Container {
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+}
+interface PodSpecLike {
+  containers?: unknown;
+  initContainers?: unknown;
+  tolerations?: unknown;
+}
 
 const MAX_POD_SETS = 16; // Kueue's own limit (podSets maxItems 8 in v1beta1, 16 in v1beta2)
 const MAX_RESOURCES = 16;
@@ -80,11 +89,16 @@ export function podRequests(template: unknown): Record<string, number> {
 
 export function slimWorkload(w: KubeObject): KubeObject {
   const spec = (w.spec ?? {}) as { queueName?: unknown; active?: unknown; podSets?: unknown };
-  const podSets: PodSetProjection[] = (Array.isArray(spec.podSets) ? spec.podSets as unknown[] : []).slice(0, MAX_POD_SETS).map((p) => {
+  const podSets: PodSetProjection[] = (Array.isArray(spec.podSets) ? (spec.podSets as unknown[]) : []).slice(0, MAX_POD_SETS).map((p) => {
     const ps = (typeof p === 'object' && p !== null ? p : {}) as { name?: unknown; count?: unknown; template?: unknown };
     const count = typeof ps.count === 'number' && Number.isFinite(ps.count) ? Math.max(0, Math.trunc(ps.count)) : 1;
     const tolerations = tolerationsOf((ps.template as { spec?: PodSpecLike | null } | null | undefined)?.spec?.tolerations);
-    return { name: typeof ps.name === 'string' ? ps.name.slice(0, 63) : '', count, requests: podRequests(ps.template), ...(tolerations.length ? { tolerations: share(tolerations) } : {}) };
+    return {
+      name: typeof ps.name === 'string' ? ps.name.slice(0, 63) : '',
+      count,
+      requests: podRequests(ps.template),
+      ...(tolerations.length ? { tolerations: share(tolerations) } : {}),
+    };
   });
   const m = w.metadata;
   const st = (isRecord(w.status) ? w.status : {}) as { conditions?: unknown; admission?: unknown; admissionChecks?: unknown };

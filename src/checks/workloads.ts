@@ -43,12 +43,17 @@ const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, ma
 /** Kaiwo's conditions, ignoring malformed entries. */
 function conditionsOf(w: KubeObject): ObjCondition[] {
   const c = statusOf(w).conditions;
-  return Array.isArray(c) ? c.filter((x): x is ObjCondition => typeof x === 'object' && x !== null && typeof (x as ObjCondition).type === 'string') : [];
+  return Array.isArray(c)
+    ? c.filter((x): x is ObjCondition => typeof x === 'object' && x !== null && typeof (x as ObjCondition).type === 'string')
+    : [];
 }
 
 /** When the workload entered its current status: the newest condition transition, else creation. */
 function statusSince(w: KubeObject): string | undefined {
-  const conds = conditionsOf(w).map((c) => c.lastTransitionTime).filter((t): t is string => typeof t === 'string' && parseTime(t) !== undefined).sort();
+  const conds = conditionsOf(w)
+    .map((c) => c.lastTransitionTime)
+    .filter((t): t is string => typeof t === 'string' && parseTime(t) !== undefined)
+    .sort();
   return conds.at(-1) ?? w.metadata.creationTimestamp;
 }
 
@@ -66,7 +71,8 @@ export function failedAt(w: KubeObject, now: Date): string | undefined {
   const duration = typeof st.duration === 'number' && Number.isFinite(st.duration) && st.duration >= 0 ? st.duration : undefined;
   let at: number | undefined;
   if (completed !== undefined) at = completed;
-  else if (start !== undefined && duration !== undefined) at = start + duration * 1000 > now.getTime() + 60_000 ? start : start + duration * 1000;
+  else if (start !== undefined && duration !== undefined)
+    at = start + duration * 1000 > now.getTime() + 60_000 ? start : start + duration * 1000;
   else at = Math.max(start ?? -Infinity, timeOf(statusSince(w)) ?? -Infinity);
   return Number.isFinite(at) ? isoSeconds(Math.min(at, now.getTime())) : undefined;
 }
@@ -78,17 +84,21 @@ export function failedAt(w: KubeObject, now: Date): string | undefined {
  */
 export const UNSCHEDULABLE_HINTS: Readonly<Record<string, string>> = {
   // TotalClusterGPUs == 0: no node carries a kaiwo/nodepool label of the workload's vendor (e.g. its last one went).
-  NoGPUs: 'Kaiwo counts no GPU of this vendor: it counts GPUs only on nodes labelled kaiwo/nodepool=<vendor>-<model>-<N>gpu-…, '
-    + 'and none is left (the last such node was removed, cordoned when Kaiwo labelled, or never labelled)',
+  NoGPUs:
+    'Kaiwo counts no GPU of this vendor: it counts GPUs only on nodes labelled kaiwo/nodepool=<vendor>-<model>-<N>gpu-…, ' +
+    'and none is left (the last such node was removed, cordoned when Kaiwo labelled, or never labelled)',
   // Requested GPUs (replicas × GPUs per replica) > TotalClusterGPUs: a cluster total, not free GPUs and not per node.
-  InsufficientGPUs: 'the workload requests more GPUs than Kaiwo counts in the whole cluster for its vendor (the N of every '
-    + 'kaiwo/nodepool label, free or not); reduce the request or add nodes of that vendor',
+  InsufficientGPUs:
+    'the workload requests more GPUs than Kaiwo counts in the whole cluster for its vendor (the N of every ' +
+    'kaiwo/nodepool label, free or not); reduce the request or add nodes of that vendor',
   // The workload's ClusterQueue lists namespaces in the KaiwoQueueConfig and its namespace is not one of them.
-  WrongQueueNamespace: "the workload's namespace is not in the namespaces the KaiwoQueueConfig lists for its ClusterQueue; "
-    + 'add it to spec.clusterQueues[].namespaces or use another queue',
+  WrongQueueNamespace:
+    "the workload's namespace is not in the namespaces the KaiwoQueueConfig lists for its ClusterQueue; " +
+    'add it to spec.clusterQueues[].namespaces or use another queue',
   // spec.clusterQueue (or Kaiwo's default ClusterQueue name) is not among the KaiwoQueueConfig's spec.clusterQueues.
-  ClusterQueueNotFound: 'the ClusterQueue the workload names (spec.clusterQueue, else Kaiwo\'s default) is not defined in the '
-    + 'KaiwoQueueConfig; add it to spec.clusterQueues or fix the name',
+  ClusterQueueNotFound:
+    "the ClusterQueue the workload names (spec.clusterQueue, else Kaiwo's default) is not defined in the " +
+    'KaiwoQueueConfig; add it to spec.clusterQueues or fix the name',
 };
 export const UNSCHEDULABLE_REASONS = Object.keys(UNSCHEDULABLE_HINTS);
 
@@ -113,9 +123,20 @@ interface CoreEvent extends KubeObject {
 function slimEvent(e: KubeObject): KubeObject {
   const ev = e as CoreEvent;
   return {
-    metadata: { name: e.metadata.name, ...(e.metadata.namespace ? { namespace: e.metadata.namespace } : {}), ...(e.metadata.resourceVersion ? { resourceVersion: e.metadata.resourceVersion } : {}), ...(e.metadata.creationTimestamp ? { creationTimestamp: e.metadata.creationTimestamp } : {}) },
-    type: ev.type, reason: ev.reason, message: (ev.message ?? '').slice(0, 300), count: ev.count, involvedObject: ev.involvedObject,
-    lastTimestamp: ev.lastTimestamp, eventTime: ev.eventTime, series: ev.series,
+    metadata: {
+      name: e.metadata.name,
+      ...(e.metadata.namespace ? { namespace: e.metadata.namespace } : {}),
+      ...(e.metadata.resourceVersion ? { resourceVersion: e.metadata.resourceVersion } : {}),
+      ...(e.metadata.creationTimestamp ? { creationTimestamp: e.metadata.creationTimestamp } : {}),
+    },
+    type: ev.type,
+    reason: ev.reason,
+    message: (ev.message ?? '').slice(0, 300),
+    count: ev.count,
+    involvedObject: ev.involvedObject,
+    lastTimestamp: ev.lastTimestamp,
+    eventTime: ev.eventTime,
+    series: ev.series,
   };
 }
 
@@ -125,11 +146,17 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
   conditionType: 'WorkloadsHealthy',
   label: 'workloads',
   column: 'Workloads',
-  description: 'KaiwoJobs and KaiwoServices by status (failed, unschedulable, pending or terminating too long) and recent Warning Events on them',
+  description:
+    'KaiwoJobs and KaiwoServices by status (failed, unschedulable, pending or terminating too long) and recent Warning Events on them',
   schema: obj('KaiwoJobs and KaiwoServices (WorkloadsHealthy)', {
     enabled: bool('check Kaiwo workloads', true),
     namespaceSelector: labelSelectorSchema('namespaces to check (default: all)', {}),
-    failedWindow: dur('FAILED workloads that failed less than this ago count as failed (ERROR is recoverable: reported while it lasts)', '1h', '1m', '720h'),
+    failedWindow: dur(
+      'FAILED workloads that failed less than this ago count as failed (ERROR is recoverable: reported while it lasts)',
+      '1h',
+      '1m',
+      '720h',
+    ),
     maxPendingDuration: dur('PENDING longer than this is a finding', '30m', '1s', '720h'),
     maxTerminatingDuration: dur('TERMINATING longer than this is stuck', '15m', '1s', '720h'),
     warningEventWindow: dur('Warning Events on Kaiwo objects newer than this are findings', '15m', '1m', '24h'),
@@ -143,15 +170,34 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
   sources: (s) => ({
     kaiwoJobs: { apiVersion: KAIWO, plural: 'kaiwojobs', kind: 'KaiwoJob', transform: slimKaiwoWorkload },
     kaiwoServices: { apiVersion: KAIWO, plural: 'kaiwoservices', kind: 'KaiwoService', transform: slimKaiwoWorkload },
-    jobEvents: { apiVersion: 'v1', plural: 'events', kind: 'Event', fieldSelector: 'type=Warning,involvedObject.kind=KaiwoJob', transform: slimEvent },
-    serviceEvents: { apiVersion: 'v1', plural: 'events', kind: 'Event', fieldSelector: 'type=Warning,involvedObject.kind=KaiwoService', transform: slimEvent },
-    ...(selectorString(s.namespaceSelector) ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: selectorString(s.namespaceSelector) } } : {}),
+    jobEvents: {
+      apiVersion: 'v1',
+      plural: 'events',
+      kind: 'Event',
+      fieldSelector: 'type=Warning,involvedObject.kind=KaiwoJob',
+      transform: slimEvent,
+    },
+    serviceEvents: {
+      apiVersion: 'v1',
+      plural: 'events',
+      kind: 'Event',
+      fieldSelector: 'type=Warning,involvedObject.kind=KaiwoService',
+      transform: slimEvent,
+    },
+    ...(selectorString(s.namespaceSelector)
+      ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: selectorString(s.namespaceSelector) } }
+      : {}),
   }),
   evaluate: ({ spec, data, now }) => {
     const waiting = waitingForData(data);
     if (waiting) return waiting;
     if (data.kaiwoJobs?.state === 'absent' && data.kaiwoServices?.state === 'absent') {
-      return { status: 'Unknown', reason: 'KaiwoNotInstalled', message: 'the Kaiwo CRDs (kaiwojobs, kaiwoservices) are not installed', findings: [] };
+      return {
+        status: 'Unknown',
+        reason: 'KaiwoNotInstalled',
+        message: 'the Kaiwo CRDs (kaiwojobs, kaiwoservices) are not installed',
+        findings: [],
+      };
     }
     const nsFilter = data.namespaces ? new Set(data.namespaces.objects.map((n) => n.metadata.name)) : undefined;
     const inScope = (o: { metadata: { namespace?: string } }) => !nsFilter || nsFilter.has(o.metadata.namespace ?? '');
@@ -181,7 +227,13 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
         if (age < failedWindow) {
           recentlyFailed++;
           counts.failed = (counts.failed ?? 0) + 1;
-          findings.push({ severity: 'Warning', reason: 'WorkloadFailed', object, ...(since ? { since } : {}), message: `${id} is FAILED${since ? ` since ${since}` : ''}; ${describe}` });
+          findings.push({
+            severity: 'Warning',
+            reason: 'WorkloadFailed',
+            object,
+            ...(since ? { since } : {}),
+            message: `${id} is FAILED${since ? ` since ${since}` : ''}; ${describe}`,
+          });
           next.when(now.getTime() - age, failedWindow);
         }
       } else if (status === 'ERROR') {
@@ -189,23 +241,54 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
         counts.unschedulable = (counts.unschedulable ?? 0) + 1;
         const c = conditionsOf(w).find((x) => x.type === 'Schedulable' && x.status === 'False');
         const at = c?.lastTransitionTime ?? since;
-        findings.push(c ? {
-          severity: 'Warning', reason: 'WorkloadUnschedulable', object, ...(at ? { since: at } : {}),
-          message: unschedulableMessage(id, text(c.reason, 128), text(c.message, 512)),
-        } : { severity: 'Warning', reason: 'WorkloadError', object, ...(at ? { since: at } : {}), message: `${id} is ERROR (Kaiwo retries it); ${describe}` });
+        findings.push(
+          c
+            ? {
+                severity: 'Warning',
+                reason: 'WorkloadUnschedulable',
+                object,
+                ...(at ? { since: at } : {}),
+                message: unschedulableMessage(id, text(c.reason, 128), text(c.message, 512)),
+              }
+            : {
+                severity: 'Warning',
+                reason: 'WorkloadError',
+                object,
+                ...(at ? { since: at } : {}),
+                message: `${id} is ERROR (Kaiwo retries it); ${describe}`,
+              },
+        );
       } else if (status === 'PENDING' || status === '') {
         counts.pending = (counts.pending ?? 0) + 1;
-        if (age >= maxPending) findings.push({ severity: 'Warning', reason: 'WorkloadPendingTooLong', object, ...(since ? { since } : {}), message: `${id} PENDING since ${since ?? '?'}, longer than ${spec.maxPendingDuration}; check its Kueue Workload and ClusterQueue` });
+        if (age >= maxPending)
+          findings.push({
+            severity: 'Warning',
+            reason: 'WorkloadPendingTooLong',
+            object,
+            ...(since ? { since } : {}),
+            message: `${id} PENDING since ${since ?? '?'}, longer than ${spec.maxPendingDuration}; check its Kueue Workload and ClusterQueue`,
+          });
         else next.when(now.getTime() - age, maxPending);
       } else if (status === 'TERMINATING') {
-        if (age >= maxTerminating) findings.push({ severity: 'Warning', reason: 'WorkloadStuckTerminating', object, ...(since ? { since } : {}), message: `${id} TERMINATING since ${since ?? '?'}, longer than ${spec.maxTerminatingDuration}` });
+        if (age >= maxTerminating)
+          findings.push({
+            severity: 'Warning',
+            reason: 'WorkloadStuckTerminating',
+            object,
+            ...(since ? { since } : {}),
+            message: `${id} TERMINATING since ${since ?? '?'}, longer than ${spec.maxTerminatingDuration}`,
+          });
         else next.when(now.getTime() - age, maxTerminating);
       }
     }
     const considered = workloads.length;
     const failedPct = considered ? (100 * recentlyFailed) / considered : 0;
     if (recentlyFailed > 0 && failedPct >= spec.maxFailedPercent) {
-      findings.push({ severity: 'Critical', reason: 'WorkloadsFailing', message: `${recentlyFailed} of ${considered} Kaiwo workloads failed in the last ${spec.failedWindow} (${failedPct.toFixed(0)}%, threshold ${spec.maxFailedPercent}%)` });
+      findings.push({
+        severity: 'Critical',
+        reason: 'WorkloadsFailing',
+        message: `${recentlyFailed} of ${considered} Kaiwo workloads failed in the last ${spec.failedWindow} (${failedPct.toFixed(0)}%, threshold ${spec.maxFailedPercent}%)`,
+      });
     }
     const eventWindow = durationMs(spec.warningEventWindow);
     // Kaiwo's own Warning Events (e.g. WorkloadFailed) repeat what the status findings already say.
@@ -226,15 +309,25 @@ export const workloadsCheck: ComponentCheck<WorkloadsSpec, 'workloads'> = {
       seen.add(key);
       next.when(now.getTime() - age, eventWindow);
       findings.push({
-        severity: 'Warning', reason: (e.reason ?? 'WarningEvent').slice(0, 128), ...(when ? { since: when } : {}),
+        severity: 'Warning',
+        reason: (e.reason ?? 'WarningEvent').slice(0, 128),
+        ...(when ? { since: when } : {}),
         object: { apiVersion: KAIWO, kind: io.kind ?? '', namespace: io.namespace ?? '', name: io.name ?? '' },
         message: `Warning event ${e.reason ?? ''} on ${io.kind ?? ''} ${io.namespace ?? ''}/${io.name ?? ''}: ${e.message ?? ''}`,
       });
     }
-    return verdict(findings, { reason: 'WorkloadsHealthy', message: `${counts.total ?? 0} Kaiwo workloads: ${counts.running ?? 0} running, ${counts.pending ?? 0} pending, ${counts.unschedulable ?? 0} unschedulable, `
-      + `${counts.failed ?? 0} failed recently` }, {
-      summary: { display: `${counts.failed ?? 0} failed / ${counts.total ?? 0}`, counts },
-      next,
-    });
+    return verdict(
+      findings,
+      {
+        reason: 'WorkloadsHealthy',
+        message:
+          `${counts.total ?? 0} Kaiwo workloads: ${counts.running ?? 0} running, ${counts.pending ?? 0} pending, ${counts.unschedulable ?? 0} unschedulable, ` +
+          `${counts.failed ?? 0} failed recently`,
+      },
+      {
+        summary: { display: `${counts.failed ?? 0} failed / ${counts.total ?? 0}`, counts },
+        next,
+      },
+    );
   },
 };

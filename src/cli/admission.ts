@@ -16,7 +16,13 @@ export class CheckError extends Error {}
 export interface MonitorDoc {
   apiVersion: string;
   kind: string;
-  metadata: { name?: string; generateName?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number };
+  metadata: {
+    name?: string;
+    generateName?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    generation?: number;
+  };
   spec: Record<string, unknown>;
 }
 
@@ -56,19 +62,29 @@ function serverMessage(body: string): string {
 /** A dry-run create of `doc`; a name already taken is retried with generateName. */
 async function dryRunCreate(kc: KubeConfig, doc: MonitorDoc): Promise<{ status: number; body: string }> {
   const path = `/apis/${API_VERSION}/${PLURAL}?dryRun=All&fieldValidation=Strict`;
-  const named = doc.metadata.name ? doc : { ...doc, metadata: { ...doc.metadata, generateName: doc.metadata.generateName ?? 'kaiwo-monitor-check-' } };
+  const named = doc.metadata.name
+    ? doc
+    : { ...doc, metadata: { ...doc.metadata, generateName: doc.metadata.generateName ?? 'kaiwo-monitor-check-' } };
   const res = await rawRequest(kc, { method: 'POST', path, body: named, timeoutMs: 15_000, maxBytes: 4 * 1024 * 1024 });
   if (res.status !== 409 || !doc.metadata.name) return res;
   const { name, ...rest } = doc.metadata;
-  return rawRequest(kc, { method: 'POST', path, body: { ...doc, metadata: { ...rest, generateName: `${name}-` } }, timeoutMs: 15_000, maxBytes: 4 * 1024 * 1024 });
+  return rawRequest(kc, {
+    method: 'POST',
+    path,
+    body: { ...doc, metadata: { ...rest, generateName: `${name}-` } },
+    timeoutMs: 15_000,
+    maxBytes: 4 * 1024 * 1024,
+  });
 }
 
 function offline(doc: MonitorDoc, source: string, why: string): Admitted {
   const spec = applyDefaults<Record<string, unknown>>(specSchema, doc.spec);
   const r = validateAgainstSchema(specSchema, spec, 'spec');
-  if (r.errors.length) throw new CheckError(`${source} is invalid (checked offline against the KaiwoMonitor schema): ${r.errors.join('; ')}`);
+  if (r.errors.length)
+    throw new CheckError(`${source} is invalid (checked offline against the KaiwoMonitor schema): ${r.errors.join('; ')}`);
   return {
-    doc: { ...doc, spec }, via: 'offline',
+    doc: { ...doc, spec },
+    via: 'offline',
     note: `${why}; validated ${source} offline against the schema; its ${r.celRulesSkipped} CEL rules (cross-field checks) were not checked`,
   };
 }

@@ -23,9 +23,10 @@ interface Command extends CommandHelp {
 
 /** `version`: the package version, or as JSON with the Node version and the flags node runs with (process.execArgv). */
 function printVersion(values: Record<string, string>, prog: string): number {
-  const out = values.output === 'json'
-    ? `${JSON.stringify({ version: packageVersion(), node: process.version, nodeFlags: process.execArgv }, null, 2)}\n`
-    : `${prog} ${packageVersion()}\n`;
+  const out =
+    values.output === 'json'
+      ? `${JSON.stringify({ version: packageVersion(), node: process.version, nodeFlags: process.execArgv }, null, 2)}\n`
+      : `${prog} ${packageVersion()}\n`;
   process.stdout.write(out);
   return 0;
 }
@@ -48,19 +49,30 @@ function printHelp(positionals: string[], prog: string): number {
 
 export const COMMANDS: readonly Command[] = [
   {
-    name: 'run', summary: 'Run the operator (what the container image runs)', usage: '[flags]', maxArgs: 0,
-    description: 'Run the operator: watch KaiwoMonitors and the stack they name, and report its health as their status conditions,\n' +
+    name: 'run',
+    summary: 'Run the operator (what the container image runs)',
+    usage: '[flags]',
+    maxArgs: 0,
+    description:
+      'Run the operator: watch KaiwoMonitors and the stack they name, and report its health as their status conditions,\n' +
       'as Events and as Prometheus metrics. Runs until SIGTERM or SIGINT.',
     examples: [
       ['Against the current kubeconfig context, human-readable logs', '--log-format=console'],
-      ['As the Deployment runs it: leader election, metrics over HTTPS on :8443', '--leader-elect --metrics-bind-address=:8443 --health-probe-bind-address=:8081'],
+      [
+        'As the Deployment runs it: leader election, metrics over HTTPS on :8443',
+        '--leader-elect --metrics-bind-address=:8443 --health-probe-bind-address=:8081',
+      ],
     ],
     flags: [...runFlags, ...commonFlags, versionFlag, helpFlag],
     exec: (v) => runOperator(v),
   },
   {
-    name: 'check', summary: 'Evaluate a KaiwoMonitor spec once against the cluster and print the result', usage: '[name] [flags]', maxArgs: 1,
-    description: 'Evaluate a KaiwoMonitor spec once against the cluster and print its conditions and findings; nothing is written.\n' +
+    name: 'check',
+    summary: 'Evaluate a KaiwoMonitor spec once against the cluster and print the result',
+    usage: '[name] [flags]',
+    maxArgs: 1,
+    description:
+      'Evaluate a KaiwoMonitor spec once against the cluster and print its conditions and findings; nothing is written.\n' +
       'The spec is read from -f (validated like the API server admits it), from an existing KaiwoMonitor by name, or is\n' +
       'the defaults. Exit code: 0 healthy, 1 unhealthy, 2 could not evaluate.',
     examples: [
@@ -72,8 +84,12 @@ export const COMMANDS: readonly Command[] = [
     exec: (v, p) => runCheck(v, p),
   },
   {
-    name: 'why', summary: 'Say why one job waits: each link from Kaiwo through Kueue to the nodes, the one that holds it back marked', usage: '<kind>/<name> [flags]', maxArgs: 1,
-    description: 'Follow one job (kaiwojob, kaiwoservice, workload, job, rayjob or deployment) from Kaiwo\'s status through its Kueue Workload,\n' +
+    name: 'why',
+    summary: 'Say why one job waits: each link from Kaiwo through Kueue to the nodes, the one that holds it back marked',
+    usage: '<kind>/<name> [flags]',
+    maxArgs: 1,
+    description:
+      "Follow one job (kaiwojob, kaiwoservice, workload, job, rayjob or deployment) from Kaiwo's status through its Kueue Workload,\n" +
       'LocalQueue and ClusterQueue, its position in the queue and the quota against the healthy GPUs of its flavors, to its pods,\n' +
       'and print each link, the first one that holds it back marked, then the cause and the fix. Reads with targeted GETs and\n' +
       'selected lists; writes nothing. Exit code: 0 nothing holds it back, 1 something does, 2 cannot tell.',
@@ -86,14 +102,20 @@ export const COMMANDS: readonly Command[] = [
     exec: (v, p) => runWhy(v, p),
   },
   {
-    name: 'version', summary: 'Print the version', usage: '[flags]', maxArgs: 0,
+    name: 'version',
+    summary: 'Print the version',
+    usage: '[flags]',
+    maxArgs: 0,
     description: 'Print the version. -o json also prints the Node version and the flags node runs with.',
     examples: [['Version, Node version and Node flags as JSON', '-o json']],
     flags: [{ name: 'output', short: 'o', type: 'enum', values: ['text', 'json'], default: 'text', help: 'text, or JSON' }, helpFlag],
     exec: (v, _p, prog) => printVersion(v, prog),
   },
   {
-    name: 'help', summary: 'Print the command list, or a command\'s help: help <command>', usage: '[command]', maxArgs: 1,
+    name: 'help',
+    summary: "Print the command list, or a command's help: help <command>",
+    usage: '[command]',
+    maxArgs: 1,
     description: 'Print the command list, or the help of one command (the same as <command> --help).',
     examples: [['Flags and examples of check', 'check']],
     flags: [helpFlag],
@@ -119,7 +141,8 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: { values: Record<string, string>; positionals: string[] };
   try {
     parsed = parseFlags(cmd.flags, rest);
-    if (parsed.positionals.length > cmd.maxArgs) throw new FlagError(`unexpected argument ${JSON.stringify(parsed.positionals[cmd.maxArgs])}`);
+    if (parsed.positionals.length > cmd.maxArgs)
+      throw new FlagError(`unexpected argument ${JSON.stringify(parsed.positionals[cmd.maxArgs])}`);
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
     process.stderr.write(`${prog} ${name}: ${err.message}; see ${prog} ${name} --help\n`);

@@ -17,11 +17,20 @@ export class FlagError extends Error {}
 function check(def: FlagDef, v: string): string {
   const bad = (want: string) => new FlagError(`invalid value ${JSON.stringify(v)} for --${def.name}: ${want}`);
   switch (def.type) {
-    case 'bool': if (!['true', 'false'].includes(v)) throw bad('want true or false'); break;
-    case 'int': if (!/^[0-9]+$/.test(v) || Number(v) > 1_000_000) throw bad('want a whole number'); break;
-    case 'duration': if (!DURATION.test(v)) throw bad('want a duration such as 15s, 5m or 1h30m'); break;
-    case 'enum': if (!def.values?.includes(v)) throw bad(`want one of ${def.values?.join(', ') ?? ''}`); break;
-    case 'string': break;
+    case 'bool':
+      if (!['true', 'false'].includes(v)) throw bad('want true or false');
+      break;
+    case 'int':
+      if (!/^[0-9]+$/.test(v) || Number(v) > 1_000_000) throw bad('want a whole number');
+      break;
+    case 'duration':
+      if (!DURATION.test(v)) throw bad('want a duration such as 15s, 5m or 1h30m');
+      break;
+    case 'enum':
+      if (!def.values?.includes(v)) throw bad(`want one of ${def.values?.join(', ') ?? ''}`);
+      break;
+    case 'string':
+      break;
   }
   return v;
 }
@@ -68,9 +77,11 @@ export function shownDefault(d: FlagDef): string | undefined {
 
 /** One line per flag: its names, value type and help, then its default (shownDefault). */
 export function flagHelp(defs: readonly FlagDef[]): string {
-  return defs.map((d) => {
-    const name = `${d.short ? `-${d.short}, ` : '    '}--${d.name}${d.type === 'bool' ? '' : ` <${d.type === 'enum' ? (d.values ?? []).join('|') : d.type}>`}`;
-    const shown = shownDefault(d);
-    return `  ${name.padEnd(44)} ${d.help}${shown === undefined ? '' : ` (default ${shown})`}`;
-  }).join('\n');
+  return defs
+    .map((d) => {
+      const name = `${d.short ? `-${d.short}, ` : '    '}--${d.name}${d.type === 'bool' ? '' : ` <${d.type === 'enum' ? (d.values ?? []).join('|') : d.type}>`}`;
+      const shown = shownDefault(d);
+      return `  ${name.padEnd(44)} ${d.help}${shown === undefined ? '' : ` (default ${shown})`}`;
+    })
+    .join('\n');
 }

@@ -40,10 +40,15 @@ export function relaunch(flags: readonly string[]): void {
   const env = { ...process.env, [RELAUNCHED_ENV]: '1' };
   if (process.execve) process.execve(process.execPath, [process.execPath, ...args], env);
   const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => { child.kill(sig); });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(sig, () => {
+      child.kill(sig);
+    });
   child.on('error', (err) => {
     process.stderr.write(`kaiwo-monitor: cannot start ${process.execPath}: ${err.message}\n`);
     process.exitCode = 2;
   });
-  child.on('exit', (code, signal) => { process.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0); });
+  child.on('exit', (code, signal) => {
+    process.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+  });
 }

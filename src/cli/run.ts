@@ -17,21 +17,51 @@ export const commonFlags: FlagDef[] = [
 /** Flags of `run` only. */
 export const runFlags: FlagDef[] = [
   { name: 'metrics-bind-address', type: 'string', default: '0', help: 'address of the metrics endpoint, e.g. :8443; 0 disables it' },
-  { name: 'metrics-secure', type: 'bool', default: 'true', help: 'serve metrics over HTTPS with TokenReview/SubjectAccessReview authorization' },
-  { name: 'metrics-cert-path', type: 'string', default: '', help: 'directory with the metrics serving certificate (default: self-signed at start)' },
+  {
+    name: 'metrics-secure',
+    type: 'bool',
+    default: 'true',
+    help: 'serve metrics over HTTPS with TokenReview/SubjectAccessReview authorization',
+  },
+  {
+    name: 'metrics-cert-path',
+    type: 'string',
+    default: '',
+    help: 'directory with the metrics serving certificate (default: self-signed at start)',
+  },
   { name: 'metrics-cert-name', type: 'string', default: 'tls.crt', help: 'certificate file name in --metrics-cert-path' },
   { name: 'metrics-cert-key', type: 'string', default: 'tls.key', help: 'key file name in --metrics-cert-path' },
   { name: 'health-probe-bind-address', type: 'string', default: ':8081', help: 'address of /healthz and /readyz; 0 disables them' },
   { name: 'leader-elect', type: 'bool', default: 'false', help: 'elect a leader on a Lease so only one replica reconciles' },
   { name: 'leader-election-namespace', type: 'string', default: '', help: 'namespace of the leader Lease (default: the pod namespace)' },
   { name: 'leader-election-id', type: 'string', default: 'kaiwo-monitor.monitoring.kaiwo.silogen.ai', help: 'name of the leader Lease' },
-  { name: 'leader-elect-lease-duration', type: 'duration', default: '15s', help: 'how long a standby waits before taking an unrenewed lease' },
+  {
+    name: 'leader-elect-lease-duration',
+    type: 'duration',
+    default: '15s',
+    help: 'how long a standby waits before taking an unrenewed lease',
+  },
   { name: 'leader-elect-renew-deadline', type: 'duration', default: '10s', help: 'how long the leader retries renewing before giving up' },
   { name: 'leader-elect-retry-period', type: 'duration', default: '2s', help: 'interval between lease attempts' },
   { name: 'max-concurrent-reconciles', type: 'int', default: '2', help: 'KaiwoMonitors reconciled in parallel' },
-  { name: 'status-heartbeat', type: 'duration', default: '10m', help: 'refresh status.lastCheckTime at least this often even when nothing changes' },
-  { name: 'kube-api-qps', type: 'int', default: String(API_LIMIT_DEFAULTS.qps), help: 'API server requests per second (client-side limit; watches count once per start; 0 turns it off)' },
-  { name: 'kube-api-burst', type: 'int', default: String(API_LIMIT_DEFAULTS.burst), help: 'API server requests allowed at once above --kube-api-qps' },
+  {
+    name: 'status-heartbeat',
+    type: 'duration',
+    default: '10m',
+    help: 'refresh status.lastCheckTime at least this often even when nothing changes',
+  },
+  {
+    name: 'kube-api-qps',
+    type: 'int',
+    default: String(API_LIMIT_DEFAULTS.qps),
+    help: 'API server requests per second (client-side limit; watches count once per start; 0 turns it off)',
+  },
+  {
+    name: 'kube-api-burst',
+    type: 'int',
+    default: String(API_LIMIT_DEFAULTS.burst),
+    help: 'API server requests allowed at once above --kube-api-qps',
+  },
 ];
 
 /**
@@ -46,12 +76,18 @@ function catchUnexpected(log: Logger): { count: (c: Counter<'source'>) => void }
   let counter: Counter<'source'> | undefined;
   const early: string[] = [];
   const report = (source: 'uncaughtException' | 'unhandledRejection', err: unknown) => {
-    log.error(source === 'uncaughtException' ? 'uncaught exception; continuing' : 'unhandled promise rejection; continuing', { error: err });
+    log.error(source === 'uncaughtException' ? 'uncaught exception; continuing' : 'unhandled promise rejection; continuing', {
+      error: err,
+    });
     if (counter) counter.inc({ source });
     else early.push(source);
   };
-  process.on('uncaughtException', (err) => { report('uncaughtException', err); });
-  process.on('unhandledRejection', (reason) => { report('unhandledRejection', reason); });
+  process.on('uncaughtException', (err) => {
+    report('uncaughtException', err);
+  });
+  process.on('unhandledRejection', (reason) => {
+    report('unhandledRejection', reason);
+  });
   return {
     count: (c) => {
       counter = c;
@@ -76,8 +112,10 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
   let kc;
   try {
     const qps = Number(values['kube-api-qps'] ?? API_LIMIT_DEFAULTS.qps);
-    kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig, process.env,
-      { qps, burst: Math.max(1, Number(values['kube-api-burst'] ?? API_LIMIT_DEFAULTS.burst)) });
+    kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig, process.env, {
+      qps,
+      burst: Math.max(1, Number(values['kube-api-burst'] ?? API_LIMIT_DEFAULTS.burst)),
+    });
     const info = await serverInfo(kc);
     log.info('connected to Kubernetes API server', { server: info.server, serverVersion: info.gitVersion });
   } catch (err) {
@@ -85,7 +123,8 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
     return 1;
   }
   const manager = new Manager({
-    kc, log,
+    kc,
+    log,
     metricsBindAddress: values['metrics-bind-address'] ?? '0',
     metricsSecure: values['metrics-secure'] === 'true',
     ...(values['metrics-cert-path'] ? { metricsCertPath: values['metrics-cert-path'] } : {}),
@@ -124,14 +163,17 @@ export async function runOperator(values: Record<string, string>): Promise<numbe
         resolveRun(0);
       }, 5000);
       hard.unref();
-      void manager.stop().then(() => {
-        clearTimeout(hard);
-        log.info('stopped');
-        resolveRun(0);
-      }, (err: unknown) => {
-        log.error('shutdown failed', { error: err });
-        resolveRun(1);
-      });
+      void manager.stop().then(
+        () => {
+          clearTimeout(hard);
+          log.info('stopped');
+          resolveRun(0);
+        },
+        (err: unknown) => {
+          log.error('shutdown failed', { error: err });
+          resolveRun(1);
+        },
+      );
     };
     onSignal = shutdown;
     if (signalled) shutdown(signalled);

@@ -44,7 +44,8 @@ function walk(schema: Schema, v: unknown, path: string, out: SchemaResult): void
     return;
   }
   const en = schema.enum as unknown[] | undefined;
-  if (en && !en.includes(v)) out.errors.push(`${path}: Unsupported value: ${show(v)}: supported values: ${en.map((e) => JSON.stringify(e)).join(', ')}`);
+  if (en && !en.includes(v))
+    out.errors.push(`${path}: Unsupported value: ${show(v)}: supported values: ${en.map((e) => JSON.stringify(e)).join(', ')}`);
   if (typeof v === 'string') {
     const pattern = schema.pattern as string | undefined;
     if (pattern && !new RegExp(pattern, 'u').test(v)) bad(`${path} in body should match '${pattern}'`);
@@ -61,12 +62,18 @@ function walk(schema: Schema, v: unknown, path: string, out: SchemaResult): void
   }
   if (Array.isArray(v)) {
     const maxItems = schema.maxItems as number | undefined;
-    if (maxItems !== undefined && v.length > maxItems) out.errors.push(`${path}: Too many: ${v.length}: must have at most ${maxItems} items`);
+    if (maxItems !== undefined && v.length > maxItems)
+      out.errors.push(`${path}: Too many: ${v.length}: must have at most ${maxItems} items`);
     if (schema['x-kubernetes-list-type'] === 'set') {
-      v.forEach((x, i) => { if (v.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) < i) out.errors.push(`${path}[${i}]: Duplicate value: ${show(x)}`); });
+      v.forEach((x, i) => {
+        if (v.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) < i) out.errors.push(`${path}[${i}]: Duplicate value: ${show(x)}`);
+      });
     }
     const items = schema.items as Schema | undefined;
-    if (items) v.forEach((x, i) => { walk(items, x, `${path}[${i}]`, out); });
+    if (items)
+      v.forEach((x, i) => {
+        walk(items, x, `${path}[${i}]`, out);
+      });
   }
   if (typeOf(v) === 'object') objectChecks(schema, v as Record<string, unknown>, path, out);
 }
@@ -78,11 +85,13 @@ function objectChecks(schema: Schema, v: Record<string, unknown>, path: string, 
     if (!(key in v)) out.errors.push(`${path}.${key}: Required value`);
   }
   const maxProps = schema.maxProperties as number | undefined;
-  if (maxProps !== undefined && Object.keys(v).length > maxProps) out.errors.push(`${path}: Too many: ${Object.keys(v).length}: must have at most ${maxProps} items`);
+  if (maxProps !== undefined && Object.keys(v).length > maxProps)
+    out.errors.push(`${path}: Too many: ${Object.keys(v).length}: must have at most ${maxProps} items`);
   for (const [key, value] of Object.entries(v)) {
     const sub = props?.[key] ?? (typeof additional === 'object' ? additional : undefined);
     if (sub) walk(sub, value, `${path}.${key}`, out);
-    else if (props && additional === undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true) out.errors.push(`unknown field "${path}.${key}"`);
+    else if (props && additional === undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true)
+      out.errors.push(`unknown field "${path}.${key}"`);
   }
 }
 

@@ -37,6 +37,8 @@ export function nodeTooOld(nodeVersion: string, execPath: string, script: string
   const major = Number(/^v?(\d+)/.exec(nodeVersion)?.[1] ?? 0);
   if (major >= min) return undefined;
   const target = script ?? 'dist/cli/main.js';
-  return `kaiwo-monitor needs Node.js >= ${min}, but ${execPath} is v${nodeVersion.replace(/^v/, '')}; ` +
-    `put Node.js ${min} first on PATH, or run: npx -y node@${min} ${target} <command> ...`;
+  return (
+    `kaiwo-monitor needs Node.js >= ${min}, but ${execPath} is v${nodeVersion.replace(/^v/, '')}; ` +
+    `put Node.js ${min} first on PATH, or run: npx -y node@${min} ${target} <command> ...`
+  );
 }

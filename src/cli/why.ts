@@ -18,7 +18,9 @@ export const whyFlags: FlagDef[] = [
  * first one that holds it back marked. Exit 0 nothing holds it back, 1 something does, 2 cannot tell (bad input).
  */
 export async function runWhy(values: Record<string, string>, positionals: string[]): Promise<number> {
-  const say = (msg: string) => { process.stderr.write(`kaiwo-monitor why: ${msg}\n`); };
+  const say = (msg: string) => {
+    process.stderr.write(`kaiwo-monitor why: ${msg}\n`);
+  };
   try {
     const ref = positionals[0];
     if (!ref) throw new WhyError('which job? e.g. kaiwo-monitor why kaiwojob/train-7 -n ml');

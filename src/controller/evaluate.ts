@@ -24,8 +24,14 @@ export async function checksForCluster(spec: object, discovery: VersionDiscovery
  * the outcome asks to be re-evaluated when the grace ends.
  */
 export function runChecks(
-  checks: BoundCheck[], sources: Pick<SourceManager, 'view'>, scrapes: Pick<ScrapeManager, 'view'>, now: Date, onError?: (check: BoundCheck, message: string) => void, logs?: LogManager,
-  memo?: CheckMemo, onRun?: (component: string) => void,
+  checks: BoundCheck[],
+  sources: Pick<SourceManager, 'view'>,
+  scrapes: Pick<ScrapeManager, 'view'>,
+  now: Date,
+  onError?: (check: BoundCheck, message: string) => void,
+  logs?: LogManager,
+  memo?: CheckMemo,
+  onRun?: (component: string) => void,
 ): ComponentOutcome[] {
   return checks.map((check) => {
     const info = { component: check.component, conditionType: check.check.conditionType, label: check.check.label };
@@ -51,8 +57,10 @@ export function runChecks(
         ...[...Object.entries(scraped), ...Object.entries(followed)].filter(([, v]) => v.state === 'pending'),
       ].map(([k]) => k);
       const evaluated = check.evaluate(data, scraped, now, followed);
-      const result = graceEnds !== undefined && graceEnds < (evaluated.nextCheckAt?.getTime() ?? Infinity)
-        ? { ...evaluated, nextCheckAt: new Date(graceEnds) } : evaluated;
+      const result =
+        graceEnds !== undefined && graceEnds < (evaluated.nextCheckAt?.getTime() ?? Infinity)
+          ? { ...evaluated, nextCheckAt: new Date(graceEnds) }
+          : evaluated;
       const outcome: ComponentOutcome = { ...info, enabled: true, result, ...(pending.length ? { pending } : {}) };
       memo?.set(check.component, inputs, now.getTime(), outcome);
       return outcome;

@@ -110,8 +110,14 @@ export class LogStream {
     const t = this.target;
     const { buckets, last } = countsInWindow(this.counts, now, this.spec.windowMs);
     return {
-      namespace: t.namespace, pod: t.pod, container: t.container, state: this.state,
-      ...(this.reason ? { reason: this.reason } : {}), ...(this.error ? { error: this.error } : {}), buckets, last,
+      namespace: t.namespace,
+      pod: t.pod,
+      container: t.container,
+      state: this.state,
+      ...(this.reason ? { reason: this.reason } : {}),
+      ...(this.error ? { error: this.error } : {}),
+      buckets,
+      last,
     };
   }
 
@@ -153,19 +159,41 @@ export class LogStream {
     const where = `${this.target.namespace}/${this.target.pod}/${this.target.container}`;
     while (!signal.aborted) {
       let wait: number;
-      const open = this.follow ? setTimeout(() => { if (!stopped()) this.setState('ok'); }, OPEN_AFTER_MS) : undefined;
+      const open = this.follow
+        ? setTimeout(() => {
+            if (!stopped()) this.setState('ok');
+          }, OPEN_AFTER_MS)
+        : undefined;
       try {
-        const res = await fetchLines({
-          kubeconfig: this.kc, url: logUrl(this.target, this.follow, this.spec.windowMs, this.replay.reconnect()), headers: { Accept: 'text/plain, */*' }, signal,
-          timeoutMs: this.follow ? ROTATE_MS : 60_000, maxBytes: this.follow ? Infinity : 64 * 1024 * 1024,
-          maxBytesPerSecond: this.spec.maxBytesPerSecond,
-          onResponse: (status) => { if (isOk(status)) { this.setState('ok'); backoff.reset(); } },
-        }, (l) => { this.line(l); }, { maxLineChars: MAX_LINE, longLines: 'skip' }).finally(() => { clearTimeout(open); });
+        const res = await fetchLines(
+          {
+            kubeconfig: this.kc,
+            url: logUrl(this.target, this.follow, this.spec.windowMs, this.replay.reconnect()),
+            headers: { Accept: 'text/plain, */*' },
+            signal,
+            timeoutMs: this.follow ? ROTATE_MS : 60_000,
+            maxBytes: this.follow ? Infinity : 64 * 1024 * 1024,
+            maxBytesPerSecond: this.spec.maxBytesPerSecond,
+            onResponse: (status) => {
+              if (isOk(status)) {
+                this.setState('ok');
+                backoff.reset();
+              }
+            },
+          },
+          (l) => {
+            this.line(l);
+          },
+          { maxLineChars: MAX_LINE, longLines: 'skip' },
+        ).finally(() => {
+          clearTimeout(open);
+        });
         if (stopped()) return;
         if (!isOk(res.status)) {
           const reason = reasonOf(res.status, res.body);
           const message = `HTTP ${res.status}: ${res.body.replace(/\s+/g, ' ').slice(0, 300)}`;
-          if (this.state !== 'failing' || this.reason !== reason) this.log.warn('cannot read container log', { stream: where, reason, error: message });
+          if (this.state !== 'failing' || this.reason !== reason)
+            this.log.warn('cannot read container log', { stream: where, reason, error: message });
           this.setState('failing', reason, message);
           wait = backoff.next();
         } else if (!this.follow) {

@@ -48,7 +48,9 @@ export class LogManager {
         ids.add(id);
         let s = this.streams.get(id);
         if (!s) {
-          s = new LogStream(t, spec, this.kc, this.log, this.opts.follow, (users) => { if (users.size) this.onChange(users); });
+          s = new LogStream(t, spec, this.kc, this.log, this.opts.follow, (users) => {
+            if (users.size) this.onChange(users);
+          });
           this.streams.set(id, s);
           s.start();
         }
@@ -68,8 +70,15 @@ export class LogManager {
   view(spec: LogSpec, now = Date.now()): LogView {
     const ids = this.bySpec.get(logSpecId(spec));
     if (!ids) return { state: 'pending', streams: [] };
-    const streams = [...ids.keys()].map((id) => this.streams.get(id)).filter((s): s is LogStream => !!s).map((s) => s.view(now));
-    const state = streams.some((s) => s.state === 'pending') ? 'pending' : streams.length && streams.every((s) => s.state === 'failing') ? 'failing' : 'ok';
+    const streams = [...ids.keys()]
+      .map((id) => this.streams.get(id))
+      .filter((s): s is LogStream => !!s)
+      .map((s) => s.view(now));
+    const state = streams.some((s) => s.state === 'pending')
+      ? 'pending'
+      : streams.length && streams.every((s) => s.state === 'failing')
+        ? 'failing'
+        : 'ok';
     return { state, streams };
   }
 

@@ -76,38 +76,66 @@ export class Manager {
   constructor(private readonly opts: ManagerOptions) {
     const { kc, log } = opts;
     const m = this.metrics;
-    this.monitors = new Informer(kc, { path: `/apis/${GROUP}/${VERSION}/${PLURAL}`, log: log.child('informer', { resource: PLURAL }), absentRetryMs: 10_000 });
+    this.monitors = new Informer(kc, {
+      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      log: log.child('informer', { resource: PLURAL }),
+      absentRetryMs: 10_000,
+    });
     const changed = (names: ReadonlySet<string>) => {
       for (const n of names) {
         this.reconciler.sourceChanged(n);
         this.queue.add(n);
       }
     };
-    this.sources = new SourceManager(kc, log, changed, {},
-      (resource, synced) => { m.informerSynced.set({ resource }, synced ? 1 : 0); });
+    this.sources = new SourceManager(kc, log, changed, {}, (resource, synced) => {
+      m.informerSynced.set({ resource }, synced ? 1 : 0);
+    });
     this.scrapes = new ScrapeManager(kc, log.child('scrape'), changed);
     this.logs = new LogManager(kc, log.child('logs'), changed);
     const recorder = new EventRecorder(kc, {
-      controller: 'kaiwo-monitor', instance: this.identity.slice(0, 128), log: log.child('events'),
-      onOutcome: (outcome, reason) => { m.events.inc({ reason, outcome }); },
+      controller: 'kaiwo-monitor',
+      instance: this.identity.slice(0, 128),
+      log: log.child('events'),
+      onOutcome: (outcome, reason) => {
+        m.events.inc({ reason, outcome });
+      },
     });
     this.reconciler = new Reconciler({
-      kc, monitors: this.monitors, sources: this.sources, scrapes: this.scrapes, logs: this.logs, discovery: new VersionDiscovery(kc),
-      recorder, metrics: m, monitorMetrics: this.monitorMetrics, log, heartbeatMs: opts.statusHeartbeatMs,
+      kc,
+      monitors: this.monitors,
+      sources: this.sources,
+      scrapes: this.scrapes,
+      logs: this.logs,
+      discovery: new VersionDiscovery(kc),
+      recorder,
+      metrics: m,
+      monitorMetrics: this.monitorMetrics,
+      log,
+      heartbeatMs: opts.statusHeartbeatMs,
     });
     const labels = { name: CONTROLLER, controller: CONTROLLER };
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: opts.maxConcurrentReconciles,
       hooks: {
-        onDepth: (d) => { m.workqueueDepth.set(labels, d); },
-        onAdd: () => { m.workqueueAdds.inc(labels); },
-        onRetry: () => { m.workqueueRetries.inc(labels); },
+        onDepth: (d) => {
+          m.workqueueDepth.set(labels, d);
+        },
+        onAdd: () => {
+          m.workqueueAdds.inc(labels);
+        },
+        onRetry: () => {
+          m.workqueueRetries.inc(labels);
+        },
         onResult: (key, result, secs, error) => {
           m.reconcileTime.observe({ controller: CONTROLLER }, secs);
           m.reconcileTotal.inc({ controller: CONTROLLER, result });
           if (result === 'error') {
             m.reconcileErrors.inc({ controller: CONTROLLER });
-            log.error('reconcile failed; will retry with backoff', { monitor: key, controller: CONTROLLER, error: error instanceof Error ? error.message : String(error) });
+            log.error('reconcile failed; will retry with backoff', {
+              monitor: key,
+              controller: CONTROLLER,
+              error: error instanceof Error ? error.message : String(error),
+            });
           }
         },
       },
@@ -117,7 +145,9 @@ export class Manager {
     this.monitors.on((_type, obj) => {
       const name = obj.metadata.name;
       this.queue.add(name);
-      const p = this.reconciler.prepare(name).catch((err: unknown) => { log.warn('cannot start sources', { monitor: name, error: err }); });
+      const p = this.reconciler.prepare(name).catch((err: unknown) => {
+        log.warn('cannot start sources', { monitor: name, error: err });
+      });
       this.preparing.add(p);
       void p.finally(() => this.preparing.delete(p));
     });
@@ -163,10 +193,20 @@ export class Manager {
       this.servers.push(probes);
     }
     const metrics = await startMetricsServer({
-      bindAddress: this.opts.metricsBindAddress, secure: this.opts.metricsSecure, registry: this.metrics.registry, kc: this.opts.kc, log,
-      onReview: (kind, result) => { m.authReviews.inc({ kind, result }); },
-      onResponse: (code) => { m.metricsResponses.inc({ code: String(code) }); },
-      onUnexpected: () => { m.unexpectedErrors.inc({ source: 'handler' }); },
+      bindAddress: this.opts.metricsBindAddress,
+      secure: this.opts.metricsSecure,
+      registry: this.metrics.registry,
+      kc: this.opts.kc,
+      log,
+      onReview: (kind, result) => {
+        m.authReviews.inc({ kind, result });
+      },
+      onResponse: (code) => {
+        m.metricsResponses.inc({ code: String(code) });
+      },
+      onUnexpected: () => {
+        m.unexpectedErrors.inc({ source: 'handler' });
+      },
       ...(this.opts.metricsCertPath ? { certPath: this.opts.metricsCertPath } : {}),
       ...(this.opts.metricsCertName ? { certName: this.opts.metricsCertName } : {}),
       ...(this.opts.metricsCertKey ? { keyName: this.opts.metricsCertKey } : {}),
@@ -175,7 +215,12 @@ export class Manager {
       this.metricsPort = metrics.port;
       this.servers.push(metrics);
     }
-    log.info('serving', { metricsPort: this.metricsPort ?? 'off', metricsSecure: this.opts.metricsSecure, probePort: this.probePort ?? 'off', identity: this.identity });
+    log.info('serving', {
+      metricsPort: this.metricsPort ?? 'off',
+      metricsSecure: this.opts.metricsSecure,
+      probePort: this.probePort ?? 'off',
+      identity: this.identity,
+    });
 
     const startLeading = async () => {
       this.leading = true;
@@ -197,9 +242,16 @@ export class Manager {
     if (!namespace) throw new Error('--leader-elect needs --leader-election-namespace when not running in a cluster');
     this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 0);
     this.elector = new LeaderElector(this.opts.kc, {
-      namespace, name: this.opts.leaderElectionId, identity: this.identity, log: log.child('leader'),
-      leaseDurationMs: this.opts.leaseDurationMs, renewDeadlineMs: this.opts.renewDeadlineMs, retryPeriodMs: this.opts.retryPeriodMs,
-      onStartedLeading: () => { void startLeading(); },
+      namespace,
+      name: this.opts.leaderElectionId,
+      identity: this.identity,
+      log: log.child('leader'),
+      leaseDurationMs: this.opts.leaseDurationMs,
+      renewDeadlineMs: this.opts.renewDeadlineMs,
+      retryPeriodMs: this.opts.retryPeriodMs,
+      onStartedLeading: () => {
+        void startLeading();
+      },
       onStoppedLeading: () => {
         this.leading = false;
         this.metrics.leaderStatus.set({ name: this.opts.leaderElectionId }, 0);

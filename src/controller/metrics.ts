@@ -57,19 +57,62 @@ export class MonitorMetrics {
   /** monitor → metric → JSON of each label set written for it. */
   private readonly written = new Map<string, Map<Removable, Set<string>>>();
 
-  constructor(private readonly registry: Registry, gauges: Record<string, GaugeDef> = checkGauges()) {
+  constructor(
+    private readonly registry: Registry,
+    gauges: Record<string, GaugeDef> = checkGauges(),
+  ) {
     const registers = [registry];
     for (const [name, d] of Object.entries(gauges)) {
       this.checkGauges.set(name, new Gauge({ name, help: d.help, labelNames: ['monitor', ...d.labelNames], registers }));
     }
-    this.condition = new Gauge({ name: 'kaiwo_monitor_condition', help: 'KaiwoMonitor condition status (1 for the current status of each condition type)', labelNames: ['monitor', 'type', 'status'], registers });
-    this.findings = new Gauge({ name: 'kaiwo_monitor_findings', help: 'Findings on a KaiwoMonitor by component and severity (totals, not capped at 50)', labelNames: ['monitor', 'component', 'severity'], registers });
-    this.findingReasons = new Gauge({ name: 'kaiwo_monitor_finding_reasons', help: 'Findings on a KaiwoMonitor by component, severity and reason', labelNames: ['monitor', 'component', 'severity', 'reason'], registers });
-    this.summary = new Gauge({ name: 'kaiwo_monitor_summary', help: 'Counts from status.summary (e.g. gpuNodes ready, gpusInstalled, gpusAvailable)', labelNames: ['monitor', 'component', 'count'], registers });
-    this.eventToStatus = new Histogram({ name: 'kaiwo_monitor_event_to_status_seconds', help: 'Detection latency: first watch event or scrape that changed a monitor until its status was written', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
-    this.lastCheck = new Gauge({ name: 'kaiwo_monitor_last_check_timestamp_seconds', help: 'Unix time of the last evaluation of a KaiwoMonitor', labelNames: ['monitor'], registers });
-    this.checkRuns = new Counter({ name: 'kaiwo_monitor_check_runs_total', help: 'Checks run on a KaiwoMonitor (an unchanged input reuses the last outcome and is not counted)', labelNames: ['monitor', 'component'], registers });
-    this.interval = new Gauge({ name: 'kaiwo_monitor_interval_seconds', help: 'spec.interval of a KaiwoMonitor: it is reconciled at least this often', labelNames: ['monitor'], registers });
+    this.condition = new Gauge({
+      name: 'kaiwo_monitor_condition',
+      help: 'KaiwoMonitor condition status (1 for the current status of each condition type)',
+      labelNames: ['monitor', 'type', 'status'],
+      registers,
+    });
+    this.findings = new Gauge({
+      name: 'kaiwo_monitor_findings',
+      help: 'Findings on a KaiwoMonitor by component and severity (totals, not capped at 50)',
+      labelNames: ['monitor', 'component', 'severity'],
+      registers,
+    });
+    this.findingReasons = new Gauge({
+      name: 'kaiwo_monitor_finding_reasons',
+      help: 'Findings on a KaiwoMonitor by component, severity and reason',
+      labelNames: ['monitor', 'component', 'severity', 'reason'],
+      registers,
+    });
+    this.summary = new Gauge({
+      name: 'kaiwo_monitor_summary',
+      help: 'Counts from status.summary (e.g. gpuNodes ready, gpusInstalled, gpusAvailable)',
+      labelNames: ['monitor', 'component', 'count'],
+      registers,
+    });
+    this.eventToStatus = new Histogram({
+      name: 'kaiwo_monitor_event_to_status_seconds',
+      help: 'Detection latency: first watch event or scrape that changed a monitor until its status was written',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.lastCheck = new Gauge({
+      name: 'kaiwo_monitor_last_check_timestamp_seconds',
+      help: 'Unix time of the last evaluation of a KaiwoMonitor',
+      labelNames: ['monitor'],
+      registers,
+    });
+    this.checkRuns = new Counter({
+      name: 'kaiwo_monitor_check_runs_total',
+      help: 'Checks run on a KaiwoMonitor (an unchanged input reuses the last outcome and is not counted)',
+      labelNames: ['monitor', 'component'],
+      registers,
+    });
+    this.interval = new Gauge({
+      name: 'kaiwo_monitor_interval_seconds',
+      help: 'spec.interval of a KaiwoMonitor: it is reconciled at least this often',
+      labelNames: ['monitor'],
+      registers,
+    });
   }
 
   /**
@@ -95,7 +138,11 @@ export class MonitorMetrics {
     }
     for (const component of components ?? new Set([...findings.map((f) => f.component), ...Object.keys(summary)])) {
       for (const severity of SEVERITIES) {
-        set(this.findings, { monitor: name, component, severity }, findings.filter((f) => f.component === component && f.severity === severity).length);
+        set(
+          this.findings,
+          { monitor: name, component, severity },
+          findings.filter((f) => f.component === component && f.severity === severity).length,
+        );
       }
     }
     const byReason = new Map<string, number>();

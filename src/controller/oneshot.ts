@@ -14,7 +14,11 @@ import { buildStatus } from './status.js';
  * Evaluates a spec once, without a KaiwoMonitor object or writes: lists what the enabled checks read, waits for
  * every source and metrics endpoint to answer (or `timeoutMs`), runs the checks and builds the status.
  */
-export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts: { log: Logger; timeoutMs: number; progress?: (msg: string) => void }): Promise<KaiwoMonitorStatus> {
+export async function evaluateOnce(
+  kc: KubeConfig,
+  spec: KaiwoMonitorSpec,
+  opts: { log: Logger; timeoutMs: number; progress?: (msg: string) => void },
+): Promise<KaiwoMonitorStatus> {
   const name = 'kaiwo-monitor-check';
   const sources = new SourceManager(kc, opts.log, () => undefined, { absentRetryMs: 3_600_000 });
   const scrapes = new ScrapeManager(kc, opts.log, () => undefined);
@@ -24,7 +28,10 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
     const checks = await checksForCluster(spec, new VersionDiscovery(kc));
     const all = checks.flatMap((c) => Object.entries(c.sources));
     const allScrapes = checks.flatMap((c) => Object.values(c.scrapes));
-    sources.use(name, all.map(([, s]) => s));
+    sources.use(
+      name,
+      all.map(([, s]) => s),
+    );
     scrapes.use(name, allScrapes);
     const reported = new Set<string>();
     let logsStarted = false;
@@ -36,12 +43,17 @@ export async function evaluateOnce(kc: KubeConfig, spec: KaiwoMonitorSpec, opts:
         if (awaited(v, s)) waiting++;
         else if (!reported.has(k)) {
           reported.add(k);
-          opts.progress?.(`${k}: ${v.state === 'absent' ? 'not served (not installed)' : v.state === 'pending' ? `cannot be listed (${v.error ?? ''}), done without` : `${v.objects.length} listed`}`);
+          opts.progress?.(
+            `${k}: ${v.state === 'absent' ? 'not served (not installed)' : v.state === 'pending' ? `cannot be listed (${v.error ?? ''}), done without` : `${v.objects.length} listed`}`,
+          );
         }
       }
       waiting += allScrapes.filter((s) => scrapes.view(s).state === 'pending').length;
       if (waiting === 0 && !logsStarted) {
-        logs.use(name, wantedLogs(checks, (s) => sources.view(s)));
+        logs.use(
+          name,
+          wantedLogs(checks, (s) => sources.view(s)),
+        );
         logsStarted = true;
       }
       if (logsStarted && !logs.allDone) waiting++;

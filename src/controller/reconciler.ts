@@ -59,8 +59,12 @@ export function logTransitions(log: Logger, before: KaiwoMonitorStatus | undefin
   for (const t of transitions(before, after)) {
     const c = t.condition;
     log.info('condition changed', {
-      type: c.type, from: t.previous?.status ?? 'none', to: c.status, reason: c.reason,
-      ...(t.previous?.status === c.status ? { previousReason: t.previous.reason } : {}), conditionMessage: c.message,
+      type: c.type,
+      from: t.previous?.status ?? 'none',
+      to: c.status,
+      reason: c.reason,
+      ...(t.previous?.status === c.status ? { previousReason: t.previous.reason } : {}),
+      conditionMessage: c.message,
     });
   }
 }
@@ -104,8 +108,14 @@ export class Reconciler {
     }
     const checks = await checksForCluster(spec, this.opts.discovery);
     if (this.current(name)?.metadata.uid !== m?.metadata.uid) return; // deleted or replaced meanwhile
-    this.opts.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
-    this.opts.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
+    this.opts.sources.use(
+      name,
+      checks.flatMap((c) => Object.values(c.sources)),
+    );
+    this.opts.scrapes.use(
+      name,
+      checks.flatMap((c) => Object.values(c.scrapes)),
+    );
   }
 
   /**
@@ -123,8 +133,12 @@ export class Reconciler {
     } finally {
       const requeue = result?.requeueAfterMs;
       this.opts.log.debug('reconciled', {
-        controller: CONTROLLER, monitor: name, reconcileID, durationMs: Math.round((performance.now() - started) * 10) / 10,
-        outcome: result ? (trace.outcome ?? 'evaluated') : 'error', ...(trace.sources ? { sources: trace.sources } : {}),
+        controller: CONTROLLER,
+        monitor: name,
+        reconcileID,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        outcome: result ? (trace.outcome ?? 'evaluated') : 'error',
+        ...(trace.sources ? { sources: trace.sources } : {}),
         ...(trace.scrapes ? { scrapes: trace.scrapes } : {}),
         ...(requeue !== undefined ? { requeueAfterMs: Math.round(requeue), nextAt: new Date(Date.now() + requeue).toISOString() } : {}),
       });
@@ -167,35 +181,84 @@ export class Reconciler {
         this.loggedInvalid.set(name, `${generation}|${invalid}`);
         log.warn('invalid spec: not evaluated until it is fixed (Ready=False/InvalidSpec)', { generation, error: invalid });
       }
-      const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs }));
+      const status = await this.write(
+        m,
+        buildStatus({ generation, previous: m.status, outcomes: [], invalidSpec: invalid, now, heartbeatMs: this.opts.heartbeatMs }),
+      );
       logTransitions(log, m.status, status);
       trace.outcome = 'invalidSpec';
-      this.opts.monitorMetrics.observe({ monitor: name, conditions: status.conditions ?? [], findings: status.findings ?? [], at: now, summary: status.summary, components: enabled });
+      this.opts.monitorMetrics.observe({
+        monitor: name,
+        conditions: status.conditions ?? [],
+        findings: status.findings ?? [],
+        at: now,
+        summary: status.summary,
+        components: enabled,
+      });
       await this.emitEvents(m, spec, m.status, status);
       return {};
     }
     this.loggedInvalid.delete(name);
     const checks = await checksForCluster(spec, this.opts.discovery);
 
-    this.opts.sources.use(name, checks.flatMap((c) => Object.values(c.sources)));
-    this.opts.scrapes.use(name, checks.flatMap((c) => Object.values(c.scrapes)));
-    this.opts.logs?.use(name, wantedLogs(checks, (s) => this.opts.sources.view(s)));
+    this.opts.sources.use(
+      name,
+      checks.flatMap((c) => Object.values(c.sources)),
+    );
+    this.opts.scrapes.use(
+      name,
+      checks.flatMap((c) => Object.values(c.scrapes)),
+    );
+    this.opts.logs?.use(
+      name,
+      wantedLogs(checks, (s) => this.opts.sources.view(s)),
+    );
     let memo = this.memos.get(name);
     const resyncMs = Math.max(durationMs(spec.interval), RESYNC_MS);
-    if (!memo) this.memos.set(name, memo = new CheckMemo(resyncMs));
+    if (!memo) this.memos.set(name, (memo = new CheckMemo(resyncMs)));
     memo.reset(`${m.metadata.uid ?? ''}/${generation}`, resyncMs);
-    const outcomes = runChecks(checks, this.opts.sources, this.opts.scrapes, now, (check, error) => {
-      log.error('check failed', { component: check.component, error });
-    }, this.opts.logs, memo, (component) => { this.opts.monitorMetrics.countRun(name, component); });
-    const next = Math.min(now.getTime() + durationMs(spec.interval), memo.nextExpiry(), ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity));
-    trace.sources = Object.fromEntries(checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.opts.sources.view(s).state])));
-    trace.scrapes = Object.fromEntries(checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.opts.scrapes.view(s).state])));
+    const outcomes = runChecks(
+      checks,
+      this.opts.sources,
+      this.opts.scrapes,
+      now,
+      (check, error) => {
+        log.error('check failed', { component: check.component, error });
+      },
+      this.opts.logs,
+      memo,
+      (component) => {
+        this.opts.monitorMetrics.countRun(name, component);
+      },
+    );
+    const next = Math.min(
+      now.getTime() + durationMs(spec.interval),
+      memo.nextExpiry(),
+      ...outcomes.map((o) => o.result?.nextCheckAt?.getTime() ?? Infinity),
+    );
+    trace.sources = Object.fromEntries(
+      checks.flatMap((c) => Object.entries(c.sources).map(([k, s]) => [`${c.component}.${k}`, this.opts.sources.view(s).state])),
+    );
+    trace.scrapes = Object.fromEntries(
+      checks.flatMap((c) => Object.entries(c.scrapes).map(([k, s]) => [`${c.component}.${k}`, this.opts.scrapes.view(s).state])),
+    );
     const status = await this.write(m, buildStatus({ generation, previous: m.status, outcomes, now, heartbeatMs: this.opts.heartbeatMs }));
     logTransitions(log, m.status, status);
     const gauges: Record<string, GaugeSample[]> = {};
-    for (const [metric, samples] of outcomes.flatMap((o) => Object.entries(o.result?.gauges ?? {}))) (gauges[metric] ??= []).push(...samples);
-    const findings = outcomes.flatMap((o) => (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason })));
-    this.opts.monitorMetrics.observe({ monitor: name, conditions: status.conditions ?? [], findings, at: now, summary: status.summary, components: enabled, gauges });
+    for (const [metric, samples] of outcomes.flatMap((o) => Object.entries(o.result?.gauges ?? {})))
+      (gauges[metric] ??= []).push(...samples);
+    const findings = outcomes.flatMap((o) =>
+      (o.result?.findings ?? []).map((f) => ({ severity: f.severity, component: o.component, reason: f.reason })),
+    );
+    this.opts.monitorMetrics.observe({
+      monitor: name,
+      conditions: status.conditions ?? [],
+      findings,
+      at: now,
+      summary: status.summary,
+      components: enabled,
+      gauges,
+    });
     await this.emitEvents(m, spec, m.status, status);
     return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }
@@ -204,7 +267,10 @@ export class Reconciler {
   private async write(m: KaiwoMonitor, status: KaiwoMonitorStatus): Promise<KaiwoMonitorStatus> {
     const res = await writeMonitorStatus(this.opts.kc, m, status, { now: new Date(), heartbeatMs: this.opts.heartbeatMs });
     if (res.rejected !== undefined) {
-      this.opts.log.error('the API server rejected the status; wrote Ready=False/StatusRejected', { monitor: m.metadata.name, error: res.rejected });
+      this.opts.log.error('the API server rejected the status; wrote Ready=False/StatusRejected', {
+        monitor: m.metadata.name,
+        error: res.rejected,
+      });
     }
     const changedAt = this.changedSince.get(m.metadata.name);
     this.changedSince.delete(m.metadata.name);
@@ -216,14 +282,21 @@ export class Reconciler {
     return res.status;
   }
 
-  private async emitEvents(m: KaiwoMonitor, spec: KaiwoMonitorSpec, before: KaiwoMonitorStatus | undefined, after: KaiwoMonitorStatus): Promise<void> {
+  private async emitEvents(
+    m: KaiwoMonitor,
+    spec: KaiwoMonitorSpec,
+    before: KaiwoMonitorStatus | undefined,
+    after: KaiwoMonitorStatus,
+  ): Promise<void> {
     if (!spec.events.enabled) return;
     const regarding = { apiVersion: API_VERSION, kind: KIND, name: m.metadata.name, ...(m.metadata.uid ? { uid: m.metadata.uid } : {}) };
     const changed = notableTransitions(before, after);
     for (const t of changed) {
       const c = t.condition;
       await this.opts.recorder.emit({
-        regarding, reason: c.reason, action: c.type,
+        regarding,
+        reason: c.reason,
+        action: c.type,
         type: c.status === 'False' ? 'Warning' : 'Normal',
         note: `${c.type} is ${c.status}${t.previous ? ` (was ${t.previous.status})` : ''}: ${c.message}`,
       });
@@ -234,7 +307,10 @@ export class Reconciler {
       const o = f.object;
       const ref = o ? ` ${o.kind ?? ''}${o.namespace ? ` ${o.namespace}/` : ' '}${o.name ?? ''}` : '';
       await this.opts.recorder.emit({
-        regarding, reason: f.reason, action: CONDITION_TYPES[f.component] ?? f.component, type: 'Warning',
+        regarding,
+        reason: f.reason,
+        action: CONDITION_TYPES[f.component] ?? f.component,
+        type: 'Warning',
         note: `${COMPONENT_LABELS[f.component] ?? f.component}:${ref}: ${f.message}`,
       });
     }

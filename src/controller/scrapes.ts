@@ -28,8 +28,17 @@ export function trimHistory<T extends { bytes: number }>(history: T[], count: nu
 }
 
 export function scrapeId(s: ScrapeSpec): string {
-  return JSON.stringify([s.url, s.query ?? '', s.intervalMs, s.timeoutMs, s.maxBytes, s.tls, s.bearerToken, [...s.keep].sort(),
-    s.historySize]);
+  return JSON.stringify([
+    s.url,
+    s.query ?? '',
+    s.intervalMs,
+    s.timeoutMs,
+    s.maxBytes,
+    s.tls,
+    s.bearerToken,
+    [...s.keep].sort(),
+    s.historySize,
+  ]);
 }
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -118,7 +127,9 @@ export class ScrapeManager {
 
   private schedule(loop: Loop, delayMs: number): void {
     if (loop.stopped) return;
-    loop.timer = setTimeout(() => { void this.once(loop); }, delayMs);
+    loop.timer = setTimeout(() => {
+      void this.once(loop);
+    }, delayMs);
     loop.timer.unref();
   }
 
@@ -127,13 +138,19 @@ export class ScrapeManager {
     try {
       const token = await this.token(s);
       const target = {
-        url: s.url, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, insecureSkipVerify: s.tls.insecureSkipVerify, ...(token ? { token } : {}),
-        ...(s.tls.caBundle ? { caBundle: s.tls.caBundle } : {}), ...(s.tls.serverName ? { serverName: s.tls.serverName } : {}),
+        url: s.url,
+        timeoutMs: s.timeoutMs,
+        maxBytes: s.maxBytes,
+        insecureSkipVerify: s.tls.insecureSkipVerify,
+        ...(token ? { token } : {}),
+        ...(s.tls.caBundle ? { caBundle: s.tls.caBundle } : {}),
+        ...(s.tls.serverName ? { serverName: s.tls.serverName } : {}),
       };
       const limits = { maxSamples: PARSE_DEFAULTS.maxSamples, maxKeptBytes: PER_SCRAPE_BYTES };
-      const got = s.query !== undefined
-        ? await instantQuery({ ...target, query: s.query }, limits)
-        : await scrape(target, { ...limits, ...(s.keep.length ? { keep: keeps(s.keep) } : {}) });
+      const got =
+        s.query !== undefined
+          ? await instantQuery({ ...target, query: s.query }, limits)
+          : await scrape(target, { ...limits, ...(s.keep.length ? { keep: keeps(s.keep) } : {}) });
       if (got.truncated !== loop.truncated || (got.longLabels > 0 && loop.view.state !== 'ok')) {
         const what = { url: s.url, kept: got.samples.length, truncated: got.truncated, longLabelValuesDropped: got.longLabels };
         if (got.truncated || got.longLabels) this.log.warn('metrics scrape exceeded its limits; kept the first samples', what);
@@ -150,7 +167,14 @@ export class ScrapeManager {
       if (before?.error !== message) {
         this.log.warn('metrics scrape failed', { url: s.url, reason, error: message, consecutiveFailures: failures });
       }
-      loop.view = { state: 'failing', reason, error: message, failures, failingSince: before?.failingSince ?? Date.now(), history: loop.view.history };
+      loop.view = {
+        state: 'failing',
+        reason,
+        error: message,
+        failures,
+        failingSince: before?.failingSince ?? Date.now(),
+        history: loop.view.history,
+      };
     }
     if (loop.stopped) return;
     this.onScrape(loop.users);
@@ -175,15 +199,19 @@ export class ScrapeManager {
     if (hit && Date.now() - hit.at < 60_000) return hit.token;
     const where = `Secret ${ref.namespace}/${ref.name}`;
     const path = `/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`;
-    const secret = await rawJson<{ data?: Record<string, unknown> } | null>(this.kc, { method: 'GET', path, timeoutMs: 10_000 })
-      .catch((err: unknown) => {
+    const secret = await rawJson<{ data?: Record<string, unknown> } | null>(this.kc, { method: 'GET', path, timeoutMs: 10_000 }).catch(
+      (err: unknown) => {
         throw new ScrapeError('MetricsUnauthorized', `cannot read token ${where}: ${err instanceof Error ? err.message : String(err)}`);
-      });
+      },
+    );
     const raw = secret?.data?.[ref.key];
     const token = typeof raw === 'string' ? Buffer.from(raw, 'base64').toString('utf8').trim() : undefined;
     if (!token) throw new ScrapeError('MetricsUnauthorized', `Secret ${ref.namespace}/${ref.name} has no key ${ref.key}`);
     if (!headerSafe(token)) {
-      throw new ScrapeError('MetricsUnauthorized', `the token in ${where} key ${ref.key} has a newline or other character not allowed in HTTP`);
+      throw new ScrapeError(
+        'MetricsUnauthorized',
+        `the token in ${where} key ${ref.key} has a newline or other character not allowed in HTTP`,
+      );
     }
     this.tokens.set(key, { at: Date.now(), token });
     return token;

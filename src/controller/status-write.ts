@@ -12,7 +12,12 @@ import { jsonEqual, writeStatus } from '../runtime/status.js';
  * cutting makes it equal to the stored status, the stored lastCheckTime is kept within the heartbeat, so a value
  * that is clamped every time does not cause a PATCH on every evaluation.
  */
-export function fitStatus(status: KaiwoMonitorStatus, previous: KaiwoMonitorStatus | undefined, now: Date, heartbeatMs: number): KaiwoMonitorStatus {
+export function fitStatus(
+  status: KaiwoMonitorStatus,
+  previous: KaiwoMonitorStatus | undefined,
+  now: Date,
+  heartbeatMs: number,
+): KaiwoMonitorStatus {
   const fitted = (sanitize(status, statusSchema) ?? {}) as KaiwoMonitorStatus;
   const prevCheck = previous?.lastCheckTime;
   if (prevCheck !== undefined && fitted.lastCheckTime !== prevCheck && now.getTime() - Date.parse(prevCheck) < heartbeatMs) {
@@ -27,14 +32,28 @@ export function fitStatus(status: KaiwoMonitorStatus, previous: KaiwoMonitorStat
 export function rejectedStatus(m: KaiwoMonitor, apiMessage: string, now: Date): KaiwoMonitorStatus {
   const observedGeneration = m.metadata.generation ?? 1;
   let conditions = (m.status?.conditions ?? []).filter((c) => c.type === READY || c.type === HEALTHY);
-  conditions = setCondition(conditions, {
-    type: READY, status: 'False', reason: 'StatusRejected', observedGeneration,
-    message: truncate(`the API server rejected the computed status: ${apiMessage}`, 1024),
-  }, now);
-  conditions = setCondition(conditions, {
-    type: HEALTHY, status: 'Unknown', reason: 'StatusRejected', observedGeneration,
-    message: 'not reported: the computed status was rejected (see Ready)',
-  }, now);
+  conditions = setCondition(
+    conditions,
+    {
+      type: READY,
+      status: 'False',
+      reason: 'StatusRejected',
+      observedGeneration,
+      message: truncate(`the API server rejected the computed status: ${apiMessage}`, 1024),
+    },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: HEALTHY,
+      status: 'Unknown',
+      reason: 'StatusRejected',
+      observedGeneration,
+      message: 'not reported: the computed status was rejected (see Ready)',
+    },
+    now,
+  );
   return { observedGeneration, lastCheckTime: isoSeconds(now), conditions };
 }
 
@@ -43,7 +62,10 @@ export function rejectedStatus(m: KaiwoMonitor, apiMessage: string, now: Date): 
  * still rejects it, write rejectedStatus instead. Returns the status the object has afterwards.
  */
 export async function writeMonitorStatus(
-  kc: KubeConfig, m: KaiwoMonitor, status: KaiwoMonitorStatus, opts: { now: Date; heartbeatMs: number },
+  kc: KubeConfig,
+  m: KaiwoMonitor,
+  status: KaiwoMonitorStatus,
+  opts: { now: Date; heartbeatMs: number },
 ): Promise<{ written: boolean; object?: KaiwoMonitor; status: KaiwoMonitorStatus; rejected?: string }> {
   const objectPath = `/apis/${GROUP}/${VERSION}/${PLURAL}/${m.metadata.name}`;
   const desired = fitStatus(status, m.status, opts.now, opts.heartbeatMs);
@@ -51,7 +73,9 @@ export async function writeMonitorStatus(
     rejected: (message) => fitStatus(rejectedStatus(m, message, opts.now), m.status, opts.now, opts.heartbeatMs),
   });
   return {
-    written: res.written, status: res.status as KaiwoMonitorStatus,
-    ...(res.object ? { object: res.object as KaiwoMonitor } : {}), ...(res.rejected !== undefined ? { rejected: res.rejected } : {}),
+    written: res.written,
+    status: res.status as KaiwoMonitorStatus,
+    ...(res.object ? { object: res.object as KaiwoMonitor } : {}),
+    ...(res.rejected !== undefined ? { rejected: res.rejected } : {}),
   };
 }

@@ -2,7 +2,13 @@ import { andStatus, findCondition, isTransition, removeCondition, setCondition, 
 import { MAX_FINDINGS, SEVERITIES } from '../api/schema.js';
 import { isoSeconds } from '../api/time.js';
 import {
-  type Component, type Condition, type ComponentSummary, type Finding, HEALTHY, type KaiwoMonitorStatus, READY,
+  type Component,
+  type Condition,
+  type ComponentSummary,
+  type Finding,
+  HEALTHY,
+  type KaiwoMonitorStatus,
+  READY,
 } from '../api/types.js';
 import type { CheckResult } from '../checks/types.js';
 import { jsonEqual } from '../runtime/status.js';
@@ -42,9 +48,17 @@ export function initialStatus(generation: number, enabled: readonly ComponentInf
   };
   set(READY, OBSERVING, 'first reconcile: checks have not run yet');
   set(HEALTHY, NOT_OBSERVED, 'nothing observed yet');
-  conditions = setCondition(conditions, {
-    type: RECONCILING, status: 'True', reason: OBSERVING, message: 'first reconcile: checks have not run yet', observedGeneration: generation,
-  }, now);
+  conditions = setCondition(
+    conditions,
+    {
+      type: RECONCILING,
+      status: 'True',
+      reason: OBSERVING,
+      message: 'first reconcile: checks have not run yet',
+      observedGeneration: generation,
+    },
+    now,
+  );
   for (const c of enabled) set(c.conditionType, NOT_OBSERVED, `${c.label} not observed yet`);
   const summary = Object.fromEntries(enabled.map((c) => [c.component, { display: columnText('Unknown', undefined) }]));
   return { observedGeneration: generation, lastCheckTime: isoSeconds(now), conditions, ...(enabled.length ? { summary } : {}) };
@@ -58,7 +72,11 @@ export function findingKey(f: Finding): string {
 }
 
 /** Most severe first, then oldest, capped at MAX_FINDINGS; `since` carried over from the previous status. */
-export function rankFindings(all: Finding[], previous: Finding[] | undefined, now: Date): { findings: Finding[]; counts: NonNullable<KaiwoMonitorStatus['findingCounts']> } {
+export function rankFindings(
+  all: Finding[],
+  previous: Finding[] | undefined,
+  now: Date,
+): { findings: Finding[]; counts: NonNullable<KaiwoMonitorStatus['findingCounts']> } {
   const since = new Map((previous ?? []).map((f) => [findingKey(f), f.since]));
   const stamped = all.map((f) => ({
     ...f,
@@ -66,7 +84,9 @@ export function rankFindings(all: Finding[], previous: Finding[] | undefined, no
     message: truncate(f.message, 1024),
     since: f.since ?? since.get(findingKey(f)) ?? isoSeconds(now),
   }));
-  stamped.sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || a.since.localeCompare(b.since) || a.message.localeCompare(b.message));
+  stamped.sort(
+    (a, b) => severityRank(a.severity) - severityRank(b.severity) || a.since.localeCompare(b.since) || a.message.localeCompare(b.message),
+  );
   const count = (s: Finding['severity']) => all.filter((f) => f.severity === s).length;
   return {
     findings: stamped.slice(0, MAX_FINDINGS),
@@ -149,8 +169,11 @@ export function buildStatus(input: BuildInput): KaiwoMonitorStatus {
 
     const statuses = enabled.map((o) => ({ o, c: findCondition(conditions, o.conditionType) }));
     const overall = andStatus(statuses.map((s) => s.c?.status ?? 'Unknown'));
-    const describe = (want: Condition['status']) => statuses.filter((s) => s.c?.status === want)
-      .map((s) => `${s.o.label}: ${s.c?.message ?? ''}`).join('; ');
+    const describe = (want: Condition['status']) =>
+      statuses
+        .filter((s) => s.c?.status === want)
+        .map((s) => `${s.o.label}: ${s.c?.message ?? ''}`)
+        .join('; ');
     if (overall === 'True') set(HEALTHY, 'True', 'AllComponentsHealthy', `all ${enabled.length} monitored components are healthy`);
     else if (overall === 'False') set(HEALTHY, 'False', 'ComponentsUnhealthy', describe('False'));
     else set(HEALTHY, 'Unknown', 'ComponentsUnknown', describe('Unknown') || 'nothing observed yet');

@@ -15,9 +15,11 @@ function at(obj: unknown, path: string): unknown {
  * message for Ready=False/InvalidSpec, or undefined when the spec is usable.
  */
 export function validateSpec(spec: object, checks: readonly AnyCheck[] = CHECKS): string | undefined {
-  const problems = checks.flatMap((c) => c.selectors.flatMap((path) => {
-    const field = `${c.component}.${path}`;
-    return selectorErrors(at(spec, field) as LabelSelector | undefined, `spec.${field}`);
-  }));
+  const problems = checks.flatMap((c) =>
+    c.selectors.flatMap((path) => {
+      const field = `${c.component}.${path}`;
+      return selectorErrors(at(spec, field) as LabelSelector | undefined, `spec.${field}`);
+    }),
+  );
   return problems.length ? problems.join('; ') : undefined;
 }

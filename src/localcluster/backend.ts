@@ -63,7 +63,12 @@ async function startK3s(log: (m: string) => void): Promise<{ kubeconfig: string;
   const { K3sContainer } = await import('@testcontainers/k3s');
   log('starting a K3s container (rancher/k3s:v1.36.2-k3s1)');
   const container = await new K3sContainer('rancher/k3s:v1.36.2-k3s1').start();
-  return { kubeconfig: container.getKubeConfig(), stop: async () => { await container.stop(); } };
+  return {
+    kubeconfig: container.getKubeConfig(),
+    stop: async () => {
+      await container.stop();
+    },
+  };
 }
 
 /**
@@ -86,9 +91,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       throw err;
     }
     return {
-      backend, local, crdSets: sets, serverVersion: local.serverVersion, kubeconfigPath: local.kubeconfigPath,
+      backend,
+      local,
+      crdSets: sets,
+      serverVersion: local.serverVersion,
+      kubeconfigPath: local.kubeconfigPath,
       description: `local control plane (kube-apiserver ${local.serverVersion}, etcd, built from Go modules)`,
-      kubeConfig: () => local.kubeConfig(), startupMs: Date.now() - t0, stop: () => local.stop(),
+      kubeConfig: () => local.kubeConfig(),
+      startupMs: Date.now() - t0,
+      stop: () => local.stop(),
     };
   }
 
@@ -117,7 +128,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   await installCrds(kubeConfig(), await missingOnly(kubeConfig(), all));
   const version = await serverVersion(kubeConfig());
   return {
-    backend, crdSets: sets, serverVersion: version, kubeconfigPath, kubeConfig, startupMs: Date.now() - t0,
+    backend,
+    crdSets: sets,
+    serverVersion: version,
+    kubeconfigPath,
+    kubeConfig,
+    startupMs: Date.now() - t0,
     description: `${description}, Kubernetes ${version}`,
     stop: async () => {
       await stopBackend();

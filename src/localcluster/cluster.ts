@@ -42,7 +42,9 @@ async function up(): Promise<number> {
   rmSync(stateFile, { force: true });
   const logFd = openSync(serveLog, 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'localcluster', 'cluster.ts'), 'serve'], {
-    detached: true, stdio: ['ignore', logFd, logFd], cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    cwd: repoRoot,
   });
   child.unref();
   const deadline = Date.now() + 15 * 60_000; // includes a first build of the binaries
@@ -67,15 +69,29 @@ async function up(): Promise<number> {
 async function serve(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const cp = new LocalControlPlane({ dir: dataDir, log: (m) => { err(m); } });
+  const cp = new LocalControlPlane({
+    dir: dataDir,
+    log: (m) => {
+      err(m);
+    },
+  });
   process.on('exit', () => {
     rmSync(stateFile, { force: true });
   });
   await cp.start();
   const sets = await Promise.all([ownCrds(), kueueCrds(), kaiwoCrds()]);
-  await installCrds(cp.kubeConfig(), sets.flatMap((s) => s.crds));
+  await installCrds(
+    cp.kubeConfig(),
+    sets.flatMap((s) => s.crds),
+  );
   for (const s of sets) err(`installed ${s.crds.length} CRDs: ${s.name} from ${s.source}`);
-  const state: State = { pid: process.pid, childPids: cp.pids, kubeconfig: cp.kubeconfigPath, server: cp.server, version: cp.serverVersion };
+  const state: State = {
+    pid: process.pid,
+    childPids: cp.pids,
+    kubeconfig: cp.kubeconfigPath,
+    server: cp.server,
+    version: cp.serverVersion,
+  };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   // Runs until SIGTERM/SIGINT; LocalControlPlane's signal hook stops etcd and kube-apiserver, then exits.
   setInterval(() => undefined, 1 << 30);
@@ -93,7 +109,9 @@ async function down(): Promise<number> {
   try {
     const op = Number(readFileSync(join(dir, 'operator.pid'), 'utf8'));
     if (op && alive(op)) process.kill(op, 'SIGTERM'); // started by make demo SIM=1
-  } catch { /* no operator */ }
+  } catch {
+    /* no operator */
+  }
   if (alive(s.pid)) process.kill(s.pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
   while (alive(s.pid) && Date.now() < deadline) await sleep(100);
@@ -109,7 +127,8 @@ async function down(): Promise<number> {
  * nothing else is in it (KAIWO_MONITOR_CLUSTER_DIR may point at a directory the user owns).
  */
 function removeState(): boolean {
-  for (const f of [stateFile, dataDir, serveLog, join(dir, 'operator.log'), join(dir, 'operator.pid')]) rmSync(f, { recursive: true, force: true });
+  for (const f of [stateFile, dataDir, serveLog, join(dir, 'operator.log'), join(dir, 'operator.pid')])
+    rmSync(f, { recursive: true, force: true });
   try {
     rmdirSync(dir);
     return true;
@@ -130,10 +149,18 @@ function status(): number {
 
 const cmd = process.argv[2];
 switch (cmd) {
-  case 'up': process.exitCode = await up(); break;
-  case 'down': process.exitCode = await down(); break;
-  case 'status': process.exitCode = status(); break;
-  case 'serve': await serve(); break;
+  case 'up':
+    process.exitCode = await up();
+    break;
+  case 'down':
+    process.exitCode = await down();
+    break;
+  case 'status':
+    process.exitCode = status();
+    break;
+  case 'serve':
+    await serve();
+    break;
   default:
     err('usage: cluster.ts up|down|status');
     process.exitCode = 2;

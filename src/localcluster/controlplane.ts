@@ -31,7 +31,11 @@ function hookProcess(): void {
   process.once('exit', () => {
     for (const cp of live) cp.killNow();
   });
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.once(signal, () => {
       void Promise.allSettled([...live].map((cp) => cp.stop())).finally(() => process.exit(code));
     });
@@ -97,43 +101,55 @@ export class LocalControlPlane {
       const [etcdPort, peerPort] = [await freePort(), await freePort()];
       this.apiPort = await freePort();
       const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-      this.etcd = new ManagedProcess('etcd', bins.etcd, [
-        `--data-dir=${join(this.dir, 'etcd-data')}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-        `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-        '--unsafe-no-fsync=true',
-        '--log-level=warn',
-      ], join(this.dir, 'etcd.log'));
+      this.etcd = new ManagedProcess(
+        'etcd',
+        bins.etcd,
+        [
+          `--data-dir=${join(this.dir, 'etcd-data')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+          `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+          '--unsafe-no-fsync=true',
+          '--log-level=warn',
+        ],
+        join(this.dir, 'etcd.log'),
+      );
       this.etcd.start();
       await this.waitFor(this.etcd, () => this.etcdHealthy(etcdUrl));
 
-      this.apiserver = new ManagedProcess('kube-apiserver', bins.kubeApiServer, [
-        `--etcd-servers=${etcdUrl}`,
-        `--secure-port=${this.apiPort}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        '--endpoint-reconciler-type=none',
-        `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
-        `--tls-cert-file=${this.pki.servingCertFile}`,
-        `--tls-private-key-file=${this.pki.servingKeyFile}`,
-        `--client-ca-file=${this.pki.caCertFile}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
-        `--service-account-issuer=https://127.0.0.1:${this.apiPort}`,
-        `--service-account-key-file=${this.pki.saPublicKeyFile}`,
-        `--service-account-signing-key-file=${this.pki.saPrivateKeyFile}`,
-        '--authorization-mode=RBAC',
-        '--allow-privileged=true',
-        '--disable-admission-plugins=ServiceAccount',
-        '--profiling=false',
-        ...(this.opts.apiServerFlags ?? []),
-      ], join(this.dir, 'kube-apiserver.log'));
+      this.apiserver = new ManagedProcess(
+        'kube-apiserver',
+        bins.kubeApiServer,
+        [
+          `--etcd-servers=${etcdUrl}`,
+          `--secure-port=${this.apiPort}`,
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          '--endpoint-reconciler-type=none',
+          `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
+          `--tls-cert-file=${this.pki.servingCertFile}`,
+          `--tls-private-key-file=${this.pki.servingKeyFile}`,
+          `--client-ca-file=${this.pki.caCertFile}`,
+          '--service-cluster-ip-range=10.0.0.0/24',
+          `--service-account-issuer=https://127.0.0.1:${this.apiPort}`,
+          `--service-account-key-file=${this.pki.saPublicKeyFile}`,
+          `--service-account-signing-key-file=${this.pki.saPrivateKeyFile}`,
+          '--authorization-mode=RBAC',
+          '--allow-privileged=true',
+          '--disable-admission-plugins=ServiceAccount',
+          '--profiling=false',
+          ...(this.opts.apiServerFlags ?? []),
+        ],
+        join(this.dir, 'kube-apiserver.log'),
+      );
       await this.startApiServer();
       await this.writeKubeconfig();
       this.startupMs = Date.now() - t0;
-      this.log(`local control plane ready in ${(this.startupMs / 1000).toFixed(1)}s: kube-apiserver ${this.serverVersion} at ${this.server}, kubeconfig ${this.kubeconfigPath}`);
+      this.log(
+        `local control plane ready in ${(this.startupMs / 1000).toFixed(1)}s: kube-apiserver ${this.serverVersion} at ${this.server}, kubeconfig ${this.kubeconfigPath}`,
+      );
     } catch (err) {
       await this.stop();
       throw err;
@@ -193,14 +209,18 @@ export class LocalControlPlane {
       name: 'admin',
       user: { 'client-certificate-data': b64(this.pki.clientCert), 'client-key-data': b64(this.pki.clientKey) },
     };
-    return JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'kaiwo-monitor-local', cluster: { server: this.server, 'certificate-authority-data': b64(this.pki.caCert) } }],
-      users: [u],
-      contexts: [{ name: 'kaiwo-monitor-local', context: { cluster: 'kaiwo-monitor-local', user: u.name } }],
-      'current-context': 'kaiwo-monitor-local',
-    }, null, 2);
+    return JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'kaiwo-monitor-local', cluster: { server: this.server, 'certificate-authority-data': b64(this.pki.caCert) } }],
+        users: [u],
+        contexts: [{ name: 'kaiwo-monitor-local', context: { cluster: 'kaiwo-monitor-local', user: u.name } }],
+        'current-context': 'kaiwo-monitor-local',
+      },
+      null,
+      2,
+    );
   }
 
   private async writeKubeconfig(): Promise<void> {
@@ -251,17 +271,24 @@ export class LocalControlPlane {
     const pki = this.pki;
     if (!pki) return Promise.reject(new Error('control plane not started'));
     return new Promise((resolveGet, reject) => {
-      const req = httpsRequest(`${this.server}${path}`, {
-        ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, timeout: 2000,
-      }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => {
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) resolveGet(body);
-          else reject(new Error(`GET ${path}: HTTP ${code}: ${body.slice(0, 200)}`));
-        });
-      });
+      const req = httpsRequest(
+        `${this.server}${path}`,
+        {
+          ca: pki.caCert,
+          cert: pki.clientCert,
+          key: pki.clientKey,
+          timeout: 2000,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => {
+            const code = res.statusCode ?? 0;
+            if (code >= 200 && code < 300) resolveGet(body);
+            else reject(new Error(`GET ${path}: HTTP ${code}: ${body.slice(0, 200)}`));
+          });
+        },
+      );
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error(`GET ${path}: timeout`)));
       req.end();

@@ -75,9 +75,16 @@ export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<Crd
     root = await goModuleDir('github.com/silogen/kaiwo', version);
   } catch (err) {
     const why = `${upstream} is missing and ${(err as Error).message.split('\n')[0] ?? ''}`;
-    if (!fallbackNoted) process.stderr.write(`\n  WARNING: Kaiwo's real CRDs are not available (${why}); using the open STAND-IN schemas of src/localcluster/kaiwo-crds.ts\n\n`);
+    if (!fallbackNoted)
+      process.stderr.write(
+        `\n  WARNING: Kaiwo's real CRDs are not available (${why}); using the open STAND-IN schemas of src/localcluster/kaiwo-crds.ts\n\n`,
+      );
     fallbackNoted = true;
-    return { name: `kaiwo ${version} (STAND-IN, real CRDs missing)`, source: `stand-in schemas from src/localcluster/kaiwo-crds.ts (${why})`, crds: kaiwoStandInCrds() };
+    return {
+      name: `kaiwo ${version} (STAND-IN, real CRDs missing)`,
+      source: `stand-in schemas from src/localcluster/kaiwo-crds.ts (${why})`,
+      crds: kaiwoStandInCrds(),
+    };
   }
   const listed = await listedIn(root);
   const dir = join(root, 'config', 'crd', 'bases');
@@ -94,9 +101,17 @@ export async function kaiwoDependencyCrds(version: string): Promise<CrdSet[]> {
   const goMod = await readFile(join(kaiwoUpstreamDir(version), 'src', 'go.mod'), 'utf8');
   const required = (module: string) => new RegExp(`^\\s*${module.replace(/[./]/g, '\\$&')}\\s+(v\\S+)`, 'm').exec(goMod)?.[1];
   const deps: { module: string; dir: string; files: string[] }[] = [
-    { module: 'github.com/ray-project/kuberay/ray-operator', dir: 'config/crd/bases', files: ['ray.io_rayclusters.yaml', 'ray.io_rayjobs.yaml', 'ray.io_rayservices.yaml'] },
+    {
+      module: 'github.com/ray-project/kuberay/ray-operator',
+      dir: 'config/crd/bases',
+      files: ['ray.io_rayclusters.yaml', 'ray.io_rayjobs.yaml', 'ray.io_rayservices.yaml'],
+    },
     { module: 'github.com/project-codeflare/appwrapper', dir: 'config/crd/bases', files: ['workload.codeflare.dev_appwrappers.yaml'] },
-    { module: 'github.com/kserve/kserve', dir: 'config/crd/full', files: ['serving.kserve.io_inferenceservices.yaml', 'serving.kserve.io_servingruntimes.yaml'] },
+    {
+      module: 'github.com/kserve/kserve',
+      dir: 'config/crd/full',
+      files: ['serving.kserve.io_inferenceservices.yaml', 'serving.kserve.io_servingruntimes.yaml'],
+    },
     { module: 'sigs.k8s.io/gateway-api', dir: 'config/crd/standard', files: ['gateway.networking.k8s.io_httproutes.yaml'] },
   ];
   const out: CrdSet[] = [];
@@ -137,15 +152,20 @@ export async function installCrds(kc: KubeConfig, crds: RawCrd[], timeoutMs = 60
   const base = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
   for (const crd of crds) {
     await rawJson(kc, {
-      method: 'PATCH', path: `${base}/${crd.metadata.name}?fieldManager=kaiwo-monitor-dev&force=true`,
-      body: crd, contentType: PatchStrategy.ServerSideApply,
+      method: 'PATCH',
+      path: `${base}/${crd.metadata.name}?fieldManager=kaiwo-monitor-dev&force=true`,
+      body: crd,
+      contentType: PatchStrategy.ServerSideApply,
     });
   }
   const deadline = Date.now() + timeoutMs;
   for (const crd of crds) {
     const name = crd.metadata.name;
     for (;;) {
-      const got = await rawJson<{ status?: { conditions?: { type: string; status: string }[] } }>(kc, { method: 'GET', path: `${base}/${name}` });
+      const got = await rawJson<{ status?: { conditions?: { type: string; status: string }[] } }>(kc, {
+        method: 'GET',
+        path: `${base}/${name}`,
+      });
       if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
       if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs / 1000}s`);
       await new Promise((r) => setTimeout(r, 50));

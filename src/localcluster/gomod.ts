@@ -27,7 +27,9 @@ export function goModuleDir(module: string, version: string): Promise<string> {
         let reason = e.stderr?.trim() ? e.stderr.trim() : e.message;
         try {
           reason = (JSON.parse(e.stdout ?? '') as { Error?: string }).Error ?? reason;
-        } catch { /* not JSON */ }
+        } catch {
+          /* not JSON */
+        }
         throw new Error(`go mod download ${key} failed: ${reason}`, { cause: err });
       }
     })();

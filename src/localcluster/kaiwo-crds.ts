@@ -60,25 +60,27 @@ function crd(k: KindSpec): RawCrd {
       group: k.group,
       names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.kind.toLowerCase() },
       scope: k.scope,
-      versions: [{
-        name: 'v1alpha1',
-        served: true,
-        storage: true,
-        ...(k.status ? { subresources: { status: {} } } : {}),
-        additionalPrinterColumns: k.columns,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: open,
-              ...(k.status ? { status: k.status } : {}),
+      versions: [
+        {
+          name: 'v1alpha1',
+          served: true,
+          storage: true,
+          ...(k.status ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: k.columns,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: open,
+                ...(k.status ? { status: k.status } : {}),
+              },
             },
           },
         },
-      }],
+      ],
     },
   };
 }
@@ -90,13 +92,30 @@ const workloadColumns = [
 
 export function kaiwoStandInCrds(): RawCrd[] {
   return [
-    crd({ group: 'kaiwo.silogen.ai', kind: 'KaiwoJob', plural: 'kaiwojobs', scope: 'Namespaced', status: workloadStatus,
-      columns: [...workloadColumns, { name: 'CompletionTime', type: 'date', jsonPath: '.status.completionTime' }] }),
-    crd({ group: 'kaiwo.silogen.ai', kind: 'KaiwoService', plural: 'kaiwoservices', scope: 'Namespaced', status: workloadStatus,
-      columns: workloadColumns }),
-    crd({ group: 'kaiwo.silogen.ai', kind: 'KaiwoQueueConfig', plural: 'kaiwoqueueconfigs', scope: 'Cluster',
+    crd({
+      group: 'kaiwo.silogen.ai',
+      kind: 'KaiwoJob',
+      plural: 'kaiwojobs',
+      scope: 'Namespaced',
+      status: workloadStatus,
+      columns: [...workloadColumns, { name: 'CompletionTime', type: 'date', jsonPath: '.status.completionTime' }],
+    }),
+    crd({
+      group: 'kaiwo.silogen.ai',
+      kind: 'KaiwoService',
+      plural: 'kaiwoservices',
+      scope: 'Namespaced',
+      status: workloadStatus,
+      columns: workloadColumns,
+    }),
+    crd({
+      group: 'kaiwo.silogen.ai',
+      kind: 'KaiwoQueueConfig',
+      plural: 'kaiwoqueueconfigs',
+      scope: 'Cluster',
       status: { type: 'object', properties: { status: { type: 'string' }, conditions } },
-      columns: [{ name: 'WorkloadStatus', type: 'string', jsonPath: '.status.status' }] }),
+      columns: [{ name: 'WorkloadStatus', type: 'string', jsonPath: '.status.status' }],
+    }),
     crd({ group: 'config.kaiwo.silogen.ai', kind: 'KaiwoConfig', plural: 'kaiwoconfigs', scope: 'Cluster', columns: [] }),
   ];
 }

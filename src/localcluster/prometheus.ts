@@ -12,27 +12,49 @@ function ready(url: string): Promise<boolean> {
       res.resume();
       r(res.statusCode === 200);
     });
-    req.on('error', () => { r(false); });
+    req.on('error', () => {
+      r(false);
+    });
     req.on('timeout', () => req.destroy());
   });
 }
 
 /** A real Prometheus server on 127.0.0.1 scraping the given loopback targets every `scrapeInterval`. */
 export class LocalPrometheus {
-  private constructor(readonly url: string, private readonly proc: ManagedProcess, private readonly dir: string) {}
+  private constructor(
+    readonly url: string,
+    private readonly proc: ManagedProcess,
+    private readonly dir: string,
+  ) {}
 
   static async start(targets: string[], scrapeInterval = '1s'): Promise<LocalPrometheus> {
     const bin = await toolBinary('prometheus');
     const dir = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-prom-'));
-    writeFileSync(join(dir, 'prometheus.yml'), [
-      'global:', `  scrape_interval: ${scrapeInterval}`, `  evaluation_interval: ${scrapeInterval}`,
-      'scrape_configs:', '  - job_name: gpu', '    static_configs:', `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`, '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        `  scrape_interval: ${scrapeInterval}`,
+        `  evaluation_interval: ${scrapeInterval}`,
+        'scrape_configs:',
+        '  - job_name: gpu',
+        '    static_configs:',
+        `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
     const port = await freePort();
-    const proc = new ManagedProcess('prometheus', bin, [
-      `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-    ], join(dir, 'prometheus.log'));
+    const proc = new ManagedProcess(
+      'prometheus',
+      bin,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      join(dir, 'prometheus.log'),
+    );
     proc.start();
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;

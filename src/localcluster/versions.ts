@@ -14,7 +14,16 @@ export interface Versions {
   PROMETHEUS_OPERATOR_VERSION: string;
 }
 
-const required: (keyof Versions)[] = ['K8S_VERSION', 'ETCD_VERSION', 'KUEUE_VERSION', 'KUEUE_LEGACY_VERSION', 'KAIWO_VERSION', 'PROMETHEUS_VERSION', 'HELM_VERSION', 'PROMETHEUS_OPERATOR_VERSION'];
+const required: (keyof Versions)[] = [
+  'K8S_VERSION',
+  'ETCD_VERSION',
+  'KUEUE_VERSION',
+  'KUEUE_LEGACY_VERSION',
+  'KAIWO_VERSION',
+  'PROMETHEUS_VERSION',
+  'HELM_VERSION',
+  'PROMETHEUS_OPERATOR_VERSION',
+];
 
 /** The KEY=value lines of a versions.env file; comments and blank lines are ignored, anything else throws. */
 export function parseVersionLines(text: string): Map<string, string> {

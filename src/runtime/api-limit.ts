@@ -20,7 +20,9 @@ const monotonic: Clock = {
   now: () => performance.now(),
   after(ms, fn) {
     const timer = setTimeout(fn, ms);
-    return () => { clearTimeout(timer); };
+    return () => {
+      clearTimeout(timer);
+    };
   },
 };
 
@@ -40,7 +42,10 @@ export class RequestLimiter {
   private readonly line: Waiter[] = [];
   private cancelTimer: (() => void) | undefined;
 
-  constructor(limit: ApiLimit, private readonly clock: Clock = monotonic) {
+  constructor(
+    limit: ApiLimit,
+    private readonly clock: Clock = monotonic,
+  ) {
     if (!(limit.qps > 0 && Number.isFinite(limit.qps) && Number.isInteger(limit.burst) && limit.burst >= 1)) {
       throw new Error(`API request limit needs qps > 0 and an integer burst >= 1, got qps ${limit.qps}, burst ${limit.burst}`);
     }
@@ -56,7 +61,13 @@ export class RequestLimiter {
     if (signal?.aborted) return Promise.resolve(false);
     if (this.line.length === 0 && this.bucket.take(this.clock.now())) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
-      const w: Waiter = { resolve, signal, onAbort: () => { this.leave(w); } };
+      const w: Waiter = {
+        resolve,
+        signal,
+        onAbort: () => {
+          this.leave(w);
+        },
+      };
       signal?.addEventListener('abort', w.onAbort, { once: true });
       this.line.push(w);
       this.arm();

@@ -1,7 +1,11 @@
 /** Exponential backoff with full jitter in [d/2, d]: initial, ×2 per failure, capped at max. */
 export class Backoff {
   private failures = 0;
-  constructor(private readonly initialMs = 1000, private readonly maxMs = 30_000, private readonly random = Math.random) {}
+  constructor(
+    private readonly initialMs = 1000,
+    private readonly maxMs = 30_000,
+    private readonly random = Math.random,
+  ) {}
 
   next(): number {
     const d = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.failures, 30));

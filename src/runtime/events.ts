@@ -26,7 +26,11 @@ export interface EventInput {
 /** Per-key token buckets in a bounded LRU (client-go's spam filter: 25, then 1 per 5 min; 4096 keys). */
 export class KeyedLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
-  constructor(private readonly burst = 25, private readonly refillMs = 300_000, private readonly maxKeys = 4096) {}
+  constructor(
+    private readonly burst = 25,
+    private readonly refillMs = 300_000,
+    private readonly maxKeys = 4096,
+  ) {}
 
   allow(key: string, now: number): boolean {
     let b = this.buckets.get(key);
@@ -90,7 +94,15 @@ export class EventRecorder {
 
   constructor(
     private readonly kc: KubeConfig,
-    private readonly opts: { controller: string; instance: string; log: Logger; burst?: number; refillMs?: number; now?: () => number; onOutcome?: (o: EventOutcome, reason: string) => void },
+    private readonly opts: {
+      controller: string;
+      instance: string;
+      log: Logger;
+      burst?: number;
+      refillMs?: number;
+      now?: () => number;
+      onOutcome?: (o: EventOutcome, reason: string) => void;
+    },
   ) {
     this.limiter = new KeyedLimiter(opts.burst ?? 25, opts.refillMs ?? 300_000);
   }
@@ -137,17 +149,41 @@ export class EventRecorder {
     return 'created';
   }
 
-  private async create(namespace: string, name: string, e: EventInput, reason: string, action: string, note: string, now: number): Promise<'events.k8s.io' | 'core'> {
+  private async create(
+    namespace: string,
+    name: string,
+    e: EventInput,
+    reason: string,
+    action: string,
+    note: string,
+    now: number,
+  ): Promise<'events.k8s.io' | 'core'> {
     const { uid, resourceVersion, apiVersion, kind, name: objName, namespace: objNs } = e.regarding;
-    const ref = { apiVersion, kind, name: objName, ...(objNs ? { namespace: objNs } : {}), ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+    const ref = {
+      apiVersion,
+      kind,
+      name: objName,
+      ...(objNs ? { namespace: objNs } : {}),
+      ...(uid ? { uid } : {}),
+      ...(resourceVersion ? { resourceVersion } : {}),
+    };
     if (this.api === 'events.k8s.io') {
       try {
         await rawJson(this.kc, {
-          method: 'POST', path: `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+          method: 'POST',
+          path: `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
           body: {
-            apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name, namespace },
-            eventTime: microTime(new Date(now)), reportingController: this.opts.controller, reportingInstance: this.opts.instance,
-            action, reason, note, type: e.type, regarding: ref,
+            apiVersion: 'events.k8s.io/v1',
+            kind: 'Event',
+            metadata: { name, namespace },
+            eventTime: microTime(new Date(now)),
+            reportingController: this.opts.controller,
+            reportingInstance: this.opts.instance,
+            action,
+            reason,
+            note,
+            type: e.type,
+            regarding: ref,
           },
         });
         return 'events.k8s.io';
@@ -158,21 +194,37 @@ export class EventRecorder {
     }
     const ts = isoSeconds(now);
     await rawJson(this.kc, {
-      method: 'POST', path: `/api/v1/namespaces/${namespace}/events`,
+      method: 'POST',
+      path: `/api/v1/namespaces/${namespace}/events`,
       body: {
-        apiVersion: 'v1', kind: 'Event', metadata: { name, namespace }, involvedObject: ref, reason, message: note, type: e.type,
-        action, firstTimestamp: ts, lastTimestamp: ts, count: 1, source: { component: this.opts.controller },
-        reportingComponent: this.opts.controller, reportingInstance: this.opts.instance,
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: ref,
+        reason,
+        message: note,
+        type: e.type,
+        action,
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        count: 1,
+        source: { component: this.opts.controller },
+        reportingComponent: this.opts.controller,
+        reportingInstance: this.opts.instance,
       },
     });
     return 'core';
   }
 
   private async patchSeries(s: Series, now: number): Promise<void> {
-    const path = s.api === 'core' ? `/api/v1/namespaces/${s.namespace}/events/${s.name}` : `/apis/events.k8s.io/v1/namespaces/${s.namespace}/events/${s.name}`;
-    const body = s.api === 'core'
-      ? { count: s.count, lastTimestamp: isoSeconds(now) }
-      : { series: { count: s.count, lastObservedTime: microTime(new Date(now)) } };
+    const path =
+      s.api === 'core'
+        ? `/api/v1/namespaces/${s.namespace}/events/${s.name}`
+        : `/apis/events.k8s.io/v1/namespaces/${s.namespace}/events/${s.name}`;
+    const body =
+      s.api === 'core'
+        ? { count: s.count, lastTimestamp: isoSeconds(now) }
+        : { series: { count: s.count, lastObservedTime: microTime(new Date(now)) } };
     await rawJson(this.kc, { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' });
   }
 }

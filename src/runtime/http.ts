@@ -1,5 +1,9 @@
 import {
-  type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, request as plainRequest, validateHeaderValue,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request as plainRequest,
+  validateHeaderValue,
 } from 'node:http';
 import { request as tlsRequest, type RequestOptions } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
@@ -17,7 +21,12 @@ import type { KubeConfig } from './kubeconfig.js';
 export type HttpFailure = 'Unreachable' | 'Timeout' | 'TooLarge' | 'HttpStatus' | 'Invalid' | 'BadRequest' | 'BadToken' | 'Aborted';
 
 export class HttpError extends Error {
-  constructor(readonly reason: HttpFailure, message: string, readonly status = 0, readonly body = '') {
+  constructor(
+    readonly reason: HttpFailure,
+    message: string,
+    readonly status = 0,
+    readonly body = '',
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -97,7 +106,10 @@ export function fetchText(call: HttpCall): Promise<HttpAnswer> {
   const parts: Buffer[] = [];
   let size = 0;
   return exchange(call, {
-    push: (c) => { parts.push(c); size += c.length; },
+    push: (c) => {
+      parts.push(c);
+      size += c.length;
+    },
     end: () => Buffer.concat(parts, size).toString('utf8'),
   });
 }
@@ -112,7 +124,15 @@ export interface LineOptions {
 /** A streamed call: a 2xx body is handed to onLine line by line (never held whole); resolves at its end. */
 export function fetchLines(call: HttpCall, onLine: (line: string) => void, opts: LineOptions): Promise<HttpAnswer> {
   const split = new LineSplitter(onLine, opts);
-  return exchange(call, { push: (c) => { split.push(c); }, end: () => { split.end(); return ''; } });
+  return exchange(call, {
+    push: (c) => {
+      split.push(c);
+    },
+    end: () => {
+      split.end();
+      return '';
+    },
+  });
 }
 
 /**
@@ -125,7 +145,10 @@ export class LineSplitter {
   private pending = '';
   private skipping = false;
 
-  constructor(private readonly onLine: (line: string) => void, private readonly opts: LineOptions) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly opts: LineOptions,
+  ) {}
 
   push(chunk: Buffer): void {
     this.text(this.decoder.write(chunk));
@@ -226,10 +249,14 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promi
   if (signal.aborted) return Promise.reject(notSent());
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => { reject(notSent()); };
+    onAbort = () => {
+      reject(notSent());
+    };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([p, aborted]).finally(() => { signal.removeEventListener('abort', onAbort); });
+  return Promise.race([p, aborted]).finally(() => {
+    signal.removeEventListener('abort', onAbort);
+  });
 }
 
 async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
@@ -265,19 +292,29 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
       if (err) reject(err);
       else if (answer) resolve(answer);
     };
-    const onAbort = () => { finish(new HttpError('Aborted', `${host}: aborted`)); };
+    const onAbort = () => {
+      finish(new HttpError('Aborted', `${host}: aborted`));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     if (call.timeoutMs !== undefined) {
       const ms = call.timeoutMs;
-      timers.push(setTimeout(() => { finish(new HttpError('Timeout', `no complete answer from ${host} within ${ms} ms`)); }, ms));
+      timers.push(
+        setTimeout(() => {
+          finish(new HttpError('Timeout', `no complete answer from ${host} within ${ms} ms`));
+        }, ms),
+      );
     }
     let idle: NodeJS.Timeout | undefined;
     if (call.idleMs !== undefined) {
       const ms = call.idleMs;
-      idle = setTimeout(() => { finish(new HttpError('Timeout', `no data from ${host} for ${ms} ms`)); }, ms);
+      idle = setTimeout(() => {
+        finish(new HttpError('Timeout', `no data from ${host} for ${ms} ms`));
+      }, ms);
       timers.push(idle);
     }
-    req.on('error', (e) => { finish(wrap(e, host)); });
+    req.on('error', (e) => {
+      finish(wrap(e, host));
+    });
     req.on('response', (r) => {
       res = r;
       idle?.refresh();
@@ -285,7 +322,9 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
       const answer = (body: string): HttpAnswer => ({ status, headers: r.headers, body });
       call.onResponse?.(status);
       let ended = false;
-      r.on('error', (e) => { finish(wrap(e, host)); });
+      r.on('error', (e) => {
+        finish(wrap(e, host));
+      });
       r.on('close', () => {
         if (!ended) finish(new HttpError('Unreachable', `${host} closed the connection before the answer was complete`));
       });
@@ -301,7 +340,10 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
           size += Math.min(c.length, room);
           if (c.length >= room) finish(undefined, answer(Buffer.concat(parts, size).toString('utf8')), true);
         });
-        r.on('end', () => { ended = true; finish(undefined, answer(Buffer.concat(parts, size).toString('utf8'))); });
+        r.on('end', () => {
+          ended = true;
+          finish(undefined, answer(Buffer.concat(parts, size).toString('utf8')));
+        });
         return;
       }
       let size = 0;
@@ -331,12 +373,15 @@ async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
         inSecond += c.length;
         if (inSecond < rate) return;
         r.pause();
-        const t = setTimeout(() => {
-          timers.splice(timers.indexOf(t), 1);
-          second = Date.now();
-          inSecond = 0;
-          if (!settled) r.resume();
-        }, Math.max(1, 1000 - (now - second)));
+        const t = setTimeout(
+          () => {
+            timers.splice(timers.indexOf(t), 1);
+            second = Date.now();
+            inSecond = 0;
+            if (!settled) r.resume();
+          },
+          Math.max(1, 1000 - (now - second)),
+        );
         timers.push(t);
       });
       r.on('end', () => {

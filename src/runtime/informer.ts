@@ -73,7 +73,10 @@ export class Informer {
   /** The projection alone, before its strings are interned. */
   private readonly project: (obj: KubeObject) => KubeObject;
 
-  constructor(private readonly kc: KubeConfig, readonly opts: InformerOptions) {
+  constructor(
+    private readonly kc: KubeConfig,
+    readonly opts: InformerOptions,
+  ) {
     this.backoff = opts.backoff ?? new Backoff(1000, 30_000);
     const transform = opts.transform;
     this.project = transform ? (o) => transform(stripBulk(o)) : stripBulk;
@@ -100,7 +103,8 @@ export class Informer {
 
   /** The cached objects; the same array (by identity) until the cache changes, so callers can memoise on it. */
   list(): readonly KubeObject[] {
-    if (this.listed?.revision !== this.revision) this.listed = { revision: this.revision, objects: Object.freeze([...this.cache.values()]) };
+    if (this.listed?.revision !== this.revision)
+      this.listed = { revision: this.revision, objects: Object.freeze([...this.cache.values()]) };
     return this.listed.objects;
   }
 
@@ -189,7 +193,8 @@ export class Informer {
         }
         const message = err instanceof Error ? err.message : String(err);
         const delay = this.backoff.next();
-        if (this.state !== 'failing') this.opts.log.warn('list/watch failed; retrying with backoff', { path: this.opts.path, error: message, retryInMs: delay });
+        if (this.state !== 'failing')
+          this.opts.log.warn('list/watch failed; retrying with backoff', { path: this.opts.path, error: message, retryInMs: delay });
         this.setState(this.state === 'synced' || this.state === 'failing' ? 'failing' : this.state, message);
         // Like client-go's reflector, list again after a failure rather than resume the watch: the cache is known
         // current (synced, /readyz ok) as soon as that list succeeds, not only when the next watch event arrives.
@@ -213,7 +218,8 @@ export class Informer {
         fresh.clear();
         continue; // continue token expired: start the list over
       }
-      if (res.status < 200 || res.status >= 300) throw new HttpStatusError(res.status, `list ${this.opts.path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+      if (res.status < 200 || res.status >= 300)
+        throw new HttpStatusError(res.status, `list ${this.opts.path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
       const list = JSON.parse(res.body) as { metadata?: { resourceVersion?: string; continue?: string }; items?: KubeObject[] };
       for (const item of list.items ?? []) {
         const obj = this.transform(item);
@@ -255,62 +261,70 @@ export class Informer {
     const [lo, hi] = this.opts.watchTimeoutSeconds ?? [300, 600];
     const timeoutSeconds = Math.floor(lo + Math.random() * (hi - lo));
     const url = this.query({
-      watch: '1', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds),
+      watch: '1',
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(timeoutSeconds),
       ...(initial ? { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' } : { resourceVersion: this.resourceVersion }),
     });
     const seen = { gone: false };
     let fresh = initial ? new Map<string, KubeObject>() : undefined;
-    const done = watchOnce(this.kc, url, (ev) => {
-      if (ev.type === 'ERROR') {
-        if (ev.object.code === 410) seen.gone = true;
-        else throw new HttpStatusError(ev.object.code ?? 500, `watch ${this.opts.path}: ${ev.object.message ?? 'error event'}`);
-        return;
-      }
-      const rv = ev.object.metadata.resourceVersion;
-      if (ev.type === 'BOOKMARK') {
-        if (fresh && ev.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true') {
-          this.replaceAll(fresh, rv ?? '');
-          fresh = undefined;
-        } else if (rv && !fresh) this.resourceVersion = rv;
-        return;
-      }
-      if (fresh) {
-        const obj = this.transform(ev.object);
-        if (ev.type === 'DELETED') fresh.delete(objectKey(obj));
-        else fresh.set(objectKey(obj), obj);
-        return;
-      }
-      if (rv) this.resourceVersion = rv;
-      const projected = this.project(ev.object);
-      const key = objectKey(projected);
-      const old = this.cache.get(key);
-      const unchanged = ev.type !== 'DELETED' && old !== undefined && sameContent(old, projected);
-      if (ev.type === 'MODIFIED' && old && unchanged) {
-        // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing: the
-        // cached object stays (with its interned strings and observation), only its resourceVersion moves.
-        old.metadata.resourceVersion = projected.metadata.resourceVersion;
+    const done = watchOnce(
+      this.kc,
+      url,
+      (ev) => {
+        if (ev.type === 'ERROR') {
+          if (ev.object.code === 410) seen.gone = true;
+          else throw new HttpStatusError(ev.object.code ?? 500, `watch ${this.opts.path}: ${ev.object.message ?? 'error event'}`);
+          return;
+        }
+        const rv = ev.object.metadata.resourceVersion;
+        if (ev.type === 'BOOKMARK') {
+          if (fresh && ev.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true') {
+            this.replaceAll(fresh, rv ?? '');
+            fresh = undefined;
+          } else if (rv && !fresh) this.resourceVersion = rv;
+          return;
+        }
+        if (fresh) {
+          const obj = this.transform(ev.object);
+          if (ev.type === 'DELETED') fresh.delete(objectKey(obj));
+          else fresh.set(objectKey(obj), obj);
+          return;
+        }
+        if (rv) this.resourceVersion = rv;
+        const projected = this.project(ev.object);
+        const key = objectKey(projected);
+        const old = this.cache.get(key);
+        const unchanged = ev.type !== 'DELETED' && old !== undefined && sameContent(old, projected);
+        if (ev.type === 'MODIFIED' && old && unchanged) {
+          // An update the projection cannot see (a kubelet heartbeat, a field no check reads) changes nothing: the
+          // cached object stays (with its interned strings and observation), only its resourceVersion moves.
+          old.metadata.resourceVersion = projected.metadata.resourceVersion;
+          this.backoff.reset();
+          if (this.state === 'failing') this.setState('synced');
+          return;
+        }
+        const obj = internObject(projected);
+        if (ev.type === 'DELETED') {
+          this.cache.delete(key);
+          this.emit('delete', obj);
+        } else {
+          this.observe(obj, old, unchanged || old?.metadata.resourceVersion === obj.metadata.resourceVersion);
+          this.cache.set(key, obj);
+          // A quiet update (a fresh Lease renewed) changes the cache but wakes nobody.
+          if (old && this.opts.quiet?.(old, obj)) this.revision++;
+          else if (!old || !unchanged) this.emit(old ? 'update' : 'add', obj, old);
+        }
         this.backoff.reset();
         if (this.state === 'failing') this.setState('synced');
-        return;
-      }
-      const obj = internObject(projected);
-      if (ev.type === 'DELETED') {
-        this.cache.delete(key);
-        this.emit('delete', obj);
-      } else {
-        this.observe(obj, old, unchanged || old?.metadata.resourceVersion === obj.metadata.resourceVersion);
-        this.cache.set(key, obj);
-        // A quiet update (a fresh Lease renewed) changes the cache but wakes nobody.
-        if (old && this.opts.quiet?.(old, obj)) this.revision++;
-        else if (!old || !unchanged) this.emit(old ? 'update' : 'add', obj, old);
-      }
-      this.backoff.reset();
-      if (this.state === 'failing') this.setState('synced');
-    }, { idleMs: (timeoutSeconds + 30) * 1000, signal });
+      },
+      { idleMs: (timeoutSeconds + 30) * 1000, signal },
+    );
     try {
       await done;
     } catch (err) {
-      if (initial && fresh && err instanceof HttpStatusError && (err.status === 400 || err.status === 422)) throw new StreamingRejected(err.message);
+      if (initial && fresh && err instanceof HttpStatusError && (err.status === 400 || err.status === 422))
+        throw new StreamingRejected(err.message);
       throw err;
     }
     if (seen.gone) throw new GoneError('resourceVersion too old');

@@ -49,7 +49,11 @@ export class LightKubeConfig implements KubeConfig {
   /** The agent and the context and TLS material it was made for. */
   private agent?: { context: string; ca?: string; cert?: string; key?: string; agent: HttpAgent | HttpsAgent };
 
-  constructor(private readonly contexts: Map<string, Context>, current: string, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly contexts: Map<string, Context>,
+    current: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.current = current;
   }
 
@@ -71,8 +75,10 @@ export class LightKubeConfig implements KubeConfig {
     const clusters = named('clusters', 'cluster');
     const users = named('users', 'user');
     const contexts = new Map<string, Context>();
-    const file = (v: unknown): Source | undefined => (typeof v === 'string' && v !== '' ? { file: isAbsolute(v) ? v : join(dir, v) } : undefined);
-    const data = (v: unknown): Source | undefined => (typeof v === 'string' && v !== '' ? { data: Buffer.from(v, 'base64').toString('utf8') } : undefined);
+    const file = (v: unknown): Source | undefined =>
+      typeof v === 'string' && v !== '' ? { file: isAbsolute(v) ? v : join(dir, v) } : undefined;
+    const data = (v: unknown): Source | undefined =>
+      typeof v === 'string' && v !== '' ? { data: Buffer.from(v, 'base64').toString('utf8') } : undefined;
     for (const [name, ctx] of named('contexts', 'context')) {
       const cluster = clusters.get(String(ctx.cluster));
       const user = users.get(String(ctx.user)) ?? {};
@@ -97,12 +103,20 @@ export class LightKubeConfig implements KubeConfig {
   }
 
   /** The Pod's ServiceAccount (client-go's rest.InClusterConfig), or undefined outside a Pod. */
-  static inCluster(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR, now: () => number = Date.now): LightKubeConfig | undefined {
+  static inCluster(
+    env: NodeJS.ProcessEnv = process.env,
+    dir = SERVICE_ACCOUNT_DIR,
+    now: () => number = Date.now,
+  ): LightKubeConfig | undefined {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT;
     if (!host || !port || !existsSync(join(dir, 'token'))) return undefined;
     const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    return new LightKubeConfig(new Map([['inCluster', { server, skipTLSVerify: false, ca: { file: join(dir, 'ca.crt') }, token: { file: join(dir, 'token') } }]]), 'inCluster', now);
+    return new LightKubeConfig(
+      new Map([['inCluster', { server, skipTLSVerify: false, ca: { file: join(dir, 'ca.crt') }, token: { file: join(dir, 'token') } }]]),
+      'inCluster',
+      now,
+    );
   }
 
   getCurrentCluster(): { readonly server: string; readonly name: string } | null {
@@ -146,7 +160,8 @@ export class LightKubeConfig implements KubeConfig {
     let a = this.agent;
     if (a?.context !== this.current || a.ca !== ca || a.cert !== cert || a.key !== key) {
       // The old agent is dropped, not destroyed: watches still on it end on their own (no socket is kept alive).
-      if (c.server.startsWith('http:') && !c.skipTLSVerify) return Promise.reject(new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false'));
+      if (c.server.startsWith('http:') && !c.skipTLSVerify)
+        return Promise.reject(new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false'));
       a = { context: this.current, ca, cert, key, agent: c.server.startsWith('http:') ? new HttpAgent() : new HttpsAgent(tls) };
       this.agent = a;
     }
@@ -192,7 +207,8 @@ export async function loadKubeConfig(path?: string, env: NodeJS.ProcessEnv = pro
     else full.loadFromDefault();
     kc = full;
   }
-  if (!kc.getCurrentCluster()) throw new Error(path ? `kubeconfig ${path} has no current cluster` : 'no kubeconfig found and not running in a cluster');
+  if (!kc.getCurrentCluster())
+    throw new Error(path ? `kubeconfig ${path} has no current cluster` : 'no kubeconfig found and not running in a cluster');
   if (limit) limitApiRequests(kc, limit);
   return kc;
 }

@@ -41,7 +41,10 @@ export class LeaderElector {
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
 
-  constructor(private readonly kc: KubeConfig, private readonly opts: LeaderElectionOptions) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly opts: LeaderElectionOptions,
+  ) {
     this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
@@ -79,7 +82,9 @@ export class LeaderElector {
       }
       if (Date.now() - lastRenew >= this.renewDeadlineMs) {
         this.leading = false;
-        this.opts.log.error('lost leader lease: could not renew within the renew deadline', { lease: `${this.opts.namespace}/${this.opts.name}` });
+        this.opts.log.error('lost leader lease: could not renew within the renew deadline', {
+          lease: `${this.opts.namespace}/${this.opts.name}`,
+        });
         this.opts.onStoppedLeading();
       }
     }
@@ -91,7 +96,7 @@ export class LeaderElector {
     const wanted = (spec: Lease['spec'], isNew: boolean): Lease['spec'] => ({
       holderIdentity: this.opts.identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-      acquireTime: isNew ? microTime(now) : spec?.acquireTime ?? microTime(now),
+      acquireTime: isNew ? microTime(now) : (spec?.acquireTime ?? microTime(now)),
       renewTime: microTime(now),
       leaseTransitions: (spec?.leaseTransitions ?? 0) + (isNew && spec?.holderIdentity ? 1 : 0),
     });
@@ -102,8 +107,15 @@ export class LeaderElector {
       } catch (err) {
         if (!(err instanceof HttpStatusError) || err.status !== 404) throw err;
         this.lease = await rawJson<Lease>(this.kc, {
-          method: 'POST', path: this.path, timeoutMs: this.retryPeriodMs * 2,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: wanted(undefined, true) },
+          method: 'POST',
+          path: this.path,
+          timeoutMs: this.retryPeriodMs * 2,
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: wanted(undefined, true),
+          },
         });
         this.observe(this.lease);
         return true;
@@ -114,7 +126,12 @@ export class LeaderElector {
       const expired = Date.now() > this.observedAt + (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
       if (holder && !mine && !expired) return false;
       const body = { ...lease, spec: wanted(lease.spec, !mine) };
-      this.lease = await rawJson<Lease>(this.kc, { method: 'PUT', path: `${this.path}/${this.opts.name}`, body, timeoutMs: this.retryPeriodMs * 2 });
+      this.lease = await rawJson<Lease>(this.kc, {
+        method: 'PUT',
+        path: `${this.path}/${this.opts.name}`,
+        body,
+        timeoutMs: this.retryPeriodMs * 2,
+      });
       this.observe(this.lease);
       return true;
     } catch (err) {
@@ -142,8 +159,13 @@ export class LeaderElector {
     try {
       const now = microTime(new Date());
       await rawJson(this.kc, {
-        method: 'PUT', path: `${this.path}/${this.opts.name}`, timeoutMs: 3000,
-        body: { ...this.lease, spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } },
+        method: 'PUT',
+        path: `${this.path}/${this.opts.name}`,
+        timeoutMs: 3000,
+        body: {
+          ...this.lease,
+          spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+        },
       });
       this.opts.log.info('released leader lease', { lease: `${this.opts.namespace}/${this.opts.name}` });
     } catch (err) {

@@ -22,7 +22,12 @@ export interface AuthLimits {
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = { ttlMs: 10_000, maxEntries: 4096, maxInFlight: 8, perSecond: 5, burst: 20 };
 
-interface User { username: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> }
+interface User {
+  username: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
 
 /** 200 allowed, 401 unauthenticated, 403 forbidden, 429 too many reviews right now (retry after `retryAfterS`). */
 export interface Decision {
@@ -61,20 +66,22 @@ class ReviewCache<T> {
     const running = this.pending.get(key);
     if (running) return running;
     if (!this.admit()) throw new Busy();
-    const p = review().then((value) => {
-      if (cacheable(value)) {
-        this.entries.set(key, { value, expires: this.clock() + this.limits.ttlMs });
-        while (this.entries.size > this.limits.maxEntries) {
-          const oldest = this.entries.keys().next().value;
-          if (oldest === undefined) break;
-          this.entries.delete(oldest);
+    const p = review()
+      .then((value) => {
+        if (cacheable(value)) {
+          this.entries.set(key, { value, expires: this.clock() + this.limits.ttlMs });
+          while (this.entries.size > this.limits.maxEntries) {
+            const oldest = this.entries.keys().next().value;
+            if (oldest === undefined) break;
+            this.entries.delete(oldest);
+          }
         }
-      }
-      return value;
-    }).finally(() => {
-      this.pending.delete(key);
-      this.done();
-    });
+        return value;
+      })
+      .finally(() => {
+        this.pending.delete(key);
+        this.done();
+      });
     this.pending.set(key, p);
     return p;
   }
@@ -114,7 +121,9 @@ export class TokenAuthorizer {
       this.inFlight++;
       return true;
     };
-    const done = () => { this.inFlight--; };
+    const done = () => {
+      this.inFlight--;
+    };
     this.authn = new ReviewCache(this.limits, admit, done, now);
     this.authz = new ReviewCache(this.limits, admit, done, now);
   }
@@ -129,10 +138,18 @@ export class TokenAuthorizer {
     if (!m?.[1]) return { status: 401 };
     const token = m[1];
     try {
-      const user = await this.authn.get(sha256(token), () => this.tokenReview(token), (v) => !(v instanceof Error));
+      const user = await this.authn.get(
+        sha256(token),
+        () => this.tokenReview(token),
+        (v) => !(v instanceof Error),
+      );
       if (!user || user instanceof Error) return { status: 401 };
       const key = sha256(JSON.stringify([user.username, user.uid ?? '', user.groups ?? [], user.extra ?? {}, path]));
-      const allowed = await this.authz.get(key, () => this.accessReview(user, path), (v) => !(v instanceof Error));
+      const allowed = await this.authz.get(
+        key,
+        () => this.accessReview(user, path),
+        (v) => !(v instanceof Error),
+      );
       if (allowed instanceof Error) return { status: 401 };
       return { status: allowed ? 200 : 403, user: user.username };
     } catch (err) {
@@ -144,7 +161,10 @@ export class TokenAuthorizer {
   private async tokenReview(token: string): Promise<User | undefined | Error> {
     try {
       const tr = await rawJson<{ status?: { authenticated?: boolean; user?: Partial<User> } } | null>(this.kc, {
-        method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews', timeoutMs: 10_000, maxBytes: 1024 * 1024,
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/tokenreviews',
+        timeoutMs: 10_000,
+        maxBytes: 1024 * 1024,
         body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
       });
       const u = tr?.status?.user;
@@ -167,10 +187,20 @@ export class TokenAuthorizer {
   private async accessReview(user: User, path: string): Promise<boolean | Error> {
     try {
       const sar = await rawJson<{ status?: { allowed?: boolean } } | null>(this.kc, {
-        method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews', timeoutMs: 10_000, maxBytes: 1024 * 1024,
+        method: 'POST',
+        path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        timeoutMs: 10_000,
+        maxBytes: 1024 * 1024,
         body: {
-          apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-          spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, nonResourceAttributes: { path, verb: 'get' } },
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: user.username,
+            uid: user.uid,
+            groups: user.groups,
+            extra: user.extra,
+            nonResourceAttributes: { path, verb: 'get' },
+          },
         },
       });
       const allowed = sar?.status?.allowed === true;

@@ -26,10 +26,14 @@ export interface RawRequestOptions {
 export async function rawRequest(kc: KubeConfig, opts: RawRequestOptions): Promise<RawResponse> {
   const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   const res = await fetchText({
-    kubeconfig: kc, url: opts.path, method: opts.method,
+    kubeconfig: kc,
+    url: opts.path,
+    method: opts.method,
     headers: { Accept: 'application/json', ...(payload !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) },
     ...(payload !== undefined ? { body: payload } : {}),
-    timeoutMs: opts.timeoutMs ?? 30_000, maxBytes: opts.maxBytes ?? 64 * 1024 * 1024, errorBodyBytes: 64 * 1024,
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    maxBytes: opts.maxBytes ?? 64 * 1024 * 1024,
+    errorBodyBytes: 64 * 1024,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return { status: res.status, body: res.body };
@@ -41,7 +45,9 @@ export function apiStatusError(what: string, res: RawResponse): HttpStatusError 
   try {
     const m = (JSON.parse(res.body) as { message?: unknown } | null)?.message;
     if (typeof m === 'string') message = m.slice(0, 1000);
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return new HttpStatusError(res.status, `${what}: HTTP ${res.status}: ${message}`, res.body);
 }
 

@@ -14,7 +14,12 @@ export function sameContent(a: KubeObject, b: KubeObject, budget = 100_000): boo
   const { resourceVersion: _rb, ...mb } = b.metadata;
   const { apiVersion: _va, kind: _ka, ...ra } = a;
   const { apiVersion: _vb, kind: _kb, ...rb } = b;
-  const stack: [unknown, unknown][] = [[{ ...ra, metadata: ma }, { ...rb, metadata: mb }]];
+  const stack: [unknown, unknown][] = [
+    [
+      { ...ra, metadata: ma },
+      { ...rb, metadata: mb },
+    ],
+  ];
   let visited = 0;
   for (let pair = stack.pop(); pair; pair = stack.pop()) {
     const [x, y] = pair;

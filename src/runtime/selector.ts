@@ -12,14 +12,17 @@ export function labelKeyError(key: string): string | undefined {
   const parts = key.split('/');
   if (parts.length > 2) return `label key ${JSON.stringify(key)} has more than one '/'`;
   const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !PREFIX.test(prefix))) return `label key ${JSON.stringify(key)} has an invalid prefix`;
-  if (!name || name.length > 63 || !NAME.test(name)) return `label key ${JSON.stringify(key)} is not a valid name (alphanumerics, '-', '_', '.'; at most 63)`;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !PREFIX.test(prefix)))
+    return `label key ${JSON.stringify(key)} has an invalid prefix`;
+  if (!name || name.length > 63 || !NAME.test(name))
+    return `label key ${JSON.stringify(key)} is not a valid name (alphanumerics, '-', '_', '.'; at most 63)`;
   return undefined;
 }
 
 export function labelValueError(value: string): string | undefined {
   if (value === '') return undefined;
-  if (value.length > 63 || !NAME.test(value)) return `label value ${JSON.stringify(value)} is invalid (alphanumerics, '-', '_', '.'; at most 63)`;
+  if (value.length > 63 || !NAME.test(value))
+    return `label value ${JSON.stringify(value)} is invalid (alphanumerics, '-', '_', '.'; at most 63)`;
   return undefined;
 }
 
@@ -34,7 +37,8 @@ export function selectorErrors(sel: LabelSelector | undefined, field: string): s
   for (const [i, r] of (sel.matchExpressions ?? []).entries()) {
     const e = labelKeyError(r.key) ?? (r.values ?? []).map(labelValueError).find(Boolean);
     if (e) out.push(`${field}.matchExpressions[${i}]: ${e}`);
-    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(r.operator)) out.push(`${field}.matchExpressions[${i}]: unknown operator ${r.operator}`);
+    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(r.operator))
+      out.push(`${field}.matchExpressions[${i}]: unknown operator ${r.operator}`);
   }
   return out;
 }
@@ -42,7 +46,9 @@ export function selectorErrors(sel: LabelSelector | undefined, field: string): s
 /** The selector as the API server's labelSelector query string ("" selects everything). */
 export function selectorString(sel: LabelSelector | undefined): string {
   if (!sel) return '';
-  const parts = Object.entries(sel.matchLabels ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  const parts = Object.entries(sel.matchLabels ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
   for (const r of sel.matchExpressions ?? []) {
     const vals = [...(r.values ?? [])].sort().join(',');
     if (r.operator === 'In') parts.push(`${r.key} in (${vals})`);
@@ -61,11 +67,20 @@ export function matchesSelector(sel: LabelSelector | undefined, labels: Record<s
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
     const v = l[r.key];
     switch (r.operator) {
-      case 'In': if (!has || v === undefined || !(r.values ?? []).includes(v)) return false; break;
-      case 'NotIn': if (has && v !== undefined && (r.values ?? []).includes(v)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: return false;
+      case 'In':
+        if (!has || v === undefined || !(r.values ?? []).includes(v)) return false;
+        break;
+      case 'NotIn':
+        if (has && v !== undefined && (r.values ?? []).includes(v)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
     }
   }
   return true;

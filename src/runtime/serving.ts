@@ -78,8 +78,12 @@ export function totalHandler(handler: Handler, onUnexpected: (err: unknown) => v
   };
   return (req, res) => {
     try {
-      req.on('error', () => { res.destroy(); });
-      res.on('error', () => { res.destroy(); });
+      req.on('error', () => {
+        res.destroy();
+      });
+      res.on('error', () => {
+        res.destroy();
+      });
       const path = requestPath(req.url);
       if (path === undefined) {
         res.writeHead(400, { 'Content-Type': 'text/plain', Connection: 'close' }).end('bad request target\n');
@@ -90,7 +94,10 @@ export function totalHandler(handler: Handler, onUnexpected: (err: unknown) => v
         return;
       }
       const done = handler(req, res, path);
-      if (done instanceof Promise) done.catch((err: unknown) => { fail(res, err); });
+      if (done instanceof Promise)
+        done.catch((err: unknown) => {
+          fail(res, err);
+        });
     } catch (err) {
       fail(res, err);
     }
@@ -136,28 +143,36 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
     opts.onResponse?.(code);
     res.writeHead(code, headers).end(body);
   };
-  const handler = totalHandler(async (req, res, path) => {
-    if (path !== '/metrics') {
-      answer(res, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
-      return;
-    }
-    if (opts.secure) {
-      const d = await authz.check(req.headers.authorization, '/metrics');
-      if (d.status === 429) {
-        answer(res, 429, { 'Content-Type': 'text/plain', 'Retry-After': d.retryAfterS ?? 1 }, 'Too Many Requests: authentication is rate-limited\n');
+  const handler = totalHandler(
+    async (req, res, path) => {
+      if (path !== '/metrics') {
+        answer(res, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
         return;
       }
-      if (d.status !== 200) {
-        answer(res, d.status, { 'Content-Type': 'text/plain' }, d.status === 401 ? 'Unauthorized\n' : 'Forbidden\n');
-        return;
+      if (opts.secure) {
+        const d = await authz.check(req.headers.authorization, '/metrics');
+        if (d.status === 429) {
+          answer(
+            res,
+            429,
+            { 'Content-Type': 'text/plain', 'Retry-After': d.retryAfterS ?? 1 },
+            'Too Many Requests: authentication is rate-limited\n',
+          );
+          return;
+        }
+        if (d.status !== 200) {
+          answer(res, d.status, { 'Content-Type': 'text/plain' }, d.status === 401 ? 'Unauthorized\n' : 'Forbidden\n');
+          return;
+        }
       }
-    }
-    const body = await opts.registry.metrics();
-    answer(res, 200, { 'Content-Type': opts.registry.contentType }, req.method === 'HEAD' ? '' : body);
-  }, (err) => {
-    opts.log.error('metrics request failed', { error: err });
-    opts.onUnexpected?.(err);
-  });
+      const body = await opts.registry.metrics();
+      answer(res, 200, { 'Content-Type': opts.registry.contentType }, req.method === 'HEAD' ? '' : body);
+    },
+    (err) => {
+      opts.log.error('metrics request failed', { error: err });
+      opts.onUnexpected?.(err);
+    },
+  );
   let server: Server;
   if (opts.secure) {
     let tls: { cert: string; key: string };
@@ -171,17 +186,24 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<{ 
       const { selfSignedCert } = await import('./selfsigned.js');
       tls = await selfSignedCert(['localhost', '127.0.0.1']);
     }
-    server = createHttpsServer({ ...serverOptions, ...tls, minVersion: 'TLSv1.2', handshakeTimeout: SERVER_LIMITS.tlsHandshakeTimeoutMs }, handler);
+    server = createHttpsServer(
+      { ...serverOptions, ...tls, minVersion: 'TLSv1.2', handshakeTimeout: SERVER_LIMITS.tlsHandshakeTimeoutMs },
+      handler,
+    );
   } else {
     server = createHttpServer(serverOptions, handler);
   }
-  const port = await listen(limit(server), bind, (err) => { opts.log.error('metrics server error', { error: err }); });
+  const port = await listen(limit(server), bind, (err) => {
+    opts.log.error('metrics server error', { error: err });
+  });
   return { port, close: () => closeServer(server) };
 }
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((r) => {
-    server.close(() => { r(); });
+    server.close(() => {
+      r();
+    });
     server.closeAllConnections();
   });
 }
@@ -194,16 +216,19 @@ export async function startProbeServer(
 ): Promise<{ port: number; close: () => Promise<void> } | undefined> {
   const bind = parseBindAddress(bindAddress);
   if (!bind) return undefined;
-  const server = createHttpServer(serverOptions, totalHandler((_req, res, path) => {
-    if (path === '/healthz' || path === '/livez') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
-    } else if (path === '/readyz') {
-      const r = ready();
-      res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(r.ok ? 'ok' : `not ready: ${r.reason ?? ''}`);
-    } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-    }
-  }, onUnexpected));
+  const server = createHttpServer(
+    serverOptions,
+    totalHandler((_req, res, path) => {
+      if (path === '/healthz' || path === '/livez') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      } else if (path === '/readyz') {
+        const r = ready();
+        res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(r.ok ? 'ok' : `not ready: ${r.reason ?? ''}`);
+      } else {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      }
+    }, onUnexpected),
+  );
   const port = await listen(limit(server), bind, onUnexpected);
   return { port, close: () => closeServer(server) };
 }

@@ -91,22 +91,38 @@ export async function writeStatus(
 }
 
 class RejectedError extends Error {
-  constructor(readonly apiMessage: string, readonly current: Stored, override readonly cause: HttpStatusError) {
+  constructor(
+    readonly apiMessage: string,
+    readonly current: Stored,
+    override readonly cause: HttpStatusError,
+  ) {
     super(cause.message, { cause });
   }
 }
 
-async function patchStatus(kc: KubeConfig, target: StatusTarget, stored: Stored, desired: unknown, attempts: number): Promise<{ written: boolean; object?: Stored }> {
+async function patchStatus(
+  kc: KubeConfig,
+  target: StatusTarget,
+  stored: Stored,
+  desired: unknown,
+  attempts: number,
+): Promise<{ written: boolean; object?: Stored }> {
   let current = stored;
   for (let i = 0; i < attempts; i++) {
     const diff = mergePatch(current.status ?? {}, desired);
     if (diff === undefined) return { written: false };
     const body = { metadata: { resourceVersion: current.metadata.resourceVersion }, status: diff };
     try {
-      const object = await rawJson<Stored>(kc, { method: 'PATCH', path: `${target.objectPath}/status`, body, contentType: 'application/merge-patch+json' });
+      const object = await rawJson<Stored>(kc, {
+        method: 'PATCH',
+        path: `${target.objectPath}/status`,
+        body,
+        contentType: 'application/merge-patch+json',
+      });
       return { written: true, object };
     } catch (err) {
-      if (err instanceof HttpStatusError && (err.status === 422 || err.status === 400)) throw new RejectedError(apiMessage(err), current, err);
+      if (err instanceof HttpStatusError && (err.status === 422 || err.status === 400))
+        throw new RejectedError(apiMessage(err), current, err);
       if (!(err instanceof HttpStatusError) || err.status !== 409) throw err;
       current = await rawJson<Stored>(kc, { method: 'GET', path: target.objectPath });
     }
@@ -119,6 +135,8 @@ function apiMessage(err: HttpStatusError): string {
   try {
     const m = (JSON.parse(err.body) as { message?: unknown }).message;
     if (typeof m === 'string') return m;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return err.body.slice(0, 1024);
 }

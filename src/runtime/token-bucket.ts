@@ -5,7 +5,11 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly burst: number, private readonly refillMs: number, now: number) {
+  constructor(
+    private readonly burst: number,
+    private readonly refillMs: number,
+    now: number,
+  ) {
     this.tokens = burst;
     this.last = now;
   }

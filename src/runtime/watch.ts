@@ -45,7 +45,8 @@ export async function watchOnce(
   try {
     const res = await fetchLines(
       { kubeconfig: kc, url, headers: { Accept: 'application/json' }, idleMs: opts.idleMs, maxBytes: Infinity, signal: opts.signal },
-      onLine, { maxLineChars: MAX_LINE, longLines: 'fail' },
+      onLine,
+      { maxLineChars: MAX_LINE, longLines: 'fail' },
     );
     if (!isOk(res.status)) throw apiStatusError(`watch ${path}`, res);
   } catch (err) {

@@ -1,7 +1,10 @@
 /** Per-item exponential backoff: base × 2^failures, capped (controller-runtime: 5 ms → 1000 s). */
 export class ItemBackoff {
   private readonly failures = new Map<string, number>();
-  constructor(private readonly baseMs = 100, private readonly maxMs = 300_000) {}
+  constructor(
+    private readonly baseMs = 100,
+    private readonly maxMs = 300_000,
+  ) {}
 
   when(key: string): number {
     const n = this.failures.get(key) ?? 0;
@@ -35,7 +38,9 @@ export const systemClock: Clock = {
   after(ms, fn) {
     const timer = setTimeout(fn, ms);
     timer.unref();
-    return () => { clearTimeout(timer); };
+    return () => {
+      clearTimeout(timer);
+    };
   },
 };
 

@@ -67,7 +67,9 @@ export async function decodeInstantVectorAsync(body: unknown, limits: DecodeLimi
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    await new Promise<void>((r) => { setImmediate(r); });
+    await new Promise<void>((r) => {
+      setImmediate(r);
+    });
   }
 }
 
@@ -148,9 +150,13 @@ export async function instantQuery(q: PromQuery, limits: DecodeLimits = {}): Pro
   let res: HttpAnswer;
   try {
     res = await fetchText({
-      url, ...(q.token ? { token: q.token } : {}), headers: { Accept: 'application/json' },
+      url,
+      ...(q.token ? { token: q.token } : {}),
+      headers: { Accept: 'application/json' },
       tls: { insecureSkipVerify: q.insecureSkipVerify ?? false, caBundle: q.caBundle, serverName: q.serverName },
-      timeoutMs: q.timeoutMs, maxBytes: q.maxBytes, errorBodyBytes: 4096,
+      timeoutMs: q.timeoutMs,
+      maxBytes: q.maxBytes,
+      errorBodyBytes: 4096,
     });
   } catch (err) {
     throw scrapeFailure(err, url.host, 'prometheus');

@@ -54,7 +54,7 @@ export function sampleBytes(chars: number, labels: number): number {
 
 /** A flat copy of a string (not a slice that keeps its parent alive); short strings are copies already. */
 function flat(s: string): string {
-  return s.length < 13 ? s : (` ${s}`).slice(1);
+  return s.length < 13 ? s : ` ${s}`.slice(1);
 }
 
 const TYPE_LINE = /^#\s+TYPE\s+([a-zA-Z_:][a-zA-Z0-9_:]*)\s+(\w+)/;
@@ -63,9 +63,17 @@ const HEX = /^[-+]?0[xX][0-9a-fA-F]+$/;
 
 export function parseValue(s: string): number | undefined {
   switch (s) {
-    case '+Inf': case 'Inf': case '+inf': case 'inf': return Infinity;
-    case '-Inf': case '-inf': return -Infinity;
-    case 'NaN': case 'nan': return NaN;
+    case '+Inf':
+    case 'Inf':
+    case '+inf':
+    case 'inf':
+      return Infinity;
+    case '-Inf':
+    case '-inf':
+      return -Infinity;
+    case 'NaN':
+    case 'nan':
+      return NaN;
   }
   if (!FLOAT.test(s) && !HEX.test(s)) return undefined;
   const n = Number(s);
@@ -190,8 +198,13 @@ export class PromTextParser {
 
   result(): ParseResult {
     return {
-      samples: this.samples, types: this.types, skipped: this.skipped, truncated: this.truncated,
-      longLabels: this.longLabels, ignored: this.ignored, bytes: this.bytes,
+      samples: this.samples,
+      types: this.types,
+      skipped: this.skipped,
+      truncated: this.truncated,
+      longLabels: this.longLabels,
+      ignored: this.ignored,
+      bytes: this.bytes,
     };
   }
 

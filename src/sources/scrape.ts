@@ -5,7 +5,10 @@ export type ScrapeFailure =
   'MetricsUnreachable' | 'MetricsUnauthorized' | 'MetricsResponseTooLarge' | 'MetricsInvalid' | 'PrometheusQueryFailed';
 
 export class ScrapeError extends Error {
-  constructor(readonly reason: ScrapeFailure, message: string) {
+  constructor(
+    readonly reason: ScrapeFailure,
+    message: string,
+  ) {
     super(message);
     this.name = 'ScrapeError';
   }
@@ -37,10 +40,14 @@ export function scrapeFailure(err: unknown, host: string, source: ScrapeSource =
   if (http?.reason === 'BadToken') return new ScrapeError('MetricsUnauthorized', message);
   if (source === 'prometheus') return new ScrapeError('PrometheusQueryFailed', message);
   switch (http?.reason) {
-    case 'TooLarge': return new ScrapeError('MetricsResponseTooLarge', message);
-    case 'Invalid': return new ScrapeError('MetricsInvalid', message);
-    case 'HttpStatus': return new ScrapeError(http.status === 401 || http.status === 403 ? 'MetricsUnauthorized' : 'MetricsUnreachable', message);
-    default: return new ScrapeError('MetricsUnreachable', message);
+    case 'TooLarge':
+      return new ScrapeError('MetricsResponseTooLarge', message);
+    case 'Invalid':
+      return new ScrapeError('MetricsInvalid', message);
+    case 'HttpStatus':
+      return new ScrapeError(http.status === 401 || http.status === 403 ? 'MetricsUnauthorized' : 'MetricsUnreachable', message);
+    default:
+      return new ScrapeError('MetricsUnreachable', message);
   }
 }
 
@@ -70,13 +77,27 @@ export async function scrape(t: ScrapeTarget, limits: ParseLimits = {}): Promise
   }
   const parser = new PromTextParser(limits);
   try {
-    const res = await fetchLines({
-      url, ...(t.token ? { token: t.token } : {}), headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' },
-      tls: { insecureSkipVerify: t.insecureSkipVerify ?? false, caBundle: t.caBundle, serverName: t.serverName },
-      timeoutMs: t.timeoutMs, maxBytes: t.maxBytes, errorBodyBytes: 0,
-    }, (line) => { parser.line(line); }, {
-      maxLineChars: limits.maxLineLength ?? 65_536, longLines: 'skip', onLongLine: () => { parser.longLine(); },
-    });
+    const res = await fetchLines(
+      {
+        url,
+        ...(t.token ? { token: t.token } : {}),
+        headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' },
+        tls: { insecureSkipVerify: t.insecureSkipVerify ?? false, caBundle: t.caBundle, serverName: t.serverName },
+        timeoutMs: t.timeoutMs,
+        maxBytes: t.maxBytes,
+        errorBodyBytes: 0,
+      },
+      (line) => {
+        parser.line(line);
+      },
+      {
+        maxLineChars: limits.maxLineLength ?? 65_536,
+        longLines: 'skip',
+        onLongLine: () => {
+          parser.longLine();
+        },
+      },
+    );
     if (!isOk(res.status)) throw statusError(res.status, res.headers.location, url);
   } catch (err) {
     throw scrapeFailure(err, url.host);

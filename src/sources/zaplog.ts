@@ -27,7 +27,10 @@ const REDACTIONS: [RegExp, string][] = [
   [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [REDACTED]'],
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[REDACTED]'],
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, '$1[REDACTED]@'],
-  [/((?:pass(?:word|wd)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|authorization|auth)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}]+)/gi, '$1[REDACTED]'],
+  [
+    /((?:pass(?:word|wd)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|authorization|auth)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}]+)/gi,
+    '$1[REDACTED]',
+  ],
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '[REDACTED]'],
 ];
 /** A long run of base64 characters in mixed case with digits (Kubernetes names are lower case): a key or token. */
@@ -43,7 +46,9 @@ export function redact(s: string): string {
 
 /** Redacted, then cut to `max` characters; a copy, never a slice of the line. */
 export function cleanMessage(s: string, max = MAX_MESSAGE): string {
-  const one = redact(s.slice(0, max * 4)).replace(/\s+/g, ' ').trim();
+  const one = redact(s.slice(0, max * 4))
+    .replace(/\s+/g, ' ')
+    .trim();
   return copy(one.length > max ? `${one.slice(0, max - 1)}…` : one);
 }
 
@@ -56,14 +61,16 @@ function fromFields(level: string, msg: string, f: Record<string, unknown>, logg
   const error = ERROR_LEVELS.has(level);
   const reconcileError = msg === 'Reconciler error';
   if (!error && !reconcileError) return { error, reconcileError };
-  const controller = text(f.controller, 63) ?? (logger?.startsWith('controller.') ? copy(logger.slice('controller.'.length, 80)) : undefined);
+  const controller =
+    text(f.controller, 63) ?? (logger?.startsWith('controller.') ? copy(logger.slice('controller.'.length, 80)) : undefined);
   const kind = text(f.controllerKind, 63);
   const nested = kind && isRecord(f[kind]) ? f[kind] : undefined;
   const name = text(f.name) ?? text(nested?.name);
   const namespace = text(f.namespace, 63) ?? text(nested?.namespace, 63);
   const detail = text(f.error, 4 * MAX_MESSAGE) ?? text(f.err, 4 * MAX_MESSAGE);
   return {
-    error: true, reconcileError,
+    error: true,
+    reconcileError,
     ...(controller ? { controller } : {}),
     ...(name ? { object: { ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}), name } } : {}),
     message: cleanMessage(detail ? `${msg}: ${detail}` : msg),
@@ -96,7 +103,9 @@ function parseConsole(line: string): LogEvent | undefined {
     try {
       const f: unknown = JSON.parse(line.slice(line.lastIndexOf('\t') + 1));
       if (isRecord(f)) fields = f;
-    } catch { /* fields cut or not JSON: keep the message */ }
+    } catch {
+      /* fields cut or not JSON: keep the message */
+    }
     rest.pop();
   }
   // Logger and caller come before the message: "controller.kaiwojob", "controller/controller.go:316".

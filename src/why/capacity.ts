@@ -22,7 +22,10 @@ export function flavorsOf(cq: KubeObject): string[] {
 /** The label selector (k=v,…) of a ResourceFlavor's nodeLabels; '' when it has none (it matches every node). */
 export function flavorSelector(rf: KubeObject): string {
   const labels = isRecord(rf.spec) && isRecord(rf.spec.nodeLabels) ? rf.spec.nodeLabels : {};
-  return Object.entries(labels).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}=${String(v)}`).join(',');
+  return Object.entries(labels)
+    .filter(([, v]) => typeof v === 'string')
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
 }
 
 /** The largest allocatable of each resource in `resources` on one node. */
@@ -59,10 +62,17 @@ export interface CapacityInput {
 export function capacityFor(input: CapacityInput, now: Date): CapacityView {
   const spec = applyDefaults<CapacitySpec>(capacityCheck.schema, { tableRows: 20 });
   const result = capacityCheck.evaluate({
-    spec, now, env: { storageVersion: input.version }, scrapes: {},
+    spec,
+    now,
+    env: { storageVersion: input.version },
+    scrapes: {},
     data: {
-      nodes: view(input.nodes.map(slimNode)), clusterQueues: view(input.clusterQueues), resourceFlavors: view(input.resourceFlavors),
-      localQueues: view(input.localQueues), workloads: view(input.workloads), kaiwoConfig: view(input.kaiwoConfig),
+      nodes: view(input.nodes.map(slimNode)),
+      clusterQueues: view(input.clusterQueues),
+      resourceFlavors: view(input.resourceFlavors),
+      localQueues: view(input.localQueues),
+      workloads: view(input.workloads),
+      kaiwoConfig: view(input.kaiwoConfig),
       ...(input.pendingPods ? { pendingPods: view(input.pendingPods) } : {}),
     },
   });
@@ -70,7 +80,11 @@ export function capacityFor(input: CapacityInput, now: Date): CapacityView {
   const flavors = new Set(cq ? flavorsOf(cq) : []);
   const table = result.summary?.table;
   const rows = (table?.rows ?? []).filter((r) => r[0] === input.clusterQueue);
-  const findings = result.findings.filter((f) => (f.object?.kind === 'ClusterQueue' && f.object.name === input.clusterQueue)
-    || (f.object?.kind === 'ResourceFlavor' && flavors.has(f.object.name ?? '')) || f.object?.kind === 'Workload');
+  const findings = result.findings.filter(
+    (f) =>
+      (f.object?.kind === 'ClusterQueue' && f.object.name === input.clusterQueue) ||
+      (f.object?.kind === 'ResourceFlavor' && flavors.has(f.object.name ?? '')) ||
+      f.object?.kind === 'Workload',
+  );
   return { columns: table?.columns ?? [], rows, findings };
 }

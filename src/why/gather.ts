@@ -15,18 +15,35 @@ const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
 /** The Kueue API version Kaiwo's client speaks (v0.1.x and v0.2 build on Kueue's v1beta1 Go types). */
 export const KAIWO_KUEUE_VERSION = 'v1beta1';
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const list = (v: unknown): KubeObject[] => (isRecord(v) && Array.isArray(v.items) ? (v.items as unknown[]).filter(isRecord) as unknown as KubeObject[] : []);
+const list = (v: unknown): KubeObject[] =>
+  isRecord(v) && Array.isArray(v.items) ? ((v.items as unknown[]).filter(isRecord) as unknown as KubeObject[]) : [];
 const enc = encodeURIComponent;
 
 /** A question `why` cannot ask: unknown kind, missing object, no permission. Exit 2 with this one line. */
 export class WhyError extends Error {}
 
 const ALIASES: Record<string, TargetKind> = {
-  kaiwojob: 'KaiwoJob', kaiwojobs: 'KaiwoJob', 'kaiwojobs.kaiwo.silogen.ai': 'KaiwoJob',
-  kaiwoservice: 'KaiwoService', kaiwoservices: 'KaiwoService', 'kaiwoservices.kaiwo.silogen.ai': 'KaiwoService',
-  workload: 'Workload', workloads: 'Workload', wl: 'Workload', kwl: 'Workload', 'workloads.kueue.x-k8s.io': 'Workload',
-  job: 'Job', jobs: 'Job', 'jobs.batch': 'Job', rayjob: 'RayJob', rayjobs: 'RayJob', 'rayjobs.ray.io': 'RayJob',
-  deployment: 'Deployment', deployments: 'Deployment', deploy: 'Deployment', 'deployments.apps': 'Deployment',
+  kaiwojob: 'KaiwoJob',
+  kaiwojobs: 'KaiwoJob',
+  'kaiwojobs.kaiwo.silogen.ai': 'KaiwoJob',
+  kaiwoservice: 'KaiwoService',
+  kaiwoservices: 'KaiwoService',
+  'kaiwoservices.kaiwo.silogen.ai': 'KaiwoService',
+  workload: 'Workload',
+  workloads: 'Workload',
+  wl: 'Workload',
+  kwl: 'Workload',
+  'workloads.kueue.x-k8s.io': 'Workload',
+  job: 'Job',
+  jobs: 'Job',
+  'jobs.batch': 'Job',
+  rayjob: 'RayJob',
+  rayjobs: 'RayJob',
+  'rayjobs.ray.io': 'RayJob',
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  deploy: 'Deployment',
+  'deployments.apps': 'Deployment',
 };
 
 /** "kaiwojob/train-7" → the target; a kind `why` does not know is a WhyError naming the ones it does. */
@@ -34,7 +51,8 @@ export function parseTarget(ref: string, namespace: string): Target {
   const m = /^([A-Za-z0-9.-]{1,80})\/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/.exec(ref);
   if (!m?.[1] || !m[2]) throw new WhyError(`expected <kind>/<name>, e.g. kaiwojob/train-7; got ${JSON.stringify(ref.slice(0, 100))}`);
   const kind = ALIASES[m[1].toLowerCase()];
-  if (!kind) throw new WhyError(`unknown kind ${JSON.stringify(m[1])}: why answers for kaiwojob, kaiwoservice, workload, job, rayjob or deployment`);
+  if (!kind)
+    throw new WhyError(`unknown kind ${JSON.stringify(m[1])}: why answers for kaiwojob, kaiwoservice, workload, job, rayjob or deployment`);
   return { kind, namespace, name: m[2] };
 }
 
@@ -81,9 +99,12 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   const ns = target.namespace;
 
   // The object named: not found or forbidden ends the question (exit 2).
-  const path = target.kind === 'Workload'
-    ? v ? `/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/workloads/${enc(target.name)}` : undefined
-    : pathOf(PATHS[target.kind], ns, target.name);
+  const path =
+    target.kind === 'Workload'
+      ? v
+        ? `/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/workloads/${enc(target.name)}`
+        : undefined
+      : pathOf(PATHS[target.kind], ns, target.name);
   if (!path) throw new WhyError(`Kueue's Workload API is not served: there is no Workload ${ns}/${target.name}`);
   let object: KubeObject | null;
   try {
@@ -94,10 +115,15 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   if (!object) throw new WhyError(`${target.kind} ${ns}/${target.name} not found`);
 
   const snap: WhySnapshot = { now: opts.now ?? new Date(), target, object, kueue, workloads: [], errors };
-  const kaiwoOwner = (object.metadata as { ownerReferences?: { kind?: string; name?: string }[] }).ownerReferences
-    ?.find((o) => o.kind === 'KaiwoJob' || o.kind === 'KaiwoService');
+  const kaiwoOwner = (object.metadata as { ownerReferences?: { kind?: string; name?: string }[] }).ownerReferences?.find(
+    (o) => o.kind === 'KaiwoJob' || o.kind === 'KaiwoService',
+  );
   if (target.kind === 'KaiwoJob' || target.kind === 'KaiwoService') snap.kaiwo = object;
-  else if (kaiwoOwner?.name) snap.kaiwo = (await soft('Kaiwo', () => get(pathOf(PATHS[kaiwoOwner.kind === 'KaiwoJob' ? 'KaiwoJob' : 'KaiwoService'], ns, str(kaiwoOwner.name))))) ?? undefined;
+  else if (kaiwoOwner?.name)
+    snap.kaiwo =
+      (await soft('Kaiwo', () =>
+        get(pathOf(PATHS[kaiwoOwner.kind === 'KaiwoJob' ? 'KaiwoJob' : 'KaiwoService'], ns, str(kaiwoOwner.name))),
+      )) ?? undefined;
   const kaiwoConfig = snap.kaiwo ? await get('/apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs/kaiwo').catch(() => null) : null;
   if (snap.kaiwo) {
     snap.kaiwoNeeds = KAIWO_KUEUE_VERSION;
@@ -107,10 +133,18 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   }
 
   // What Kaiwo made (same name as the KaiwoJob/KaiwoService), or the target itself.
-  if (target.kind === 'KaiwoJob') snap.child = await soft('Job', async () => (await get(pathOf(PATHS.Job, ns, target.name))) ?? get(pathOf(PATHS.RayJob, ns, target.name)));
+  if (target.kind === 'KaiwoJob')
+    snap.child = await soft(
+      'Job',
+      async () => (await get(pathOf(PATHS.Job, ns, target.name))) ?? get(pathOf(PATHS.RayJob, ns, target.name)),
+    );
   else if (target.kind === 'KaiwoService') {
-    snap.child = await soft('Deployment', async () => (await get(pathOf(PATHS.Deployment, ns, target.name)))
-      ?? get(`/apis/workload.codeflare.dev/v1beta2/namespaces/${enc(ns)}/appwrappers/${enc(target.name)}`));
+    snap.child = await soft(
+      'Deployment',
+      async () =>
+        (await get(pathOf(PATHS.Deployment, ns, target.name))) ??
+        get(`/apis/workload.codeflare.dev/v1beta2/namespaces/${enc(ns)}/appwrappers/${enc(target.name)}`),
+    );
   } else if (target.kind !== 'Workload') snap.child = object;
   if (snap.kaiwo && snap.child === undefined && !errors.length) snap.child = null;
 
@@ -118,25 +152,38 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   if (target.kind === 'Workload') snap.workloads = [object];
   else if (v && snap.child) {
     const child = snap.child;
-    const uids = child.kind === 'Deployment'
-      ? (await soft('Pods', () => podsOf(kc, child, timeoutMs)))?.map((p) => p.metadata.uid ?? '') ?? []
-      : [child.metadata.uid ?? ''];
+    const uids =
+      child.kind === 'Deployment'
+        ? ((await soft('Pods', () => podsOf(kc, child, timeoutMs)))?.map((p) => p.metadata.uid ?? '') ?? [])
+        : [child.metadata.uid ?? ''];
     for (const uid of uids.filter(Boolean).slice(0, 20)) {
-      const got = await soft('Workload', async () => list(await rawJson(kc, { method: 'GET', timeoutMs,
-        path: `/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/workloads?labelSelector=${enc(`${KUEUE}/job-uid=${uid}`)}&limit=5` })));
+      const got = await soft('Workload', async () =>
+        list(
+          await rawJson(kc, {
+            method: 'GET',
+            timeoutMs,
+            path: `/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/workloads?labelSelector=${enc(`${KUEUE}/job-uid=${uid}`)}&limit=5`,
+          }),
+        ),
+      );
       snap.workloads.push(...(got ?? []));
     }
   }
   const w = snap.workloads[0];
   const labels = snap.child?.metadata.labels ?? {};
-  const queue = str((w?.spec as { queueName?: unknown } | undefined)?.queueName) || (labels[`${KUEUE}/queue-name`] ?? '') || (snap.kaiwo ? snap.kaiwoQueue ?? '' : '');
+  const queue =
+    str((w?.spec as { queueName?: unknown } | undefined)?.queueName) ||
+    (labels[`${KUEUE}/queue-name`] ?? '') ||
+    (snap.kaiwo ? (snap.kaiwoQueue ?? '') : '');
   if (queue) snap.localQueueName = `${ns}/${queue}`;
   if (!v) return snap;
 
   if (queue) snap.localQueue = await soft('LocalQueue', () => get(`/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/localqueues/${enc(queue)}`));
   const admission = isRecord(w?.status) && isRecord(w.status.admission) ? w.status.admission : undefined;
-  snap.clusterQueueName = str(admission?.clusterQueue) || str((snap.localQueue?.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue)
-    || (snap.kaiwo && snap.localQueue === null ? snap.kaiwoQueue : undefined);
+  snap.clusterQueueName =
+    str(admission?.clusterQueue) ||
+    str((snap.localQueue?.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue) ||
+    (snap.kaiwo && snap.localQueue === null ? snap.kaiwoQueue : undefined);
   const cqName = snap.clusterQueueName;
   if (cqName) snap.clusterQueue = await soft('ClusterQueue', () => get(`/apis/${KUEUE}/${v}/clusterqueues/${enc(cqName)}`));
   if (!w || !cqName || !snap.clusterQueue) return snap;
@@ -144,30 +191,63 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   const entry = pendingEntry(w);
   if (entry) {
     const strategy = str((snap.clusterQueue.spec as { queueingStrategy?: unknown } | undefined)?.queueingStrategy) || 'BestEffortFIFO';
-    const localQueues = (await soft('LocalQueues', async () => list(await rawJson(kc, { method: 'GET', path: `/apis/${KUEUE}/${v}/localqueues`, timeoutMs })))) ?? [];
+    const localQueues =
+      (await soft('LocalQueues', async () =>
+        list(await rawJson(kc, { method: 'GET', path: `/apis/${KUEUE}/${v}/localqueues`, timeoutMs })),
+      )) ?? [];
     const queued = await soft('Position', () => queueWorkloads(kc, v, cqName, localQueues, opts, timeoutMs));
     const here = { namespace: w.metadata.namespace ?? '', name: w.metadata.name };
     const visible = await visibilityPosition(kc, cqName, w, strategy, timeoutMs);
     if (visible) snap.position = visible;
     else if (queued) snap.position = computedPosition(queued.pending, here, strategy, queued.note);
     snap.capacity = await soft('Capacity', async () => {
-      const [cqs, rfs] = await Promise.all(['clusterqueues', 'resourceflavors'].map(async (p) => list(await rawJson(kc, { method: 'GET', path: `/apis/${KUEUE}/${v}/${p}`, timeoutMs }))));
+      const [cqs, rfs] = await Promise.all(
+        ['clusterqueues', 'resourceflavors'].map(async (p) =>
+          list(await rawJson(kc, { method: 'GET', path: `/apis/${KUEUE}/${v}/${p}`, timeoutMs })),
+        ),
+      );
       const nodes = await flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs);
-      const pendingPods = list(await rawJson(kc, { method: 'GET', timeoutMs, path: `/api/v1/pods?fieldSelector=${enc(PENDING_PODS_SELECTOR)}&limit=5000` })).map(slimPendingPod);
+      const pendingPods = list(
+        await rawJson(kc, { method: 'GET', timeoutMs, path: `/api/v1/pods?fieldSelector=${enc(PENDING_PODS_SELECTOR)}&limit=5000` }),
+      ).map(slimPendingPod);
       // The job is the only pending demand (the rows then answer for it); the admitted Workloads of the queue say
       // what is in use and what waits on lost GPUs.
-      return capacityFor({ clusterQueue: cqName, clusterQueues: cqs ?? [], resourceFlavors: rfs ?? [], localQueues, nodes, pendingPods,
-        workloads: [projected(w), ...(queued?.admitted ?? [])], kaiwoConfig: kaiwoConfig ? [kaiwoConfig] : [], version: v }, snap.now);
+      return capacityFor(
+        {
+          clusterQueue: cqName,
+          clusterQueues: cqs ?? [],
+          resourceFlavors: rfs ?? [],
+          localQueues,
+          nodes,
+          pendingPods,
+          workloads: [projected(w), ...(queued?.admitted ?? [])],
+          kaiwoConfig: kaiwoConfig ? [kaiwoConfig] : [],
+          version: v,
+        },
+        snap.now,
+      );
     });
   } else if (conditionTrue(w, 'Admitted') && snap.child) {
     const child = snap.child;
     const pods = (await soft('Pods', () => podsOf(kc, child, timeoutMs, snap.kaiwo))) ?? undefined;
-    const waiting = pods?.filter((p) => str((p.status as { phase?: unknown } | undefined)?.phase) === 'Pending' && !str((p.spec as { nodeName?: unknown } | undefined)?.nodeName));
+    const waiting = pods?.filter(
+      (p) =>
+        str((p.status as { phase?: unknown } | undefined)?.phase) === 'Pending' &&
+        !str((p.spec as { nodeName?: unknown } | undefined)?.nodeName),
+    );
     if (waiting) {
       snap.pods = [];
       for (const pod of waiting.slice(0, 5)) {
-        const events = (await soft('Events', async () => list(await rawJson(kc, { method: 'GET', timeoutMs,
-          path: `/api/v1/namespaces/${enc(ns)}/events?fieldSelector=${enc(`involvedObject.kind=Pod,involvedObject.name=${pod.metadata.name}`)}&limit=50` })))) ?? [];
+        const events =
+          (await soft('Events', async () =>
+            list(
+              await rawJson(kc, {
+                method: 'GET',
+                timeoutMs,
+                path: `/api/v1/namespaces/${enc(ns)}/events?fieldSelector=${enc(`involvedObject.kind=Pod,involvedObject.name=${pod.metadata.name}`)}&limit=50`,
+              }),
+            ),
+          )) ?? [];
         snap.pods.push({ pod, events });
       }
       snap.pods.push(...waiting.slice(5).map((pod) => ({ pod, events: [] })));
@@ -175,11 +255,26 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     const flavors = new Set<string>();
     const psa = Array.isArray(admission?.podSetAssignments) ? admission.podSetAssignments.filter(isRecord) : [];
     for (const a of psa) for (const f of Object.values(isRecord(a.flavors) ? a.flavors : {})) if (typeof f === 'string') flavors.add(f);
-    const rfs = await soft('ResourceFlavors', async () => Promise.all([...flavors].map((f) => get(`/apis/${KUEUE}/${v}/resourceflavors/${enc(f)}`))));
-    const nodes = await flavorNodes(kc, [...flavors], (rfs ?? []).filter((x): x is KubeObject => x !== null), timeoutMs);
+    const rfs = await soft('ResourceFlavors', async () =>
+      Promise.all([...flavors].map((f) => get(`/apis/${KUEUE}/${v}/resourceflavors/${enc(f)}`))),
+    );
+    const nodes = await flavorNodes(
+      kc,
+      [...flavors],
+      (rfs ?? []).filter((x): x is KubeObject => x !== null),
+      timeoutMs,
+    );
     const resources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
     snap.largestNode = largestNode(nodes, resources);
-    snap.assigned = { flavors: [...flavors].sort(), nodes: nodes.length, lost: nodes.filter((n) => gpusLost(n, resources)).map((n) => n.metadata.name).sort(), taints: taintsOf(nodes) };
+    snap.assigned = {
+      flavors: [...flavors].sort(),
+      nodes: nodes.length,
+      lost: nodes
+        .filter((n) => gpusLost(n, resources))
+        .map((n) => n.metadata.name)
+        .sort(),
+      taints: taintsOf(nodes),
+    };
   }
   return snap;
 }
@@ -215,16 +310,25 @@ function conditionTrue(o: KubeObject, type: string): boolean {
 /** Kueue's Workload API: served versions and the storage version (the CRD), else the group's discovery. */
 async function kueueVersions(kc: KubeConfig, timeoutMs: number): Promise<WhySnapshot['kueue']> {
   try {
-    const crd = await rawJson<{ spec?: { versions?: { name?: string; served?: boolean; storage?: boolean }[] } }>(kc,
-      { method: 'GET', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workloads.${KUEUE}`, timeoutMs });
+    const crd = await rawJson<{ spec?: { versions?: { name?: string; served?: boolean; storage?: boolean }[] } }>(kc, {
+      method: 'GET',
+      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workloads.${KUEUE}`,
+      timeoutMs,
+    });
     const versions = crd.spec?.versions ?? [];
-    const served = versions.filter((x) => x.served !== false).map((x) => str(x.name)).filter(Boolean);
+    const served = versions
+      .filter((x) => x.served !== false)
+      .map((x) => str(x.name))
+      .filter(Boolean);
     const storage = versions.find((x) => x.storage && x.served !== false)?.name;
-    return { served, ...(storage ?? served[0] ? { version: storage ?? served[0] } : {}) };
+    return { served, ...((storage ?? served[0]) ? { version: storage ?? served[0] } : {}) };
   } catch (err) {
     if (err instanceof HttpStatusError && err.status === 404) return { served: [] };
-    const group = await rawJson<{ versions?: { version?: string }[]; preferredVersion?: { version?: string } }>(kc, { method: 'GET', path: `/apis/${KUEUE}`, timeoutMs })
-      .catch(() => undefined);
+    const group = await rawJson<{ versions?: { version?: string }[]; preferredVersion?: { version?: string } }>(kc, {
+      method: 'GET',
+      path: `/apis/${KUEUE}`,
+      timeoutMs,
+    }).catch(() => undefined);
     const served = (group?.versions ?? []).map((x) => str(x.version)).filter(Boolean);
     const preferred = group?.preferredVersion?.version;
     return { served, ...(preferred ? { version: preferred } : {}) };
@@ -238,11 +342,18 @@ async function podsOf(kc: KubeConfig, child: KubeObject, timeoutMs: number, kaiw
   if (kaiwo?.metadata.uid) selector = `kaiwo.silogen.ai/run-id=${kaiwo.metadata.uid}`;
   else if (child.kind === 'Job') selector = `batch.kubernetes.io/job-name=${child.metadata.name}`;
   else {
-    const match = isRecord(child.spec) && isRecord(child.spec.selector) && isRecord(child.spec.selector.matchLabels) ? child.spec.selector.matchLabels : {};
-    selector = Object.entries(match).map(([k, val]) => `${k}=${str(val)}`).join(',');
+    const match =
+      isRecord(child.spec) && isRecord(child.spec.selector) && isRecord(child.spec.selector.matchLabels)
+        ? child.spec.selector.matchLabels
+        : {};
+    selector = Object.entries(match)
+      .map(([k, val]) => `${k}=${str(val)}`)
+      .join(',');
   }
   if (!selector) return [];
-  return list(await rawJson(kc, { method: 'GET', timeoutMs, path: `/api/v1/namespaces/${enc(ns)}/pods?labelSelector=${enc(selector)}&limit=500` }));
+  return list(
+    await rawJson(kc, { method: 'GET', timeoutMs, path: `/api/v1/namespaces/${enc(ns)}/pods?labelSelector=${enc(selector)}&limit=500` }),
+  );
 }
 
 /** The nodes of the named flavors, each flavor's nodeLabels as a label selector (a flavor without labels: every node). */
@@ -257,13 +368,25 @@ async function flavorNodes(kc: KubeConfig, flavors: string[], rfs: readonly Kube
 }
 
 /** The job's place from Kueue's visibility API (pendingworkloads), where it is served; else undefined. */
-async function visibilityPosition(kc: KubeConfig, cq: string, w: KubeObject, strategy: string, timeoutMs: number): Promise<Position | undefined> {
+async function visibilityPosition(
+  kc: KubeConfig,
+  cq: string,
+  w: KubeObject,
+  strategy: string,
+  timeoutMs: number,
+): Promise<Position | undefined> {
   for (const vv of ['v1beta2', 'v1beta1']) {
-    const got = await rawJson<{ items?: unknown }>(kc, { method: 'GET', timeoutMs: Math.min(timeoutMs, 5000), maxBytes: 64 * 1024 * 1024,
-      path: `/apis/visibility.${KUEUE}/${vv}/clusterqueues/${enc(cq)}/pendingworkloads?limit=100000` }).catch(() => undefined);
+    const got = await rawJson<{ items?: unknown }>(kc, {
+      method: 'GET',
+      timeoutMs: Math.min(timeoutMs, 5000),
+      maxBytes: 64 * 1024 * 1024,
+      path: `/apis/visibility.${KUEUE}/${vv}/clusterqueues/${enc(cq)}/pendingworkloads?limit=100000`,
+    }).catch(() => undefined);
     if (!got || !Array.isArray(got.items)) continue;
     const items = got.items.filter(isRecord);
-    const mine = items.find((i) => isRecord(i.metadata) && i.metadata.name === w.metadata.name && i.metadata.namespace === w.metadata.namespace);
+    const mine = items.find(
+      (i) => isRecord(i.metadata) && i.metadata.name === w.metadata.name && i.metadata.namespace === w.metadata.namespace,
+    );
     const index = typeof mine?.positionInClusterQueue === 'number' ? mine.positionInClusterQueue : undefined;
     return { source: 'visibility', ...(index !== undefined ? { index } : {}), pending: items.length, strategy };
   }
@@ -274,20 +397,40 @@ async function visibilityPosition(kc: KubeConfig, cq: string, w: KubeObject, str
  * The Workloads of a ClusterQueue, read from the namespaces of its LocalQueues (paged, projected, at most
  * `maxQueueRead`): the pending ones as queue entries, the admitted ones for the capacity rows.
  */
-async function queueWorkloads(kc: KubeConfig, v: string, cq: string, localQueues: readonly KubeObject[], opts: GatherOptions, timeoutMs: number):
-  Promise<{ pending: QueueEntry[]; admitted: KubeObject[]; note?: string }> {
+async function queueWorkloads(
+  kc: KubeConfig,
+  v: string,
+  cq: string,
+  localQueues: readonly KubeObject[],
+  opts: GatherOptions,
+  timeoutMs: number,
+): Promise<{ pending: QueueEntry[]; admitted: KubeObject[]; note?: string }> {
   const max = opts.maxQueueRead ?? 20_000;
   const pageSize = opts.pageSize ?? 500;
-  const lqOf = new Map(localQueues.map((lq) => [`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`, str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue)]));
-  const namespaces = [...new Set(localQueues.filter((lq) => lqOf.get(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`) === cq).map((lq) => lq.metadata.namespace ?? ''))].sort();
+  const lqOf = new Map(
+    localQueues.map((lq) => [
+      `${lq.metadata.namespace ?? ''}/${lq.metadata.name}`,
+      str((lq.spec as { clusterQueue?: unknown } | undefined)?.clusterQueue),
+    ]),
+  );
+  const namespaces = [
+    ...new Set(
+      localQueues
+        .filter((lq) => lqOf.get(`${lq.metadata.namespace ?? ''}/${lq.metadata.name}`) === cq)
+        .map((lq) => lq.metadata.namespace ?? ''),
+    ),
+  ].sort();
   const pending: QueueEntry[] = [];
   const admitted: KubeObject[] = [];
   let read = 0;
   for (const ns of namespaces) {
     let cont = '';
     do {
-      const page = await rawJson<{ items?: unknown; metadata?: { continue?: string } }>(kc, { method: 'GET', timeoutMs,
-        path: `/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/workloads?limit=${pageSize}${cont ? `&continue=${enc(cont)}` : ''}` });
+      const page = await rawJson<{ items?: unknown; metadata?: { continue?: string } }>(kc, {
+        method: 'GET',
+        timeoutMs,
+        path: `/apis/${KUEUE}/${v}/namespaces/${enc(ns)}/workloads?limit=${pageSize}${cont ? `&continue=${enc(cont)}` : ''}`,
+      });
       for (const x of list(page)) {
         read++;
         if (lqOf.get(`${ns}/${str((x.spec as { queueName?: unknown } | undefined)?.queueName)}`) !== cq) continue;
@@ -299,7 +442,12 @@ async function queueWorkloads(kc: KubeConfig, v: string, cq: string, localQueues
         }
       }
       cont = str(page.metadata?.continue);
-      if (read >= max && cont) return { pending, admitted, note: `stopped after ${read} Workloads: more than ${max} to read (serve Kueue's visibility API for an exact position)` };
+      if (read >= max && cont)
+        return {
+          pending,
+          admitted,
+          note: `stopped after ${read} Workloads: more than ${max} to read (serve Kueue's visibility API for an exact position)`,
+        };
     } while (cont);
   }
   return { pending, admitted };

@@ -32,7 +32,14 @@ function podGpus(pod: KubeObject): Record<string, number> {
 function lastSchedulingEvent(events: KubeObject[]): string {
   const msgs = events
     .filter((e) => str((e as { reason?: unknown }).reason) === 'FailedScheduling')
-    .map((e) => ({ at: Date.parse(str((e as { lastTimestamp?: unknown }).lastTimestamp) || str((e as { eventTime?: unknown }).eventTime) || str(e.metadata.creationTimestamp)), m: str((e as { message?: unknown }).message) }))
+    .map((e) => ({
+      at: Date.parse(
+        str((e as { lastTimestamp?: unknown }).lastTimestamp) ||
+          str((e as { eventTime?: unknown }).eventTime) ||
+          str(e.metadata.creationTimestamp),
+      ),
+      m: str((e as { message?: unknown }).message),
+    }))
     .sort((a, b) => (b.at || 0) - (a.at || 0));
   return msgs[0]?.m ?? '';
 }
@@ -50,7 +57,9 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
   for (const { pod, events } of pods.slice(0, 5)) {
     const sched = conditionOf(pod, 'PodScheduled');
     const message = cut(lastSchedulingEvent(events) || str(sched?.message) || 'not scheduled yet', 400);
-    details.push(`pod ${pod.metadata.name}: ${sched ? `PodScheduled=${str(sched.status)}${sched.reason ? ` (${str(sched.reason)})` : ''}` : 'Pending'}: ${message}`);
+    details.push(
+      `pod ${pod.metadata.name}: ${sched ? `PodScheduled=${str(sched.status)}${sched.reason ? ` (${str(sched.reason)})` : ''}` : 'Pending'}: ${message}`,
+    );
     if (!first && sched?.status === 'False') first = { name: pod.metadata.name, message, gpus: podGpus(pod) };
   }
   if (pods.length > 5) details.push(`and ${pods.length - 5} more pods`);
@@ -60,30 +69,49 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
   for (const [resource, n] of Object.entries(first.gpus)) {
     const largest = s.largestNode?.[resource];
     if (largest !== undefined && n > largest) {
-      return { link, cause: `pod ${first.name} asks ${n} ${resource}, more than any node of its flavors has (largest ${largest}): it can never be placed`,
-        action: 'split it into more pods with fewer GPUs each (e.g. replicas × gpus per replica), or add nodes with more GPUs' };
+      return {
+        link,
+        cause: `pod ${first.name} asks ${n} ${resource}, more than any node of its flavors has (largest ${largest}): it can never be placed`,
+        action: 'split it into more pods with fewer GPUs each (e.g. replicas × gpus per replica), or add nodes with more GPUs',
+      };
     }
   }
   const a = s.assigned;
   if (a?.nodes === 0) {
-    return { link, cause: `ResourceFlavor ${a.flavors.join(', ')} (where Kueue admitted it) matches no node: its pods can never be placed`,
-      action: "fix the flavor's nodeLabels (or label the nodes) so it matches the GPU nodes" };
+    return {
+      link,
+      cause: `ResourceFlavor ${a.flavors.join(', ')} (where Kueue admitted it) matches no node: its pods can never be placed`,
+      action: "fix the flavor's nodeLabels (or label the nodes) so it matches the GPU nodes",
+    };
   }
   const short = /Insufficient ([a-z0-9.-]+\/[a-z0-9._-]*[a-z0-9])/.exec(first.message)?.[1];
   if (short && a?.lost.length) {
-    return { link, cause: `its pods wait for ${short}: GPUs are lost on ${a.lost.slice(0, 5).join(', ')}${a.lost.length > 5 ? ` and ${a.lost.length - 5} more` : ''} (nodes of flavor ${a.flavors.join(', ')}), and the healthy ones are in use`,
-      action: 'repair the nodes named (kubectl describe node …; the device plugin and the GPU); the pods start when their GPUs are back' };
+    return {
+      link,
+      cause: `its pods wait for ${short}: GPUs are lost on ${a.lost.slice(0, 5).join(', ')}${a.lost.length > 5 ? ` and ${a.lost.length - 5} more` : ''} (nodes of flavor ${a.flavors.join(', ')}), and the healthy ones are in use`,
+      action: 'repair the nodes named (kubectl describe node …; the device plugin and the GPU); the pods start when their GPUs are back',
+    };
   }
   // The scheduler names the taint ({key: value}) in some versions; else the taints on the flavor's nodes are the suspects.
   const suspects = first.message.includes('untolerated taint') && a?.taints.length ? a.taints.join(', ') : undefined;
   const taint = namedTaints(first.message)[0] ?? suspects;
   if (taint) {
-    return { link, cause: `its pods do not tolerate the taint {${taint}} on the nodes that have the GPUs (pod ${first.name}: ${first.message})`,
-      action: `add a toleration for {${taint}} to the job's pod template, or remove the taint once the nodes are fit (kubectl taint nodes <node> <key>-)` };
+    return {
+      link,
+      cause: `its pods do not tolerate the taint {${taint}} on the nodes that have the GPUs (pod ${first.name}: ${first.message})`,
+      action: `add a toleration for {${taint}} to the job's pod template, or remove the taint once the nodes are fit (kubectl taint nodes <node> <key>-)`,
+    };
   }
   if (short) {
-    return { link, cause: `the nodes of flavor ${a?.flavors.join(', ') ?? '?'} have no free ${short}: pods outside Kueue's quota hold them, or the quota promises more than the nodes have`,
-      action: `kubectl get pods -A --field-selector spec.nodeName=<node> on the flavor's nodes; kaiwo-monitor check (capacity) compares quota with the hardware` };
+    return {
+      link,
+      cause: `the nodes of flavor ${a?.flavors.join(', ') ?? '?'} have no free ${short}: pods outside Kueue's quota hold them, or the quota promises more than the nodes have`,
+      action: `kubectl get pods -A --field-selector spec.nodeName=<node> on the flavor's nodes; kaiwo-monitor check (capacity) compares quota with the hardware`,
+    };
   }
-  return { link, cause: `the scheduler cannot place pod ${first.name}: ${first.message}`, action: `kubectl describe pod -n ${s.target.namespace} ${first.name}` };
+  return {
+    link,
+    cause: `the scheduler cannot place pod ${first.name}: ${first.message}`,
+    action: `kubectl describe pod -n ${s.target.namespace} ${first.name}`,
+  };
 }

@@ -37,7 +37,13 @@ export function pendingEntry(w: KubeObject): QueueEntry | undefined {
   const p = (w.spec as { priority?: unknown } | undefined)?.priority;
   const gpus: Record<string, number> = {};
   for (const d of facts.demand) gpus[d.resource] = d.total;
-  return { namespace: facts.namespace, name: w.metadata.name, priority: typeof p === 'number' && Number.isFinite(p) ? p : 0, at: queueOrderTime(w), gpus };
+  return {
+    namespace: facts.namespace,
+    name: w.metadata.name,
+    priority: typeof p === 'number' && Number.isFinite(p) ? p : 0,
+    at: queueOrderTime(w),
+    gpus,
+  };
 }
 
 /** Kueue's order within a ClusterQueue (pkg/queue/cluster_queue.go queueOrderingFunc): priority first, then time. */
@@ -48,7 +54,12 @@ export function byQueueOrder(a: QueueEntry, b: QueueEntry): number {
 }
 
 /** The target's place among `entries` (all pending Workloads read for its ClusterQueue), with the GPUs ahead of it. */
-export function computedPosition(entries: QueueEntry[], target: { namespace: string; name: string }, strategy: string, note?: string): Position {
+export function computedPosition(
+  entries: QueueEntry[],
+  target: { namespace: string; name: string },
+  strategy: string,
+  note?: string,
+): Position {
   const sorted = [...entries].sort(byQueueOrder);
   const index = sorted.findIndex((e) => e.namespace === target.namespace && e.name === target.name);
   const aheadGpus: Record<string, number> = {};

@@ -10,7 +10,9 @@ export function renderText(a: Answer): string {
   const width = Math.max(...a.links.map((l) => l.step.length), 8);
   const lines = [`why ${a.target}`, ''];
   for (const l of a.links) {
-    lines.push(`  ${MARK[l.state]}  ${l.step.padEnd(width)}  ${clean(l.summary)}${a.heldBy === l.step && l.state === 'hold' ? '   <- holds it back' : ''}`);
+    lines.push(
+      `  ${MARK[l.state]}  ${l.step.padEnd(width)}  ${clean(l.summary)}${a.heldBy === l.step && l.state === 'hold' ? '   <- holds it back' : ''}`,
+    );
     for (const d of l.details) lines.push(`        ${' '.repeat(width)}  ${clean(d)}`);
   }
   lines.push('', `${a.exitCode === 1 ? 'Cause' : a.exitCode === 2 ? 'Cannot tell' : 'Nothing holds it back'}: ${clean(a.cause)}`);

@@ -26,7 +26,15 @@ describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)',
     sim = new SimulatedStack(cluster.kubeConfig(), { label: 'check', workloadNamespace: 'ml-check' });
     await sim.install();
     specFile = join(dir, 'monitor.yaml');
-    writeFileSync(specFile, stringify({ apiVersion: 'monitoring.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoMonitor', metadata: { name: 'x' }, spec: sim.monitorSpec() }));
+    writeFileSync(
+      specFile,
+      stringify({
+        apiVersion: 'monitoring.kaiwo.silogen.ai/v1alpha1',
+        kind: 'KaiwoMonitor',
+        metadata: { name: 'x' },
+        spec: sim.monitorSpec(),
+      }),
+    );
   });
 
   after(async () => {
@@ -69,7 +77,17 @@ describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)',
   it('exits 2 when it cannot evaluate: unreachable cluster, invalid spec, bad flags', async () => {
     const port = await freePort();
     const bad = join(dir, 'unreachable');
-    writeFileSync(bad, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'x', clusters: [{ name: 'x', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }], users: [{ name: 'x', user: { token: 't' } }], contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'x',
+        clusters: [{ name: 'x', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'x', user: { token: 't' } }],
+        contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
+      }),
+    );
     const unreachable = await check([], bad);
     expect(unreachable.code).to.equal(2);
     expect(unreachable.stderr).to.include('cannot connect');

@@ -43,12 +43,17 @@ describe('integration: kaiwo-monitor entry point', function () {
     const dir = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-cli-'));
     const port = await freePort(); // nothing listens there
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'x',
-      clusters: [{ name: 'x', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'x', user: { token: 'not-a-real-token' } }],
-      contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
-    }));
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'x',
+        clusters: [{ name: 'x', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'x', user: { token: 'not-a-real-token' } }],
+        contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
+      }),
+    );
     const r = await cli(['run', '--kubeconfig', kubeconfig]);
     expect(r.code).to.equal(1);
     const line = JSON.parse(r.stderr.trim().split('\n').pop()!) as { level: string; error: string };
@@ -69,7 +74,15 @@ describe('integration: kaiwo-monitor entry point', function () {
   it('prints help for every flag', async () => {
     const r = await cli(['run', '--help']);
     expect(r.code).to.equal(0);
-    for (const flag of ['--metrics-bind-address', '--metrics-secure', '--health-probe-bind-address', '--leader-elect', '--kubeconfig', '--log-level', '--log-format']) {
+    for (const flag of [
+      '--metrics-bind-address',
+      '--metrics-secure',
+      '--health-probe-bind-address',
+      '--leader-elect',
+      '--kubeconfig',
+      '--log-level',
+      '--log-format',
+    ]) {
       expect(r.stdout).to.include(flag);
     }
   });
@@ -80,11 +93,17 @@ describe('integration: kaiwo-monitor runs with the Node flags of the image howev
 
   /** `version -o json` of the CLI started as `node --import tsx <script>`, where script may be a symlink to main.ts. */
   function version(script: string, env: NodeJS.ProcessEnv = process.env): Promise<{ nodeFlags: string[]; help: string }> {
-    const run = (args: string[]) => new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, env }, (err, stdout, stderr) => { if (err) reject(new Error(`${script} ${args.join(' ')}: ${stderr}`)); else resolve(stdout); });
-    });
-    return Promise.all([run(['version', '-o', 'json']), run(['--help'])])
-      .then(([json, help]) => ({ nodeFlags: (JSON.parse(json) as { nodeFlags: string[] }).nodeFlags, help }));
+    const run = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, env }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`${script} ${args.join(' ')}: ${stderr}`));
+          else resolve(stdout);
+        });
+      });
+    return Promise.all([run(['version', '-o', 'json']), run(['--help'])]).then(([json, help]) => ({
+      nodeFlags: (JSON.parse(json) as { nodeFlags: string[] }).nodeFlags,
+      help,
+    }));
   }
 
   it('version -o json reports them when node was started without them, as kaiwo-monitor and as the kubectl plugin', async () => {

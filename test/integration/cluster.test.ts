@@ -25,10 +25,20 @@ function clusterQueue(name: string, strategy = 'BestEffortFIFO'): ClusterQueue {
     spec: {
       namespaceSelector: {},
       queueingStrategy: strategy,
-      resourceGroups: [{
-        coveredResources: ['cpu', 'amd.com/gpu'],
-        flavors: [{ name: 'default-flavor', resources: [{ name: 'cpu', nominalQuota: '8' }, { name: 'amd.com/gpu', nominalQuota: 8 }] }],
-      }],
+      resourceGroups: [
+        {
+          coveredResources: ['cpu', 'amd.com/gpu'],
+          flavors: [
+            {
+              name: 'default-flavor',
+              resources: [
+                { name: 'cpu', nominalQuota: '8' },
+                { name: 'amd.com/gpu', nominalQuota: 8 },
+              ],
+            },
+          ],
+        },
+      ],
     },
   };
 }
@@ -57,7 +67,10 @@ describe('integration: the test cluster is a real Kubernetes API server', functi
 
   it('creates a Kueue ClusterQueue (v1beta2) and reads it back', async () => {
     const name = uniqueName('cq');
-    await custom.createClusterCustomObject({ ...kueue, body: { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', ...clusterQueue(name) } });
+    await custom.createClusterCustomObject({
+      ...kueue,
+      body: { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', ...clusterQueue(name) },
+    });
     const got = (await custom.getClusterCustomObject({ ...kueue, name })) as ClusterQueue;
     expect(got.spec.queueingStrategy).to.equal('BestEffortFIFO');
     expect(got.spec.resourceGroups).to.have.length(1);
@@ -66,25 +79,32 @@ describe('integration: the test cluster is a real Kubernetes API server', functi
   it('delivers an update through a watch', async () => {
     const name = uniqueName('cq');
     const created = (await custom.createClusterCustomObject({
-      ...kueue, body: { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', ...clusterQueue(name) },
+      ...kueue,
+      body: { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', ...clusterQueue(name) },
     })) as ClusterQueue;
     const seen = new Promise<ClusterQueue>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error('no MODIFIED event within 10s'));
       }, 10_000);
-      void new Watch(kc).watch(
-        `/apis/kueue.x-k8s.io/v1beta2/clusterqueues`,
-        { fieldSelector: `metadata.name=${name}`, resourceVersion: created.metadata.resourceVersion },
-        (phase, obj: ClusterQueue) => {
-          if (phase === 'MODIFIED' && obj.spec.queueingStrategy === 'StrictFIFO') {
-            clearTimeout(timer);
-            resolve(obj);
-          }
-        },
-        (err: unknown) => {
-          if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
-        },
-      ).then((ctl) => seen.finally(() => { ctl.abort(); }));
+      void new Watch(kc)
+        .watch(
+          `/apis/kueue.x-k8s.io/v1beta2/clusterqueues`,
+          { fieldSelector: `metadata.name=${name}`, resourceVersion: created.metadata.resourceVersion },
+          (phase, obj: ClusterQueue) => {
+            if (phase === 'MODIFIED' && obj.spec.queueingStrategy === 'StrictFIFO') {
+              clearTimeout(timer);
+              resolve(obj);
+            }
+          },
+          (err: unknown) => {
+            if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
+          },
+        )
+        .then((ctl) =>
+          seen.finally(() => {
+            ctl.abort();
+          }),
+        );
     });
     await custom.patchClusterCustomObject({ ...kueue, name, body: { spec: { queueingStrategy: 'StrictFIFO' } } }, mergePatch);
     const updated = await seen;
@@ -114,7 +134,12 @@ describe('integration: the test cluster is a real Kubernetes API server', functi
     const name = 'train-llama';
     await custom.createNamespacedCustomObject({
       ...kj,
-      body: { apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob', metadata: { name }, spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch' } },
+      body: {
+        apiVersion: 'kaiwo.silogen.ai/v1alpha1',
+        kind: 'KaiwoJob',
+        metadata: { name },
+        spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch' },
+      },
     });
     await custom.patchNamespacedCustomObjectStatus({ ...kj, name, body: { status: { status: 'FAILED' } } }, mergePatch);
     const got = (await custom.getNamespacedCustomObject({ ...kj, name })) as { spec: { gpus: number }; status: { status: string } };

@@ -36,9 +36,13 @@ describe('integration: the generated CRD is stored as generated (no drift)', fun
     cluster = await sharedCluster();
   });
 
-  const apply = (crd: RawCrd, manager: string) => rawRequest(cluster.kubeConfig(), {
-    method: 'PATCH', path: `${BASE}/${crd.metadata.name}?fieldManager=${manager}`, body: crd, contentType: PatchStrategy.ServerSideApply,
-  });
+  const apply = (crd: RawCrd, manager: string) =>
+    rawRequest(cluster.kubeConfig(), {
+      method: 'PATCH',
+      path: `${BASE}/${crd.metadata.name}?fieldManager=${manager}`,
+      body: crd,
+      contentType: PatchStrategy.ServerSideApply,
+    });
   const stored = (name: string) => rawJson<RawCrd>(cluster.kubeConfig(), { method: 'GET', path: `${BASE}/${name}` });
 
   /** Applies `crd` with two field managers (no force) and returns their answers and the spec read back. */
@@ -65,7 +69,11 @@ describe('integration: the generated CRD is stored as generated (no drift)', fun
   it('catches drift: the same CRD with priority: 0 on a printer column conflicts and reads back different', async () => {
     const group = `${uniqueName('drift')}.kaiwo.test`;
     const drifted = structuredClone(file);
-    const spec = drifted.spec as { group: string; names: { plural: string }; versions: { additionalPrinterColumns: Record<string, unknown>[] }[] };
+    const spec = drifted.spec as {
+      group: string;
+      names: { plural: string };
+      versions: { additionalPrinterColumns: Record<string, unknown>[] }[];
+    };
     drifted.metadata = { name: `${spec.names.plural}.${group}` };
     spec.group = group;
     for (const c of spec.versions[0]?.additionalPrinterColumns ?? []) c.priority ??= 0;

@@ -29,7 +29,13 @@ describe('integration: EventRecorder on a real API server', function () {
     if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
-  const input = (reason: string, note = `${reason} happened`): EventInput => ({ regarding, type: 'Warning', reason, action: 'Testing', note });
+  const input = (reason: string, note = `${reason} happened`): EventInput => ({
+    regarding,
+    type: 'Warning',
+    reason,
+    action: 'Testing',
+    note,
+  });
   const coreEvents = async (reason: string) =>
     (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=subject,reason=${reason}` })).items;
 
@@ -39,12 +45,25 @@ describe('integration: EventRecorder on a real API server', function () {
       proxy.answer = (_method, path) => (path.startsWith('/apis/events.k8s.io/') ? GROUP_NOT_SERVED : undefined);
       let t = Date.now();
       const outcomes: EventOutcome[] = [];
-      const recorder = new EventRecorder(proxy.kubeConfig(), { controller: 'kaiwo-monitor-test', instance: 'replica-1', log: memoryLogger(), now: () => t, onOutcome: (o) => outcomes.push(o) });
+      const recorder = new EventRecorder(proxy.kubeConfig(), {
+        controller: 'kaiwo-monitor-test',
+        instance: 'replica-1',
+        log: memoryLogger(),
+        now: () => t,
+        onOutcome: (o) => outcomes.push(o),
+      });
 
       expect(await recorder.emit(input('FallbackFirst'))).to.equal('created');
       const [first, ...more] = await coreEvents('FallbackFirst');
       expect(more).to.deep.equal([]);
-      expect(first).to.deep.include({ type: 'Warning', message: 'FallbackFirst happened', action: 'Testing', count: 1, reportingComponent: 'kaiwo-monitor-test', reportingInstance: 'replica-1' });
+      expect(first).to.deep.include({
+        type: 'Warning',
+        message: 'FallbackFirst happened',
+        action: 'Testing',
+        count: 1,
+        reportingComponent: 'kaiwo-monitor-test',
+        reportingInstance: 'replica-1',
+      });
       expect(first?.source?.component).to.equal('kaiwo-monitor-test');
       expect(first?.involvedObject).to.deep.include({ kind: 'ConfigMap', name: 'subject', namespace: ns, uid: regarding.uid });
 
@@ -66,9 +85,13 @@ describe('integration: EventRecorder on a real API server', function () {
 
   it('does not mistake a missing namespace for a missing API: it keeps writing events.k8s.io Events', async () => {
     const recorder = new EventRecorder(kc, { controller: 'kaiwo-monitor-test', instance: 'replica-2', log: memoryLogger() });
-    expect(await recorder.emit({ ...input('NoNamespace'), regarding: { ...regarding, namespace: uniqueName('missing') } })).to.equal('failed');
+    expect(await recorder.emit({ ...input('NoNamespace'), regarding: { ...regarding, namespace: uniqueName('missing') } })).to.equal(
+      'failed',
+    );
     expect(await recorder.emit(input('StillEventsV1'))).to.equal('created');
     const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns, fieldSelector: 'reason=StillEventsV1' });
-    expect(list.items.map((e) => [e.reportingController, e.reportingInstance, e.regarding?.uid])).to.deep.equal([['kaiwo-monitor-test', 'replica-2', regarding.uid]]);
+    expect(list.items.map((e) => [e.reportingController, e.reportingInstance, e.regarding?.uid])).to.deep.equal([
+      ['kaiwo-monitor-test', 'replica-2', regarding.uid],
+    ]);
   });
 });

@@ -8,7 +8,12 @@ import { Monitors } from '../support/fakes/monitors.js';
 import { OperatorProcess } from '../support/operator.js';
 import { MonitorRecorder, scenarioSpec, scenarios } from '../support/fakes/scenarios.js';
 
-interface CoreEvent { reason: string; type: string; message: string; metadata: { creationTimestamp: string } }
+interface CoreEvent {
+  reason: string;
+  type: string;
+  message: string;
+  metadata: { creationTimestamp: string };
+}
 
 describe('integration: each fault class is detected within about a second, with one Event and a finding, and recovers', function () {
   this.timeout(180_000);
@@ -44,7 +49,9 @@ describe('integration: each fault class is detected within about a second, with 
     await sim.stop();
     await new Monitors(kc).delete(monitor);
     if (latencies.length) {
-      process.stderr.write(`\n      detection latency (fault → condition False):\n${latencies.map(([n, ms]) => `        ${String(ms).padStart(5)} ms  ${n}`).join('\n')}\n`);
+      process.stderr.write(
+        `\n      detection latency (fault → condition False):\n${latencies.map(([n, ms]) => `        ${String(ms).padStart(5)} ms  ${n}`).join('\n')}\n`,
+      );
     }
   });
 
@@ -67,7 +74,10 @@ describe('integration: each fault class is detected within about a second, with 
       expect(healed.monitor.status?.findings?.map((f) => f.reason)).to.not.include(s.finding);
       // The healed status was written by a later reconcile than the fault's (one key is never reconciled twice
       // at once), so every Event of the fault has been written by now.
-      const events = await rawJson<{ items: CoreEvent[] }>(kc, { method: 'GET', path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor},reason=${s.reason}`)}` });
+      const events = await rawJson<{ items: CoreEvent[] }>(kc, {
+        method: 'GET',
+        path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor},reason=${s.reason}`)}`,
+      });
       const fresh = events.items.filter((e) => Date.parse(e.metadata.creationTimestamp) >= Math.floor(before / 1000) * 1000);
       expect(fresh, 'Events for this transition').to.have.length(1);
       expect(fresh[0]?.type).to.equal('Warning');

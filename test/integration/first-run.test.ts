@@ -18,13 +18,27 @@ import { repoRoot } from '../../src/localcluster/paths.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a command to completion; never rejects (the exit code is part of the result). */
-function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<Result> {
+function sh(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<Result> {
   return new Promise((resolve) => {
-    const p = execFile(cmd, args, { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => { resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }); });
+    const p = execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr });
+      },
+    );
     p.stdin?.end(opts.input ?? '');
   });
 }
@@ -35,7 +49,11 @@ function background(script: string, env: NodeJS.ProcessEnv): { out: () => string
   const p: ChildProcess = spawn('bash', ['-c', script], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   p.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   p.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => p.once('exit', () => { r(); }));
+  const exited = new Promise<void>((r) =>
+    p.once('exit', () => {
+      r();
+    }),
+  );
   return {
     out: () => out,
     stop: async () => {
@@ -49,7 +67,10 @@ function background(script: string, env: NodeJS.ProcessEnv): { out: () => string
 /** Shell lines from the README's ```sh blocks that contain `needle`, without trailing comments. */
 function readmeRecipes(needle: string): string[] {
   const blocks = [...readFileSync(join(repoRoot, 'README.md'), 'utf8').matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-  return blocks.flatMap((b) => b.split('\n')).filter((l) => l.includes(needle)).map((l) => l.replace(/\s+#.*$/, '').trim());
+  return blocks
+    .flatMap((b) => b.split('\n'))
+    .filter((l) => l.includes(needle))
+    .map((l) => l.replace(/\s+#.*$/, '').trim());
 }
 
 const nodeDir = join(repoRoot, 'node_modules', 'node', 'bin');
@@ -73,10 +94,15 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
     // A private npm cache too: npx links this checkout into <cache>/_npx/<hash of its path>, and an entry left
     // half-made by an interrupted earlier run (node_modules without package.json) makes every later npx fail.
     const env = () => ({
-      ...process.env, PATH: basePath, KAIWO_MONITOR_CLUSTER_DIR: clusterDir, MAKEFLAGS: '-o node_modules/.package-lock.json',
+      ...process.env,
+      PATH: basePath,
+      KAIWO_MONITOR_CLUSTER_DIR: clusterDir,
+      MAKEFLAGS: '-o node_modules/.package-lock.json',
       npm_config_cache: join(work, 'npm-cache'),
     });
-    after(async () => { await sh('make', ['-s', 'cluster-down'], { env: env() }); });
+    after(async () => {
+      await sh('make', ['-s', 'cluster-down'], { env: env() });
+    });
 
     it('`make -s cluster-up` prints only the kubeconfig path on stdout (progress on stderr), started or already running', async () => {
       const first = await sh('make', ['-s', 'cluster-up'], { env: env() });
@@ -97,7 +123,11 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
         if (/kaiwo-monitor run\b/.test(recipe)) {
           const op = background(recipe, env());
           try {
-            await waitFor(() => `"${recipe}" to connect; output so far:\n${op.out().slice(-3000)}`, () => op.out().includes('connected to Kubernetes API server'), 180_000);
+            await waitFor(
+              () => `"${recipe}" to connect; output so far:\n${op.out().slice(-3000)}`,
+              () => op.out().includes('connected to Kubernetes API server'),
+              180_000,
+            );
           } finally {
             await op.stop();
           }
@@ -118,7 +148,9 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       expect(status.code, status.stdout).to.equal(0);
       // README: Events of the cluster-scoped monitor are in namespace default.
       const kubeconfig = (await sh('make', ['-s', 'cluster-up'], { env: env() })).stdout.trim();
-      const events = await sh('kubectl', ['events', '-n', 'default', '--for', 'kaiwomonitor/default'], { env: { ...env(), KUBECONFIG: kubeconfig } });
+      const events = await sh('kubectl', ['events', '-n', 'default', '--for', 'kaiwomonitor/default'], {
+        env: { ...env(), KUBECONFIG: kubeconfig },
+      });
       expect(events.code, events.stderr).to.equal(0);
       expect(events.stdout).to.match(/KaiwoMonitor\/default/i);
       expect(events.stdout).to.include('ClusterQueueInactive');
@@ -137,18 +169,25 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
     const prefix = join(work, 'prefix');
     let cluster: Cluster;
     let tgz: string;
-    const pluginEnv = (bin: string, kubeconfig: string) => ({ ...process.env, PATH: `${bin}:${nodeDir}:${cpBin}:/usr/bin:/bin`, KUBECONFIG: kubeconfig });
+    const pluginEnv = (bin: string, kubeconfig: string) => ({
+      ...process.env,
+      PATH: `${bin}:${nodeDir}:${cpBin}:/usr/bin:/bin`,
+      KUBECONFIG: kubeconfig,
+    });
 
     before(async () => {
       cluster = await sharedCluster();
       // Pack a copy of the working tree, so `prepare` builds dist/ there and not under other running tests.
       const src = join(work, 'src-copy');
-      for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src', 'crds']) cpSync(join(repoRoot, p), join(src, p), { recursive: true });
+      for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src', 'crds'])
+        cpSync(join(repoRoot, p), join(src, p), { recursive: true });
       symlinkSync(join(repoRoot, 'node_modules'), join(src, 'node_modules'));
       const pack = await sh('npm', ['pack', '--silent', '--pack-destination', work], { cwd: src, env: { ...process.env, PATH: basePath } });
       expect(pack.code, pack.stderr).to.equal(0);
       tgz = join(work, pack.stdout.trim().split('\n').pop() ?? '');
-      const install = await sh('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tgz], { env: { ...process.env, PATH: basePath } });
+      const install = await sh('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tgz], {
+        env: { ...process.env, PATH: basePath },
+      });
       expect(install.code, install.stderr).to.equal(0);
     });
 
@@ -175,7 +214,9 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       let old = await sh(oldNode, ['--version']);
       if (old.code !== 0 || Number(/^v(\d+)/.exec(old.stdout)?.[1] ?? 99) >= 24) {
         const dir = join(work, 'old-node');
-        const got = await sh('npm', ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', 'node@22'], { env: { ...process.env, PATH: basePath } });
+        const got = await sh('npm', ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', 'node@22'], {
+          env: { ...process.env, PATH: basePath },
+        });
         expect(got.code, got.stderr).to.equal(0);
         oldNode = join(dir, 'node_modules', 'node', 'bin', 'node');
         old = await sh(oldNode, ['--version']);
@@ -186,7 +227,9 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
         const r = await sh(oldNode, [script, ...args], { env: { ...process.env, PATH: `${dirname(oldNode)}:/usr/bin:/bin` } });
         expect(r.code, args.join(' ')).to.equal(2);
         expect(r.stdout).to.equal('');
-        expect(r.stderr).to.equal(`kaiwo-monitor needs Node.js >= 24, but ${oldNode} is ${old.stdout.trim()}; put Node.js 24 first on PATH, or run: npx -y node@24 ${script} <command> ...\n`);
+        expect(r.stderr).to.equal(
+          `kaiwo-monitor needs Node.js >= 24, but ${oldNode} is ${old.stdout.trim()}; put Node.js 24 first on PATH, or run: npx -y node@24 ${script} <command> ...\n`,
+        );
       }
     });
 
@@ -195,13 +238,34 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       const list = await sh('kubectl', ['plugin', 'list'], { env });
       expect(list.stdout).to.include(join(prefix, 'bin', 'kubectl-kaiwo_monitor'));
       expect((await sh('kubectl', ['kaiwo-monitor', '--version'], { env })).stdout).to.equal(`kubectl kaiwo-monitor ${version}\n`);
-      expect((await sh('kubectl', ['kaiwo-monitor', 'check', '--help'], { env })).stdout).to.include('kubectl kaiwo-monitor check [name] [flags]');
+      expect((await sh('kubectl', ['kaiwo-monitor', 'check', '--help'], { env })).stdout).to.include(
+        'kubectl kaiwo-monitor check [name] [flags]',
+      );
       const file = join(work, 'plugin-monitor.yaml');
-      writeFileSync(file, stringify({ apiVersion: 'monitoring.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoMonitor', metadata: { name: 'from-plugin' }, spec: { kueue: { enabled: false } } }));
+      writeFileSync(
+        file,
+        stringify({
+          apiVersion: 'monitoring.kaiwo.silogen.ai/v1alpha1',
+          kind: 'KaiwoMonitor',
+          metadata: { name: 'from-plugin' },
+          spec: { kueue: { enabled: false } },
+        }),
+      );
       const r = await sh('kubectl', ['kaiwo-monitor', 'check', '-f', file, '-o', 'yaml', '--timeout=20s'], { env });
       expect(r.code, r.stderr).to.be.oneOf([0, 1, 2]);
-      const obj = parse(r.stdout) as { apiVersion: string; kind: string; metadata: { name: string }; spec: { interval: string }; status: { conditions: { type: string }[] } };
-      expect([obj.apiVersion, obj.kind, obj.metadata.name, obj.spec.interval]).to.deep.equal(['monitoring.kaiwo.silogen.ai/v1alpha1', 'KaiwoMonitor', 'from-plugin', '30s']);
+      const obj = parse(r.stdout) as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string };
+        spec: { interval: string };
+        status: { conditions: { type: string }[] };
+      };
+      expect([obj.apiVersion, obj.kind, obj.metadata.name, obj.spec.interval]).to.deep.equal([
+        'monitoring.kaiwo.silogen.ai/v1alpha1',
+        'KaiwoMonitor',
+        'from-plugin',
+        '30s',
+      ]);
       expect(obj.status.conditions.map((c) => c.type)).to.include.members(['Ready', 'Healthy', 'KaiwoOperatorHealthy']);
       expect(r.stderr, 'no progress lines without -v when stderr is not a terminal').to.not.include('kaiwo-monitor check:');
       // The output is a KaiwoMonitor the API server accepts as it is.
@@ -216,9 +280,17 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       const built = await sh('bash', ['hack/krew.sh', tgz, out], { env: { ...process.env, PATH: basePath } });
       expect(built.code, built.stderr).to.equal(0);
       const manifest = parse(readFileSync(built.stdout.trim().split('\n').pop() ?? '', 'utf8')) as {
-        apiVersion: string; kind: string; metadata: { name: string }; spec: { version: string; platforms: { uri: string; sha256: string; bin: string; files: { from: string; to: string }[] }[] };
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string };
+        spec: { version: string; platforms: { uri: string; sha256: string; bin: string; files: { from: string; to: string }[] }[] };
       };
-      expect([manifest.apiVersion, manifest.kind, manifest.metadata.name, manifest.spec.version]).to.deep.equal(['krew.googlecontainertools.github.com/v1alpha2', 'Plugin', 'kaiwo-monitor', `v${version}`]);
+      expect([manifest.apiVersion, manifest.kind, manifest.metadata.name, manifest.spec.version]).to.deep.equal([
+        'krew.googlecontainertools.github.com/v1alpha2',
+        'Plugin',
+        'kaiwo-monitor',
+        `v${version}`,
+      ]);
       const platform = manifest.spec.platforms[0];
       if (!platform) throw new Error('no platform in the krew manifest');
       const archive = join(out, platform.uri.split('/').pop() ?? '');
@@ -231,7 +303,8 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       expect((await sh('tar', ['-xzf', archive, '-C', extracted])).code).to.equal(0);
       for (const f of platform.files) {
         const from = join(extracted, dirname(f.from));
-        for (const entry of readdirSync(from)) cpSync(join(from, entry), join(store, f.to, entry), { recursive: true, verbatimSymlinks: true });
+        for (const entry of readdirSync(from))
+          cpSync(join(from, entry), join(store, f.to, entry), { recursive: true, verbatimSymlinks: true });
       }
       symlinkSync(join(store, platform.bin), join(krewBin, 'kubectl-kaiwo_monitor'));
       const env = pluginEnv(krewBin, cluster.kubeconfigPath);
@@ -243,11 +316,22 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
   describe('check -f validates like admission', () => {
     const spec = (s: object, name = 'validated') => {
       const f = join(work, `${name}.yaml`);
-      writeFileSync(f, stringify({ apiVersion: 'monitoring.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoMonitor', metadata: { name }, spec: s }));
+      writeFileSync(
+        f,
+        stringify({ apiVersion: 'monitoring.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoMonitor', metadata: { name }, spec: s }),
+      );
       return f;
     };
     const check = (kubeconfig: string, args: string[]) =>
-      sh(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'check', `--kubeconfig=${kubeconfig}`, '--timeout=15s', ...args]);
+      sh(process.execPath, [
+        '--import',
+        'tsx',
+        join(repoRoot, 'src/cli/main.ts'),
+        'check',
+        `--kubeconfig=${kubeconfig}`,
+        '--timeout=15s',
+        ...args,
+      ]);
 
     it('with the CRD installed, the API server rejects `interval: 5x` and CEL violations (server-side dry-run create), exit 2', async () => {
       const c = await sharedCluster();
@@ -256,7 +340,9 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
       expect(bad.stdout).to.equal('');
       expect(bad.stderr).to.match(/rejected by the API server \(server-side dry-run create\): .*spec\.interval: Invalid value: "5x"/);
       const cel = await check(c.kubeconfigPath, ['-f', spec({ interval: '2h' })]);
-      expect(cel.stderr, 'a CEL rule').to.match(/rejected by the API server.*spec\.interval: Invalid value: "2h": must be between 1s and 1h/);
+      expect(cel.stderr, 'a CEL rule').to.match(
+        /rejected by the API server.*spec\.interval: Invalid value: "2h": must be between 1s and 1h/,
+      );
       const unknown = await check(c.kubeconfigPath, ['-f', spec({ colour: 'blue' })]);
       expect(unknown.stderr).to.match(/rejected by the API server.*unknown field "spec\.colour"/);
       // A name that exists already is no reason to refuse a file.
@@ -279,7 +365,9 @@ describe('integration: first run — README recipes, npm tarball, kubectl plugin
         expect(bad.code).to.equal(2);
         expect(bad.stderr).to.match(/invalid \(checked offline against the KaiwoMonitor schema\): spec\.interval: Invalid value: "5x"/);
         const ok = await check(cp.kubeconfigPath, ['-f', spec({ interval: '2h' }), '-o', 'json']);
-        expect(ok.stderr).to.match(/warning: the KaiwoMonitor CRD is not installed; validated .* offline against the schema; its \d+ CEL rules \(cross-field checks\) were not checked/);
+        expect(ok.stderr).to.match(
+          /warning: the KaiwoMonitor CRD is not installed; validated .* offline against the schema; its \d+ CEL rules \(cross-field checks\) were not checked/,
+        );
         expect((JSON.parse(ok.stdout) as { spec: { interval: string } }).spec.interval).to.equal('2h');
       } finally {
         await cp.stop();

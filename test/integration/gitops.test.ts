@@ -14,7 +14,11 @@ import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
-interface Verdict { kstatus: string; kstatusMessage: string; argo: { status: string; message: string } }
+interface Verdict {
+  kstatus: string;
+  kstatusMessage: string;
+  argo: { status: string; message: string };
+}
 
 /** kstatus (sigs.k8s.io/cli-utils) and the Argo CD health script (gopher-lua), as the GitOps tools compute them. */
 function judge(tool: string, obj: unknown): Promise<Verdict> {
@@ -64,10 +68,14 @@ describe('integration: GitOps tools read a KaiwoMonitor right in every phase (ks
   /** The monitor once `pred` holds for it; on timeout, names the conditions it last had. */
   const reached = (what: string, pred: (m: KaiwoMonitor) => boolean, timeoutMs = 60_000): Promise<KaiwoMonitor> => {
     let last: KaiwoMonitor | undefined;
-    return waitFor(() => `${what} (last conditions: ${JSON.stringify(last?.status?.conditions)})`, async () => {
-      last = await latest();
-      return pred(last) ? last : undefined;
-    }, timeoutMs);
+    return waitFor(
+      () => `${what} (last conditions: ${JSON.stringify(last?.status?.conditions)})`,
+      async () => {
+        last = await latest();
+        return pred(last) ? last : undefined;
+      },
+      timeoutMs,
+    );
   };
 
   it('created, before the operator saw it: observedGeneration defaults to 0 → kstatus InProgress, Argo Progressing', async () => {
@@ -104,7 +112,10 @@ describe('integration: GitOps tools read a KaiwoMonitor right in every phase (ks
 
   it('invalid spec (Ready=False, Stalled=True) → kstatus Failed, Argo Degraded', async () => {
     await monitors.patchSpec(name, { kueue: { podSelector: { matchLabels: { 'not a label key!': 'x' } } } });
-    const invalid = await reached('InvalidSpec', (m) => cond(m, 'Ready')?.reason === 'InvalidSpec' && m.status?.observedGeneration === m.metadata.generation);
+    const invalid = await reached(
+      'InvalidSpec',
+      (m) => cond(m, 'Ready')?.reason === 'InvalidSpec' && m.status?.observedGeneration === m.metadata.generation,
+    );
     const v = await judge(tool, invalid);
     expect([v.kstatus, v.argo.status]).to.deep.equal(['Failed', 'Degraded']);
     expect(v.argo.message).to.contain('InvalidSpec');
@@ -114,8 +125,10 @@ describe('integration: GitOps tools read a KaiwoMonitor right in every phase (ks
 
   it('a component it cannot vouch for (Healthy=Unknown after observing) → Current / Degraded, never Progressing forever', async () => {
     await monitors.patchSpec(name, { gpuNodes: { enabled: true, resourceNames: ['example.com/no-such-gpu'] } });
-    const unknown = await reached('GPUNodesHealthy=Unknown/NoGPUNodes', (m) =>
-      cond(m, 'GPUNodesHealthy')?.reason === 'NoGPUNodes' && cond(m, 'Ready')?.status === 'True');
+    const unknown = await reached(
+      'GPUNodesHealthy=Unknown/NoGPUNodes',
+      (m) => cond(m, 'GPUNodesHealthy')?.reason === 'NoGPUNodes' && cond(m, 'Ready')?.status === 'True',
+    );
     expect(cond(unknown, 'Healthy')?.status).to.equal('Unknown');
     const v = await judge(tool, unknown);
     expect([v.kstatus, v.argo.status]).to.deep.equal(['Current', 'Degraded']);

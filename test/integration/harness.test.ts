@@ -15,15 +15,24 @@ import { waitFor } from '../support/wait.js';
 const run = promisify(execFile);
 
 async function waitGone(pids: number[], ms = 10_000): Promise<void> {
-  await waitFor(() => `processes to exit (still alive: ${pids.filter(alive).join(', ')})`, () => pids.filter(alive).length === 0, ms);
+  await waitFor(
+    () => `processes to exit (still alive: ${pids.filter(alive).join(', ')})`,
+    () => pids.filter(alive).length === 0,
+    ms,
+  );
 }
 
 /** Starts test/fixtures/controlplane-child.ts and resolves with what it printed once its control plane is up. */
 function startChild(mode: 'wait' | 'crash') {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'fixtures', 'controlplane-child.ts'), mode], {
-    cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => { r(code); }));
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      r(code);
+    }),
+  );
   const info = new Promise<{ pids: number[]; dir: string }>((resolve, reject) => {
     let out = '';
     let errText = '';
@@ -33,7 +42,9 @@ function startChild(mode: 'wait' | 'crash') {
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line) resolve(JSON.parse(line) as { pids: number[]; dir: string });
     });
-    void exited.then(() => { reject(new Error(`child exited before start-up: ${errText}`)); });
+    void exited.then(() => {
+      reject(new Error(`child exited before start-up: ${errText}`));
+    });
   });
   return { child, info, exited };
 }
@@ -51,7 +62,10 @@ describe('integration: local control plane harness', function () {
     const { child, info, exited } = startChild('wait');
     const { pids, dir } = await info;
     expect(pids).to.have.length(2);
-    expect(pids.filter((p) => !alive(p)), 'control-plane processes not running').to.deep.equal([]);
+    expect(
+      pids.filter((p) => !alive(p)),
+      'control-plane processes not running',
+    ).to.deep.equal([]);
     expect(existsSync(dir)).to.equal(true);
     child.kill('SIGINT');
     expect(await exited).to.equal(130);
@@ -84,8 +98,14 @@ describe('integration: local control plane harness', function () {
       const custom = legacy.kubeConfig().makeApiClient(CustomObjectsApi);
       const cq = { group: 'kueue.x-k8s.io', plural: 'clusterqueues' };
       await custom.createClusterCustomObject({
-        ...cq, version: 'v1beta1',
-        body: { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'ClusterQueue', metadata: { name: 'kaiwo' }, spec: { cohort: 'kaiwo', namespaceSelector: {} } },
+        ...cq,
+        version: 'v1beta1',
+        body: {
+          apiVersion: 'kueue.x-k8s.io/v1beta1',
+          kind: 'ClusterQueue',
+          metadata: { name: 'kaiwo' },
+          spec: { cohort: 'kaiwo', namespaceSelector: {} },
+        },
       });
       const got = (await custom.getClusterCustomObject({ ...cq, version: 'v1beta1', name: 'kaiwo' })) as { spec: { cohort: string } };
       expect(got.spec.cohort).to.equal('kaiwo');
@@ -119,7 +139,9 @@ describe('integration: make cluster-up / cluster-down', function () {
     expect(kubeconfig).to.equal(join(stateDir, 'data', 'kubeconfig'));
     const ns = await run('kubectl', ['get', 'ns', 'kube-system', '-o', 'name'], { env: { ...env, KUBECONFIG: kubeconfig } });
     expect(ns.stdout.trim()).to.equal('namespace/kube-system');
-    const crds = await run('kubectl', ['get', 'crd', 'workloads.kueue.x-k8s.io', 'kaiwojobs.kaiwo.silogen.ai', '-o', 'name'], { env: { ...env, KUBECONFIG: kubeconfig } });
+    const crds = await run('kubectl', ['get', 'crd', 'workloads.kueue.x-k8s.io', 'kaiwojobs.kaiwo.silogen.ai', '-o', 'name'], {
+      env: { ...env, KUBECONFIG: kubeconfig },
+    });
     expect(crds.stdout.trim().split('\n')).to.have.length(2);
 
     const second = await make('cluster-up');
@@ -128,7 +150,10 @@ describe('integration: make cluster-up / cluster-down', function () {
 
     const down = await make('cluster-down');
     expect(down.stdout).to.include('stopped');
-    const status = await make('cluster-status').then(() => 0, (e: unknown) => (e as { code: number }).code);
+    const status = await make('cluster-status').then(
+      () => 0,
+      (e: unknown) => (e as { code: number }).code,
+    );
     expect(status).to.not.equal(0);
   });
 });

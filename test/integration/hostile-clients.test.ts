@@ -8,10 +8,16 @@ import { metricIn, metricsTokens, scrape } from '../support/metrics-client.js';
 import { OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
-interface Port { name: string; port: number; tls: boolean }
+interface Port {
+  name: string;
+  port: number;
+  tls: boolean;
+}
 
 function open(p: Port): Socket {
-  const s = p.tls ? tlsConnect({ host: '127.0.0.1', port: p.port, rejectUnauthorized: false }) : tcpConnect({ host: '127.0.0.1', port: p.port });
+  const s = p.tls
+    ? tlsConnect({ host: '127.0.0.1', port: p.port, rejectUnauthorized: false })
+    : tcpConnect({ host: '127.0.0.1', port: p.port });
   s.on('error', () => undefined); // a reset is an acceptable answer to a hostile client
   return s;
 }
@@ -48,12 +54,14 @@ async function get(p: Port, path: string): Promise<number | undefined> {
 async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -119,11 +127,18 @@ describe('integration: hostile clients of the probe and metrics ports', function
       const started = Date.now();
       const s = open(p);
       let head = '';
-      s.on('data', (c: Buffer) => { head += c.toString('latin1'); });
+      s.on('data', (c: Buffer) => {
+        head += c.toString('latin1');
+      });
       await new Promise((r) => s.once(p.tls ? 'secureConnect' : 'connect', r));
       s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-      const drip = setInterval(() => { if (!s.destroyed) s.write('X-Drip: 1\r\n'); }, 500);
-      await new Promise((r) => { s.once('close', r); setTimeout(r, limit + 5000); });
+      const drip = setInterval(() => {
+        if (!s.destroyed) s.write('X-Drip: 1\r\n');
+      }, 500);
+      await new Promise((r) => {
+        s.once('close', r);
+        setTimeout(r, limit + 5000);
+      });
       clearInterval(drip);
       const closed = s.destroyed || s.readableEnded;
       s.destroy();
@@ -149,7 +164,10 @@ describe('integration: hostile clients of the probe and metrics ports', function
       const s = raw ? tcpConnect({ host: '127.0.0.1', port: p.port }) : open(p);
       s.on('error', () => undefined);
       s.resume(); // read, so the server's close is seen
-      await new Promise((r) => { s.once('close', r); setTimeout(r, SERVER_LIMITS.headersTimeoutMs + 10_000); });
+      await new Promise((r) => {
+        s.once('close', r);
+        setTimeout(r, SERVER_LIMITS.headersTimeoutMs + 10_000);
+      });
       const ms = Date.now() - started;
       const closed = s.destroyed;
       s.destroy();
@@ -173,7 +191,9 @@ describe('integration: hostile clients of the probe and metrics ports', function
     for (let i = 0; i < n; i++) {
       const s = tcpConnect({ host: '127.0.0.1', port: probe.port });
       s.on('error', () => undefined);
-      s.on('close', () => { closedEarly++; });
+      s.on('close', () => {
+        closedEarly++;
+      });
       sockets.push(s);
     }
     await waitFor('connections beyond the cap dropped', () => closedEarly >= n - SERVER_LIMITS.maxConnections, 10_000);

@@ -32,7 +32,9 @@ const heap = () => {
 async function peakGrowth<T>(p: () => Promise<T>): Promise<{ value: T; peak: number }> {
   const base = heap();
   let peak = 0;
-  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().heapUsed - base); }, 10);
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+  }, 10);
   try {
     return { value: await p(), peak };
   } finally {
@@ -40,7 +42,11 @@ async function peakGrowth<T>(p: () => Promise<T>): Promise<{ value: T; peak: num
   }
 }
 
-interface Outcome { reason: string; message: string; ms: number }
+interface Outcome {
+  reason: string;
+  message: string;
+  ms: number;
+}
 async function settle(p: Promise<unknown>): Promise<Outcome> {
   const t0 = Date.now();
   try {
@@ -66,7 +72,9 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
   let silent: Peer;
   const shape: ShapeSource = { body: '' };
   const uncaught: unknown[] = [];
-  const onUncaught = (e: unknown) => { uncaught.push(e); };
+  const onUncaught = (e: unknown) => {
+    uncaught.push(e);
+  };
 
   before(async () => {
     metrics = await Peer.start(metricsHandler);
@@ -80,12 +88,17 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
     process.off('unhandledRejection', onUncaught);
     await Promise.all([metrics.close(), promql.close(), silent.close()]);
   });
-  afterEach(() => { expect(uncaught, 'errors escaped to the event loop').to.deep.equal([]); });
+  afterEach(() => {
+    expect(uncaught, 'errors escaped to the event loop').to.deep.equal([]);
+  });
 
   /** Every connection the peer accepted has been closed by the client (a drained never-ending body never closes). */
   const noSocketLeft = (peer: Peer, what = 'the peer to see every connection closed') => waitFor(what, () => peer.open === 0, 3000, 10);
   const target = (path: string, extra: Partial<ScrapeTarget> = {}): ScrapeTarget => ({
-    url: metrics.url(path), timeoutMs: 5000, maxBytes: 10 * MiB, ...extra,
+    url: metrics.url(path),
+    timeoutMs: 5000,
+    maxBytes: 10 * MiB,
+    ...extra,
   });
 
   describe('/metrics servers', () => {
@@ -163,8 +176,15 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       await new Promise(setImmediate);
       const baseline = handles();
       const paths = [
-        '/endless', '/error-endless', '/unauthorized-endless', '/drip', '/headers-forever',
-        '/redirect', '/close-mid-body', '/invalid', '/gigabyte',
+        '/endless',
+        '/error-endless',
+        '/unauthorized-endless',
+        '/drip',
+        '/headers-forever',
+        '/redirect',
+        '/close-mid-body',
+        '/invalid',
+        '/gigabyte',
       ];
       const accepted = metrics.accepted;
       for (let i = 0; i < 100; i++) {
@@ -174,15 +194,24 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       }
       expect(metrics.accepted - accepted).to.equal(100);
       await noSocketLeft(metrics);
-      await waitFor('handles back to the baseline', () => JSON.stringify(handles()) === JSON.stringify(baseline) || undefined, 3000, 20)
-        .catch(() => { expect(handles()).to.deep.equal(baseline); });
+      await waitFor(
+        'handles back to the baseline',
+        () => JSON.stringify(handles()) === JSON.stringify(baseline) || undefined,
+        3000,
+        20,
+      ).catch(() => {
+        expect(handles()).to.deep.equal(baseline);
+      });
     });
   });
 
   describe('PromQL servers', () => {
     const query = (kase: string, extra: { timeoutMs?: number } = {}) =>
       instantQuery({
-        url: promql.url(`/${kase}`), query: 'avg_over_time(gpu_gfx_activity[5m])', timeoutMs: extra.timeoutMs ?? 1000, maxBytes: 16 * MiB,
+        url: promql.url(`/${kase}`),
+        query: 'avg_over_time(gpu_gfx_activity[5m])',
+        timeoutMs: extra.timeoutMs ?? 1000,
+        maxBytes: 16 * MiB,
       });
 
     const cases: [string, RegExp][] = [
@@ -213,17 +242,18 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
         value: fc.oneof(fc.tuple(fc.double(), fc.string()), fc.tuple(fc.double(), fc.double().map(String)), fc.jsonValue()),
       });
       const data = fc.record({
-        resultType: fc.constantFrom('vector', 'matrix', 'scalar'), result: fc.oneof(fc.array(series), fc.jsonValue()),
+        resultType: fc.constantFrom('vector', 'matrix', 'scalar'),
+        result: fc.oneof(fc.array(series), fc.jsonValue()),
       });
-      const body = fc.oneof(
-        fc.jsonValue(),
-        fc.record({ status: fc.constantFrom('success', 'error'), data }),
+      const body = fc.oneof(fc.jsonValue(), fc.record({ status: fc.constantFrom('success', 'error'), data }));
+      await fc.assert(
+        fc.asyncProperty(body, async (b) => {
+          shape.body = JSON.stringify(b);
+          const o = await settle(query('shape'));
+          expect(o.reason).to.be.oneOf(['ok', 'PrometheusQueryFailed']);
+        }),
+        { numRuns: 150 },
       );
-      await fc.assert(fc.asyncProperty(body, async (b) => {
-        shape.body = JSON.stringify(b);
-        const o = await settle(query('shape'));
-        expect(o.reason).to.be.oneOf(['ok', 'PrometheusQueryFailed']);
-      }), { numRuns: 150 });
       await noSocketLeft(promql);
     });
 
@@ -232,7 +262,10 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       expect(r.samples.length).to.be.within(40_000, 50_000);
       expect(r.truncated).to.equal(true);
       expect(peak).to.be.below(160 * MiB);
-      const u = utilizationFindings({ state: 'ok', history: [{ at: Date.now(), samples: r.samples }] }, { idleThresholdPercent: 5, idleWindow: '30m' });
+      const u = utilizationFindings(
+        { state: 'ok', history: [{ at: Date.now(), samples: r.samples }] },
+        { idleThresholdPercent: 5, idleWindow: '30m' },
+      );
       expect(u.findings.map((f) => f.object?.name)).to.deep.equal(['big']);
       expect(u.idle).to.equal(r.samples.length);
       await noSocketLeft(promql);
@@ -241,8 +274,15 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
 
   describe('ScrapeManager against hostile endpoints', () => {
     const spec = (path: string, extra: Partial<ScrapeSpec> = {}): ScrapeSpec => ({
-      url: metrics.url(path), intervalMs: 50, timeoutMs: 2000, maxBytes: MiB, tls: { insecureSkipVerify: false },
-      bearerToken: { source: 'None' }, keep: ['gpu_gfx_activity'], historySize: 128, ...extra,
+      url: metrics.url(path),
+      intervalMs: 50,
+      timeoutMs: 2000,
+      maxBytes: MiB,
+      tls: { insecureSkipVerify: false },
+      bearerToken: { source: 'None' },
+      keep: ['gpu_gfx_activity'],
+      historySize: 128,
+      ...extra,
     });
 
     it('scrapes every hostile endpoint repeatedly with the right reason, and leaves nothing behind after release', async () => {
@@ -253,9 +293,15 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
         for (const u of users) scrapes.set(u, (scrapes.get(u) ?? 0) + 1);
       });
       const want: Record<string, string> = {
-        '/endless': 'MetricsResponseTooLarge', '/gigabyte': 'MetricsResponseTooLarge', '/drip': 'MetricsUnreachable',
-        '/error-endless': 'MetricsUnreachable', '/unauthorized-endless': 'MetricsUnauthorized', '/invalid': 'MetricsInvalid',
-        '/redirect': 'MetricsUnreachable', '/close-mid-body': 'MetricsUnreachable', '/headers-forever': 'MetricsUnreachable',
+        '/endless': 'MetricsResponseTooLarge',
+        '/gigabyte': 'MetricsResponseTooLarge',
+        '/drip': 'MetricsUnreachable',
+        '/error-endless': 'MetricsUnreachable',
+        '/unauthorized-endless': 'MetricsUnauthorized',
+        '/invalid': 'MetricsInvalid',
+        '/redirect': 'MetricsUnreachable',
+        '/close-mid-body': 'MetricsUnreachable',
+        '/headers-forever': 'MetricsUnreachable',
       };
       try {
         for (const path of Object.keys(want)) m.use(path, [spec(path)]);
@@ -265,13 +311,21 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
         for (const path of Object.keys(want)) m.release(path);
       }
       await noSocketLeft(metrics);
-      await waitFor('handles back to the baseline', () => JSON.stringify(handles()) === JSON.stringify(baseline) || undefined, 3000, 20)
-        .catch(() => { expect(handles()).to.deep.equal(baseline); });
+      await waitFor(
+        'handles back to the baseline',
+        () => JSON.stringify(handles()) === JSON.stringify(baseline) || undefined,
+        3000,
+        20,
+      ).catch(() => {
+        expect(handles()).to.deep.equal(baseline);
+      });
     });
 
     it('keeps the history within its byte budget (the newest two always), whatever historySize says', async () => {
       let scrapes = 0;
-      const m = new ScrapeManager(new KubeConfig(), createLogger({ level: 'error' }), () => { scrapes++; });
+      const m = new ScrapeManager(new KubeConfig(), createLogger({ level: 'error' }), () => {
+        scrapes++;
+      });
       const s = spec('/series/40000', { maxBytes: 100 * MiB, timeoutMs: 20_000, intervalMs: 10 }); // ~15 MB estimated per scrape
       const before = heap();
       try {
@@ -279,7 +333,10 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
         await waitFor('8 scrapes of 40k series', () => scrapes >= 8, 120_000, 20);
         const h = m.view(s).history;
         const retained = heap() - before;
-        expect(h.map((e) => e.samples.length).filter((n) => n !== 40_000), 'history entries without all 40,000 samples (their sample counts)').to.deep.equal([]);
+        expect(
+          h.map((e) => e.samples.length).filter((n) => n !== 40_000),
+          'history entries without all 40,000 samples (their sample counts)',
+        ).to.deep.equal([]);
         expect(h.length, 'two scrapes fit the budget, a third does not').to.equal(2);
         expect(retained, `retained ${(retained / MiB).toFixed(1)} MiB`).to.be.below(HISTORY_BYTES);
       } finally {
@@ -295,15 +352,24 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       const kc = cluster.kubeConfig();
       const name = uniqueName('newline-token');
       await rawJson(kc, {
-        method: 'POST', path: '/api/v1/namespaces/default/secrets',
+        method: 'POST',
+        path: '/api/v1/namespaces/default/secrets',
         body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data: { token: Buffer.from('abc\ndef\n').toString('base64') } },
       });
       const accepted = metrics.accepted;
       let scraped = 0;
-      const m = new ScrapeManager(kc, createLogger({ level: 'error' }), () => { scraped++; });
+      const m = new ScrapeManager(kc, createLogger({ level: 'error' }), () => {
+        scraped++;
+      });
       const s: ScrapeSpec = {
-        url: metrics.url('/ok'), intervalMs: 100, timeoutMs: 300, maxBytes: MiB, tls: { insecureSkipVerify: false },
-        bearerToken: { source: 'Secret', secretRef: { namespace: 'default', name, key: 'token' } }, keep: [], historySize: 2,
+        url: metrics.url('/ok'),
+        intervalMs: 100,
+        timeoutMs: 300,
+        maxBytes: MiB,
+        tls: { insecureSkipVerify: false },
+        bearerToken: { source: 'Secret', secretRef: { namespace: 'default', name, key: 'token' } },
+        keep: [],
+        historySize: 2,
       };
       try {
         m.use('t', [s]);
@@ -327,7 +393,13 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
     const name = 'hostile-metrics';
     // A failing endpoint turns the condition Unknown once two attempts failed and the first is failureGrace old.
     const metricsSpec = (path: string) => ({
-      enabled: true, url: metrics.url(path), interval: '1s', timeout: '1s', failureGrace: '2s', maxResponseBytes: MiB, bearerToken: { source: 'None' },
+      enabled: true,
+      url: metrics.url(path),
+      interval: '1s',
+      timeout: '1s',
+      failureGrace: '2s',
+      maxResponseBytes: MiB,
+      bearerToken: { source: 'None' },
     });
 
     before(async () => {
@@ -360,10 +432,15 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
     for (const [path, reason, message] of cases) {
       it(`${path}: KaiwoOperatorHealthy Unknown with reason ${reason}; the operator keeps running`, async () => {
         await monitors.patchSpec(name, { operator: { metrics: metricsSpec(path) } });
-        await waitFor(`KaiwoOperatorHealthy ${reason} ${String(message)}`, async () => {
-          const c = await monitors.condition(name, 'KaiwoOperatorHealthy');
-          return c?.status === 'Unknown' && c.reason === reason && message.test(c.message) ? c : undefined;
-        }, 30_000, 200);
+        await waitFor(
+          `KaiwoOperatorHealthy ${reason} ${String(message)}`,
+          async () => {
+            const c = await monitors.condition(name, 'KaiwoOperatorHealthy');
+            return c?.status === 'Unknown' && c.reason === reason && message.test(c.message) ? c : undefined;
+          },
+          30_000,
+          200,
+        );
         expect(op.exitCode).to.equal(null);
       });
     }

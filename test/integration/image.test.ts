@@ -14,19 +14,30 @@ import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 
-interface Stage { name: string; lines: string[] }
+interface Stage {
+  name: string;
+  lines: string[];
+}
 
 /** The Dockerfile's stages, each with its instruction lines. */
 function stages(dockerfile: string): Stage[] {
-  return dockerfile.split(/^FROM /m).slice(1).map((s) => {
-    const [from = '', ...lines] = s.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    return { name: /\sAS\s+(\S+)/i.exec(from)?.[1] ?? '', lines };
-  });
+  return dockerfile
+    .split(/^FROM /m)
+    .slice(1)
+    .map((s) => {
+      const [from = '', ...lines] = s
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+      return { name: /\sAS\s+(\S+)/i.exec(from)?.[1] ?? '', lines };
+    });
 }
 
 /** Every file under `dir` (relative paths). */
 function files(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
 }
 
 /**
@@ -55,7 +66,11 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
         const dest = to.endsWith('/') || to === '.' ? join(app, to, posix.basename(src)) : join(app, to);
         if (!from) cpSync(join(repoRoot, src), dest, { recursive: true });
         else if (posix.basename(src) === 'node_modules') {
-          const npm = all.find((s) => s.name === from)?.lines.find((l) => l.startsWith('RUN npm ci'))?.slice(4).split(/\s+/);
+          const npm = all
+            .find((s) => s.name === from)
+            ?.lines.find((l) => l.startsWith('RUN npm ci'))
+            ?.slice(4)
+            .split(/\s+/);
           if (!npm) throw new Error(`stage ${from} has no RUN npm ci`);
           for (const f of ['package.json', 'package-lock.json']) cpSync(join(repoRoot, f), join(work, f));
           await run(npm[0] ?? 'npm', npm.slice(1), { cwd: work, maxBuffer: 16 * 1024 * 1024 });
@@ -65,7 +80,8 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
         } else throw new Error(`no rule to assemble ${line}`);
       }
     }
-    const json = (k: string) => JSON.parse(/^\S+ (\[.*\])$/.exec(runtime.lines.find((l) => l.startsWith(`${k} `)) ?? '')?.[1] ?? '[]') as string[];
+    const json = (k: string) =>
+      JSON.parse(/^\S+ (\[.*\])$/.exec(runtime.lines.find((l) => l.startsWith(`${k} `)) ?? '')?.[1] ?? '[]') as string[];
     argv = [...json('ENTRYPOINT').slice(1), ...json('CMD')];
   });
 
@@ -75,7 +91,10 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
   });
 
   it('holds the production dependencies every compiled import needs, and no dev tooling', () => {
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     const imported = new Set<string>();
     for (const f of files(join(app, 'dist')).filter((x) => x.endsWith('.js'))) {
       const code = readFileSync(f, 'utf8');
@@ -84,7 +103,7 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
       for (const m of [...statics, ...dynamics]) {
         const spec = m[1] ?? '';
         if (spec.startsWith('node:') || spec.startsWith('.')) continue;
-        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0] ?? spec);
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
       }
     }
     expect([...imported].sort(), 'packages the compiled code imports').to.include('@kubernetes/client-node');
@@ -96,7 +115,10 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
     for (const dev of Object.keys(pkg.devDependencies).filter((d) => !d.startsWith('@types/'))) {
       expect(existsSync(join(app, 'node_modules', dev)), dev).to.equal(false);
     }
-    expect(files(join(app, 'dist')).filter((f) => f.includes(join('dist', 'localcluster'))), 'src/localcluster is not shipped').to.deep.equal([]);
+    expect(
+      files(join(app, 'dist')).filter((f) => f.includes(join('dist', 'localcluster'))),
+      'src/localcluster is not shipped',
+    ).to.deep.equal([]);
   });
 
   it('runs the ENTRYPOINT and CMD from that layout and writes a status', async () => {
@@ -110,10 +132,14 @@ describe('integration: the image layout (the Dockerfile runtime stage) runs the 
     const op = await OperatorProcess.start(cluster.kubeconfigPath, [], { entry: join(app, entry), nodeFlags });
     let ready: Condition;
     try {
-      ready = await waitFor('Ready=True', async () => {
-        const c = await monitors.condition('image-layout', 'Ready');
-        return c?.status === 'True' ? c : undefined;
-      }, 60_000);
+      ready = await waitFor(
+        'Ready=True',
+        async () => {
+          const c = await monitors.condition('image-layout', 'Ready');
+          return c?.status === 'True' ? c : undefined;
+        },
+        60_000,
+      );
     } finally {
       await op.stop();
       await monitors.delete('image-layout');

@@ -18,12 +18,17 @@ function informer(kc: KubeConfig, opts: Omit<InformerOptions, 'log'>) {
   const events: string[] = [];
   const inf = new Informer(kc, { ...fast, ...opts, log: memoryLogger() });
   inf.on((type, obj) => events.push(`${type}:${obj.metadata.name}`));
-  const names = () => inf.list().map((o) => o.metadata.name).sort();
+  const names = () =>
+    inf
+      .list()
+      .map((o) => o.metadata.name)
+      .sort();
   return { inf, events, names };
 }
 
 /** Initial lists served on `path`: watches with sendInitialEvents (streaming lists). */
-const streamed = (proxy: ApiProxy, path: string, query: Record<string, string> = {}) => proxy.count('GET', path, { watch: true, query: { ...query, sendInitialEvents: 'true' } });
+const streamed = (proxy: ApiProxy, path: string, query: Record<string, string> = {}) =>
+  proxy.count('GET', path, { watch: true, query: { ...query, sendInitialEvents: 'true' } });
 
 describe('integration: Informer and SourceManager on a real API server', function () {
   this.timeout(90_000);
@@ -65,18 +70,43 @@ describe('integration: Informer and SourceManager on a real API server', functio
     const crd: V1CustomResourceDefinition = {
       metadata: { name: `widgets.${group}` },
       spec: {
-        group, scope: 'Namespaced', names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+        group,
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+          },
+        ],
       },
     };
     await ext.createCustomResourceDefinition({ body: crd });
-    stops.push(() => ext.deleteCustomResourceDefinition({ name: `widgets.${group}` }).then(() => undefined, () => undefined));
+    stops.push(() =>
+      ext.deleteCustomResourceDefinition({ name: `widgets.${group}` }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     const custom = kc.makeApiClient(CustomObjectsApi);
     for (const name of ['w1', 'w2']) {
-      await waitFor(`create ${name}`, async () => {
-        await custom.createNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name } } });
-        return true;
-      }, 30_000, 200);
+      await waitFor(
+        `create ${name}`,
+        async () => {
+          await custom.createNamespacedCustomObject({
+            group,
+            version: 'v1',
+            namespace: ns,
+            plural: 'widgets',
+            body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name } },
+          });
+          return true;
+        },
+        30_000,
+        200,
+      );
     }
     await waitFor('synced with both widgets', () => inf.state === 'synced' && names().join() === 'w1,w2', 30_000);
     expect(events).to.have.members(['add:w1', 'add:w2']);
@@ -109,7 +139,11 @@ describe('integration: Informer and SourceManager on a real API server', functio
     proxy.hold(path, true);
     await core.deleteNamespacedConfigMap({ namespace: ns, name: 'a' });
     await configMap('c', { 'informer-test': 'relist' });
-    await core.replaceNamespacedConfigMap({ namespace: ns, name: 'b', body: { metadata: { name: 'b', labels: { 'informer-test': 'relist' } }, data: { v: '2' } } });
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: 'b',
+      body: { metadata: { name: 'b', labels: { 'informer-test': 'relist' } }, data: { v: '2' } },
+    });
     await waitFor('three watch events dropped', () => proxy.dropped >= 3);
     expect(names(), 'nothing seen while held').to.deep.equal(['a', 'b']);
     const before = events.length;
@@ -127,7 +161,13 @@ describe('integration: Informer and SourceManager on a real API server', functio
     const proxy = await ApiProxy.start(kc);
     stops.push(() => proxy.stop());
     const path = `/api/v1/namespaces/${ns}/configmaps`;
-    const source = (selector: string): SourceSpec => ({ apiVersion: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespace: ns, labelSelector: selector });
+    const source = (selector: string): SourceSpec => ({
+      apiVersion: 'v1',
+      plural: 'configmaps',
+      kind: 'ConfigMap',
+      namespace: ns,
+      labelSelector: selector,
+    });
     const shared = source('informer-test=shared');
     const control = source('informer-test');
     const changes: string[] = [];
@@ -148,8 +188,16 @@ describe('integration: Informer and SourceManager on a real API server', functio
     const afterA = changes.length;
     await configMap('s2', { 'informer-test': 'shared' });
     await waitFor('b alone told', () => changes.slice(afterA).includes('b'));
-    expect(sm.view(shared).objects.map((o) => o.metadata.name).sort()).to.deep.equal(['s1', 's2']);
-    expect(changes.slice(afterA).filter((c) => c.includes('a+')), 'a no longer told').to.deep.equal([]);
+    expect(
+      sm
+        .view(shared)
+        .objects.map((o) => o.metadata.name)
+        .sort(),
+    ).to.deep.equal(['s1', 's2']);
+    expect(
+      changes.slice(afterA).filter((c) => c.includes('a+')),
+      'a no longer told',
+    ).to.deep.equal([]);
     expect(watching('informer-test=shared'), 'still one watch').to.equal(1);
 
     sm.release('b');
@@ -165,17 +213,30 @@ describe('integration: Informer and SourceManager on a real API server', functio
 
   it('drops updates its projection cannot see (kubelet heartbeats), keeps the list array until a real change', async () => {
     const name = uniqueName('hb-node');
-    const cond = (ready: string, beat: string) => ({ type: 'Ready', status: ready, reason: 'KubeletReady', message: 'ok', lastHeartbeatTime: beat, lastTransitionTime: '2026-01-01T00:00:00Z' });
+    const cond = (ready: string, beat: string) => ({
+      type: 'Ready',
+      status: ready,
+      reason: 'KubeletReady',
+      message: 'ok',
+      lastHeartbeatTime: beat,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    });
     await core.createNode({ body: { metadata: { name, labels: { 'informer-test': name } } } });
     stops.push(() => core.deleteNode({ name }).catch(() => undefined));
-    const status = (ready: string, beat: string) => rawJson(kc, { method: 'PATCH', path: `/api/v1/nodes/${name}/status`,
-      contentType: 'application/merge-patch+json', body: { status: { conditions: [cond(ready, beat)] } } });
+    const status = (ready: string, beat: string) =>
+      rawJson(kc, {
+        method: 'PATCH',
+        path: `/api/v1/nodes/${name}/status`,
+        contentType: 'application/merge-patch+json',
+        body: { status: { conditions: [cond(ready, beat)] } },
+      });
     await status('True', '2026-01-01T00:00:00Z');
     const { inf, events } = informer(kc, { path: '/api/v1/nodes', labelSelector: `informer-test=${name}`, transform: slimNode });
     inf.start();
     stops.push(() => inf.stop());
     // The watch cache may stream the node before its first status lands; that status is then a real update.
-    const readyTrue = () => ((inf.list()[0]?.status as { conditions?: { status?: string }[] } | undefined)?.conditions?.[0]?.status === 'True');
+    const readyTrue = () =>
+      (inf.list()[0]?.status as { conditions?: { status?: string }[] } | undefined)?.conditions?.[0]?.status === 'True';
     await waitFor('synced with the node and its status', () => inf.state === 'synced' && inf.list().length === 1 && readyTrue());
     // managedFields carry the time of each write: kept, they would make a heartbeat in a new second an update.
     expect(inf.list()[0]?.metadata, 'managedFields dropped before the transform').not.to.have.property('managedFields');
@@ -187,7 +248,9 @@ describe('integration: Informer and SourceManager on a real API server', functio
     await status('False', '2026-01-01T00:00:40Z'); // a real change, after them on the same watch
     await waitFor('the real change', () => events.includes(`update:${name}`));
     expect(events[0]).to.equal(`add:${name}`);
-    expect(events.slice(seenBefore), 'heartbeats were delivered before the change on one watch, and dropped').to.deep.equal([`update:${name}`]);
+    expect(events.slice(seenBefore), 'heartbeats were delivered before the change on one watch, and dropped').to.deep.equal([
+      `update:${name}`,
+    ]);
     expect(inf.revision).to.equal(revision + 1);
     expect(inf.list()).not.to.equal(listed);
     expect(inf.list(), 'the same array while nothing changes').to.equal(inf.list());

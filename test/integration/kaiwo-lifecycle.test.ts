@@ -8,7 +8,12 @@ import { sharedCluster, skipWithoutBackend, uniqueName } from '../support/cluste
 import { type LogLine, OperatorProcess } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
-interface CoreEvent { reason: string; type: string; message: string; metadata: { name: string; creationTimestamp: string } }
+interface CoreEvent {
+  reason: string;
+  type: string;
+  message: string;
+  metadata: { name: string; creationTimestamp: string };
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HOUR = 3_600_000;
@@ -30,11 +35,18 @@ describe('integration: Kaiwo workload lifecycle, controller rolling restarts and
   const monitor = 'lifecycle';
 
   const eventsSince = async (since: number) => {
-    const list = await rawJson<{ items: CoreEvent[] }>(kc, { method: 'GET', path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor}`)}` });
+    const list = await rawJson<{ items: CoreEvent[] }>(kc, {
+      method: 'GET',
+      path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor}`)}`,
+    });
     return list.items.filter((e) => Date.parse(e.metadata.creationTimestamp) >= Math.floor(since / 1000) * 1000);
   };
   const linesOf = (pred: (l: LogLine) => boolean) => op.lines.filter((l) => l.monitor === monitor && pred(l));
-  const evaluatedAfter = (t: number) => op.waitForLog((l) => l.msg === 'reconciled' && l.monitor === monitor && l.outcome === 'evaluated' && Date.parse(String(l.ts)) > t, 30_000);
+  const evaluatedAfter = (t: number) =>
+    op.waitForLog(
+      (l) => l.msg === 'reconciled' && l.monitor === monitor && l.outcome === 'evaluated' && Date.parse(String(l.ts)) > t,
+      30_000,
+    );
 
   before(async () => {
     const cluster = await sharedCluster();
@@ -87,18 +99,26 @@ describe('integration: Kaiwo workload lifecycle, controller rolling restarts and
     await recorder.when('WorkloadsHealthy', 'True', healAt);
   });
 
-  it('reports an ERROR job as WorkloadUnschedulable with Kaiwo\'s reason, keeping WorkloadsHealthy True (1 of 3 jobs)', async () => {
+  it("reports an ERROR job as WorkloadUnschedulable with Kaiwo's reason, keeping WorkloadsHealthy True (1 of 3 jobs)", async () => {
     const since = Date.now();
-    await sim.kaiwoJob('oversized', 'ERROR', { unschedulable: { reason: 'InsufficientGPUs', message: 'Insufficient GPUs: requested 64 amd.com/gpu, cluster has 24' } });
-    const seen = await waitFor('WorkloadUnschedulable finding', () => recorder.seen.find((s) => s.at >= since
-      && s.monitor.status?.findings?.some((f) => f.reason === 'WorkloadUnschedulable')));
+    await sim.kaiwoJob('oversized', 'ERROR', {
+      unschedulable: { reason: 'InsufficientGPUs', message: 'Insufficient GPUs: requested 64 amd.com/gpu, cluster has 24' },
+    });
+    const seen = await waitFor('WorkloadUnschedulable finding', () =>
+      recorder.seen.find((s) => s.at >= since && s.monitor.status?.findings?.some((f) => f.reason === 'WorkloadUnschedulable')),
+    );
     const f = seen.monitor.status?.findings?.find((x) => x.reason === 'WorkloadUnschedulable');
     expect(f).to.deep.include({ severity: 'Warning', component: 'workloads' });
-    expect(f?.message).to.match(/^KaiwoJob ml-lifecycle\/oversized is not schedulable \(InsufficientGPUs\): Insufficient GPUs: requested 64 amd\.com\/gpu, cluster has 24 — the workload requests more GPUs than Kaiwo counts/);
+    expect(f?.message).to.match(
+      /^KaiwoJob ml-lifecycle\/oversized is not schedulable \(InsufficientGPUs\): Insufficient GPUs: requested 64 amd\.com\/gpu, cluster has 24 — the workload requests more GPUs than Kaiwo counts/,
+    );
     expect(seen.monitor.status?.summary?.workloads?.counts).to.include({ failed: 0, unschedulable: 1, total: 3 });
     const after = recorder.seen.filter((s) => s.at >= since).map((s) => s.conditions.find((c) => c.type === 'WorkloadsHealthy')?.status);
     expect(after.length).to.be.above(0);
-    expect(after.filter((s) => s !== 'True'), `WorkloadsHealthy other than True (all: ${after.join(',')})`).to.deep.equal([]);
+    expect(
+      after.filter((s) => s !== 'True'),
+      `WorkloadsHealthy other than True (all: ${after.join(',')})`,
+    ).to.deep.equal([]);
     await sim.deleteKaiwoJob('oversized');
   });
 
@@ -109,27 +129,46 @@ describe('integration: Kaiwo workload lifecycle, controller rolling restarts and
     const start = Date.now();
     const [kaiwo, kueue] = await Promise.all([sim.rollingRestart('kaiwo'), sim.rollingRestart('kueue')]);
     for (const r of [kaiwo, kueue]) {
-      expect(r.acquired.getTime() - r.lastRenew.getTime(), 'leaderless gap').to.be.within(sim.leaseDurationSeconds * 1000, sim.leaseDurationSeconds * 1000 + 4000);
+      expect(r.acquired.getTime() - r.lastRenew.getTime(), 'leaderless gap').to.be.within(
+        sim.leaseDurationSeconds * 1000,
+        sim.leaseDurationSeconds * 1000 + 4000,
+      );
     }
     // The monitor evaluated while each Lease had expired and no new leader held it yet.
     for (const r of [kaiwo, kueue]) {
       const expired = r.lastRenew.getTime() + sim.leaseDurationSeconds * 1000;
-      const during = linesOf((l) => l.msg === 'reconciled' && l.outcome === 'evaluated' && Date.parse(String(l.ts)) >= expired && Date.parse(String(l.ts)) < r.acquired.getTime());
+      const during = linesOf(
+        (l) =>
+          l.msg === 'reconciled' &&
+          l.outcome === 'evaluated' &&
+          Date.parse(String(l.ts)) >= expired &&
+          Date.parse(String(l.ts)) < r.acquired.getTime(),
+      );
       expect(during.length, 'evaluations while the Lease had expired and nobody held it').to.be.above(0);
     }
     // It saw the rollout (the new pod is Running but not yet Ready for a moment): a Warning, not a Critical.
-    const reasonsSeen = new Set(recorder.seen.filter((s) => s.at >= start).flatMap((s) => s.monitor.status?.findings?.map((f) => f.reason) ?? []));
+    const reasonsSeen = new Set(
+      recorder.seen.filter((s) => s.at >= start).flatMap((s) => s.monitor.status?.findings?.map((f) => f.reason) ?? []),
+    );
     expect([...reasonsSeen], 'finding reasons seen since the restarts began').to.include('PodNotReady');
     // Everything the monitor did before the new leaders took over has been written and its Events sent.
     await evaluatedAfter(Math.max(kaiwo.acquired.getTime(), kueue.acquired.getTime()));
     const statuses = recorder.seen.filter((s) => s.at >= start);
-    const notTrue = statuses.flatMap((s) => s.conditions.filter((c) => ['Healthy', 'KaiwoOperatorHealthy', 'KueueHealthy'].includes(c.type) && c.status !== 'True'));
+    const notTrue = statuses.flatMap((s) =>
+      s.conditions.filter((c) => ['Healthy', 'KaiwoOperatorHealthy', 'KueueHealthy'].includes(c.type) && c.status !== 'True'),
+    );
     expect(notTrue, 'conditions during the restarts').to.deep.equal([]);
-    expect(statuses.flatMap((s) => s.monitor.status?.findings ?? []).filter((f) => f.severity === 'Critical'), 'Critical findings').to.deep.equal([]);
-    expect((await eventsSince(0)).filter((e) => !before.has(e.metadata.name)).map((e) => `${e.type} ${e.reason}`), 'Events').to.deep.equal([]);
+    expect(
+      statuses.flatMap((s) => s.monitor.status?.findings ?? []).filter((f) => f.severity === 'Critical'),
+      'Critical findings',
+    ).to.deep.equal([]);
+    expect(
+      (await eventsSince(0)).filter((e) => !before.has(e.metadata.name)).map((e) => `${e.type} ${e.reason}`),
+      'Events',
+    ).to.deep.equal([]);
   });
 
-  it('logs every reconcile at debug (duration, source states, next requeue) and a user\'s invalid spec at warn, never error', async () => {
+  it("logs every reconcile at debug (duration, source states, next requeue) and a user's invalid spec at warn, never error", async () => {
     const r = linesOf((l) => l.msg === 'reconciled' && l.outcome === 'evaluated').at(-1);
     expect(r).to.include({ level: 'debug', controller: 'kaiwomonitor' });
     expect(r?.durationMs).to.be.a('number');

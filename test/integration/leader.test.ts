@@ -9,15 +9,25 @@ import { waitFor } from '../support/wait.js';
 const NS = 'kaiwo-monitor-system';
 
 async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } }).catch((err: unknown) => {
-    if ((err as { code?: number }).code !== 409) throw err;
-  });
+  await kc
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name } } })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
 }
 
-interface LeaseSpec { holderIdentity?: string; renewTime?: string; leaseTransitions?: number }
+interface LeaseSpec {
+  holderIdentity?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
 
 async function leaseSpec(kc: KubeConfig, lease: string): Promise<LeaseSpec> {
-  const l = await rawJson<{ spec?: LeaseSpec }>(kc, { method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${lease}` });
+  const l = await rawJson<{ spec?: LeaseSpec }>(kc, {
+    method: 'GET',
+    path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${lease}`,
+  });
   return l.spec ?? {};
 }
 
@@ -32,12 +42,17 @@ async function holder(kc: KubeConfig, lease: string): Promise<string | undefined
 async function renewals(kc: KubeConfig, lease: string, n: number): Promise<LeaseSpec> {
   const first = await leaseSpec(kc, lease);
   const seen = new Set<string>();
-  return waitFor(`${n} renewals of ${lease}`, async () => {
-    const s = await leaseSpec(kc, lease);
-    if (s.holderIdentity !== first.holderIdentity) return s;
-    if (s.renewTime && s.renewTime !== first.renewTime) seen.add(s.renewTime);
-    return seen.size >= n ? s : undefined;
-  }, 20_000, 200);
+  return waitFor(
+    `${n} renewals of ${lease}`,
+    async () => {
+      const s = await leaseSpec(kc, lease);
+      if (s.holderIdentity !== first.holderIdentity) return s;
+      if (s.renewTime && s.renewTime !== first.renewTime) seen.add(s.renewTime);
+      return seen.size >= n ? s : undefined;
+    },
+    20_000,
+    200,
+  );
 }
 
 const acquired = (op: OperatorProcess) => op.lines.some((l) => l.msg === 'acquired leader lease');
@@ -50,7 +65,11 @@ describe('integration: leader election', function () {
   let kc: KubeConfig;
   const ops: OperatorProcess[] = [];
   const start = async (lease: string) => {
-    const op = await OperatorProcess.start(cluster.kubeconfigPath, ['--leader-elect', `--leader-election-namespace=${NS}`, `--leader-election-id=${lease}`]);
+    const op = await OperatorProcess.start(cluster.kubeconfigPath, [
+      '--leader-elect',
+      `--leader-election-namespace=${NS}`,
+      `--leader-election-id=${lease}`,
+    ]);
     ops.push(op);
     return op;
   };
@@ -77,7 +96,10 @@ describe('integration: leader election', function () {
     expect(renewed.leaseTransitions ?? 0).to.equal(0);
     expect([a, b].filter(acquired)).to.have.length(1);
     const [leader, standby] = ids[0] === leaderId ? [a, b] : [b, a];
-    expect(leader.lines.map((l) => l.msg), 'the leader\'s log messages').to.include('acquired leader lease');
+    expect(
+      leader.lines.map((l) => l.msg),
+      "the leader's log messages",
+    ).to.include('acquired leader lease');
 
     const t0 = Date.now();
     expect(await leader.stop('SIGTERM')).to.equal(0);

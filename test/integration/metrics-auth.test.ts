@@ -20,12 +20,14 @@ async function apiServerTokenReviews(kc: KubeConfig): Promise<number> {
 async function flood(n: number, concurrency: number, one: (i: number) => Promise<Scrape>): Promise<Map<number, number>> {
   const codes = new Map<number, number>();
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const r = await one(next++);
-      codes.set(r.status, (codes.get(r.status) ?? 0) + 1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const r = await one(next++);
+        codes.set(r.status, (codes.get(r.status) ?? 0) + 1);
+      }
+    }),
+  );
   return codes;
 }
 
@@ -72,9 +74,17 @@ describe('integration: secure metrics endpoint (TokenReview + SubjectAccessRevie
     const ok = await scrape(port, tokens.allowed);
     expect(ok.status).to.equal(200);
     for (const metric of [
-      'controller_runtime_reconcile_total', 'controller_runtime_reconcile_time_seconds', 'workqueue_depth', 'leader_election_master_status',
-      'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_max_seconds',
-      'nodejs_eventloop_lag_p99_seconds', 'kaiwo_monitor_unexpected_errors_total', 'kaiwo_monitor_metrics_auth_reviews_total',
+      'controller_runtime_reconcile_total',
+      'controller_runtime_reconcile_time_seconds',
+      'workqueue_depth',
+      'leader_election_master_status',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_max_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+      'kaiwo_monitor_unexpected_errors_total',
+      'kaiwo_monitor_metrics_auth_reviews_total',
     ]) {
       expect(ok.body, metric).to.include(metric);
     }
@@ -88,7 +98,9 @@ describe('integration: secure metrics endpoint (TokenReview + SubjectAccessRevie
     expect(Object.fromEntries(codes)).to.deep.equal({ 401: 1000 });
     const after = await reviews('unauthenticated');
     const apiAfter = await apiServerTokenReviews(kc);
-    process.stderr.write(`      same garbage token ×1000: ${after - before} TokenReview(s) (API server counted ${apiAfter - apiBefore} incl. the allowed token's)\n`);
+    process.stderr.write(
+      `      same garbage token ×1000: ${after - before} TokenReview(s) (API server counted ${apiAfter - apiBefore} incl. the allowed token's)\n`,
+    );
     expect(after - before).to.equal(1);
     expect(apiAfter - apiBefore).to.be.at.most(2); // + at most one re-review of the allowed token used to read the counter
   });
@@ -108,15 +120,19 @@ describe('integration: secure metrics endpoint (TokenReview + SubjectAccessRevie
     const apiAfter = await apiServerTokenReviews(kc);
     const sent = after - before;
     const bound = DEFAULT_AUTH_LIMITS.burst + DEFAULT_AUTH_LIMITS.perSecond * (seconds + 1) + DEFAULT_AUTH_LIMITS.maxInFlight;
-    process.stderr.write(`      8,000 garbage tokens in ${seconds.toFixed(1)}s: ${sent} TokenReviews (API server counted ${apiAfter - apiBefore}), `
-      + `bound ${bound.toFixed(0)}; answers ${JSON.stringify(Object.fromEntries(codes))}\n`);
+    process.stderr.write(
+      `      8,000 garbage tokens in ${seconds.toFixed(1)}s: ${sent} TokenReviews (API server counted ${apiAfter - apiBefore}), ` +
+        `bound ${bound.toFixed(0)}; answers ${JSON.stringify(Object.fromEntries(codes))}\n`,
+    );
     expect((codes.get(401) ?? 0) + (codes.get(429) ?? 0)).to.equal(8000);
     expect(codes.get(429) ?? 0).to.be.greaterThan(0);
     expect(retryAfter).to.equal('1');
     expect(sent).to.be.at.most(bound);
     expect(apiAfter - apiBefore).to.be.at.most(bound + 2);
     // A legitimate scraper gets through again once the rate limit has refilled.
-    expect((await waitFor('allowed token served', async () => (await scrape(port, tokens.allowed)).status === 200 || undefined, 10_000))).to.equal(true);
+    expect(
+      await waitFor('allowed token served', async () => (await scrape(port, tokens.allowed)).status === 200 || undefined, 10_000),
+    ).to.equal(true);
     expect(op.exitCode).to.equal(null);
   });
 });

@@ -57,20 +57,30 @@ describe('integration: per-monitor metric series vanish from /metrics when a com
 
   it('exports KueueHealthy, kueue findings and summary, then removes exactly those after kueue.enabled: false', async () => {
     for (const name of [gone, kept]) {
-      await waitFor(`${name}: KueueHealthy and kueue findings exported`, async () => {
-        const s = await seriesOf(port, name);
-        return s.some((x) => x.name === 'kaiwo_monitor_condition' && x.labels.type === 'KueueHealthy')
-          && s.some((x) => x.name === 'kaiwo_monitor_findings' && x.labels.component === 'kueue');
-      }, 60_000);
+      await waitFor(
+        `${name}: KueueHealthy and kueue findings exported`,
+        async () => {
+          const s = await seriesOf(port, name);
+          return (
+            s.some((x) => x.name === 'kaiwo_monitor_condition' && x.labels.type === 'KueueHealthy') &&
+            s.some((x) => x.name === 'kaiwo_monitor_findings' && x.labels.component === 'kueue')
+          );
+        },
+        60_000,
+      );
     }
     const before = await seriesOf(port, gone);
     expect(before.filter(aboutKueue).map((s) => s.name)).to.include.members(['kaiwo_monitor_condition', 'kaiwo_monitor_findings']);
 
     await monitors.patchSpec(gone, { kueue: { enabled: false } });
-    const after = await waitFor('KueueHealthy series removed', async () => {
-      const s = await seriesOf(port, gone);
-      return s.some(aboutKueue) ? undefined : s;
-    }, 30_000);
+    const after = await waitFor(
+      'KueueHealthy series removed',
+      async () => {
+        const s = await seriesOf(port, gone);
+        return s.some(aboutKueue) ? undefined : s;
+      },
+      30_000,
+    );
     // The other components of this monitor, and the other monitor's Kueue series, are still exported.
     expect(after.filter((s) => s.name === 'kaiwo_monitor_condition' && s.labels.type === 'KaiwoOperatorHealthy')).to.have.length(3);
     expect(after.filter((s) => s.name === 'kaiwo_monitor_findings').map((s) => s.labels.component)).to.not.include('kueue');
@@ -80,11 +90,19 @@ describe('integration: per-monitor metric series vanish from /metrics when a com
 
   it('removes every series of a deleted monitor (conditions, findings, summary, last check, status patches, interval)', async () => {
     const names = new Set((await seriesOf(port, gone)).map((s) => s.name));
-    expect([...names]).to.include.members(['kaiwo_monitor_condition', 'kaiwo_monitor_findings', 'kaiwo_monitor_last_check_timestamp_seconds', 'kaiwo_monitor_status_patches_total']);
+    expect([...names]).to.include.members([
+      'kaiwo_monitor_condition',
+      'kaiwo_monitor_findings',
+      'kaiwo_monitor_last_check_timestamp_seconds',
+      'kaiwo_monitor_status_patches_total',
+    ]);
     await monitors.delete(gone);
     await waitFor('no series with monitor=<deleted>', async () => (await seriesOf(port, gone)).length === 0, 30_000);
     const others = await seriesOf(port, kept);
     expect(others.filter((s) => s.name === 'kaiwo_monitor_condition' && s.labels.type === 'KueueHealthy')).to.have.length(3);
-    expect(others.map((s) => s.name), 'series of the kept monitor').to.include('kaiwo_monitor_status_patches_total');
+    expect(
+      others.map((s) => s.name),
+      'series of the kept monitor',
+    ).to.include('kaiwo_monitor_status_patches_total');
   });
 });

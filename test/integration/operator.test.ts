@@ -14,11 +14,21 @@ import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 
-interface CoreEvent { reason: string; type: string; message: string; action?: string; involvedObject: { name: string }; series?: { count: number } }
+interface CoreEvent {
+  reason: string;
+  type: string;
+  message: string;
+  action?: string;
+  involvedObject: { name: string };
+  series?: { count: number };
+}
 
 async function eventsFor(kc: KubeConfig, name: string, reason?: string): Promise<CoreEvent[]> {
   const sel = `involvedObject.name=${name}${reason ? `,reason=${reason}` : ''}`;
-  const list = await rawJson<{ items: CoreEvent[] }>(kc, { method: 'GET', path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(sel)}` });
+  const list = await rawJson<{ items: CoreEvent[] }>(kc, {
+    method: 'GET',
+    path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(sel)}`,
+  });
   return list.items;
 }
 
@@ -64,16 +74,25 @@ describe('integration: KaiwoMonitor operator', function () {
     const seen = new AbortController();
     // A just-installed CRD's watch cache may answer 429 for a moment: wait until a short watch succeeds.
     await waitFor('watchable kaiwomonitors', async () => {
-      await watchOnce(kc, '/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&timeoutSeconds=1', () => undefined, { idleMs: 5000, signal: new AbortController().signal });
+      await watchOnce(kc, '/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&timeoutSeconds=1', () => undefined, {
+        idleMs: 5000,
+        signal: new AbortController().signal,
+      });
       return true;
     });
-    const firstWrite = watchOnce(kc, `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${name}`, (ev) => {
-      const conds = (ev.object.status as { conditions?: { type: string; status: string; observedGeneration: number }[] } | undefined)?.conditions;
-      if (conds?.length && !firstStatuses.length) {
-        firstStatuses.push(...conds.map((c) => `${c.type}=${c.status}@${c.observedGeneration}`));
-        seen.abort();
-      }
-    }, { idleMs: 30_000, signal: seen.signal });
+    const firstWrite = watchOnce(
+      kc,
+      `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${name}`,
+      (ev) => {
+        const conds = (ev.object.status as { conditions?: { type: string; status: string; observedGeneration: number }[] } | undefined)
+          ?.conditions;
+        if (conds?.length && !firstStatuses.length) {
+          firstStatuses.push(...conds.map((c) => `${c.type}=${c.status}@${c.observedGeneration}`));
+          seen.abort();
+        }
+      },
+      { idleMs: 30_000, signal: seen.signal },
+    );
     await create(name);
     await firstWrite;
     // Every check enabled by default (from the registry), Unknown, and Reconciling=True until observed.
@@ -93,7 +112,10 @@ describe('integration: KaiwoMonitor operator', function () {
     });
     expect(after.metadata.generation).to.equal(2);
     expect(after.status?.conditions?.map((c) => c.type)).to.not.include('KueueHealthy');
-    expect(after.status?.conditions?.filter((c) => c.observedGeneration !== 2).map((c) => `${c.type}@${c.observedGeneration ?? '-'}`), 'conditions not at observedGeneration 2').to.deep.equal([]);
+    expect(
+      after.status?.conditions?.filter((c) => c.observedGeneration !== 2).map((c) => `${c.type}@${c.observedGeneration ?? '-'}`),
+      'conditions not at observedGeneration 2',
+    ).to.deep.equal([]);
   });
 
   it('shows the printer columns in kubectl get, and LAST-CHECK/MESSAGE with -o wide', async () => {
@@ -126,7 +148,9 @@ describe('integration: KaiwoMonitor operator', function () {
   it('satisfies kubectl wait --for=condition=Ready', async () => {
     const name = uniqueName('wait');
     await create(name);
-    const r = await run('kubectl', ['wait', `kaiwomonitor/${name}`, '--for=condition=Ready', '--timeout=30s'], { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath } });
+    const r = await run('kubectl', ['wait', `kaiwomonitor/${name}`, '--for=condition=Ready', '--timeout=30s'], {
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
+    });
     expect(r.stdout).to.include('condition met');
   });
 
@@ -148,22 +172,40 @@ describe('integration: KaiwoMonitor operator', function () {
       ['no way to find GPU nodes', { gpuNodes: { resourceNames: [] } }, 'spec.gpuNodes'],
       ['nothing enabled', Object.fromEntries(CHECKS.map((c) => [c.component, { enabled: false }])), 'spec'],
       ['secret source without ref', { kueue: { metrics: { bearerToken: { source: 'Secret' } } } }, 'spec.kueue.metrics.bearerToken'],
-      ['caBundle with insecureSkipVerify', { operator: { metrics: { tls: { insecureSkipVerify: true, caBundle: 'x' } } } }, 'spec.operator.metrics.tls'],
-      ['In without values', { workloads: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } } }, 'spec.workloads.namespaceSelector.matchExpressions[0]'],
-      ['timeout above interval', { operator: { metrics: { enabled: true, url: 'https://x/metrics', interval: '5s', timeout: '10s' } } }, 'spec.operator.metrics'],
+      [
+        'caBundle with insecureSkipVerify',
+        { operator: { metrics: { tls: { insecureSkipVerify: true, caBundle: 'x' } } } },
+        'spec.operator.metrics.tls',
+      ],
+      [
+        'In without values',
+        { workloads: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } } },
+        'spec.workloads.namespaceSelector.matchExpressions[0]',
+      ],
+      [
+        'timeout above interval',
+        { operator: { metrics: { enabled: true, url: 'https://x/metrics', interval: '5s', timeout: '10s' } } },
+        'spec.operator.metrics',
+      ],
       ['prometheus without url', { gpuNodes: { utilization: { enabled: true } } }, 'spec.gpuNodes.utilization'],
     ];
     for (const [what, spec, field] of rejected) {
       const r = await monitors.tryCreate(uniqueName('bad'), spec);
       expect(r.status, what).to.equal(422);
       const causes = (JSON.parse(r.body) as { details?: { causes?: { field?: string }[] } }).details?.causes ?? [];
-      expect(causes.map((c) => c.field), what).to.include(field);
+      expect(
+        causes.map((c) => c.field),
+        what,
+      ).to.include(field);
     }
     // Admission cannot check label syntax inside selector maps: the operator reports it on the object.
     const accepted: [unknown, string][] = [
       [{ kueue: { podSelector: { matchLabels: { 'bad key!': 'x' } } } }, 'spec.kueue.podSelector'],
       [{ gpuNodes: { nodeSelector: { matchLabels: { gpu: 'not valid!' } } } }, 'spec.gpuNodes.nodeSelector'],
-      [{ workloads: { namespaceSelector: { matchExpressions: [{ key: 'a/b/c', operator: 'Exists' }] } } }, 'spec.workloads.namespaceSelector'],
+      [
+        { workloads: { namespaceSelector: { matchExpressions: [{ key: 'a/b/c', operator: 'Exists' }] } } },
+        'spec.workloads.namespaceSelector',
+      ],
     ];
     for (const [spec, field] of accepted) {
       const name = uniqueName('invalid');
@@ -192,7 +234,9 @@ describe('integration: KaiwoMonitor operator', function () {
       operator: { namespace: 'quiet-none', queueConfigName: 'quiet-none', scheduler: { enabled: false } },
       kueue: { namespace: 'quiet-none', clusterQueueSelector: none, localQueueNamespaceSelector: none },
       workloads: { namespaceSelector: none },
-      ...Object.fromEntries(CHECKS.filter((c) => !['operator', 'kueue', 'workloads'].includes(c.component)).map((c) => [c.component, { enabled: false }])),
+      ...Object.fromEntries(
+        CHECKS.filter((c) => !['operator', 'kueue', 'workloads'].includes(c.component)).map((c) => [c.component, { enabled: false }]),
+      ),
     });
     const settled = await waitFor('all checks settled', async () => {
       const m = await monitors.get(name);
@@ -204,27 +248,41 @@ describe('integration: KaiwoMonitor operator', function () {
     const patchesBefore = await op.metric('kaiwo_monitor_status_patches_total', { monitor: name });
     const firstCheck = await lastCheck();
     const components = ['operator', 'kueue', 'workloads'];
-    const runs = () => Promise.all(components.map((component) => op.metric('kaiwo_monitor_check_runs_total', { monitor: name, component })));
+    const runs = () =>
+      Promise.all(components.map((component) => op.metric('kaiwo_monitor_check_runs_total', { monitor: name, component })));
     const runsBefore = await runs();
     let modified = 0;
     const ctl = new AbortController();
-    const watching = watchOnce(kc, `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${name}&resourceVersion=${settled.metadata.resourceVersion ?? ''}`, (ev) => {
-      if (ev.type === 'MODIFIED') modified++;
-    }, { idleMs: 60_000, signal: ctl.signal });
+    const watching = watchOnce(
+      kc,
+      `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${name}&resourceVersion=${settled.metadata.resourceVersion ?? ''}`,
+      (ev) => {
+        if (ev.type === 'MODIFIED') modified++;
+      },
+      { idleMs: 60_000, signal: ctl.signal },
+    );
     // Measured, not slept: count evaluations by the operator's last-check gauge, then look for writes.
     const checks = new Set<number>();
-    await waitFor('8 more evaluations', async () => {
-      const t = await lastCheck();
-      if (t !== undefined && t !== firstCheck) checks.add(t);
-      return checks.size >= 8;
-    }, 60_000, 250);
+    await waitFor(
+      '8 more evaluations',
+      async () => {
+        const t = await lastCheck();
+        if (t !== undefined && t !== firstCheck) checks.add(t);
+        return checks.size >= 8;
+      },
+      60_000,
+      250,
+    );
     ctl.abort();
     await watching;
     expect(modified, 'status PATCHes while nothing changed').to.equal(0);
     expect((await monitors.get(name)).metadata.resourceVersion).to.equal(settled.metadata.resourceVersion);
     expect(await op.metric('kaiwo_monitor_status_patches_total', { monitor: name })).to.equal(patchesBefore);
     // Nothing a check reads changed and no deadline came: every reconcile reused the last outcomes.
-    expect(components.filter((_, i) => !((runsBefore[i] ?? 0) > 0)), 'components whose checks had not run').to.deep.equal([]);
+    expect(
+      components.filter((_, i) => !((runsBefore[i] ?? 0) > 0)),
+      'components whose checks had not run',
+    ).to.deep.equal([]);
     expect(await runs(), 'checks re-run although nothing they read changed').to.deep.equal(runsBefore);
   });
 
@@ -242,7 +300,9 @@ describe('integration: KaiwoMonitor operator', function () {
     expect(events).to.have.length(1);
     expect(events[0]).to.include({ type: 'Warning' });
     expect(events[0]?.message).to.include('spec.kueue.podSelector');
-    await monitors.patchSpec(name, { kueue: { podSelector: { matchLabels: { 'no good!': null, 'control-plane': 'controller-manager' } } } });
+    await monitors.patchSpec(name, {
+      kueue: { podSelector: { matchLabels: { 'no good!': null, 'control-plane': 'controller-manager' } } },
+    });
     await waitFor('Ready again', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
     await reconciledPast(name, 6);
     expect(await eventsFor(kc, name, 'InvalidSpec')).to.have.length(1);
@@ -260,10 +320,14 @@ describe('integration: KaiwoMonitor operator', function () {
     await waitFor('Ready', async () => (await monitors.condition(name, 'Ready'))?.status === 'True');
     await local.restartApiServer();
     await monitors.patchSpec(name, { gpuNodes: { enabled: false } });
-    const m = await waitFor('spec change after restart observed', async () => {
-      const x = await monitors.get(name);
-      return x.status?.observedGeneration === 2 ? x : undefined;
-    }, 60_000);
+    const m = await waitFor(
+      'spec change after restart observed',
+      async () => {
+        const x = await monitors.get(name);
+        return x.status?.observedGeneration === 2 ? x : undefined;
+      },
+      60_000,
+    );
     expect(m.status?.conditions?.map((c) => c.type)).to.not.include('GPUNodesHealthy');
     expect(op.exitCode).to.equal(null);
   });

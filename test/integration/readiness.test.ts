@@ -11,7 +11,9 @@ function readyz(port: number): Promise<number> {
       resolve(res.statusCode ?? 0);
     });
     req.on('timeout', () => req.destroy());
-    req.on('error', () => { resolve(0); });
+    req.on('error', () => {
+      resolve(0);
+    });
   });
 }
 
@@ -41,7 +43,10 @@ describe('integration: readiness tells the truth across a kube-apiserver restart
     // backoff is at most 30 s; a watch resumed without relisting would stay not ready for its 5-10 min timeout.
     await waitFor('/readyz ok again', async () => (await readyz(op.probePort)) === 200, 45_000, 200);
     process.stderr.write(`      /readyz ok ${((Date.now() - upAt) / 1000).toFixed(1)}s after the API server was back\n`);
-    expect(op.lines.map((l) => l.msg), 'operator log messages').to.include('list/watch failed; retrying with backoff');
+    expect(
+      op.lines.map((l) => l.msg),
+      'operator log messages',
+    ).to.include('list/watch failed; retrying with backoff');
     expect(op.exitCode).to.equal(null);
   });
 });

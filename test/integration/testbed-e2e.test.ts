@@ -11,7 +11,13 @@ import { pinned } from '../../src/localcluster/versions.js';
 import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/localcluster/testbed/workloads.js';
 import { HttpStatusError } from '../../src/runtime/http.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import { editQueueConfig as editKaiwoQueueConfig, type QueueConfig, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
+import {
+  editQueueConfig as editKaiwoQueueConfig,
+  type QueueConfig,
+  stopTestBed,
+  watchTestBed,
+  type Watching,
+} from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -32,10 +38,22 @@ const MERGE = 'application/merge-patch+json';
 const GPU_NODES = ['mi300x-0', 'mi300x-1', 'h100-0'];
 const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 
-interface Workload { metadata: { name: string; labels?: Record<string, string> }; status?: { conditions?: Condition[]; admission?: { clusterQueue?: string } } }
-interface Pod { metadata: { name: string }; spec: { nodeName?: string; tolerations?: { key?: string }[] }; status?: { phase?: string } }
-interface Node { metadata: { name: string; labels?: Record<string, string> }; spec?: { taints?: { key: string; value?: string; effect: string }[] } }
-interface KaiwoStatus { status?: { status?: string; startTime?: string; conditions?: Condition[] } }
+interface Workload {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { conditions?: Condition[]; admission?: { clusterQueue?: string } };
+}
+interface Pod {
+  metadata: { name: string };
+  spec: { nodeName?: string; tolerations?: { key?: string }[] };
+  status?: { phase?: string };
+}
+interface Node {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: { taints?: { key: string; value?: string; effect: string }[] };
+}
+interface KaiwoStatus {
+  status?: { status?: string; startTime?: string; conditions?: Condition[] };
+}
 
 /**
  * Both Kaiwo releases on the Kueue line they are built against, every scenario. (Kaiwo v0.1.9 on the newest Kueue
@@ -46,8 +64,11 @@ const configs: { kaiwoVersion: string; kueueVersion: string; only?: number[] }[]
   { kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_LEGACY_VERSION') },
   { kaiwoVersion: pinned('KAIWO_NEXT_VERSION'), kueueVersion: pinned('KUEUE_LEGACY_VERSION') },
 ];
-const wanted = (c: { kaiwoVersion: string; kueueVersion: string }) => [['KAIWO', c.kaiwoVersion], ['KUEUE', c.kueueVersion]]
-  .every(([k, v]) => !process.env[`KAIWO_MONITOR_TESTBED_${k ?? ''}`] || process.env[`KAIWO_MONITOR_TESTBED_${k ?? ''}`] === v);
+const wanted = (c: { kaiwoVersion: string; kueueVersion: string }) =>
+  [
+    ['KAIWO', c.kaiwoVersion],
+    ['KUEUE', c.kueueVersion],
+  ].every(([k, v]) => !process.env[`KAIWO_MONITOR_TESTBED_${k ?? ''}`] || process.env[`KAIWO_MONITOR_TESTBED_${k ?? ''}`] === v);
 for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
   /** Scenario `n`, unless this configuration runs only some. */
   const scenario = (n: number, title: string, fn: () => Promise<void>) => {
@@ -62,18 +83,21 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       return state.recorder;
     };
     const detections: [string, number][] = [];
-    const kueuePath = (plural: string, ns?: string) => `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+    const kueuePath = (plural: string, ns?: string) =>
+      `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
     const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
       rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
-    const del = (path: string) => req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
-      if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
-    });
+    const del = (path: string) =>
+      req('DELETE', `${path}?propagationPolicy=Background`).catch((e: unknown) => {
+        if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
+      });
     const monitor = () => new Monitors(tb.kc).get(MON);
     const findings = (m: { status?: { findings?: Finding[] } }) => m.status?.findings ?? [];
     const findingReasons = (m: { status?: { findings?: Finding[] } }) => findings(m).map((f) => f.reason);
     const criticals = (m: { status?: { findings?: Finding[] } }) => findings(m).filter((f) => f.severity === 'Critical');
     /** The findings of the last status seen, for a timeout's message. */
-    const lastFindings = () => JSON.stringify(findings(rec().seen.at(-1)?.monitor ?? {}).map((f) => `${f.severity}/${f.reason}: ${f.message}`));
+    const lastFindings = () =>
+      JSON.stringify(findings(rec().seen.at(-1)?.monitor ?? {}).map((f) => `${f.severity}/${f.reason}: ${f.message}`));
     /** Waits for a status seen since `since` that satisfies `f`; a timeout says what the last status held. */
     const seenSince = (what: string, since: number, f: (x: MonitorRecorder['seen'][number]) => boolean, timeoutMs = 60_000) =>
       waitFor(what, () => rec().seen.find((x) => x.at >= since && f(x)), timeoutMs, 100).catch((err: unknown) => {
@@ -89,10 +113,20 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
 
     /** Warning Events on the monitor (any reason, or this one) created or repeated since `since`. */
     async function warningEvents(since: number, reason?: string): Promise<string[]> {
-      interface Ev { type: string; reason: string; metadata: { creationTimestamp: string }; lastTimestamp?: string; eventTime?: string; series?: { lastObservedTime?: string } }
+      interface Ev {
+        type: string;
+        reason: string;
+        metadata: { creationTimestamp: string };
+        lastTimestamp?: string;
+        eventTime?: string;
+        series?: { lastObservedTime?: string };
+      }
       const sel = `involvedObject.name=${MON}${reason ? `,reason=${reason}` : ''}`;
       const ev = await req<{ items: Ev[] }>('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(sel)}`);
-      const latest = (e: Ev) => Math.max(...[e.metadata.creationTimestamp, e.lastTimestamp, e.eventTime, e.series?.lastObservedTime].map((x) => (x ? Date.parse(x) : 0)));
+      const latest = (e: Ev) =>
+        Math.max(
+          ...[e.metadata.creationTimestamp, e.lastTimestamp, e.eventTime, e.series?.lastObservedTime].map((x) => (x ? Date.parse(x) : 0)),
+        );
       return ev.items.filter((e) => e.type === 'Warning' && latest(e) >= Math.floor(since / 1000) * 1000).map((e) => e.reason);
     }
 
@@ -103,19 +137,32 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
      */
     async function verdictsWritten(since: number, maxPending: string): Promise<void> {
       const m = await monitor();
-      await req('PATCH', `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`, { spec: { workloads: { maxPendingDuration: maxPending } } }, MERGE);
+      await req(
+        'PATCH',
+        `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`,
+        { spec: { workloads: { maxPendingDuration: maxPending } } },
+        MERGE,
+      );
       const generation = (m.metadata.generation ?? 0) + 1;
       await seenSince('a status of the next generation', since, (x) => x.monitor.status?.observedGeneration === generation, 30_000);
     }
 
     /** Polls the KaiwoMonitor until condition `type` has `status` (whether or not it changed recently). */
     async function untilCondition(type: string, status: string, timeoutMs = 120_000) {
-      return waitFor(`${type}=${status}`, async () => {
+      return waitFor(
+        `${type}=${status}`,
+        async () => {
+          const m = await monitor();
+          return m.status?.conditions?.find((c) => c.type === type)?.status === status ? m : undefined;
+        },
+        timeoutMs,
+        200,
+      ).catch(async (err: unknown) => {
         const m = await monitor();
-        return m.status?.conditions?.find((c) => c.type === type)?.status === status ? m : undefined;
-      }, timeoutMs, 200).catch(async (err: unknown) => {
-        const m = await monitor();
-        throw new Error(`${(err as Error).message}; now: ${JSON.stringify(m.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`, { cause: err });
+        throw new Error(
+          `${(err as Error).message}; now: ${JSON.stringify(m.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`,
+          { cause: err },
+        );
       });
     }
     const settled = () => untilCondition('Healthy', 'True');
@@ -124,50 +171,92 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       waitFor(`no ${what} finding`, async () => !findings(await monitor()).some(f), timeoutMs, 200);
 
     /** A batch Job in the kaiwo LocalQueue, as a user submits it to Kueue. */
-    const queuedJob = (name: string, resource: JobOptions['resource'], gpus: number, runFor: string) => submitJob(tb.kc, WL_NS, name, { resource, gpus, runFor });
+    const queuedJob = (name: string, resource: JobOptions['resource'], gpus: number, runFor: string) =>
+      submitJob(tb.kc, WL_NS, name, { resource, gpus, runFor });
     const kaiwoJob = (name: string) => req<KaiwoStatus>('GET', `${KAIWO_API}/namespaces/${WL_NS}/kaiwojobs/${name}`);
     const untilKaiwoJob = (name: string, status: string, timeoutMs = 90_000) =>
-      waitFor(`KaiwoJob ${name} ${status}`, async () => {
-        const j = await kaiwoJob(name);
-        return j.status?.status === status ? j : undefined;
-      }, timeoutMs, 200).catch(async (err: unknown) => {
-        throw new Error(`${(err as Error).message}; now: ${JSON.stringify((await kaiwoJob(name).catch(() => undefined))?.status)}`, { cause: err });
+      waitFor(
+        `KaiwoJob ${name} ${status}`,
+        async () => {
+          const j = await kaiwoJob(name);
+          return j.status?.status === status ? j : undefined;
+        },
+        timeoutMs,
+        200,
+      ).catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}; now: ${JSON.stringify((await kaiwoJob(name).catch(() => undefined))?.status)}`, {
+          cause: err,
+        });
       });
     const delKaiwoJob = (name: string) => del(`${KAIWO_API}/namespaces/${WL_NS}/kaiwojobs/${name}`);
-    const jobPods = async (job: string) => (await req<{ items: Pod[] }>('GET', `/api/v1/namespaces/${WL_NS}/pods?labelSelector=${encodeURIComponent(`job-name=${job}`)}`)).items;
+    const jobPods = async (job: string) =>
+      (await req<{ items: Pod[] }>('GET', `/api/v1/namespaces/${WL_NS}/pods?labelSelector=${encodeURIComponent(`job-name=${job}`)}`)).items;
 
     async function workloadFor(job: string, timeoutMs = 30_000): Promise<Workload> {
-      return waitFor(`a Kueue Workload for Job ${job}`, async () => (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.find((x) => x.metadata.name.includes(job)), timeoutMs, 200);
+      return waitFor(
+        `a Kueue Workload for Job ${job}`,
+        async () =>
+          (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.find((x) => x.metadata.name.includes(job)),
+        timeoutMs,
+        200,
+      );
     }
 
     const editQueueConfig = (f: (qc: QueueConfig) => void) => editKaiwoQueueConfig(tb.kc, f);
     /** A KaiwoQueueConfig update that changes nothing Kaiwo syncs: Kaiwo reconciles it (and, if configured, relabels). */
-    const touchQueueConfig = () => req('PATCH', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`, { metadata: { annotations: { 'kaiwo-monitor.dev/touched': String(Date.now()) } } }, MERGE);
+    const touchQueueConfig = () =>
+      req(
+        'PATCH',
+        `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`,
+        { metadata: { annotations: { 'kaiwo-monitor.dev/touched': String(Date.now()) } } },
+        MERGE,
+      );
     const queueConfigStatus = async () => (await req<QueueConfig>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`)).status?.status;
     const setKaiwoConfig = (nodes: Record<string, unknown>, dynamic?: boolean) =>
-      req('PATCH', KAIWO_CONFIG, { spec: { nodes, ...(dynamic !== undefined ? { dynamicallyUpdateDefaultClusterQueue: dynamic } : {}) } }, MERGE);
+      req(
+        'PATCH',
+        KAIWO_CONFIG,
+        { spec: { nodes, ...(dynamic !== undefined ? { dynamicallyUpdateDefaultClusterQueue: dynamic } : {}) } },
+        MERGE,
+      );
 
     before(async function () {
       this.timeout(1_500_000);
       await tb.start();
-      process.stderr.write(`\n      test bed (Kaiwo ${kaiwoVersion}, Kueue ${kueueVersion}) started in ${(tb.startupMs / 1000).toFixed(1)}s: ${tb.phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}s`).join(', ')}\n`);
+      process.stderr.write(
+        `\n      test bed (Kaiwo ${kaiwoVersion}, Kueue ${kueueVersion}) started in ${(tb.startupMs / 1000).toFixed(1)}s: ${tb.phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}s`).join(', ')}\n`,
+      );
       await req('POST', '/api/v1/namespaces', { metadata: { name: WL_NS } });
       // Kaiwo builds KaiwoQueueConfig/kaiwo from the nodes on its first Node event and syncs it into Kueue.
-      await waitFor('KaiwoQueueConfig kaiwo READY', async () => (await queueConfigStatus().catch(() => undefined)) === 'READY', 120_000, 250);
+      await waitFor(
+        'KaiwoQueueConfig kaiwo READY',
+        async () => (await queueConfigStatus().catch(() => undefined)) === 'READY',
+        120_000,
+        250,
+      );
       // As a platform engineer does: the team's namespace in the queue (Kaiwo creates its LocalQueue there).
       await editQueueConfig((qc) => {
         const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
         if (cq) cq.namespaces = [WL_NS];
       });
-      await waitFor('ClusterQueue kaiwo Active and LocalQueue kaiwo in the team namespace', async () => {
-        const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/kaiwo`).catch(() => undefined);
-        const lq = await req('GET', `${kueuePath('localqueues', WL_NS)}/kaiwo`).catch(() => undefined);
-        return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True') && lq !== undefined;
-      }, 120_000, 250);
+      await waitFor(
+        'ClusterQueue kaiwo Active and LocalQueue kaiwo in the team namespace',
+        async () => {
+          const cq = await req<{ status?: { conditions?: Condition[] } }>('GET', `${kueuePath('clusterqueues')}/kaiwo`).catch(
+            () => undefined,
+          );
+          const lq = await req('GET', `${kueuePath('localqueues', WL_NS)}/kaiwo`).catch(() => undefined);
+          return cq?.status?.conditions?.some((c) => c.type === 'Active' && c.status === 'True') && lq !== undefined;
+        },
+        120_000,
+        250,
+      );
       // Kaiwo named and labelled the pools itself: <vendor>-<model>-<N>gpu-<cores>core-<mem>gi.
       const nodes = (await req<{ items: Node[] }>('GET', '/api/v1/nodes')).items;
       expect(Object.fromEntries(nodes.map((n) => [n.metadata.name, n.metadata.labels?.['kaiwo/nodepool']]))).to.deep.include({
-        'mi300x-0': 'amd-mi300x-8gpu-86core-900gi', 'mi300x-1': 'amd-mi300x-8gpu-86core-900gi', 'h100-0': 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi',
+        'mi300x-0': 'amd-mi300x-8gpu-86core-900gi',
+        'mi300x-1': 'amd-mi300x-8gpu-86core-900gi',
+        'h100-0': 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi',
       });
       await watchTestBed(tb, MON, testBedMonitorSpec(tb, await scraperSecret(tb.kc)), state);
       await settled();
@@ -177,44 +266,73 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       this.timeout(120_000);
       await stopTestBed(tb, state);
       if (detections.length) {
-        process.stderr.write(`\n      detection times on the test bed (Kaiwo ${kaiwoVersion}, fault → condition):\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`);
+        process.stderr.write(
+          `\n      detection times on the test bed (Kaiwo ${kaiwoVersion}, fault → condition):\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`,
+        );
       }
     });
 
-    scenario(1, 'a KaiwoJob and a queued Job run on the GPU nodes and complete; the busy stack (Kaiwo\'s routine retries included) stays Healthy', async () => {
-      await settled();
-      const start = Date.now();
-      await queuedJob('train-nv', 'nvidia.com/gpu', 4, '20s');
-      await submitKaiwoJob(tb.kc, WL_NS, 'finetune', { gpus: 8, gpuVendor: 'amd', runFor: '20s' });
-      try {
-        const admitted = await waitFor('both Workloads admitted by Kueue', async () => {
-          const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items;
-          const ok = wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True'));
-          return ok.length >= 2 ? ok : undefined;
-        }, 90_000, 200);
-        expect(admitted.map((w) => w.status?.admission?.clusterQueue)).to.deep.equal(['kaiwo', 'kaiwo']);
-        const running = await waitFor('pods Running on GPU nodes', async () => {
-          const pods = (await req<{ items: Pod[] }>('GET', `/api/v1/namespaces/${WL_NS}/pods`)).items.filter((p) => p.status?.phase === 'Running');
-          return pods.length >= 2 ? pods : undefined;
-        }, 60_000, 200);
-        const nodes = running.map((p) => p.spec.nodeName ?? '');
-        expect(nodes.filter((n) => n.startsWith('mi300x-')), `Running pods on an MI300X node (all: ${nodes.join(',')})`).to.not.be.empty;
-        expect(nodes, 'nodes of the Running pods').to.include('h100-0');
-        const kj = await untilKaiwoJob('finetune', 'RUNNING');
-        expect(kj.status?.startTime).to.be.a('string');
-        // The window closes when the work is done (kwok completes the pods), not after a fixed sleep.
-        await untilKaiwoJob('finetune', 'COMPLETE', 120_000);
-        for (const x of rec().seen.filter((y) => y.at >= start)) {
-          expect(x.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}/${c.reason}: ${c.message}`), `at ${new Date(x.at).toISOString()}`).to.deep.equal([]);
-          // Kaiwo lists the other vendor's GPU at quota 0 in every flavor: no Info noise about its supply, nor anything else.
-          expect(findings(x.monitor).filter((f) => f.component === 'capacity').map((f) => `${f.severity}/${f.reason}`), `at ${new Date(x.at).toISOString()}`).to.deep.equal([]);
+    scenario(
+      1,
+      "a KaiwoJob and a queued Job run on the GPU nodes and complete; the busy stack (Kaiwo's routine retries included) stays Healthy",
+      async () => {
+        await settled();
+        const start = Date.now();
+        await queuedJob('train-nv', 'nvidia.com/gpu', 4, '20s');
+        await submitKaiwoJob(tb.kc, WL_NS, 'finetune', { gpus: 8, gpuVendor: 'amd', runFor: '20s' });
+        try {
+          const admitted = await waitFor(
+            'both Workloads admitted by Kueue',
+            async () => {
+              const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items;
+              const ok = wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True'));
+              return ok.length >= 2 ? ok : undefined;
+            },
+            90_000,
+            200,
+          );
+          expect(admitted.map((w) => w.status?.admission?.clusterQueue)).to.deep.equal(['kaiwo', 'kaiwo']);
+          const running = await waitFor(
+            'pods Running on GPU nodes',
+            async () => {
+              const pods = (await req<{ items: Pod[] }>('GET', `/api/v1/namespaces/${WL_NS}/pods`)).items.filter(
+                (p) => p.status?.phase === 'Running',
+              );
+              return pods.length >= 2 ? pods : undefined;
+            },
+            60_000,
+            200,
+          );
+          const nodes = running.map((p) => p.spec.nodeName ?? '');
+          expect(
+            nodes.filter((n) => n.startsWith('mi300x-')),
+            `Running pods on an MI300X node (all: ${nodes.join(',')})`,
+          ).to.not.be.empty;
+          expect(nodes, 'nodes of the Running pods').to.include('h100-0');
+          const kj = await untilKaiwoJob('finetune', 'RUNNING');
+          expect(kj.status?.startTime).to.be.a('string');
+          // The window closes when the work is done (kwok completes the pods), not after a fixed sleep.
+          await untilKaiwoJob('finetune', 'COMPLETE', 120_000);
+          for (const x of rec().seen.filter((y) => y.at >= start)) {
+            expect(
+              x.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}/${c.reason}: ${c.message}`),
+              `at ${new Date(x.at).toISOString()}`,
+            ).to.deep.equal([]);
+            // Kaiwo lists the other vendor's GPU at quota 0 in every flavor: no Info noise about its supply, nor anything else.
+            expect(
+              findings(x.monitor)
+                .filter((f) => f.component === 'capacity')
+                .map((f) => `${f.severity}/${f.reason}`),
+              `at ${new Date(x.at).toISOString()}`,
+            ).to.deep.equal([]);
+          }
+          expect(await warningEvents(start)).to.deep.equal([]);
+        } finally {
+          await del(`/apis/batch/v1/namespaces/${WL_NS}/jobs/train-nv`);
+          await delKaiwoJob('finetune');
         }
-        expect(await warningEvents(start)).to.deep.equal([]);
-      } finally {
-        await del(`/apis/batch/v1/namespaces/${WL_NS}/jobs/train-nv`);
-        await delKaiwoJob('finetune');
-      }
-    });
+      },
+    );
 
     scenario(2, 'a KaiwoJob whose pod fails after running: Kaiwo says FAILED, the monitor counts and names it', async () => {
       await settled();
@@ -227,9 +345,14 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
         await tb.failPod(WL_NS, pod.metadata.name, 137);
         await untilKaiwoJob('crashes', 'FAILED');
         // From the KaiwoJob's status (Kaiwo's own WorkloadFailed Warning Event may come first: a finding of its own).
-        const hit = await seenSince('WorkloadFailed for KaiwoJob crashes', t, (x) => findings(x.monitor).some((f) => f.reason === 'WorkloadFailed' && f.object?.name === 'crashes' && f.message.includes('is FAILED')));
+        const hit = await seenSince('WorkloadFailed for KaiwoJob crashes', t, (x) =>
+          findings(x.monitor).some((f) => f.reason === 'WorkloadFailed' && f.object?.name === 'crashes' && f.message.includes('is FAILED')),
+        );
         detections.push(['2 KaiwoJob FAILED after running (WorkloadFailed)', hit.at - t]);
-        expect(hit.monitor.status?.summary?.workloads?.counts?.failed, JSON.stringify(hit.monitor.status?.summary?.workloads)).to.be.at.least(1);
+        expect(
+          hit.monitor.status?.summary?.workloads?.counts?.failed,
+          JSON.stringify(hit.monitor.status?.summary?.workloads),
+        ).to.be.at.least(1);
         expect(hit.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
       } finally {
         await delKaiwoJob('crashes');
@@ -237,39 +360,59 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       await noFindings('WorkloadFailed', (f) => f.reason === 'WorkloadFailed');
     });
 
-    scenario(3, 'KaiwoJobs larger than any node: Kaiwo accepts 1 × 12 GPUs (the pod cannot fit any node) and refuses 32; findings, never an operator failure', async () => {
-      await settled();
-      const t = Date.now();
-      // Kaiwo would split `gpus: 12` into pods that fit; one replica of 12, as given, it takes as it is.
-      await submitKaiwoJob(tb.kc, WL_NS, 'wide', { gpus: 0, replicas: 1, gpusPerReplica: 12, gpuVendor: 'amd', runFor: '1h' });
-      await submitKaiwoJob(tb.kc, WL_NS, 'huge', { gpus: 32, gpuVendor: 'amd', runFor: '1h' });
-      try {
-        // Kaiwo checks the cluster total (16 AMD GPUs), not a node: it refuses 32 with its own reason.
-        const huge = await untilKaiwoJob('huge', 'ERROR');
-        expect(huge.status?.conditions?.find((c) => c.type === 'Schedulable')).to.include({ status: 'False', reason: 'InsufficientGPUs' });
-        const hit = await seenSince('WorkloadTooLargeForAnyNode and WorkloadUnschedulable', t, (x) => findings(x.monitor).some((f) => f.reason === 'WorkloadTooLargeForAnyNode' && f.message.includes('wide'))
-          && findings(x.monitor).some((f) => f.reason === 'WorkloadUnschedulable' && f.object?.name === 'huge'), 90_000);
-        detections.push(['3 KaiwoJob larger than any node (WorkloadTooLargeForAnyNode)', hit.at - t]);
-        expect(hit.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
-        expect(criticals(hit.monitor).map((f) => f.reason)).to.deep.equal([]);
-        const wide = await kaiwoJob('wide');
-        expect(wide.status?.status, 'Kaiwo accepts what fits the cluster total').to.not.equal('ERROR');
-      } finally {
-        await delKaiwoJob('wide');
-        await delKaiwoJob('huge');
-      }
-      await noFindings('too-large', (f) => f.reason === 'WorkloadTooLargeForAnyNode' || f.reason === 'WorkloadUnschedulable');
-    });
+    scenario(
+      3,
+      'KaiwoJobs larger than any node: Kaiwo accepts 1 × 12 GPUs (the pod cannot fit any node) and refuses 32; findings, never an operator failure',
+      async () => {
+        await settled();
+        const t = Date.now();
+        // Kaiwo would split `gpus: 12` into pods that fit; one replica of 12, as given, it takes as it is.
+        await submitKaiwoJob(tb.kc, WL_NS, 'wide', { gpus: 0, replicas: 1, gpusPerReplica: 12, gpuVendor: 'amd', runFor: '1h' });
+        await submitKaiwoJob(tb.kc, WL_NS, 'huge', { gpus: 32, gpuVendor: 'amd', runFor: '1h' });
+        try {
+          // Kaiwo checks the cluster total (16 AMD GPUs), not a node: it refuses 32 with its own reason.
+          const huge = await untilKaiwoJob('huge', 'ERROR');
+          expect(huge.status?.conditions?.find((c) => c.type === 'Schedulable')).to.include({
+            status: 'False',
+            reason: 'InsufficientGPUs',
+          });
+          const hit = await seenSince(
+            'WorkloadTooLargeForAnyNode and WorkloadUnschedulable',
+            t,
+            (x) =>
+              findings(x.monitor).some((f) => f.reason === 'WorkloadTooLargeForAnyNode' && f.message.includes('wide')) &&
+              findings(x.monitor).some((f) => f.reason === 'WorkloadUnschedulable' && f.object?.name === 'huge'),
+            90_000,
+          );
+          detections.push(['3 KaiwoJob larger than any node (WorkloadTooLargeForAnyNode)', hit.at - t]);
+          expect(hit.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
+          expect(criticals(hit.monitor).map((f) => f.reason)).to.deep.equal([]);
+          const wide = await kaiwoJob('wide');
+          expect(wide.status?.status, 'Kaiwo accepts what fits the cluster total').to.not.equal('ERROR');
+        } finally {
+          await delKaiwoJob('wide');
+          await delKaiwoJob('huge');
+        }
+        await noFindings('too-large', (f) => f.reason === 'WorkloadTooLargeForAnyNode' || f.reason === 'WorkloadUnschedulable');
+      },
+    );
 
     scenario(4, 'quota exhausted: a Workload Kueue keeps pending past maxPendingAge is a finding; admitted once quota frees', async () => {
       await settled();
       try {
         await queuedJob('hog-a', 'amd.com/gpu', 8, '600s');
         await queuedJob('hog-b', 'amd.com/gpu', 8, '600s');
-        await waitFor('both hogs admitted', async () => {
-          const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.filter((w) => w.metadata.name.includes('hog-'));
-          return wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True')).length === 2;
-        }, 60_000, 200);
+        await waitFor(
+          'both hogs admitted',
+          async () => {
+            const wls = (await req<{ items: Workload[] }>('GET', kueuePath('workloads', WL_NS))).items.filter((w) =>
+              w.metadata.name.includes('hog-'),
+            );
+            return wls.filter((w) => w.status?.conditions?.some((c) => c.type === 'Admitted' && c.status === 'True')).length === 2;
+          },
+          60_000,
+          200,
+        );
         const t = Date.now();
         await queuedJob('starved', 'amd.com/gpu', 8, '5s');
         const wl = await workloadFor('starved');
@@ -283,7 +426,12 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
         expect(reserved?.message).to.be.a('string').and.not.equal('');
         log(`Kueue on the starved Workload: ${reserved?.message ?? ''}`);
         // The Event follows the status write that the detection saw: wait for it, do not race it.
-        await waitFor('the WorkloadPendingTooLong Warning Event', async () => (await warningEvents(t, 'WorkloadPendingTooLong')).length > 0, 10_000, 200);
+        await waitFor(
+          'the WorkloadPendingTooLong Warning Event',
+          async () => (await warningEvents(t, 'WorkloadPendingTooLong')).length > 0,
+          10_000,
+          200,
+        );
         await del(`/apis/batch/v1/namespaces/${WL_NS}/jobs/hog-a`);
         const healed = await untilCondition('KueueHealthy', 'True');
         expect(findingReasons(healed)).to.not.include('WorkloadPendingTooLong');
@@ -313,13 +461,21 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       if (!old) throw new Error('no Kueue process');
       const t = Date.now();
       await tb.rolloutRestart(KUEUE_NAMESPACE, 'kueue-controller-manager');
-      await waitFor('new Kueue pod leading', async () => {
-        const pods = await tb.pods(KUEUE_NAMESPACE, KUEUE_PODS);
-        if (pods.includes(old.pod) || pods.length !== 1) return undefined;
-        const lease = await req<{ spec?: { renewTime?: string } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${KUEUE_NAMESPACE}/leases/${KUEUE_LEASE}`);
-        const fresh = lease.spec?.renewTime && Date.now() - Date.parse(lease.spec.renewTime) < 3000;
-        return fresh && tb.kueue.backing.backends.size === 1 && !tb.kueue.backing.backends.has(old.pod) ? true : undefined;
-      }, 120_000, 200);
+      await waitFor(
+        'new Kueue pod leading',
+        async () => {
+          const pods = await tb.pods(KUEUE_NAMESPACE, KUEUE_PODS);
+          if (pods.includes(old.pod) || pods.length !== 1) return undefined;
+          const lease = await req<{ spec?: { renewTime?: string } }>(
+            'GET',
+            `/apis/coordination.k8s.io/v1/namespaces/${KUEUE_NAMESPACE}/leases/${KUEUE_LEASE}`,
+          );
+          const fresh = lease.spec?.renewTime && Date.now() - Date.parse(lease.spec.renewTime) < 3000;
+          return fresh && tb.kueue.backing.backends.size === 1 && !tb.kueue.backing.backends.has(old.pod) ? true : undefined;
+        },
+        120_000,
+        200,
+      );
       await tb.waitAvailable(KUEUE_NAMESPACE, 'kueue-controller-manager');
       await untilCondition('KueueHealthy', 'True');
       for (const x of rec().seen.filter((y) => y.at >= t)) {
@@ -329,19 +485,26 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       }
     });
 
-    scenario(6, 'a GPU node whose heartbeat stops goes NotReady (controller-manager) and is detected; back when it beats again', async () => {
-      await settled();
-      const t = Date.now();
-      await tb.nodes.setHeartbeat('mi300x-0', false);
-      try {
-        const hit = await detect('6 node heartbeat stopped (incl. 10s node-monitor grace)', 'GPUNodesHealthy', 'False', t, t, 90_000);
-        expect(hit.condition.reason).to.equal('GPUNodesNotReady');
-        expect(findings(hit.monitor).map((f) => `${f.reason} ${f.object?.name ?? '-'}`), 'findings (reason, object)').to.include('NodeNotReady mi300x-0');
-      } finally {
-        await tb.nodes.setHeartbeat('mi300x-0', true);
-      }
-      await untilCondition('GPUNodesHealthy', 'True');
-    });
+    scenario(
+      6,
+      'a GPU node whose heartbeat stops goes NotReady (controller-manager) and is detected; back when it beats again',
+      async () => {
+        await settled();
+        const t = Date.now();
+        await tb.nodes.setHeartbeat('mi300x-0', false);
+        try {
+          const hit = await detect('6 node heartbeat stopped (incl. 10s node-monitor grace)', 'GPUNodesHealthy', 'False', t, t, 90_000);
+          expect(hit.condition.reason).to.equal('GPUNodesNotReady');
+          expect(
+            findings(hit.monitor).map((f) => `${f.reason} ${f.object?.name ?? '-'}`),
+            'findings (reason, object)',
+          ).to.include('NodeNotReady mi300x-0');
+        } finally {
+          await tb.nodes.setHeartbeat('mi300x-0', true);
+        }
+        await untilCondition('GPUNodesHealthy', 'True');
+      },
+    );
 
     scenario(6, 'a node losing GPUs (allocatable below capacity) is detected; cordoned nodes are left out of the ratios', async () => {
       await settled();
@@ -355,14 +518,24 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
         await untilCondition('GPUNodesHealthy', 'True');
         await tb.nodes.setCordoned('mi300x-0', true);
         await tb.nodes.setHeartbeat('mi300x-0', false);
-        await waitFor('mi300x-0 NotReady', async () => {
-          const n = await req<{ status?: { conditions?: Condition[] } }>('GET', '/api/v1/nodes/mi300x-0');
-          return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True');
-        }, 90_000, 200);
+        await waitFor(
+          'mi300x-0 NotReady',
+          async () => {
+            const n = await req<{ status?: { conditions?: Condition[] } }>('GET', '/api/v1/nodes/mi300x-0');
+            return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True');
+          },
+          90_000,
+          200,
+        );
         // One lost GPU elsewhere forces a fresh evaluation after the node went NotReady.
         t = Date.now();
         await tb.nodes.setAllocatableGpus('mi300x-1', 7);
-        const seen = await waitFor('a status with the lost GPU', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('GPUsLost')), 60_000, 100);
+        const seen = await waitFor(
+          'a status with the lost GPU',
+          () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('GPUsLost')),
+          60_000,
+          100,
+        );
         expect(seen.conditions.find((c) => c.type === 'GPUNodesHealthy')?.status).to.equal('True');
         expect(findingReasons(seen.monitor)).to.include('NodeCordoned');
         expect(findingReasons(seen.monitor)).to.not.include('NodeNotReady');
@@ -384,7 +557,12 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       try {
         const hit = await detect('7 Kaiwo operator pod CrashLoopBackOff', 'KaiwoOperatorHealthy', 'False', t, t);
         expect(findingReasons(hit.monitor)).to.include('CrashLoopBackOff');
-        await waitFor('restart count past maxRestarts', () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('Restarting')), 60_000, 100);
+        await waitFor(
+          'restart count past maxRestarts',
+          () => rec().seen.find((x) => x.at >= t && findingReasons(x.monitor).includes('Restarting')),
+          60_000,
+          100,
+        );
       } finally {
         // kubectl delete pod: the ReplicaSet replaces it; the new operator waits out the old Lease (not released).
         await del(`/api/v1/namespaces/${KAIWO_NAMESPACE}/pods/${pod}`);
@@ -413,226 +591,390 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       if (!old) throw new Error('no Kaiwo pod');
       const t = Date.now();
       await tb.rolloutRestart(KAIWO_NAMESPACE, 'kaiwo-controller-manager');
-      await waitFor('a new Kaiwo pod leading', async () => {
-        const pods = await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS);
-        if (pods.includes(old) || pods.length !== 1) return false;
-        return (await tb.kaiwo.waitLeader(1000).catch(() => '')) !== '';
-      }, 120_000, 250);
+      await waitFor(
+        'a new Kaiwo pod leading',
+        async () => {
+          const pods = await tb.pods(KAIWO_NAMESPACE, KAIWO_PODS);
+          if (pods.includes(old) || pods.length !== 1) return false;
+          return (await tb.kaiwo.waitLeader(1000).catch(() => '')) !== '';
+        },
+        120_000,
+        250,
+      );
       await tb.waitAvailable(KAIWO_NAMESPACE, 'kaiwo-controller-manager');
       await untilCondition('KaiwoOperatorHealthy', 'True');
       await verdictsWritten(t, '11m');
       for (const x of rec().seen.filter((y) => y.at >= t)) {
         const c = x.conditions.find((y) => y.type === 'KaiwoOperatorHealthy');
-        expect(c?.status, `KaiwoOperatorHealthy at ${new Date(x.at).toISOString()}: ${c?.reason ?? ''} ${c?.message ?? ''}`).to.equal('True');
+        expect(c?.status, `KaiwoOperatorHealthy at ${new Date(x.at).toISOString()}: ${c?.reason ?? ''} ${c?.message ?? ''}`).to.equal(
+          'True',
+        );
         expect(criticals(x.monitor)).to.deep.equal([]);
       }
       expect(await warningEvents(t)).to.deep.equal([]);
     });
 
-    scenario(8, 'Kaiwo reports its KaiwoQueueConfig FAILED (a LocalQueue in a missing namespace): Warning within the grace, Critical past it, healed by the fix', async () => {
-      await settled();
-      const t = Date.now();
-      await editQueueConfig((qc) => {
-        const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
-        if (cq) cq.namespaces = [WL_NS, 'team-late'];
-      });
-      try {
-        await waitFor('KaiwoQueueConfig FAILED', async () => (await queueConfigStatus()) === 'FAILED', 60_000, 200);
-        const warned = await waitFor('QueueConfigFailed as a Warning', () => rec().seen.find((x) => x.at >= t
-          && findings(x.monitor).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Warning')), 30_000, 100);
-        expect(warned.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
-        const hit = await detect('8 KaiwoQueueConfig FAILED past its 30s grace', 'KaiwoOperatorHealthy', 'False', t, t, 90_000);
-        expect(hit.condition.reason).to.equal('QueueConfigFailed');
-        expect(hit.at - warned.at).to.be.at.least(25_000);
-      } finally {
-        await req('POST', '/api/v1/namespaces', { metadata: { name: 'team-late' } }).catch(() => undefined);
-        await touchQueueConfig();
-      }
-      await waitFor('KaiwoQueueConfig READY again', async () => (await queueConfigStatus()) === 'READY', 60_000, 200);
-      await untilCondition('KaiwoOperatorHealthy', 'True');
-      await editQueueConfig((qc) => {
-        const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
-        if (cq) cq.namespaces = [WL_NS];
-      });
-    });
-
-    scenario(9, 'a ClusterQueue in Kaiwo\'s config Kueue cannot use (missing ResourceFlavor, then stopPolicy Hold): detected and healed', async () => {
-      await settled();
-      let t = Date.now();
-      // Kaiwo deletes every ClusterQueue and ResourceFlavor its KaiwoQueueConfig does not list: add them there.
-      await editQueueConfig((qc) => {
-        qc.spec.clusterQueues = [...(qc.spec.clusterQueues ?? []).filter((c) => c.name !== 'research'), {
-          name: 'research', namespaces: [], spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ['amd.com/gpu'], flavors: [{ name: 'mi250', resources: [{ name: 'amd.com/gpu', nominalQuota: '4' }] }] }] },
-        }];
-      });
-      const inactive = (why: RegExp, since: number) => waitFor(`ClusterQueueInactive ${String(why)}`, () => rec().seen.find((x) => x.at >= since
-        && findings(x.monitor).some((f) => f.reason === 'ClusterQueueInactive' && why.test(f.message))), 60_000, 100);
-      try {
-        let hit = await inactive(/FlavorNotFound/, t);
-        detections.push(['9 ClusterQueue references a missing ResourceFlavor (Kueue: FlavorNotFound)', hit.at - t]);
-        expect(hit.conditions.find((c) => c.type === 'KueueHealthy')).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
+    scenario(
+      8,
+      'Kaiwo reports its KaiwoQueueConfig FAILED (a LocalQueue in a missing namespace): Warning within the grace, Critical past it, healed by the fix',
+      async () => {
+        await settled();
+        const t = Date.now();
         await editQueueConfig((qc) => {
-          qc.spec.resourceFlavors = [...(qc.spec.resourceFlavors ?? []).filter((f) => f.name !== 'mi250'), { name: 'mi250', nodeLabels: { 'kaiwo/gpu-model': 'mi250' } }];
+          const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
+          if (cq) cq.namespaces = [WL_NS, 'team-late'];
         });
-        await untilCondition('KueueHealthy', 'True');
-        t = Date.now();
-        await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'Hold' } }, MERGE);
-        hit = await inactive(/Stopped/, t);
-        detections.push(['9 ClusterQueue stopPolicy Hold (Kueue: Stopped)', hit.at - t]);
-        expect(hit.conditions.find((c) => c.type === 'KueueHealthy')).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
-        await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'None' } }, MERGE);
-        await untilCondition('KueueHealthy', 'True');
-      } finally {
+        try {
+          await waitFor('KaiwoQueueConfig FAILED', async () => (await queueConfigStatus()) === 'FAILED', 60_000, 200);
+          const warned = await waitFor(
+            'QueueConfigFailed as a Warning',
+            () =>
+              rec().seen.find(
+                (x) => x.at >= t && findings(x.monitor).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Warning'),
+              ),
+            30_000,
+            100,
+          );
+          expect(warned.conditions.find((c) => c.type === 'KaiwoOperatorHealthy')?.status).to.equal('True');
+          const hit = await detect('8 KaiwoQueueConfig FAILED past its 30s grace', 'KaiwoOperatorHealthy', 'False', t, t, 90_000);
+          expect(hit.condition.reason).to.equal('QueueConfigFailed');
+          expect(hit.at - warned.at).to.be.at.least(25_000);
+        } finally {
+          await req('POST', '/api/v1/namespaces', { metadata: { name: 'team-late' } }).catch(() => undefined);
+          await touchQueueConfig();
+        }
+        await waitFor('KaiwoQueueConfig READY again', async () => (await queueConfigStatus()) === 'READY', 60_000, 200);
+        await untilCondition('KaiwoOperatorHealthy', 'True');
         await editQueueConfig((qc) => {
-          qc.spec.clusterQueues = (qc.spec.clusterQueues ?? []).filter((c) => c.name !== 'research');
-          qc.spec.resourceFlavors = (qc.spec.resourceFlavors ?? []).filter((f) => f.name !== 'mi250');
+          const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
+          if (cq) cq.namespaces = [WL_NS];
         });
-      }
-      await waitFor('Kaiwo deleted ClusterQueue research', async () => (await req('GET', `${kueuePath('clusterqueues')}/research`).then(() => false, () => true)), 60_000, 250);
-      await settled();
-    });
+      },
+    );
 
-    scenario(10, 'KaiwoConfig addTaintsToGpuNodes: Kaiwo taints its GPU nodes and tolerates them in its pods; capacity stays healthy, an untolerated taint still counts', async () => {
-      await settled();
-      const t = Date.now();
-      await setKaiwoConfig({ addTaintsToGpuNodes: true }, true);
-      try {
-        await touchQueueConfig();
-        await waitFor('Kaiwo tainted the GPU nodes kaiwo.silogen.ai/gpu=true:NoSchedule', async () => {
-          const nodes = (await req<{ items: Node[] }>('GET', '/api/v1/nodes')).items.filter((n) => GPU_NODES.includes(n.metadata.name));
-          return nodes.every((n) => n.spec?.taints?.some((x) => x.key === 'kaiwo.silogen.ai/gpu' && x.effect === 'NoSchedule'));
-        }, 60_000, 250);
-        await submitKaiwoJob(tb.kc, WL_NS, 'tolerated', { gpus: 8, gpuVendor: 'amd', runFor: '1h' });
-        await untilKaiwoJob('tolerated', 'RUNNING');
-        const [pod] = await jobPods('tolerated');
-        expect(pod?.spec.tolerations?.map((x) => x.key)).to.include('kaiwo.silogen.ai/gpu');
-        // Capacity is re-evaluated with the tainted nodes and the running Workload: nothing is lost.
-        const seen = await waitFor('a capacity verdict with the KaiwoJob in use', () => rec().seen.find((x) => x.at >= t
-          && (x.monitor.status?.summary?.capacity?.counts?.gpusInUse ?? 0) >= 8), 60_000, 100);
-        expect(seen.conditions.find((c) => c.type === 'CapacityHealthy')?.status).to.equal('True');
-        expect(seen.monitor.status?.summary?.capacity?.counts).to.include({ gpusLost: 0 });
-        for (const x of rec().seen.filter((y) => y.at >= t)) {
-          expect(findings(x.monitor).filter((f) => f.component === 'capacity' && f.severity !== 'Info').map((f) => f.message)).to.deep.equal([]);
+    scenario(
+      9,
+      "a ClusterQueue in Kaiwo's config Kueue cannot use (missing ResourceFlavor, then stopPolicy Hold): detected and healed",
+      async () => {
+        await settled();
+        let t = Date.now();
+        // Kaiwo deletes every ClusterQueue and ResourceFlavor its KaiwoQueueConfig does not list: add them there.
+        await editQueueConfig((qc) => {
+          qc.spec.clusterQueues = [
+            ...(qc.spec.clusterQueues ?? []).filter((c) => c.name !== 'research'),
+            {
+              name: 'research',
+              namespaces: [],
+              spec: {
+                namespaceSelector: {},
+                resourceGroups: [
+                  {
+                    coveredResources: ['amd.com/gpu'],
+                    flavors: [{ name: 'mi250', resources: [{ name: 'amd.com/gpu', nominalQuota: '4' }] }],
+                  },
+                ],
+              },
+            },
+          ];
+        });
+        const inactive = (why: RegExp, since: number) =>
+          waitFor(
+            `ClusterQueueInactive ${String(why)}`,
+            () =>
+              rec().seen.find(
+                (x) => x.at >= since && findings(x.monitor).some((f) => f.reason === 'ClusterQueueInactive' && why.test(f.message)),
+              ),
+            60_000,
+            100,
+          );
+        try {
+          let hit = await inactive(/FlavorNotFound/, t);
+          detections.push(['9 ClusterQueue references a missing ResourceFlavor (Kueue: FlavorNotFound)', hit.at - t]);
+          expect(hit.conditions.find((c) => c.type === 'KueueHealthy')).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
+          await editQueueConfig((qc) => {
+            qc.spec.resourceFlavors = [
+              ...(qc.spec.resourceFlavors ?? []).filter((f) => f.name !== 'mi250'),
+              { name: 'mi250', nodeLabels: { 'kaiwo/gpu-model': 'mi250' } },
+            ];
+          });
+          await untilCondition('KueueHealthy', 'True');
+          t = Date.now();
+          await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'Hold' } }, MERGE);
+          hit = await inactive(/Stopped/, t);
+          detections.push(['9 ClusterQueue stopPolicy Hold (Kueue: Stopped)', hit.at - t]);
+          expect(hit.conditions.find((c) => c.type === 'KueueHealthy')).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
+          await req('PATCH', `${kueuePath('clusterqueues')}/research`, { spec: { stopPolicy: 'None' } }, MERGE);
+          await untilCondition('KueueHealthy', 'True');
+        } finally {
+          await editQueueConfig((qc) => {
+            qc.spec.clusterQueues = (qc.spec.clusterQueues ?? []).filter((c) => c.name !== 'research');
+            qc.spec.resourceFlavors = (qc.spec.resourceFlavors ?? []).filter((f) => f.name !== 'mi250');
+          });
         }
-        // A maintenance taint no pod tolerates takes the node's GPUs away, named.
-        const t2 = Date.now();
-        const taints = (await req<Node>('GET', '/api/v1/nodes/mi300x-1')).spec?.taints ?? [];
-        await req('PATCH', '/api/v1/nodes/mi300x-1', { spec: { taints: [...taints, { key: 'maintenance', value: 'true', effect: 'NoSchedule' }] } }, MERGE);
-        const lost = await seenSince('mi300x-1 counted lost for its maintenance taint', t2, (x) => (x.monitor.status?.summary?.capacity?.counts?.gpusLost ?? 0) === 8);
-        expect(JSON.stringify([lost.monitor.status?.summary?.capacity, findings(lost.monitor)])).to.include('mi300x-1 tainted maintenance');
-      } finally {
-        await delKaiwoJob('tolerated');
-        await setKaiwoConfig({ addTaintsToGpuNodes: false }, false);
-        for (const n of GPU_NODES) {
-          const taints = (await req<Node>('GET', `/api/v1/nodes/${n}`)).spec?.taints ?? [];
-          await req('PATCH', `/api/v1/nodes/${n}`, { spec: { taints: taints.filter((x) => x.key !== 'kaiwo.silogen.ai/gpu' && x.key !== 'maintenance') } }, MERGE);
-        }
-      }
-      await settled();
-    });
+        await waitFor(
+          'Kaiwo deleted ClusterQueue research',
+          async () =>
+            await req('GET', `${kueuePath('clusterqueues')}/research`).then(
+              () => false,
+              () => true,
+            ),
+          60_000,
+          250,
+        );
+        await settled();
+      },
+    );
 
-    scenario(11, 'GPU nodes outside Kaiwo\'s pools: a new node is named (v0.1.9 labels only on creation; v0.2 relabels); a control-plane node excluded by KaiwoConfig is not', async () => {
-      await settled();
-      await setKaiwoConfig({ excludeMasterNodesFromNodePools: true });
-      const t = Date.now();
-      await tb.nodes.add(mi300xNode('mi300x-2'));
-      await tb.nodes.add(mi300xNode('mi300x-cp', { 'node-role.kubernetes.io/control-plane': '' }));
-      try {
-        await tb.nodes.waitReady(60_000, ['mi300x-2', 'mi300x-cp']);
-        await touchQueueConfig();
-        const relabels = kaiwoVersion !== pinned('KAIWO_VERSION');
-        const pooled = async (name: string) => (await req<Node>('GET', `/api/v1/nodes/${name}`)).metadata.labels?.['kaiwo/nodepool'];
-        if (relabels) {
-          await waitFor('Kaiwo put mi300x-2 in its pool', async () => (await pooled('mi300x-2')) === 'amd-mi300x-8gpu-86core-900gi', 60_000, 250);
-        } else {
-          const hit = await waitFor('NodeNotInKaiwoPool for mi300x-2', () => rec().seen.find((x) => x.at >= t
-            && findings(x.monitor).some((f) => f.reason === 'NodeNotInKaiwoPool' && f.object?.name === 'mi300x-2')), 60_000, 100);
-          detections.push(['11 GPU node outside Kaiwo\'s pools (NodeNotInKaiwoPool)', hit.at - t]);
+    scenario(
+      10,
+      'KaiwoConfig addTaintsToGpuNodes: Kaiwo taints its GPU nodes and tolerates them in its pods; capacity stays healthy, an untolerated taint still counts',
+      async () => {
+        await settled();
+        const t = Date.now();
+        await setKaiwoConfig({ addTaintsToGpuNodes: true }, true);
+        try {
+          await touchQueueConfig();
+          await waitFor(
+            'Kaiwo tainted the GPU nodes kaiwo.silogen.ai/gpu=true:NoSchedule',
+            async () => {
+              const nodes = (await req<{ items: Node[] }>('GET', '/api/v1/nodes')).items.filter((n) => GPU_NODES.includes(n.metadata.name));
+              return nodes.every((n) => n.spec?.taints?.some((x) => x.key === 'kaiwo.silogen.ai/gpu' && x.effect === 'NoSchedule'));
+            },
+            60_000,
+            250,
+          );
+          await submitKaiwoJob(tb.kc, WL_NS, 'tolerated', { gpus: 8, gpuVendor: 'amd', runFor: '1h' });
+          await untilKaiwoJob('tolerated', 'RUNNING');
+          const [pod] = await jobPods('tolerated');
+          expect(pod?.spec.tolerations?.map((x) => x.key)).to.include('kaiwo.silogen.ai/gpu');
+          // Capacity is re-evaluated with the tainted nodes and the running Workload: nothing is lost.
+          const seen = await waitFor(
+            'a capacity verdict with the KaiwoJob in use',
+            () => rec().seen.find((x) => x.at >= t && (x.monitor.status?.summary?.capacity?.counts?.gpusInUse ?? 0) >= 8),
+            60_000,
+            100,
+          );
+          expect(seen.conditions.find((c) => c.type === 'CapacityHealthy')?.status).to.equal('True');
+          expect(seen.monitor.status?.summary?.capacity?.counts).to.include({ gpusLost: 0 });
+          for (const x of rec().seen.filter((y) => y.at >= t)) {
+            expect(
+              findings(x.monitor)
+                .filter((f) => f.component === 'capacity' && f.severity !== 'Info')
+                .map((f) => f.message),
+            ).to.deep.equal([]);
+          }
+          // A maintenance taint no pod tolerates takes the node's GPUs away, named.
+          const t2 = Date.now();
+          const taints = (await req<Node>('GET', '/api/v1/nodes/mi300x-1')).spec?.taints ?? [];
+          await req(
+            'PATCH',
+            '/api/v1/nodes/mi300x-1',
+            { spec: { taints: [...taints, { key: 'maintenance', value: 'true', effect: 'NoSchedule' }] } },
+            MERGE,
+          );
+          const lost = await seenSince(
+            'mi300x-1 counted lost for its maintenance taint',
+            t2,
+            (x) => (x.monitor.status?.summary?.capacity?.counts?.gpusLost ?? 0) === 8,
+          );
+          expect(JSON.stringify([lost.monitor.status?.summary?.capacity, findings(lost.monitor)])).to.include(
+            'mi300x-1 tainted maintenance',
+          );
+        } finally {
+          await delKaiwoJob('tolerated');
+          await setKaiwoConfig({ addTaintsToGpuNodes: false }, false);
+          for (const n of GPU_NODES) {
+            const taints = (await req<Node>('GET', `/api/v1/nodes/${n}`)).spec?.taints ?? [];
+            await req(
+              'PATCH',
+              `/api/v1/nodes/${n}`,
+              { spec: { taints: taints.filter((x) => x.key !== 'kaiwo.silogen.ai/gpu' && x.key !== 'maintenance') } },
+              MERGE,
+            );
+          }
         }
-        // Whichever way Kaiwo went, the monitor agrees with it on both nodes, and never names the excluded one.
-        const last = await waitFor('a verdict that agrees with Kaiwo\'s labels', async () => {
-          const m = await monitor();
-          const named = findings(m).filter((f) => f.reason === 'NodeNotInKaiwoPool').map((f) => f.object?.name);
-          const expected = (await pooled('mi300x-2')) === undefined ? ['mi300x-2'] : [];
-          return JSON.stringify(named) === JSON.stringify(expected) ? m : undefined;
-        }, 60_000, 200);
-        expect(findings(last).filter((f) => f.object?.name === 'mi300x-cp' && f.component === 'capacity').map((f) => f.reason)).to.deep.equal([]);
-        expect(await pooled('mi300x-cp')).to.equal(undefined);
-      } finally {
-        await tb.nodes.remove('mi300x-2');
-        await tb.nodes.remove('mi300x-cp');
-        await setKaiwoConfig({ excludeMasterNodesFromNodePools: false });
-      }
-      await noFindings('NodeNotInKaiwoPool', (f) => f.reason === 'NodeNotInKaiwoPool');
-    });
+        await settled();
+      },
+    );
 
-    scenario(12, 'the last labelled node of a vendor leaves Kaiwo\'s pools: v0.1.9 says NoGPUs (explained, the node named), v0.2 relabels it', async () => {
-      await settled();
-      const t = Date.now();
-      const pool = async () => (await req<Node>('GET', '/api/v1/nodes/h100-0')).metadata.labels?.['kaiwo/nodepool'];
-      // Someone strips Kaiwo's pool label from the only NVIDIA node.
-      await req('PATCH', '/api/v1/nodes/h100-0', { metadata: { labels: { 'kaiwo/nodepool': null } } }, MERGE);
-      try {
-        if (kaiwoVersion !== pinned('KAIWO_VERSION')) {
-          // v0.2 relabels nodes on every KaiwoQueueConfig sync, and a node update is one: the node is back, jobs run.
-          await waitFor('Kaiwo put h100-0 back in its pool', async () => (await pool()) === 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi', 60_000, 250);
+    scenario(
+      11,
+      "GPU nodes outside Kaiwo's pools: a new node is named (v0.1.9 labels only on creation; v0.2 relabels); a control-plane node excluded by KaiwoConfig is not",
+      async () => {
+        await settled();
+        await setKaiwoConfig({ excludeMasterNodesFromNodePools: true });
+        const t = Date.now();
+        await tb.nodes.add(mi300xNode('mi300x-2'));
+        await tb.nodes.add(mi300xNode('mi300x-cp', { 'node-role.kubernetes.io/control-plane': '' }));
+        try {
+          await tb.nodes.waitReady(60_000, ['mi300x-2', 'mi300x-cp']);
+          await touchQueueConfig();
+          const relabels = kaiwoVersion !== pinned('KAIWO_VERSION');
+          const pooled = async (name: string) => (await req<Node>('GET', `/api/v1/nodes/${name}`)).metadata.labels?.['kaiwo/nodepool'];
+          if (relabels) {
+            await waitFor(
+              'Kaiwo put mi300x-2 in its pool',
+              async () => (await pooled('mi300x-2')) === 'amd-mi300x-8gpu-86core-900gi',
+              60_000,
+              250,
+            );
+          } else {
+            const hit = await waitFor(
+              'NodeNotInKaiwoPool for mi300x-2',
+              () =>
+                rec().seen.find(
+                  (x) => x.at >= t && findings(x.monitor).some((f) => f.reason === 'NodeNotInKaiwoPool' && f.object?.name === 'mi300x-2'),
+                ),
+              60_000,
+              100,
+            );
+            detections.push(["11 GPU node outside Kaiwo's pools (NodeNotInKaiwoPool)", hit.at - t]);
+          }
+          // Whichever way Kaiwo went, the monitor agrees with it on both nodes, and never names the excluded one.
+          const last = await waitFor(
+            "a verdict that agrees with Kaiwo's labels",
+            async () => {
+              const m = await monitor();
+              const named = findings(m)
+                .filter((f) => f.reason === 'NodeNotInKaiwoPool')
+                .map((f) => f.object?.name);
+              const expected = (await pooled('mi300x-2')) === undefined ? ['mi300x-2'] : [];
+              return JSON.stringify(named) === JSON.stringify(expected) ? m : undefined;
+            },
+            60_000,
+            200,
+          );
+          expect(
+            findings(last)
+              .filter((f) => f.object?.name === 'mi300x-cp' && f.component === 'capacity')
+              .map((f) => f.reason),
+          ).to.deep.equal([]);
+          expect(await pooled('mi300x-cp')).to.equal(undefined);
+        } finally {
+          await tb.nodes.remove('mi300x-2');
+          await tb.nodes.remove('mi300x-cp');
+          await setKaiwoConfig({ excludeMasterNodesFromNodePools: false });
+        }
+        await noFindings('NodeNotInKaiwoPool', (f) => f.reason === 'NodeNotInKaiwoPool');
+      },
+    );
+
+    scenario(
+      12,
+      "the last labelled node of a vendor leaves Kaiwo's pools: v0.1.9 says NoGPUs (explained, the node named), v0.2 relabels it",
+      async () => {
+        await settled();
+        const t = Date.now();
+        const pool = async () => (await req<Node>('GET', '/api/v1/nodes/h100-0')).metadata.labels?.['kaiwo/nodepool'];
+        // Someone strips Kaiwo's pool label from the only NVIDIA node.
+        await req('PATCH', '/api/v1/nodes/h100-0', { metadata: { labels: { 'kaiwo/nodepool': null } } }, MERGE);
+        try {
+          if (kaiwoVersion !== pinned('KAIWO_VERSION')) {
+            // v0.2 relabels nodes on every KaiwoQueueConfig sync, and a node update is one: the node is back, jobs run.
+            await waitFor(
+              'Kaiwo put h100-0 back in its pool',
+              async () => (await pool()) === 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi',
+              60_000,
+              250,
+            );
+            await submitKaiwoJob(tb.kc, WL_NS, 'nv-orphan', { gpus: 4, gpuVendor: 'nvidia', runFor: '1h' });
+            await untilKaiwoJob('nv-orphan', 'RUNNING');
+            await noFindings('pool', (f) => f.reason === 'NodeNotInKaiwoPool' || f.reason === 'WorkloadUnschedulable', 30_000);
+            return;
+          }
           await submitKaiwoJob(tb.kc, WL_NS, 'nv-orphan', { gpus: 4, gpuVendor: 'nvidia', runFor: '1h' });
-          await untilKaiwoJob('nv-orphan', 'RUNNING');
-          await noFindings('pool', (f) => f.reason === 'NodeNotInKaiwoPool' || f.reason === 'WorkloadUnschedulable', 30_000);
+          const kj = await untilKaiwoJob('nv-orphan', 'ERROR');
+          expect(kj.status?.conditions?.find((c) => c.type === 'Schedulable')).to.include({ status: 'False', reason: 'NoGPUs' });
+          const hit = await seenSince(
+            'WorkloadUnschedulable (NoGPUs) and NodeNotInKaiwoPool h100-0',
+            t,
+            (x) =>
+              findings(x.monitor).some((f) => f.reason === 'WorkloadUnschedulable' && f.object?.name === 'nv-orphan') &&
+              findings(x.monitor).some((f) => f.reason === 'NodeNotInKaiwoPool' && f.object?.name === 'h100-0'),
+          );
+          detections.push(["12 a vendor's last node out of Kaiwo's pools (NoGPUs, NodeNotInKaiwoPool)", hit.at - t]);
+          const unschedulable = findings(hit.monitor).find((f) => f.reason === 'WorkloadUnschedulable');
+          expect(unschedulable?.message).to.include('(NoGPUs)').and.include('Kaiwo counts no GPU of this vendor');
+          expect(findings(hit.monitor).find((f) => f.reason === 'NodeNotInKaiwoPool')?.message).to.include('NoGPUs');
+        } finally {
+          await delKaiwoJob('nv-orphan');
+          if ((await pool()) === undefined)
+            await req(
+              'PATCH',
+              '/api/v1/nodes/h100-0',
+              { metadata: { labels: { 'kaiwo/nodepool': 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi' } } },
+              MERGE,
+            );
+        }
+        await noFindings('pool', (f) => f.reason === 'NodeNotInKaiwoPool' || f.reason === 'WorkloadUnschedulable');
+      },
+    );
+
+    scenario(
+      13,
+      'KaiwoQueueConfig deleted: Kaiwo recreates it and its queues; the monitor agrees with Kueue (no Critical once the queue is Active, ClusterQueueInactive if it is not)',
+      async () => {
+        await settled();
+        const t = Date.now();
+        const old = await req<{ metadata: { uid: string } }>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`);
+        await req('DELETE', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`);
+        await waitFor(
+          'a new KaiwoQueueConfig kaiwo',
+          async () => {
+            const qc = await req<{ metadata: { uid: string }; status?: { status?: string } }>(
+              'GET',
+              `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`,
+            ).catch(() => undefined);
+            return qc && qc.metadata.uid !== old.metadata.uid;
+          },
+          120_000,
+          250,
+        );
+        interface CQ {
+          status?: { conditions?: Condition[] };
+        }
+        const activeCq = async () => {
+          const cq = await req<CQ>('GET', `${kueuePath('clusterqueues')}/kaiwo`).catch(() => undefined);
+          return cq?.status?.conditions?.find((c) => c.type === 'Active');
+        };
+        // Kueue's verdict on the recreated queue, given the time Kaiwo needs to recreate its flavors.
+        const active = await waitFor(
+          'ClusterQueue kaiwo Active again',
+          async () => ((await activeCq())?.status === 'True' ? true : undefined),
+          45_000,
+          250,
+        ).catch(() => false);
+        if (!active) {
+          // Seen with v0.2.0-rc12 on Kueue v0.12.3: Kaiwo recreates its ResourceFlavors and reports READY, while Kueue
+          // keeps the queue on FlavorNotFound and admits nothing. That is what the monitor must say.
+          const why = await activeCq();
+          log(
+            `Kueue on the recreated ClusterQueue kaiwo: ${why?.reason ?? ''}: ${why?.message ?? ''}; KaiwoQueueConfig status ${(await queueConfigStatus()) ?? ''}`,
+          );
+          const hit = await seenSince(
+            'ClusterQueueInactive for kaiwo',
+            t,
+            (x) => findings(x.monitor).some((f) => f.reason === 'ClusterQueueInactive' && f.object?.name === 'kaiwo'),
+            60_000,
+          );
+          expect(hit.conditions.find((c) => c.type === 'KueueHealthy')?.status).to.equal('False');
           return;
         }
-        await submitKaiwoJob(tb.kc, WL_NS, 'nv-orphan', { gpus: 4, gpuVendor: 'nvidia', runFor: '1h' });
-        const kj = await untilKaiwoJob('nv-orphan', 'ERROR');
-        expect(kj.status?.conditions?.find((c) => c.type === 'Schedulable')).to.include({ status: 'False', reason: 'NoGPUs' });
-        const hit = await seenSince('WorkloadUnschedulable (NoGPUs) and NodeNotInKaiwoPool h100-0', t, (x) => findings(x.monitor).some((f) => f.reason === 'WorkloadUnschedulable' && f.object?.name === 'nv-orphan')
-          && findings(x.monitor).some((f) => f.reason === 'NodeNotInKaiwoPool' && f.object?.name === 'h100-0'));
-        detections.push(['12 a vendor\'s last node out of Kaiwo\'s pools (NoGPUs, NodeNotInKaiwoPool)', hit.at - t]);
-        const unschedulable = findings(hit.monitor).find((f) => f.reason === 'WorkloadUnschedulable');
-        expect(unschedulable?.message).to.include('(NoGPUs)').and.include('Kaiwo counts no GPU of this vendor');
-        expect(findings(hit.monitor).find((f) => f.reason === 'NodeNotInKaiwoPool')?.message).to.include('NoGPUs');
-      } finally {
-        await delKaiwoJob('nv-orphan');
-        if ((await pool()) === undefined) await req('PATCH', '/api/v1/nodes/h100-0', { metadata: { labels: { 'kaiwo/nodepool': 'nvidia-nvidiah10080gbhbm3-8gpu-86core-900gi' } } }, MERGE);
-      }
-      await noFindings('pool', (f) => f.reason === 'NodeNotInKaiwoPool' || f.reason === 'WorkloadUnschedulable');
-    });
-
-    scenario(13, 'KaiwoQueueConfig deleted: Kaiwo recreates it and its queues; the monitor agrees with Kueue (no Critical once the queue is Active, ClusterQueueInactive if it is not)', async () => {
-      await settled();
-      const t = Date.now();
-      const old = await req<{ metadata: { uid: string } }>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`);
-      await req('DELETE', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`);
-      await waitFor('a new KaiwoQueueConfig kaiwo', async () => {
-        const qc = await req<{ metadata: { uid: string }; status?: { status?: string } }>('GET', `${KAIWO_API}/kaiwoqueueconfigs/kaiwo`).catch(() => undefined);
-        return qc && qc.metadata.uid !== old.metadata.uid;
-      }, 120_000, 250);
-      interface CQ { status?: { conditions?: Condition[] } }
-      const activeCq = async () => {
-        const cq = await req<CQ>('GET', `${kueuePath('clusterqueues')}/kaiwo`).catch(() => undefined);
-        return cq?.status?.conditions?.find((c) => c.type === 'Active');
-      };
-      // Kueue's verdict on the recreated queue, given the time Kaiwo needs to recreate its flavors.
-      const active = await waitFor('ClusterQueue kaiwo Active again', async () => ((await activeCq())?.status === 'True' ? true : undefined), 45_000, 250).catch(() => false);
-      if (!active) {
-        // Seen with v0.2.0-rc12 on Kueue v0.12.3: Kaiwo recreates its ResourceFlavors and reports READY, while Kueue
-        // keeps the queue on FlavorNotFound and admits nothing. That is what the monitor must say.
-        const why = await activeCq();
-        log(`Kueue on the recreated ClusterQueue kaiwo: ${why?.reason ?? ''}: ${why?.message ?? ''}; KaiwoQueueConfig status ${await queueConfigStatus() ?? ''}`);
-        const hit = await seenSince('ClusterQueueInactive for kaiwo', t, (x) => findings(x.monitor).some((f) => f.reason === 'ClusterQueueInactive' && f.object?.name === 'kaiwo'), 60_000);
-        expect(hit.conditions.find((c) => c.type === 'KueueHealthy')?.status).to.equal('False');
-        return;
-      }
-      await editQueueConfig((qc) => {
-        const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
-        if (cq) cq.namespaces = [WL_NS];
-      });
-      await settled();
-      await verdictsWritten(t, '12m');
-      for (const x of rec().seen.filter((y) => y.at >= t)) {
-        expect(criticals(x.monitor).map((f) => `${f.reason}: ${f.message}`), `at ${new Date(x.at).toISOString()}`).to.deep.equal([]);
-      }
-      expect(await warningEvents(t)).to.deep.equal([]);
-    });
+        await editQueueConfig((qc) => {
+          const cq = qc.spec.clusterQueues?.find((c) => c.name === 'kaiwo');
+          if (cq) cq.namespaces = [WL_NS];
+        });
+        await settled();
+        await verdictsWritten(t, '12m');
+        for (const x of rec().seen.filter((y) => y.at >= t)) {
+          expect(
+            criticals(x.monitor).map((f) => `${f.reason}: ${f.message}`),
+            `at ${new Date(x.at).toISOString()}`,
+          ).to.deep.equal([]);
+        }
+        expect(await warningEvents(t)).to.deep.equal([]);
+      },
+    );
   });
 }
 
@@ -662,19 +1004,35 @@ if (wanted({ kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_
     it('Kaiwo cannot sync its queues (Topology v1alpha1 not served): QueueConfigFailed, Critical past the grace, while Kueue is healthy', async () => {
       const rec = state.recorder;
       if (!rec) throw new Error('not recording');
-      const qc = await waitFor('KaiwoQueueConfig kaiwo FAILED', async () => {
-        const q = await rawJson<QueueConfig>(tb.kc, { method: 'GET', path: `${KAIWO_API}/kaiwoqueueconfigs/kaiwo` }).catch(() => undefined);
-        return q?.status?.status === 'FAILED' ? q : undefined;
-      }, 120_000, 250);
+      const qc = await waitFor(
+        'KaiwoQueueConfig kaiwo FAILED',
+        async () => {
+          const q = await rawJson<QueueConfig>(tb.kc, { method: 'GET', path: `${KAIWO_API}/kaiwoqueueconfigs/kaiwo` }).catch(
+            () => undefined,
+          );
+          return q?.status?.status === 'FAILED' ? q : undefined;
+        },
+        120_000,
+        250,
+      );
       expect(qc.status?.status).to.equal('FAILED');
       const hit = await rec.when('KaiwoOperatorHealthy', 'False', 0, 120_000);
       expect(hit.condition.reason).to.equal('QueueConfigFailed');
-      const warned = rec.seen.find((x) => (x.monitor.status?.findings ?? []).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Warning'));
+      const warned = rec.seen.find((x) =>
+        (x.monitor.status?.findings ?? []).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Warning'),
+      );
       expect(warned, 'a Warning within the grace before the Critical').to.not.equal(undefined);
       expect(hit.monitor.status?.conditions?.find((c) => c.type === 'KueueHealthy')?.status).to.equal('True');
       const lease = await tb.kaiwo.waitLeader();
       expect(lease, 'Kaiwo itself runs and leads').to.be.a('string');
-      await waitFor('no ClusterQueue created by Kaiwo', async () => (await rawJson<{ items: unknown[] }>(tb.kc, { method: 'GET', path: `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}/clusterqueues` })).items.length === 0, 10_000, 200);
+      await waitFor(
+        'no ClusterQueue created by Kaiwo',
+        async () =>
+          (await rawJson<{ items: unknown[] }>(tb.kc, { method: 'GET', path: `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}/clusterqueues` }))
+            .items.length === 0,
+        10_000,
+        200,
+      );
     });
   });
 }

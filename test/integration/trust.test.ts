@@ -13,11 +13,15 @@ import { waitFor } from '../support/wait.js';
 const NS = 'kaiwo-monitor-system';
 const LEASE = 'kaiwo-monitor-trust';
 
-interface CoreEvent { reason: string; type: string; metadata: { name: string } }
+interface CoreEvent {
+  reason: string;
+  type: string;
+  metadata: { name: string };
+}
 
 /** type → status/reason/lastTransitionTime: what a flap would change. */
-const snapshot = (m: KaiwoMonitor) => Object.fromEntries((m.status?.conditions ?? []).map((c: Condition) =>
-  [c.type, `${c.status}/${c.reason}@${c.lastTransitionTime}`]));
+const snapshot = (m: KaiwoMonitor) =>
+  Object.fromEntries((m.status?.conditions ?? []).map((c: Condition) => [c.type, `${c.status}/${c.reason}@${c.lastTransitionTime}`]));
 
 describe('integration: signals you can trust — restarts and failovers change nothing, Ready means observed', function () {
   this.timeout(600_000);
@@ -31,7 +35,9 @@ describe('integration: signals you can trust — restarts and failovers change n
 
   const start = async () => {
     const op = await OperatorProcess.start(cluster.kubeconfigPath, [
-      '--leader-elect', `--leader-election-namespace=${NS}`, `--leader-election-id=${LEASE}`,
+      '--leader-elect',
+      `--leader-election-namespace=${NS}`,
+      `--leader-election-id=${LEASE}`,
     ]);
     running.push(op);
     await op.waitForLog((l) => l.msg === 'serving', 120_000);
@@ -44,12 +50,24 @@ describe('integration: signals you can trust — restarts and failovers change n
   /** The process has led, waited for its caches and evaluated the monitor at least once since. */
   const evaluatedAsLeader = async (op: OperatorProcess, monitor = name): Promise<LogLine> => {
     const synced = await op.waitForLog((l) => l.msg === 'caches synced; starting workers', 120_000);
-    return op.waitForLog((l) => l.msg === 'reconciled' && l.monitor === monitor && l.outcome === 'evaluated'
-      && Date.parse(String(l.ts)) >= Date.parse(String(synced.ts)), 120_000);
+    return op.waitForLog(
+      (l) =>
+        l.msg === 'reconciled' &&
+        l.monitor === monitor &&
+        l.outcome === 'evaluated' &&
+        Date.parse(String(l.ts)) >= Date.parse(String(synced.ts)),
+      120_000,
+    );
   };
-  const events = async (monitor = name) => (await rawJson<{ items: CoreEvent[] }>(kc, {
-    method: 'GET', path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor}`)}`,
-  })).items.map((e) => `${e.type}/${e.reason}`).sort();
+  const events = async (monitor = name) =>
+    (
+      await rawJson<{ items: CoreEvent[] }>(kc, {
+        method: 'GET',
+        path: `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${monitor}`)}`,
+      })
+    ).items
+      .map((e) => `${e.type}/${e.reason}`)
+      .sort();
 
   before(async () => {
     cluster = await sharedCluster();
@@ -116,7 +134,10 @@ describe('integration: signals you can trust — restarts and failovers change n
     await kubectl(cluster.kubeconfigPath, ['wait', '--for=condition=Ready', `kaiwomonitor/${waitName}`, '--timeout=60s']);
     const read = await monitors.get(waitName);
     const conds = read.status?.conditions ?? [];
-    expect(conds.filter((c) => c.reason === 'NotObserved' || c.reason === 'Observing'), JSON.stringify(conds)).to.deep.equal([]);
+    expect(
+      conds.filter((c) => c.reason === 'NotObserved' || c.reason === 'Observing'),
+      JSON.stringify(conds),
+    ).to.deep.equal([]);
     expect(conds.find((c) => c.type === 'Healthy')?.status).to.equal('True');
     expect(conds.map((c) => c.type)).to.not.include('Reconciling');
     // Three more evaluations (interval 1s) after the read: the status must not have been rewritten.
@@ -124,7 +145,10 @@ describe('integration: signals you can trust — restarts and failovers change n
     if (!leader) throw new Error('no leader running');
     const after = Date.parse(read.status?.lastCheckTime ?? '') || Date.now();
     let seen = 0;
-    await leader.waitForLog((l) => l.msg === 'reconciled' && l.monitor === waitName && Date.parse(String(l.ts)) > after + 1000 && ++seen >= 3, 30_000);
+    await leader.waitForLog(
+      (l) => l.msg === 'reconciled' && l.monitor === waitName && Date.parse(String(l.ts)) > after + 1000 && ++seen >= 3,
+      30_000,
+    );
     const later = await monitors.get(waitName);
     expect(later.metadata.resourceVersion, 'no status write after Ready=True').to.equal(read.metadata.resourceVersion);
   });

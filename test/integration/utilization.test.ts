@@ -30,15 +30,25 @@ describe('integration: GPU utilization from a real Prometheus (built from its Go
 
   before(async () => {
     cluster = await sharedCluster();
-    exporter = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(EXPORTER); });
-    await new Promise<void>((r) => exporter.listen(0, '127.0.0.1', () => { r(); }));
+    exporter = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(EXPORTER);
+    });
+    await new Promise<void>((r) =>
+      exporter.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = exporter.address();
     prometheus = await LocalPrometheus.start([`127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`]);
     sim = new SimulatedStack(cluster.kubeConfig(), { label: 'util', workloadNamespace: 'ml-util' });
     await sim.install();
     await monitors().create('utilization', {
-      operator: { enabled: false }, kueue: { enabled: false }, workloads: { enabled: false },
-      gpuNodes: { utilization: { enabled: true, prometheusURL: prometheus.url, idleWindow: '1m', interval: '5s', timeout: '2s', failureGrace: '5s' } },
+      operator: { enabled: false },
+      kueue: { enabled: false },
+      workloads: { enabled: false },
+      gpuNodes: {
+        utilization: { enabled: true, prometheusURL: prometheus.url, idleWindow: '1m', interval: '5s', timeout: '2s', failureGrace: '5s' },
+      },
     });
     op = await OperatorProcess.start(cluster.kubeconfigPath);
   });
@@ -52,10 +62,15 @@ describe('integration: GPU utilization from a real Prometheus (built from its Go
   });
 
   it('reports idle GPUs held by running pods as Warnings and the cluster-wide utilization in the summary', async () => {
-    const m = await waitFor('utilization findings', async () => {
-      const x = await monitors().get('utilization');
-      return x.status?.findings?.some((f) => f.reason === 'IdleGPUs') ? x : undefined;
-    }, 60_000, 500);
+    const m = await waitFor(
+      'utilization findings',
+      async () => {
+        const x = await monitors().get('utilization');
+        return x.status?.findings?.some((f) => f.reason === 'IdleGPUs') ? x : undefined;
+      },
+      60_000,
+      500,
+    );
     const idle = m.status?.findings?.filter((f) => f.reason === 'IdleGPUs') ?? [];
     expect(idle.map((f) => f.object?.name)).to.deep.equal(['idle-job']);
     expect(idle[0]?.severity).to.equal('Warning');
@@ -67,10 +82,15 @@ describe('integration: GPU utilization from a real Prometheus (built from its Go
   it('goes Unknown with reason PrometheusQueryFailed when Prometheus stays unreachable past failureGrace', async () => {
     await prometheus?.stop();
     prometheus = undefined;
-    const c = await waitFor('PrometheusQueryFailed', async () => {
-      const x = (await monitors().get('utilization')).status?.conditions?.find((k) => k.type === 'GPUNodesHealthy');
-      return x?.reason === 'PrometheusQueryFailed' ? x : undefined;
-    }, 30_000, 250);
+    const c = await waitFor(
+      'PrometheusQueryFailed',
+      async () => {
+        const x = (await monitors().get('utilization')).status?.conditions?.find((k) => k.type === 'GPUNodesHealthy');
+        return x?.reason === 'PrometheusQueryFailed' ? x : undefined;
+      },
+      30_000,
+      250,
+    );
     expect(c.status).to.equal('Unknown');
     expect(op.exitCode).to.equal(null);
   });

@@ -11,7 +11,12 @@ export const spec = (over: object = {}): CapacitySpec => applyDefaults<KaiwoMoni
 export const POOL = { pool: 'mi300x' };
 
 export interface World {
-  nodes?: KubeObject[]; flavors?: KubeObject[]; cqs?: KubeObject[]; lqs?: KubeObject[]; wls?: KubeObject[]; kaiwoConfig?: SourceView;
+  nodes?: KubeObject[];
+  flavors?: KubeObject[];
+  cqs?: KubeObject[];
+  lqs?: KubeObject[];
+  wls?: KubeObject[];
+  kaiwoConfig?: SourceView;
   /** The unbound pending pods (none by default), or the source's view (e.g. a list that fails). */
   pods?: KubeObject[] | SourceView;
 }
@@ -24,7 +29,9 @@ export function world(w: World = {}): Record<string, SourceView> {
   return {
     nodes: view(w.nodes ?? [node('gpu-0', { labels: POOL }), node('gpu-1', { labels: POOL })]),
     resourceFlavors: view(w.flavors ?? [flavor('mi300x', POOL)]),
-    clusterQueues: view(w.cqs ?? [clusterQueue('team', { flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal: 16 }] }] })]),
+    clusterQueues: view(
+      w.cqs ?? [clusterQueue('team', { flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal: 16 }] }] })],
+    ),
     localQueues: view(w.lqs ?? [localQueue('ml', 'team', 'team')]),
     workloads: view(w.wls ?? []),
     pendingPods: Array.isArray(w.pods) || !w.pods ? view(w.pods ?? []) : w.pods,
@@ -36,10 +43,24 @@ export const run = (data: Record<string, SourceView>, over: object = {}, v?: Ver
   capacityCheck.evaluate({ spec: spec(over), data, scrapes: {}, now: NOW, env: v ? { storageVersion: v } : {} });
 
 /** ClusterQueue `name` with one flavor (mi300x) of amd.com/gpu. */
-export const cq = (name: string, nominal: number, reserved: number, extra: { borrowingLimit?: number; cohort?: string; v?: Version; usageOnly?: boolean } = {}) =>
+export const cq = (
+  name: string,
+  nominal: number,
+  reserved: number,
+  extra: { borrowingLimit?: number; cohort?: string; v?: Version; usageOnly?: boolean } = {},
+) =>
   clusterQueue(name, {
-    flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominal, ...(extra.borrowingLimit !== undefined ? { borrowingLimit: extra.borrowingLimit } : {}) }] }],
-    reserved: { mi300x: { 'amd.com/gpu': reserved } }, ...(extra.cohort ? { cohort: extra.cohort } : {}), ...(extra.v ? { v: extra.v } : {}),
+    flavors: [
+      {
+        name: 'mi300x',
+        resources: [
+          { name: 'amd.com/gpu', nominal, ...(extra.borrowingLimit !== undefined ? { borrowingLimit: extra.borrowingLimit } : {}) },
+        ],
+      },
+    ],
+    reserved: { mi300x: { 'amd.com/gpu': reserved } },
+    ...(extra.cohort ? { cohort: extra.cohort } : {}),
+    ...(extra.v ? { v: extra.v } : {}),
     ...(extra.usageOnly ? { usageOnly: true } : {}),
   });
 

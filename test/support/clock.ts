@@ -13,7 +13,9 @@ export class ManualClock implements Clock {
   after(ms: number, fn: () => void): () => void {
     const id = this.seq++;
     this.timers.set(id, { at: this.t + ms, fn });
-    return () => { this.timers.delete(id); };
+    return () => {
+      this.timers.delete(id);
+    };
   }
 
   /** Timers not yet fired, as delays from now (sorted). */

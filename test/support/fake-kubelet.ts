@@ -23,8 +23,14 @@ export class FakeKubelet {
   static async start(): Promise<FakeKubelet> {
     const { cert, key } = await selfSignedCert(['127.0.0.1']);
     const holder: { k?: FakeKubelet } = {};
-    const server = createServer({ cert, key }, (req, res) => { holder.k?.serve(new URL(req.url ?? '/', 'https://127.0.0.1'), res); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    const server = createServer({ cert, key }, (req, res) => {
+      holder.k?.serve(new URL(req.url ?? '/', 'https://127.0.0.1'), res);
+    });
+    await new Promise<void>((r) =>
+      server.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     holder.k = new FakeKubelet(server);
     return holder.k;
   }
@@ -35,15 +41,31 @@ export class FakeKubelet {
 
   /** Registers a Ready Node whose kubelet is this server. */
   async registerNode(kc: KubeConfig, name: string): Promise<void> {
-    await rawJson(kc, { method: 'POST', path: '/api/v1/nodes', body: { metadata: { name, labels: { 'kaiwo-monitor.dev/fake-kubelet': 'true' } } } });
     await rawJson(kc, {
-      method: 'PATCH', path: `/api/v1/nodes/${name}/status`, contentType: 'application/merge-patch+json',
-      body: { status: {
-        // Only the loopback address: with a Hostname address the API server would resolve the node name in DNS.
-        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-        daemonEndpoints: { kubeletEndpoint: { Port: this.port } },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake kubelet', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
-      } },
+      method: 'POST',
+      path: '/api/v1/nodes',
+      body: { metadata: { name, labels: { 'kaiwo-monitor.dev/fake-kubelet': 'true' } } },
+    });
+    await rawJson(kc, {
+      method: 'PATCH',
+      path: `/api/v1/nodes/${name}/status`,
+      contentType: 'application/merge-patch+json',
+      body: {
+        status: {
+          // Only the loopback address: with a Hostname address the API server would resolve the node name in DNS.
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+          daemonEndpoints: { kubeletEndpoint: { Port: this.port } },
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'fake kubelet',
+              lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+            },
+          ],
+        },
+      },
     });
   }
 
@@ -101,6 +123,8 @@ export class FakeKubelet {
     }
     const f = { key, res, timestamps };
     this.followers.add(f);
-    res.on('close', () => { this.followers.delete(f); });
+    res.on('close', () => {
+      this.followers.delete(f);
+    });
   }
 }

@@ -16,7 +16,9 @@ export const mochaHooks = {
     if (open.length) {
       const counts = new Map<string, number>();
       for (const r of open) counts.set(r, (counts.get(r) ?? 0) + 1);
-      process.stderr.write(`\n  still open after the last test (mocha waits for these): ${[...counts].map(([r, n]) => `${n} ${r}`).join(', ')}\n`);
+      process.stderr.write(
+        `\n  still open after the last test (mocha waits for these): ${[...counts].map(([r, n]) => `${n} ${r}`).join(', ')}\n`,
+      );
     }
   },
 };

@@ -8,10 +8,16 @@ export interface LogEntry {
 }
 
 /** A Logger that keeps every entry in memory, for tests that assert what was logged. */
-export function memoryLogger(entries: LogEntry[] = [], name = 'test', base: Record<string, unknown> = {}): Logger & { entries: LogEntry[] } {
-  const at = (level: LogEntry['level']) => (msg: string, fields: Record<string, unknown> = {}) => {
-    entries.push({ level, logger: name, msg, fields: { ...base, ...fields } });
-  };
+export function memoryLogger(
+  entries: LogEntry[] = [],
+  name = 'test',
+  base: Record<string, unknown> = {},
+): Logger & { entries: LogEntry[] } {
+  const at =
+    (level: LogEntry['level']) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      entries.push({ level, logger: name, msg, fields: { ...base, ...fields } });
+    };
   return {
     entries,
     error: at('error'),

@@ -19,7 +19,11 @@ export class OperatorProcess {
   private readonly exited: Promise<number | null>;
   private readonly waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
-  private constructor(readonly child: ChildProcess, readonly probePort: number, readonly metricsPort: number | undefined) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly probePort: number,
+    readonly metricsPort: number | undefined,
+  ) {
     let buf = '';
     child.stderr?.on('data', (c: Buffer) => {
       buf += c.toString();
@@ -37,28 +41,42 @@ export class OperatorProcess {
               w.resolve(line);
             }
           }
-        } catch { /* not a JSON log line */ }
+        } catch {
+          /* not a JSON log line */
+        }
         nl = buf.indexOf('\n');
       }
     });
-    this.exited = new Promise((r) => child.once('exit', (code) => {
-      this.exitCode = code;
-      r(code);
-    }));
+    this.exited = new Promise((r) =>
+      child.once('exit', (code) => {
+        this.exitCode = code;
+        r(code);
+      }),
+    );
   }
 
   /**
-   * `entry` runs a compiled main.js instead of the TypeScript source; `nodeFlags` go to node before it. `metrics: 'plain'` serves /metrics over
+   * `entry` runs a compiled main.js instead of the TypeScript source; `nodeFlags` go to node before it.
+   * `metrics: 'plain'` serves /metrics over
    * plain HTTP without authorization, for tests that read the operator's own counters with metric().
    */
-  static async start(kubeconfig: string, extra: string[] = [], opts: { metrics?: boolean | 'plain'; entry?: string; nodeFlags?: string[] } = {}): Promise<OperatorProcess> {
+  static async start(
+    kubeconfig: string,
+    extra: string[] = [],
+    opts: { metrics?: boolean | 'plain'; entry?: string; nodeFlags?: string[] } = {},
+  ): Promise<OperatorProcess> {
     const probePort = await freePort();
     const metricsPort = opts.metrics ? await freePort() : undefined;
     const args = [
-      ...(opts.nodeFlags ?? []), ...(opts.entry ? [opts.entry] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]), 'run',
-      `--kubeconfig=${kubeconfig}`, `--health-probe-bind-address=127.0.0.1:${probePort}`,
-      `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`, '--log-level=debug',
-      ...(opts.metrics === 'plain' ? ['--metrics-secure=false'] : []), ...extra,
+      ...(opts.nodeFlags ?? []),
+      ...(opts.entry ? [opts.entry] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]),
+      'run',
+      `--kubeconfig=${kubeconfig}`,
+      `--health-probe-bind-address=127.0.0.1:${probePort}`,
+      `--metrics-bind-address=${metricsPort ? `127.0.0.1:${metricsPort}` : '0'}`,
+      '--log-level=debug',
+      ...(opts.metrics === 'plain' ? ['--metrics-secure=false'] : []),
+      ...extra,
     ];
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
     return new OperatorProcess(child, probePort, metricsPort);
@@ -72,7 +90,13 @@ export class OperatorProcess {
       const timer = setTimeout(() => {
         reject(new Error(`no matching log line within ${timeoutMs}ms; last lines:\n${this.raw.slice(-15).join('\n')}`));
       }, timeoutMs);
-      this.waiters.push({ pred, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+      this.waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
     });
   }
 
@@ -85,7 +109,10 @@ export class OperatorProcess {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => { if (res.statusCode === 200) resolve(body); else reject(new Error(`GET ${url}: HTTP ${res.statusCode ?? 0}`)); });
+        res.on('end', () => {
+          if (res.statusCode === 200) resolve(body);
+          else reject(new Error(`GET ${url}: HTTP ${res.statusCode ?? 0}`));
+        });
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));

@@ -36,12 +36,18 @@ export class ApiProxy {
   private port = 0;
 
   private constructor(private readonly upstream: KubeConfig) {
-    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
   }
 
   static async start(upstream: KubeConfig): Promise<ApiProxy> {
     const proxy = new ApiProxy(upstream);
-    await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', () => { r(); }));
+    await new Promise<void>((r) =>
+      proxy.server.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = proxy.server.address();
     proxy.port = typeof a === 'object' && a ? a.port : 0;
     return proxy;
@@ -55,8 +61,10 @@ export class ApiProxy {
   kubeConfig(): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'proxy', server: this.url, skipTLSVerify: true }], users: [{ name: 'proxy' }],
-      contexts: [{ name: 'proxy', cluster: 'proxy', user: 'proxy' }], currentContext: 'proxy',
+      clusters: [{ name: 'proxy', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'proxy' }],
+      contexts: [{ name: 'proxy', cluster: 'proxy', user: 'proxy' }],
+      currentContext: 'proxy',
     });
     return kc;
   }
@@ -89,7 +97,15 @@ export class ApiProxy {
   expireWatches(prefix: string): number {
     const hit = [...this.watches].filter((w) => w.path.startsWith(prefix));
     for (const w of hit) {
-      const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 };
+      const status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'too old resource version',
+        reason: 'Expired',
+        code: 410,
+      };
       w.res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       w.upstream.destroy();
       this.watches.delete(w);
@@ -103,7 +119,11 @@ export class ApiProxy {
       w.res.destroy();
     }
     this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      this.server.close(() => {
+        r();
+      }),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -129,7 +149,9 @@ export class ApiProxy {
       this.requests.push({ method, path, status });
       res.writeHead(status, upRes.headers);
       // A connection the API server drops mid-response is dropped for the client too.
-      upRes.on('close', () => { if (!upRes.complete) res.destroy(); });
+      upRes.on('close', () => {
+        if (!upRes.complete) res.destroy();
+      });
       if (!isWatch(target) || status !== 200) {
         upRes.pipe(res);
         return;
@@ -154,10 +176,17 @@ export class ApiProxy {
           nl = buf.indexOf('\n');
         }
       });
-      upRes.on('end', () => { if (this.watches.delete(w)) res.end(); });
+      upRes.on('end', () => {
+        if (this.watches.delete(w)) res.end();
+      });
     });
-    up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.destroy(); });
-    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.destroy();
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
     req.pipe(up);
   }
 }

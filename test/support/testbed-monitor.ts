@@ -8,7 +8,10 @@ import { OperatorProcess } from './operator.js';
 import { waitFor } from './wait.js';
 
 /** The monitor of a test-bed suite: the operator process and a recorder of every status it writes. */
-export interface Watching { op?: OperatorProcess; recorder?: MonitorRecorder }
+export interface Watching {
+  op?: OperatorProcess;
+  recorder?: MonitorRecorder;
+}
 
 /** Creates KaiwoMonitor `name` with `spec`, starts recording its statuses and runs the operator against the test bed. */
 export async function watchTestBed(tb: TestBed, name: string, spec: Record<string, unknown>, into: Watching): Promise<void> {
@@ -30,18 +33,29 @@ export const QUEUE_CONFIG_PATH = '/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconf
 /** What the tests read and edit of KaiwoQueueConfig/kaiwo. */
 export interface QueueConfig {
   metadata: { resourceVersion?: string; annotations?: Record<string, string> };
-  spec: { clusterQueues?: { name: string; namespaces?: string[]; spec?: Record<string, unknown> }[]; resourceFlavors?: { name: string; nodeLabels?: Record<string, string> }[] };
+  spec: {
+    clusterQueues?: { name: string; namespaces?: string[]; spec?: Record<string, unknown> }[];
+    resourceFlavors?: { name: string; nodeLabels?: Record<string, string> }[];
+  };
   status?: { status?: string };
 }
 
 /** Read-modify-write of KaiwoQueueConfig/kaiwo, again on a conflict (Kaiwo reconciles it on every update). */
 export async function editQueueConfig(kc: KubeConfig, f: (qc: QueueConfig) => void): Promise<void> {
-  await waitFor('KaiwoQueueConfig updated', async () => {
-    const qc = await rawJson<QueueConfig>(kc, { method: 'GET', path: QUEUE_CONFIG_PATH });
-    f(qc);
-    return rawJson(kc, { method: 'PUT', path: QUEUE_CONFIG_PATH, body: qc }).then(() => true, (err: unknown) => {
-      if (err instanceof HttpStatusError && err.status === 409) return false;
-      throw err;
-    });
-  }, 30_000, 100);
+  await waitFor(
+    'KaiwoQueueConfig updated',
+    async () => {
+      const qc = await rawJson<QueueConfig>(kc, { method: 'GET', path: QUEUE_CONFIG_PATH });
+      f(qc);
+      return rawJson(kc, { method: 'PUT', path: QUEUE_CONFIG_PATH, body: qc }).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof HttpStatusError && err.status === 409) return false;
+          throw err;
+        },
+      );
+    },
+    30_000,
+    100,
+  );
 }

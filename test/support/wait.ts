@@ -20,7 +20,9 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const described = typeof what === 'function' ? what() : what;
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${described}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs}ms waiting for ${described}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -6,7 +6,12 @@ import { ManualClock, settle } from '../support/clock.js';
 /** Starts `n` waits and records, in order, which resolved true. */
 function start(l: RequestLimiter, n: number, signal?: AbortSignal) {
   const got: number[] = [];
-  const waits = Array.from({ length: n }, (_, i) => l.wait(signal).then((ok) => { if (ok) got.push(i); return ok; }));
+  const waits = Array.from({ length: n }, (_, i) =>
+    l.wait(signal).then((ok) => {
+      if (ok) got.push(i);
+      return ok;
+    }),
+  );
   return { got, waits };
 }
 
@@ -69,13 +74,22 @@ describe('API request limit', () => {
   });
 
   it('rejects a limit it cannot keep', () => {
-    for (const limit of [{ qps: Number.NaN, burst: 1 }, { qps: Infinity, burst: 1 }, { qps: 5, burst: 0 }, { qps: 5, burst: 1.5 }]) {
+    for (const limit of [
+      { qps: Number.NaN, burst: 1 },
+      { qps: Infinity, burst: 1 },
+      { qps: 5, burst: 0 },
+      { qps: 5, burst: 1.5 },
+    ]) {
       expect(() => new RequestLimiter(limit)).to.throw(/qps > 0 and an integer burst/);
     }
   });
 
   it('is per kubeconfig: none unless set (the operator sets the defaults), none with qps 0', () => {
-    const kc = () => LightKubeConfig.fromText('clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: x\n', '/')!;
+    const kc = () =>
+      LightKubeConfig.fromText(
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: x\n',
+        '/',
+      )!;
     const a = kc();
     const b = kc();
     expect(API_LIMIT_DEFAULTS).to.deep.equal({ qps: 20, burst: 30 });

@@ -17,10 +17,30 @@ const fullSpec = fullValue(specSchema) as DeepRequired<KaiwoMonitorSpec>;
 const components = CHECKS.map((c) => c.component);
 
 const fullStatus: DeepRequired<KaiwoMonitorStatus> = {
-  observedGeneration: 1, lastCheckTime: 't',
+  observedGeneration: 1,
+  lastCheckTime: 't',
   conditions: [{ type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: 't', reason: 'R', message: 'm' }],
-  summary: Object.fromEntries(components.map((c) => [c, { display: 'x', counts: {}, table: { columns: ['A'], rows: [['a']] }, waiting: [{ clusterQueue: 'q', workload: 'n/w', since: 't', cause: 'c' }] }])),
-  findings: [{ component: 'kueue', severity: 'Critical', reason: 'R', message: 'm', object: { apiVersion: 'v', kind: 'k', namespace: 'n', name: 'n' }, since: 't' }],
+  summary: Object.fromEntries(
+    components.map((c) => [
+      c,
+      {
+        display: 'x',
+        counts: {},
+        table: { columns: ['A'], rows: [['a']] },
+        waiting: [{ clusterQueue: 'q', workload: 'n/w', since: 't', cause: 'c' }],
+      },
+    ]),
+  ),
+  findings: [
+    {
+      component: 'kueue',
+      severity: 'Critical',
+      reason: 'R',
+      message: 'm',
+      object: { apiVersion: 'v', kind: 'k', namespace: 'n', name: 'n' },
+      since: 't',
+    },
+  ],
   findingCounts: { total: 1, critical: 1, warning: 0, info: 0 },
 };
 
@@ -60,7 +80,10 @@ describe('KaiwoMonitor API: schema and types stay in sync', () => {
     for (const c of components) allEnabled[c] = { ...(allEnabled[c] as object), enabled: true };
     const bound = checksFor(allEnabled);
     expect(bound.map((b) => b.component)).to.deep.equal(components);
-    expect(bound.filter((b) => !b.enabled || !Object.keys(b.sources).length).map((b) => b.component), 'enabled, with sources').to.deep.equal([]);
+    expect(
+      bound.filter((b) => !b.enabled || !Object.keys(b.sources).length).map((b) => b.component),
+      'enabled, with sources',
+    ).to.deep.equal([]);
   });
 
   it('every status field in types.ts is in the schema and vice versa', () => {
@@ -69,8 +92,15 @@ describe('KaiwoMonitor API: schema and types stay in sync', () => {
 
   it('the committed CRDs, RBAC, full sample, dashboard, chart copies and README table are current (run make generate)', () => {
     const files = generatedFiles();
-    expect(Object.keys(files)).to.include.members(['config/rbac/role.yaml', 'config/rbac/logs_role.yaml', SAMPLE_FILE, 'config/grafana/dashboard.yaml',
-      'charts/kaiwo-monitor/files/manager-rules.yaml', 'charts/kaiwo-monitor/files/namespaced-rules.yaml', 'README.md']);
+    expect(Object.keys(files)).to.include.members([
+      'config/rbac/role.yaml',
+      'config/rbac/logs_role.yaml',
+      SAMPLE_FILE,
+      'config/grafana/dashboard.yaml',
+      'charts/kaiwo-monitor/files/manager-rules.yaml',
+      'charts/kaiwo-monitor/files/namespaced-rules.yaml',
+      'README.md',
+    ]);
     for (const [f, content] of Object.entries(files)) expect(readFileSync(join(repoRoot, f), 'utf8'), f).to.equal(content);
   });
 
@@ -80,8 +110,14 @@ describe('KaiwoMonitor API: schema and types stay in sync', () => {
     };
     const columns = crd.spec.versions.flatMap((v) => v.additionalPrinterColumns);
     expect(columns).to.have.length.above(0);
-    expect(columns.filter((c) => c.priority === 0), 'priority: 0').to.deep.equal([]);
-    expect(columns.filter((c) => c.format === '' || c.description === ''), 'empty format/description').to.deep.equal([]);
+    expect(
+      columns.filter((c) => c.priority === 0),
+      'priority: 0',
+    ).to.deep.equal([]);
+    expect(
+      columns.filter((c) => c.format === '' || c.description === ''),
+      'empty format/description',
+    ).to.deep.equal([]);
     expect(crd.spec.conversion, 'the server adds conversion: {strategy: None}').to.deep.equal({ strategy: 'None' });
   });
 
@@ -92,9 +128,18 @@ describe('KaiwoMonitor API: schema and types stay in sync', () => {
 
   it('spec: {} defaults to a standard Kaiwo install', () => {
     const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {});
-    expect(spec.operator).to.include({ enabled: true, namespace: 'kaiwo-system', deploymentName: 'kaiwo-controller-manager', leaseName: '83fc2279.silogen.ai' });
+    expect(spec.operator).to.include({
+      enabled: true,
+      namespace: 'kaiwo-system',
+      deploymentName: 'kaiwo-controller-manager',
+      leaseName: '83fc2279.silogen.ai',
+    });
     expect(spec.operator.podSelector).to.deep.equal({ matchLabels: { 'control-plane': 'kaiwo-controller-manager' } });
-    expect(spec.kueue).to.include({ namespace: 'kueue-system', deploymentName: 'kueue-controller-manager', leaseName: 'c1f6bfd2.kueue.x-k8s.io' });
+    expect(spec.kueue).to.include({
+      namespace: 'kueue-system',
+      deploymentName: 'kueue-controller-manager',
+      leaseName: 'c1f6bfd2.kueue.x-k8s.io',
+    });
     expect(spec.gpuNodes.resourceNames).to.deep.equal(['amd.com/gpu', 'nvidia.com/gpu']);
     expect(spec.operator.metrics.enabled).to.equal(false);
     expect(spec.interval).to.equal('30s');

@@ -23,7 +23,9 @@ describe('control-plane binary resolution', () => {
 
   it('honours KUBEBUILDER_ASSETS', () => {
     expect(binariesFromEnv({ KUBEBUILDER_ASSETS: assets })).to.deep.equal({
-      kubeApiServer: join(assets, 'kube-apiserver'), etcd: join(assets, 'etcd'), source: 'KUBEBUILDER_ASSETS',
+      kubeApiServer: join(assets, 'kube-apiserver'),
+      etcd: join(assets, 'etcd'),
+      source: 'KUBEBUILDER_ASSETS',
     });
   });
 

@@ -21,27 +21,42 @@ else {
 }
 `;
 
-interface Seen { pid: number; execArgv: string[]; args: string[]; marker?: string }
+interface Seen {
+  pid: number;
+  execArgv: string[];
+  args: string[];
+  marker?: string;
+}
 
 /** Runs the script under `node --import tsx`; `onLine` sees its output line and the process. */
-function start(args: string[], env: Record<string, string>, onLine?: (seen: Seen, pid: number | undefined) => void): Promise<{ code: number | null; seen: Seen; pid: number | undefined }> {
+function start(
+  args: string[],
+  env: Record<string, string>,
+  onLine?: (seen: Seen, pid: number | undefined) => void,
+): Promise<{ code: number | null; seen: Seen; pid: number | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-nodeflags-'));
   writeFileSync(join(dir, 'script.ts'), script);
   const env0 = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== RELAUNCHED_ENV && k !== 'NODE_OPTIONS'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'script.ts'), ...args], { cwd: repoRoot, env: { ...env0, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'script.ts'), ...args], {
+    cwd: repoRoot,
+    env: { ...env0, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();
     if (out.endsWith('\n')) onLine?.(JSON.parse(out) as Seen, child.pid);
   });
-  return new Promise((resolve) => child.on('exit', (code) => {
-    rmSync(dir, { recursive: true, force: true });
-    resolve({ code, seen: JSON.parse(out) as Seen, pid: child.pid });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, seen: JSON.parse(out) as Seen, pid: child.pid });
+    }),
+  );
 }
 
 describe('kaiwo-monitor Node flags', () => {
-  it('are the flags of the image\'s ENTRYPOINT', () => {
+  it("are the flags of the image's ENTRYPOINT", () => {
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[];
     const flags = entry.slice(1).filter((a, i) => a.startsWith('--') && entry.slice(1, i + 1).every((b) => b.startsWith('--')));
     expect(flags).to.deep.equal(NODE_FLAGS);
@@ -64,13 +79,15 @@ describe('kaiwo-monitor Node flags', () => {
   });
 
   it('without process.execve (Windows) runs a child: stdio inherited, SIGTERM forwarded, exit code passed on', async () => {
-    const r = await start(['wait'], { NO_EXECVE: '1' }, (_seen, pid) => { if (pid) process.kill(pid, 'SIGTERM'); });
+    const r = await start(['wait'], { NO_EXECVE: '1' }, (_seen, pid) => {
+      if (pid) process.kill(pid, 'SIGTERM');
+    });
     expect(r.code).to.equal(5);
     expect(r.seen.pid).to.not.equal(r.pid);
     expect(r.seen.execArgv).to.deep.equal(['--import', 'tsx', ...NODE_FLAGS]);
   });
 
-  it('a user\'s own value is kept', async () => {
+  it("a user's own value is kept", async () => {
     const r = await start([], { NODE_OPTIONS: '--max-semi-space-size=8' });
     expect(r.seen).to.include({ pid: r.pid }).and.not.have.property('marker');
     expect(r.seen.execArgv).to.deep.equal(['--import', 'tsx']);

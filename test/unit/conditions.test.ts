@@ -8,7 +8,16 @@ const t1 = new Date('2026-01-01T00:05:00Z');
 describe('condition math (metav1.Condition / SetStatusCondition semantics)', () => {
   it('adds a condition with lastTransitionTime now, in RFC 3339 seconds', () => {
     const list = setCondition([], { type: 'Ready', status: 'Unknown', reason: 'Initializing', message: '', observedGeneration: 1 }, t0);
-    expect(list).to.deep.equal([{ type: 'Ready', status: 'Unknown', reason: 'Initializing', message: '', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' }]);
+    expect(list).to.deep.equal([
+      {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'Initializing',
+        message: '',
+        observedGeneration: 1,
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
+    ]);
   });
 
   it('moves lastTransitionTime only when status changes', () => {
@@ -41,7 +50,13 @@ describe('condition math (metav1.Condition / SetStatusCondition semantics)', () 
   });
 
   it('treats status changes and new fault reasons as transitions, Unknown reason churn not', () => {
-    const c = (status: Condition['status'], reason: string): Condition => ({ type: 'X', status, reason, message: '', lastTransitionTime: '' });
+    const c = (status: Condition['status'], reason: string): Condition => ({
+      type: 'X',
+      status,
+      reason,
+      message: '',
+      lastTransitionTime: '',
+    });
     expect(isTransition(undefined, c('Unknown', 'A'))).to.equal(false);
     expect(isTransition(undefined, c('False', 'A'))).to.equal(true);
     expect(isTransition(c('Unknown', 'A'), c('True', 'A'))).to.equal(true);

@@ -8,7 +8,13 @@ const defs = [...runFlags, ...commonFlags];
 describe('command-line flags', () => {
   it('has the controller-runtime manager defaults', () => {
     const { values } = parseFlags(defs, []);
-    expect(values).to.include({ 'metrics-bind-address': '0', 'metrics-secure': 'true', 'health-probe-bind-address': ':8081', 'leader-elect': 'false', 'log-level': 'info' });
+    expect(values).to.include({
+      'metrics-bind-address': '0',
+      'metrics-secure': 'true',
+      'health-probe-bind-address': ':8081',
+      'leader-elect': 'false',
+      'log-level': 'info',
+    });
   });
 
   it('accepts --name=value, --name value and bare booleans', () => {

@@ -26,21 +26,49 @@ describe('HTTP transport', () => {
     peer = await Peer.start((path, s) => {
       seen.push({ path, head: '' });
       switch (path) {
-        case '/ok': s.end(`${head(200)}a\nb\n`); return;
-        case '/endless': s.write(head(200)); pump(s, () => 'x'.repeat(16_384)); return;
-        case '/error-endless': s.write(head(503)); pump(s, () => 'e'.repeat(16_384)); return;
-        case '/error-short': s.end(head(404) + '{"message":"nope"}'); return;
-        case '/drip': s.write(head(200)); drip(s, 'x', 20); return;
-        case '/headers-forever': s.write('HTTP/1.1 200 OK\r\n'); drip(s, 'X-A: b\r\n', 20); return;
-        case '/redirect': s.end(head(301, { Location: '/elsewhere' })); return;
-        case '/close-mid-body': s.write(`${head(200, { 'Content-Length': 1000 })}abc`); setTimeout(() => s.destroy(), 10); return;
-        case '/garbage': s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'); return;
-        case '/watch': s.end(`${head(200)}${'{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n'.repeat(5)}`); return;
-        default: s.end(head(404));
+        case '/ok':
+          s.end(`${head(200)}a\nb\n`);
+          return;
+        case '/endless':
+          s.write(head(200));
+          pump(s, () => 'x'.repeat(16_384));
+          return;
+        case '/error-endless':
+          s.write(head(503));
+          pump(s, () => 'e'.repeat(16_384));
+          return;
+        case '/error-short':
+          s.end(head(404) + '{"message":"nope"}');
+          return;
+        case '/drip':
+          s.write(head(200));
+          drip(s, 'x', 20);
+          return;
+        case '/headers-forever':
+          s.write('HTTP/1.1 200 OK\r\n');
+          drip(s, 'X-A: b\r\n', 20);
+          return;
+        case '/redirect':
+          s.end(head(301, { Location: '/elsewhere' }));
+          return;
+        case '/close-mid-body':
+          s.write(`${head(200, { 'Content-Length': 1000 })}abc`);
+          setTimeout(() => s.destroy(), 10);
+          return;
+        case '/garbage':
+          s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n');
+          return;
+        case '/watch':
+          s.end(`${head(200)}${'{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n'.repeat(5)}`);
+          return;
+        default:
+          s.end(head(404));
       }
     });
   });
-  after(async () => { await peer.close(); });
+  after(async () => {
+    await peer.close();
+  });
   const closed = () => waitFor('every server-side socket closed', () => peer.open === 0, 3000, 10);
 
   it('reads a 2xx body whole and sends the bearer token', async () => {
@@ -77,10 +105,13 @@ describe('HTTP transport', () => {
   it('streams with an idle timeout instead of a deadline: alive while bytes flow, failed when they stop', async () => {
     const ac = new AbortController();
     let chunks = 0;
-    const flowing = reasonOf(fetchLines({ url: peer.url('/drip'), idleMs: 200, maxBytes: 1e9, signal: ac.signal }, () => undefined, {
-      maxLineChars: 1e6, longLines: 'fail',
-    }));
-    await waitFor('the stream to outlive its idle timeout', () => (peer.open > 0 && ++chunks > 8), 3000, 60);
+    const flowing = reasonOf(
+      fetchLines({ url: peer.url('/drip'), idleMs: 200, maxBytes: 1e9, signal: ac.signal }, () => undefined, {
+        maxLineChars: 1e6,
+        longLines: 'fail',
+      }),
+    );
+    await waitFor('the stream to outlive its idle timeout', () => peer.open > 0 && ++chunks > 8, 3000, 60);
     ac.abort();
     expect(await flowing).to.equal('Aborted');
     const lineOpts = { maxLineChars: 10, longLines: 'fail' } as const;
@@ -119,22 +150,34 @@ describe('HTTP transport', () => {
   });
 
   describe('API server requests (with a kubeconfig)', () => {
-    const kubeconfig = () => LightKubeConfig.fromText([
-      `clusters: [{name: c, cluster: {server: "${peer.url('')}", insecure-skip-tls-verify: true}}]`,
-      'contexts: [{name: x, context: {cluster: c, user: u}}]', 'users: [{name: u, user: {token: t}}]', 'current-context: x',
-    ].join('\n'), '/')!;
+    const kubeconfig = () =>
+      LightKubeConfig.fromText(
+        [
+          `clusters: [{name: c, cluster: {server: "${peer.url('')}", insecure-skip-tls-verify: true}}]`,
+          'contexts: [{name: x, context: {cluster: c, user: u}}]',
+          'users: [{name: u, user: {token: t}}]',
+          'current-context: x',
+        ].join('\n'),
+        '/',
+      )!;
 
     it('an abort while credentials are still being read ends the call at once, and nothing is sent', async function () {
       this.timeout(5000); // fails here if the abort is only seen when the slow step ends
       let release: () => void = () => undefined;
-      const gate = new Promise<void>((r) => { release = r; });
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
       let entered = false;
       const slow: KubeConfig = {
         getCurrentCluster: () => ({ server: peer.url('') }),
         getCurrentUser: () => ({}),
         getContextObject: () => null,
         setCurrentContext: () => undefined,
-        applyToHTTPSOptions: async (opts) => { entered = true; await gate; opts.agent = false; },
+        applyToHTTPSOptions: async (opts) => {
+          entered = true;
+          await gate;
+          opts.agent = false;
+        },
       };
       const accepted = peer.accepted;
       const ac = new AbortController();
@@ -148,7 +191,7 @@ describe('HTTP transport', () => {
       expect(peer.accepted).to.equal(accepted);
     });
 
-    it('waits for the kubeconfig\'s rate limit (aborted promptly, nothing sent); a watch counts once, not per event', async () => {
+    it("waits for the kubeconfig's rate limit (aborted promptly, nothing sent); a watch counts once, not per event", async () => {
       const kc = kubeconfig();
       limitApiRequests(kc, { qps: 0.001, burst: 1 });
       const events: string[] = [];
@@ -174,8 +217,14 @@ describe('HTTP transport', () => {
     before(async () => {
       const { cert, key } = await selfSignedCert(['127.0.0.1', 'metrics.example']);
       ca = cert;
-      tls = createHttpsServer({ cert, key }, (_req, res) => { res.end('secure\n'); });
-      await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => { r(); }));
+      tls = createHttpsServer({ cert, key }, (_req, res) => {
+        res.end('secure\n');
+      });
+      await new Promise<void>((r) =>
+        tls.listen(0, '127.0.0.1', () => {
+          r();
+        }),
+      );
       const a = tls.address();
       port = typeof a === 'object' && a ? a.port : 0;
       silent = await Peer.start(); // accepts and never answers the TLS handshake
@@ -209,33 +258,46 @@ describe('HTTP transport', () => {
 describe('line splitter', () => {
   it('hands over the same lines however the bytes are chunked, multi-byte characters included (property)', () => {
     const texts = fc.array(fc.string({ unit: 'grapheme', maxLength: 30 }), { maxLength: 20 });
-    fc.assert(fc.property(texts, fc.array(fc.nat({ max: 50 }), { maxLength: 30 }), (lines, cuts) => {
-      const text = lines.join('\n');
-      const bytes = Buffer.from(text, 'utf8');
-      const got: string[] = [];
-      const split = new LineSplitter((l) => got.push(l), { maxLineChars: 1e6, longLines: 'fail' });
-      let at = 0;
-      for (const c of cuts) {
-        split.push(bytes.subarray(at, Math.min(bytes.length, at + c)));
-        at = Math.min(bytes.length, at + c);
-      }
-      split.push(bytes.subarray(at));
-      split.end();
-      const want = text.split('\n');
-      if (want.at(-1) === '') want.pop();
-      expect(got).to.deep.equal(want);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(texts, fc.array(fc.nat({ max: 50 }), { maxLength: 30 }), (lines, cuts) => {
+        const text = lines.join('\n');
+        const bytes = Buffer.from(text, 'utf8');
+        const got: string[] = [];
+        const split = new LineSplitter((l) => got.push(l), { maxLineChars: 1e6, longLines: 'fail' });
+        let at = 0;
+        for (const c of cuts) {
+          split.push(bytes.subarray(at, Math.min(bytes.length, at + c)));
+          at = Math.min(bytes.length, at + c);
+        }
+        split.push(bytes.subarray(at));
+        split.end();
+        const want = text.split('\n');
+        if (want.at(-1) === '') want.pop();
+        expect(got).to.deep.equal(want);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('skips or fails on a line over the bound, holding no more than the bound', () => {
     const got: string[] = [];
     let long = 0;
-    const skip = new LineSplitter((l) => got.push(l), { maxLineChars: 8, longLines: 'skip', onLongLine: () => { long++; } });
+    const skip = new LineSplitter((l) => got.push(l), {
+      maxLineChars: 8,
+      longLines: 'skip',
+      onLongLine: () => {
+        long++;
+      },
+    });
     skip.push(Buffer.from('short\nthis line is far too long\nok\n'));
     skip.end();
     expect(got).to.deep.equal(['short', 'ok']);
     expect(long).to.equal(1);
     const fail = new LineSplitter(() => undefined, { maxLineChars: 8, longLines: 'fail' });
-    expect(() => { fail.push(Buffer.from('0123456789')); }).to.throw(HttpError).with.property('reason', 'TooLarge');
+    expect(() => {
+      fail.push(Buffer.from('0123456789'));
+    })
+      .to.throw(HttpError)
+      .with.property('reason', 'TooLarge');
   });
 });

@@ -9,8 +9,14 @@ import { sameContent } from '../../src/runtime/same-content.js';
 import { intern, internObject } from '../../src/runtime/intern.js';
 
 const node = (rv: string, beat: string, ready = 'True'): KubeObject => ({
-  apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', resourceVersion: rv, labels: { a: 'b' } },
-  status: { images: [{ names: ['x'] }], conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: beat, lastTransitionTime: '2026-01-01T00:00:00Z' }], allocatable: { 'amd.com/gpu': '8' } },
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: 'n', resourceVersion: rv, labels: { a: 'b' } },
+  status: {
+    images: [{ names: ['x'] }],
+    conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: beat, lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    allocatable: { 'amd.com/gpu': '8' },
+  },
 });
 
 describe('incremental evaluation: no-op updates and reused check outcomes', () => {
@@ -24,7 +30,9 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
       expect(sameContent(a, { ...a, metadata: { ...a.metadata, generation: 2 } })).to.equal(false);
       expect(sameContent(a, node('2', 't2'))).to.equal(false);
       expect(sameContent({ metadata: { name: 'x' }, spec: [1, 2] }, { metadata: { name: 'x' }, spec: { 0: 1, 1: 2 } })).to.equal(false);
-      expect(sameContent({ metadata: { name: 'x' }, spec: { a: undefined } }, { metadata: { name: 'x' }, spec: { b: undefined } })).to.equal(false);
+      expect(
+        sameContent({ metadata: { name: 'x' }, spec: { a: undefined } }, { metadata: { name: 'x' }, spec: { b: undefined } }),
+      ).to.equal(false);
       expect(sameContent({ metadata: { name: 'x' }, spec: null }, { metadata: { name: 'x' }, spec: {} })).to.equal(false);
     });
 
@@ -36,7 +44,9 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
         return root;
       };
       expect(sameContent({ metadata: { name: 'x' }, spec: deep() }, { metadata: { name: 'x' }, spec: deep() })).to.equal(false);
-      expect(sameContent({ metadata: { name: 'x' }, spec: { a: [1, { b: 2 }] } }, { metadata: { name: 'x' }, spec: { a: [1, { b: 2 }] } }, 10)).to.equal(true);
+      expect(
+        sameContent({ metadata: { name: 'x' }, spec: { a: [1, { b: 2 }] } }, { metadata: { name: 'x' }, spec: { a: [1, { b: 2 }] } }, 10),
+      ).to.equal(true);
     });
   });
 
@@ -45,13 +55,24 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
     expect(sameContent(a, slimNode(node('2', '2026-01-01T00:00:20Z')))).to.equal(true);
     expect(sameContent(a, slimNode(node('3', '2026-01-01T00:00:30Z', 'False')))).to.equal(false);
     expect((a.status as { images?: unknown }).images).to.equal(undefined);
-    expect(slimNode({ metadata: { name: 'n' }, status: { conditions: ['junk', null] } }).status).to.deep.equal({ conditions: ['junk', null] });
+    expect(slimNode({ metadata: { name: 'n' }, status: { conditions: ['junk', null] } }).status).to.deep.equal({
+      conditions: ['junk', null],
+    });
   });
 
   describe('CheckMemo', () => {
     const outcome = (message: string, nextCheckAt?: number): ComponentOutcome => ({
-      component: 'kueue', conditionType: 'KueueHealthy', label: 'Kueue', enabled: true,
-      result: { status: 'True', reason: 'KueueHealthy', message, findings: [], ...(nextCheckAt !== undefined ? { nextCheckAt: new Date(nextCheckAt) } : {}) },
+      component: 'kueue',
+      conditionType: 'KueueHealthy',
+      label: 'Kueue',
+      enabled: true,
+      result: {
+        status: 'True',
+        reason: 'KueueHealthy',
+        message,
+        findings: [],
+        ...(nextCheckAt !== undefined ? { nextCheckAt: new Date(nextCheckAt) } : {}),
+      },
     });
     const viewA = { state: 'synced', objects: [] };
     const viewB = { state: 'synced', objects: [] };
@@ -95,7 +116,14 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
     const NOW = Date.parse('2026-06-01T12:00:00Z');
     const lease = (renewOffsetMs: number, spec: Record<string, unknown> = {}): KubeObject => ({
       metadata: { name: 'l', namespace: 'ns' },
-      spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15, leaseTransitions: 3, acquireTime: '2026-06-01T11:00:00.000000Z', renewTime: new Date(NOW + renewOffsetMs).toISOString(), ...spec },
+      spec: {
+        holderIdentity: 'pod-a',
+        leaseDurationSeconds: 15,
+        leaseTransitions: 3,
+        acquireTime: '2026-06-01T11:00:00.000000Z',
+        renewTime: new Date(NOW + renewOffsetMs).toISOString(),
+        ...spec,
+      },
     });
 
     it('is quiet for the same holder renewing a Lease renewed within its duration', () => {
@@ -114,7 +142,7 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
       expect(quietRenewal(lease(-2000), lease(0, { renewTime: 'garbage' }), NOW)).to.equal(false);
     });
 
-    it('counts a change this process saw recently as fresh even when the holder\'s renewTime is old (skewed clock)', () => {
+    it("counts a change this process saw recently as fresh even when the holder's renewTime is old (skewed clock)", () => {
       const old = lease(-600_000);
       expect(quietRenewal(old, lease(-598_000), NOW)).to.equal(false);
       recordObservation(old, { firstSeen: NOW - 900_000, changedAt: NOW - 1000 });
@@ -124,7 +152,10 @@ describe('incremental evaluation: no-op updates and reused check outcomes', () =
 
   describe('interning (compact caches)', () => {
     it('keeps every value as it was, in place, and copes with odd shapes and hostile depth', () => {
-      const o: KubeObject = { metadata: { name: 'n', namespace: 'ns', uid: 'u', labels: { a: 'b' } }, status: { conditions: [{ type: 'Ready', status: 'True' }, 'x', 3, null], s: 'y' } };
+      const o: KubeObject = {
+        metadata: { name: 'n', namespace: 'ns', uid: 'u', labels: { a: 'b' } },
+        status: { conditions: [{ type: 'Ready', status: 'True' }, 'x', 3, null], s: 'y' },
+      };
       const copy = structuredClone(o);
       expect(internObject(o)).to.equal(o);
       expect(o).to.deep.equal(copy);

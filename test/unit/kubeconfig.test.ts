@@ -29,14 +29,27 @@ ${extra}current-context: ctx
 
 describe('kubeconfig: the light loader (no client-node import) and its fallback', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kc-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
-  const write = (name: string, text: string) => { writeFileSync(join(dir, name), text); return join(dir, name); };
-  const apply = async (kc: { applyToHTTPSOptions(o: RequestOptions): Promise<void> }) => { const o: RequestOptions = { headers: { Accept: 'x' } }; await kc.applyToHTTPSOptions(o); return o; };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kc-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const apply = async (kc: { applyToHTTPSOptions(o: RequestOptions): Promise<void> }) => {
+    const o: RequestOptions = { headers: { Accept: 'x' } };
+    await kc.applyToHTTPSOptions(o);
+    return o;
+  };
 
   it('reads a token user and a CA file relative to the kubeconfig, and keeps other headers', async () => {
     write('ca.pem', 'CA-PEM');
-    const kc = await loadKubeConfig(write('config', doc('    server: https://127.0.0.1:6443\n    certificate-authority: ca.pem', '    token: abc')));
+    const kc = await loadKubeConfig(
+      write('config', doc('    server: https://127.0.0.1:6443\n    certificate-authority: ca.pem', '    token: abc')),
+    );
     expect(kc).to.be.instanceOf(LightKubeConfig);
     expect(kc.getCurrentCluster()?.server).to.equal('https://127.0.0.1:6443');
     expect(kc.getCurrentUser()?.token).to.equal('abc');
@@ -48,23 +61,39 @@ describe('kubeconfig: the light loader (no client-node import) and its fallback'
   });
 
   it('reads client certificates from data, honours insecure-skip-tls-verify and tls-server-name', async () => {
-    const kc = await loadKubeConfig(write('config', doc('    server: https://127.0.0.1:6443\n    insecure-skip-tls-verify: true\n    tls-server-name: kubernetes', `    client-certificate-data: ${b64('CERT')}\n    client-key-data: ${b64('KEY')}`)));
+    const kc = await loadKubeConfig(
+      write(
+        'config',
+        doc(
+          '    server: https://127.0.0.1:6443\n    insecure-skip-tls-verify: true\n    tls-server-name: kubernetes',
+          `    client-certificate-data: ${b64('CERT')}\n    client-key-data: ${b64('KEY')}`,
+        ),
+      ),
+    );
     const o = await apply(kc);
     expect([o.cert, o.key, o.rejectUnauthorized, o.servername]).to.deep.equal(['CERT', 'KEY', false, 'kubernetes']);
     expect(o.headers).to.deep.equal({ Accept: 'x' });
   });
 
   it('switches contexts, refusing one that is not there', async () => {
-    const text = doc('    server: https://a:1', '    token: t', 'extra: 1\n').replace('clusters:\n', 'clusters:\n- name: c2\n  cluster: {server: "https://b:2"}\n');
+    const text = doc('    server: https://a:1', '    token: t', 'extra: 1\n').replace(
+      'clusters:\n',
+      'clusters:\n- name: c2\n  cluster: {server: "https://b:2"}\n',
+    );
     const kc = await loadKubeConfig(write('config', text));
     expect(kc.getContextObject('nope')).to.equal(null);
-    expect(() => { kc.setCurrentContext('nope'); }).to.throw(/not in the kubeconfig/);
+    expect(() => {
+      kc.setCurrentContext('nope');
+    }).to.throw(/not in the kubeconfig/);
     kc.setCurrentContext('other');
     expect(kc.getCurrentCluster()?.server).to.equal('https://b:2');
   });
 
   it('leaves exec plugins, basic auth, proxies and several $KUBECONFIG files to client-node', async () => {
-    const exec = write('exec', doc('    server: https://127.0.0.1:6443', '    exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/true}'));
+    const exec = write(
+      'exec',
+      doc('    server: https://127.0.0.1:6443', '    exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/true}'),
+    );
     const basic = write('basic', doc('    server: https://127.0.0.1:6443', '    username: a\n    password: b'));
     const proxy = write('proxy', doc('    server: https://127.0.0.1:6443\n    proxy-url: http://127.0.0.1:3128', '    token: t'));
     for (const f of [exec, basic, proxy]) {
@@ -78,7 +107,11 @@ describe('kubeconfig: the light loader (no client-node import) and its fallback'
 
   it('says what is wrong with a file that is not a kubeconfig', async () => {
     let err: unknown;
-    try { await loadKubeConfig(write('bad', '- just\n- a list\n')); } catch (e) { err = e; }
+    try {
+      await loadKubeConfig(write('bad', '- just\n- a list\n'));
+    } catch (e) {
+      err = e;
+    }
     expect(String(err)).to.match(/not a kubeconfig/);
   });
 
@@ -88,7 +121,11 @@ describe('kubeconfig: the light loader (no client-node import) and its fallback'
     expect(apiLimiter(await loadKubeConfig(path, {}, { qps: 20, burst: 30 }))).to.be.instanceOf(RequestLimiter);
     expect(apiLimiter(await loadKubeConfig(path, {}, { qps: 0, burst: 0 }))).to.equal(undefined);
     const limited = await loadKubeConfig(path, {}, { qps: 1, burst: 2 });
-    expect([await apiLimiter(limited)?.wait(), await apiLimiter(limited)?.wait(), apiLimiter(limited)?.waiting]).to.deep.equal([true, true, 0]);
+    expect([await apiLimiter(limited)?.wait(), await apiLimiter(limited)?.wait(), apiLimiter(limited)?.waiting]).to.deep.equal([
+      true,
+      true,
+      0,
+    ]);
     const ac = new AbortController();
     const third = apiLimiter(limited)?.wait(ac.signal);
     expect(apiLimiter(limited)?.waiting).to.equal(1);
@@ -99,7 +136,11 @@ describe('kubeconfig: the light loader (no client-node import) and its fallback'
   it('refuses plain HTTP unless TLS verification is explicitly off', async () => {
     const kc = await loadKubeConfig(write('config', doc('    server: http://127.0.0.1:8080', '    token: t')));
     let err: unknown;
-    try { await apply(kc); } catch (e) { err = e; }
+    try {
+      await apply(kc);
+    } catch (e) {
+      err = e;
+    }
     expect(String(err)).to.match(/HTTP protocol is not allowed/);
   });
 
@@ -123,11 +164,16 @@ describe('kubeconfig: the light loader (no client-node import) and its fallback'
 
   it('talks to a server over plain HTTP when allowed, sending the token', async () => {
     const seen: (string | undefined)[] = [];
-    const server = createServer((req, res) => { seen.push(req.headers.authorization); res.end('{"gitVersion":"v1"}'); });
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.end('{"gitVersion":"v1"}');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as { port: number }).port;
-      const kc = await loadKubeConfig(write('config', doc(`    server: http://127.0.0.1:${port}\n    insecure-skip-tls-verify: true`, '    token: t0k')));
+      const kc = await loadKubeConfig(
+        write('config', doc(`    server: http://127.0.0.1:${port}\n    insecure-skip-tls-verify: true`, '    token: t0k')),
+      );
       expect(await rawJson<{ gitVersion: string }>(kc, { method: 'GET', path: '/version' })).to.deep.equal({ gitVersion: 'v1' });
       expect(seen).to.deep.equal(['Bearer t0k']);
     } finally {

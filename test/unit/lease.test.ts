@@ -86,7 +86,9 @@ class FakeApi {
   private readonly open = new Set<ServerResponse>();
 
   constructor() {
-    this.server = createServer((req, res) => { this.handle(req, res); });
+    this.server = createServer((req, res) => {
+      this.handle(req, res);
+    });
   }
 
   async start(): Promise<KubeConfig> {
@@ -96,7 +98,9 @@ class FakeApi {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'fake', user: 'u' }], currentContext: 'c',
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+      currentContext: 'c',
     });
     return kc;
   }
@@ -109,7 +113,10 @@ class FakeApi {
 
   leaseObject(): KubeObject {
     // Each resourceVersion is a renewal (a later renewTime): an update with the same content is no change.
-    return { metadata: { name: 'l', namespace: 'ns', resourceVersion: String(this.rv) }, spec: { holderIdentity: 'h', renewTime: iso(this.rv * 2000) } };
+    return {
+      metadata: { name: 'l', namespace: 'ns', resourceVersion: String(this.rv) },
+      spec: { holderIdentity: 'h', renewTime: iso(this.rv * 2000) },
+    };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -117,12 +124,17 @@ class FakeApi {
     if (url.searchParams.get('sendInitialEvents') === 'true') {
       // A server without streaming lists (before 1.27, or 1.33 with WatchList off): the informer pages instead.
       this.streamingRejected++;
-      res.writeHead(422, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}');
+      res
+        .writeHead(422, { 'Content-Type': 'application/json' })
+        .end(
+          '{"kind":"Status","code":422,"message":"sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"}',
+        );
       return;
     }
     if (url.searchParams.get('watch') !== '1') {
       this.lists++;
-      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res
+        .writeHead(200, { 'Content-Type': 'application/json' })
         .end(JSON.stringify({ metadata: { resourceVersion: String(this.rv) }, items: [this.leaseObject()] }));
       return;
     }
@@ -147,7 +159,9 @@ describe('informer: observed change times and readiness after failures', () => {
   let api: FakeApi;
   let informer: Informer | undefined;
 
-  beforeEach(() => { api = new FakeApi(); });
+  beforeEach(() => {
+    api = new FakeApi();
+  });
   afterEach(async () => {
     await informer?.stop();
     informer = undefined;
@@ -191,7 +205,11 @@ describe('informer: observed change times and readiness after failures', () => {
 
   it('is synced again as soon as a list succeeds after a failed watch, with no watch event needed', async () => {
     const kc = await api.start();
-    api.watchScript = [(res) => { res.writeHead(500).end('{"message":"apiserver restarting"}'); }];
+    api.watchScript = [
+      (res) => {
+        res.writeHead(500).end('{"message":"apiserver restarting"}');
+      },
+    ];
     const states: InformerState[] = [];
     informer = new Informer(kc, { path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases', log, backoff: new Backoff(10, 50) });
     informer.onState((s) => states.push(s));

@@ -4,14 +4,26 @@ import { countLine, countsInWindow, type LogCounts, MAX_CONTROLLERS, NO_COUNTS }
 
 const NOW = 1_000_000;
 const WINDOW = 60_000;
-const line = (at: number, over: Partial<LogErrorLine> = {}): LogErrorLine =>
-  ({ at, pod: 'op-0', container: 'manager', error: true, reconcileError: false, message: 'boom', ...over });
+const line = (at: number, over: Partial<LogErrorLine> = {}): LogErrorLine => ({
+  at,
+  pod: 'op-0',
+  container: 'manager',
+  error: true,
+  reconcileError: false,
+  message: 'boom',
+  ...over,
+});
 const reconcile = (at: number, controller?: string) => line(at, { reconcileError: true, ...(controller ? { controller } : {}) });
 const count = (lines: LogErrorLine[], now = NOW, from: LogCounts = NO_COUNTS) => lines.reduce((c, l) => countLine(c, l, now, WINDOW), from);
 
 describe('log counts (per second, pure)', () => {
   it('counts error lines and Reconciler errors by controller into their second, oldest second first', () => {
-    const c = count([reconcile(NOW - 2500, 'kaiwojob'), line(NOW - 2100), reconcile(NOW - 5000, 'kaiwojob'), line(NOW - 2999, { error: false, reconcileError: true, controller: 'x' })]);
+    const c = count([
+      reconcile(NOW - 2500, 'kaiwojob'),
+      line(NOW - 2100),
+      reconcile(NOW - 5000, 'kaiwojob'),
+      line(NOW - 2999, { error: false, reconcileError: true, controller: 'x' }),
+    ]);
     expect(c.buckets).to.deep.equal([
       { at: NOW - 5000, errors: 1, reconcileErrors: { kaiwojob: 1 } },
       { at: NOW - 3000, errors: 2, reconcileErrors: { kaiwojob: 1, x: 1 } },

@@ -10,7 +10,7 @@ const ts = (raw: string) => {
 const target = { namespace: 'kaiwo-system', pod: 'op-0', uid: 'u1', container: 'manager' };
 
 describe('log stream: reconnect de-duplication (ReplaySkip)', () => {
-  it('reads every line before the first reconnect, and resumes from the last line\'s time', () => {
+  it("reads every line before the first reconnect, and resumes from the last line's time", () => {
     const r = new ReplaySkip();
     expect(r.reconnect()).to.equal(undefined);
     expect([ts('2026-06-01T12:00:00.5Z'), ts('2026-06-01T12:00:01.25Z')].map((t) => r.isNew(t))).to.deep.equal([true, true]);
@@ -39,7 +39,9 @@ describe('log stream: reconnect de-duplication (ReplaySkip)', () => {
 
 describe('log stream: requests and failures', () => {
   it('asks back the window first, from a whole second after that', () => {
-    expect(logUrl(target, true, 300_000, undefined)).to.equal('/api/v1/namespaces/kaiwo-system/pods/op-0/log?container=manager&timestamps=true&follow=true&sinceSeconds=300');
+    expect(logUrl(target, true, 300_000, undefined)).to.equal(
+      '/api/v1/namespaces/kaiwo-system/pods/op-0/log?container=manager&timestamps=true&follow=true&sinceSeconds=300',
+    );
     expect(logUrl(target, false, 1500, undefined)).to.match(/follow=false&sinceSeconds=2$/);
     expect(logUrl(target, true, 300_000, Date.parse('2026-06-01T12:00:01.250Z'))).to.match(/&sinceTime=2026-06-01T12%3A00%3A01Z$/);
     expect(logUrl({ ...target, namespace: 'a/b', pod: 'p q' }, true, 1000, undefined)).to.contain('/namespaces/a%2Fb/pods/p%20q/log?');

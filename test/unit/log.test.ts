@@ -18,7 +18,13 @@ describe('structured logs', () => {
     await tick();
     expect(lines).to.have.length(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).to.include({ level: 'info', logger: 'kaiwo-monitor.controller', msg: 'reconciled', controller: 'kaiwomonitor', monitor: 'default' });
+    expect(line).to.include({
+      level: 'info',
+      logger: 'kaiwo-monitor.controller',
+      msg: 'reconciled',
+      controller: 'kaiwomonitor',
+      monitor: 'default',
+    });
     expect(Date.parse(line.ts as string)).to.be.a('number').and.not.NaN;
   });
 

@@ -19,7 +19,11 @@ class FakeReviews {
       req.on('end', () => {
         const spec = (JSON.parse(body) as { spec: { token?: string; user?: string } }).spec;
         const answer = req.url?.includes('tokenreviews')
-          ? (this.tokenReviews++, { status: spec.token === 'good' ? { authenticated: true, user: { username: 'alice', groups: ['g'] } } : { authenticated: false } })
+          ? (this.tokenReviews++,
+            {
+              status:
+                spec.token === 'good' ? { authenticated: true, user: { username: 'alice', groups: ['g'] } } : { authenticated: false },
+            })
           : (this.accessReviews++, { status: { allowed: spec.user === 'alice' } });
         setTimeout(() => res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer)), this.delayMs);
       });
@@ -32,7 +36,9 @@ class FakeReviews {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'fake', server: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'fake', user: 'u' }], currentContext: 'c',
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+      currentContext: 'c',
     });
     return kc;
   }
@@ -104,11 +110,23 @@ describe('/metrics authentication: cached, shared and capped reviews (delegating
 
 describe('request targets of any form never throw', () => {
   const table: [string | undefined, string | undefined][] = [
-    ['/metrics', '/metrics'], ['/metrics?x=1#f', '/metrics'], ['//', '//'], ['///a//b', '///a//b'], ['*', '*'],
-    ['http://x/readyz', '/readyz'], ['HTTPS://evil.example:8443/metrics?a', '/metrics'], ['http://[::1/x', undefined],
-    ['metrics', undefined], ['', undefined], [undefined, undefined], ['ftp://x/metrics', undefined], ['http://', undefined],
+    ['/metrics', '/metrics'],
+    ['/metrics?x=1#f', '/metrics'],
+    ['//', '//'],
+    ['///a//b', '///a//b'],
+    ['*', '*'],
+    ['http://x/readyz', '/readyz'],
+    ['HTTPS://evil.example:8443/metrics?a', '/metrics'],
+    ['http://[::1/x', undefined],
+    ['metrics', undefined],
+    ['', undefined],
+    [undefined, undefined],
+    ['ftp://x/metrics', undefined],
+    ['http://', undefined],
   ];
   for (const [target, want] of table) {
-    it(`${JSON.stringify(target)} → ${JSON.stringify(want)}`, () => { expect(requestPath(target)).to.equal(want); });
+    it(`${JSON.stringify(target)} → ${JSON.stringify(want)}`, () => {
+      expect(requestPath(target)).to.equal(want);
+    });
   }
 });

@@ -61,22 +61,26 @@ describe('PromQL answer decoder', () => {
       fc.record({ status: fc.constantFrom('success', 'error'), data: fc.jsonValue() }),
       fc.record({ resultType: fc.constantFrom('vector', 'scalar'), result: fc.jsonValue() }).map((data) => ({ status: 'success', data })),
       fc.array(fc.record({ metric: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), fc.jsonValue())), value: fc.jsonValue() })).map(ok),
-      fc.array(fc.tuple(fc.oneof(fc.string(), fc.double().map(String)), fc.dictionary(fc.string(), fc.string())))
+      fc
+        .array(fc.tuple(fc.oneof(fc.string(), fc.double().map(String)), fc.dictionary(fc.string(), fc.string())))
         .map((xs) => ok(xs.map(([v, m]) => series(v, m)))),
     );
-    fc.assert(fc.property(anyShape, (body) => {
-      let r;
-      try {
-        r = decodeInstantVector(body);
-      } catch (err) {
-        expect((err as Error).constructor).to.equal(Error);
-        return;
-      }
-      for (const s of r.samples) {
-        expect(Number.isFinite(s.value) && s.value >= 0 && s.value <= Number.MAX_SAFE_INTEGER).to.equal(true);
-        for (const v of Object.values(s.labels)) expect(v).to.be.a('string');
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(anyShape, (body) => {
+        let r;
+        try {
+          r = decodeInstantVector(body);
+        } catch (err) {
+          expect((err as Error).constructor).to.equal(Error);
+          return;
+        }
+        for (const s of r.samples) {
+          expect(Number.isFinite(s.value) && s.value >= 0 && s.value <= Number.MAX_SAFE_INTEGER).to.equal(true);
+          for (const v of Object.values(s.labels)) expect(v).to.be.a('string');
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('keeps at most maxSamples series (then truncated) and drops over-long label values', () => {
@@ -103,18 +107,34 @@ describe('PromQL query over the transport', () => {
       const path = (req.url ?? '').split('/api/')[0] ?? '';
       paths.push(path);
       switch (path) {
-        case '/ok': res.end(JSON.stringify(ok([series('3')]))); break;
-        case '/big': res.end(JSON.stringify(ok(Array.from({ length: 200 }, () => series('1'))))); break;
-        case '/401': res.writeHead(401).end('Unauthorized'); break;
-        case '/redirect': res.writeHead(307, { Location: '/ok/api/v1/query' }).end(); break;
-        default: res.writeHead(404).end();
+        case '/ok':
+          res.end(JSON.stringify(ok([series('3')])));
+          break;
+        case '/big':
+          res.end(JSON.stringify(ok(Array.from({ length: 200 }, () => series('1')))));
+          break;
+        case '/401':
+          res.writeHead(401).end('Unauthorized');
+          break;
+        case '/redirect':
+          res.writeHead(307, { Location: '/ok/api/v1/query' }).end();
+          break;
+        default:
+          res.writeHead(404).end();
       }
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    await new Promise<void>((r) =>
+      server.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = server.address();
     base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
   });
-  after(() => { server.closeAllConnections(); server.close(); });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   const outcome = async (path: string, extra: Partial<PromQuery> = {}) => {
     try {
@@ -129,7 +149,8 @@ describe('PromQL query over the transport', () => {
     expect(await outcome('/ok')).to.deep.equal({ reason: 'ok', message: '1' });
     const host = new URL(base).host;
     for (const [path, message] of [
-      ['/big', /sent more than 4096 bytes/], ['/401', /HTTP 401, not a Prometheus API answer/],
+      ['/big', /sent more than 4096 bytes/],
+      ['/401', /HTTP 401, not a Prometheus API answer/],
       ['/redirect', /answered 307, a redirect; redirects are not followed/],
     ] as const) {
       const o = await outcome(path);

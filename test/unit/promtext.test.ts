@@ -25,7 +25,9 @@ const sample = fc.record({
 });
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const render = (s: { name: string; labels: Record<string, string>; value: number }) => {
-  const l = Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
+  const l = Object.entries(s.labels)
+    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .join(',');
   const v = Number.isNaN(s.value) ? 'NaN' : s.value === Infinity ? '+Inf' : s.value === -Infinity ? '-Inf' : String(s.value);
   return `${s.name}${l ? `{${l}}` : ''} ${v}`;
 };
@@ -51,20 +53,36 @@ describe('Prometheus text parser', () => {
   });
 
   it('round-trips any rendered sample (property)', () => {
-    fc.assert(fc.property(fc.array(sample, { maxLength: 30 }), (samples) => {
-      const parsed = parsePrometheusText(samples.map(render).join('\n'));
-      expect(parsed.skipped).to.equal(0);
-      expect(parsed.samples.map((s: Sample) => ({ name: s.name, labels: { ...s.labels }, value: s.value })))
-        .to.deep.equal(samples.map((s) => ({ ...s, value: Object.is(s.value, -0) ? 0 : s.value })));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(sample, { maxLength: 30 }), (samples) => {
+        const parsed = parsePrometheusText(samples.map(render).join('\n'));
+        expect(parsed.skipped).to.equal(0);
+        expect(parsed.samples.map((s: Sample) => ({ name: s.name, labels: { ...s.labels }, value: s.value }))).to.deep.equal(
+          samples.map((s) => ({ ...s, value: Object.is(s.value, -0) ? 0 : s.value })),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('never throws on arbitrary input, hostile bytes included (fuzz)', function () {
     this.timeout(120_000); // 1000 generated inputs: seconds on a quiet machine, much more on a loaded one
-    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 2000 }), fc.string({ unit: 'binary', maxLength: 2000 }), fc.array(fc.constantFrom('{', '}', '"', '\\', '=', ',', ' ', '\n', '#', 'a', '1', 'e', '+Inf', 'NaN'), { maxLength: 500 }).map((a) => a.join(''))), (text) => {
-      const r = parsePrometheusText(text);
-      expect(r.samples.length + r.skipped).to.be.at.most(text.split('\n').length);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 2000 }),
+          fc.string({ unit: 'binary', maxLength: 2000 }),
+          fc
+            .array(fc.constantFrom('{', '}', '"', '\\', '=', ',', ' ', '\n', '#', 'a', '1', 'e', '+Inf', 'NaN'), { maxLength: 500 })
+            .map((a) => a.join('')),
+        ),
+        (text) => {
+          const r = parsePrometheusText(text);
+          expect(r.samples.length + r.skipped).to.be.at.most(text.split('\n').length);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 
   it('bounds memory: caps samples, label count and line length', () => {
@@ -108,12 +126,15 @@ describe('Prometheus text parser', () => {
 
   it('parses the same line by line as from one string (property)', () => {
     const noiseLines = fc.array(fc.constantFrom('', '# HELP x y', 'garbage{', '  '), { maxLength: 5 });
-    fc.assert(fc.property(fc.array(sample, { maxLength: 20 }), noiseLines, (samples, noise) => {
-      const lines = [...samples.map(render), ...noise];
-      const p = new PromTextParser();
-      for (const l of lines) p.line(l);
-      expect(p.result()).to.deep.equal(parsePrometheusText(lines.join('\n')));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(sample, { maxLength: 20 }), noiseLines, (samples, noise) => {
+        const lines = [...samples.map(render), ...noise];
+        const p = new PromTextParser();
+        for (const l of lines) p.line(l);
+        expect(p.result()).to.deep.equal(parsePrometheusText(lines.join('\n')));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('does not let label names pollute prototypes', () => {

@@ -10,7 +10,7 @@ const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 const readingStatus = /### Reading status\n([\s\S]*?)\n##/.exec(readme)?.[1] ?? '';
 
 describe('README: "Reading status" matches the CRD and the registry', () => {
-  it('the `kubectl get kaiwomonitors` line lists the CRD\'s default columns in order', () => {
+  it("the `kubectl get kaiwomonitors` line lists the CRD's default columns in order", () => {
     const crd = parse(readFileSync(join(repoRoot, 'config/crd/bases/monitoring.kaiwo.silogen.ai_kaiwomonitors.yaml'), 'utf8')) as {
       spec: { versions: { additionalPrinterColumns: { name: string; priority?: number }[] }[] };
     };
@@ -20,9 +20,12 @@ describe('README: "Reading status" matches the CRD and the registry', () => {
     expect(line?.split(/\s+/)).to.deep.equal(['NAME', ...columns]);
   });
 
-  it('the condition table names every component\'s condition', () => {
+  it("the condition table names every component's condition", () => {
     const types = Object.values(CONDITION_TYPES).filter((t): t is string => typeof t === 'string');
-    expect(types.filter((t) => !readingStatus.includes(`\`${t}\``)), 'condition types missing from README').to.deep.equal([]);
+    expect(
+      types.filter((t) => !readingStatus.includes(`\`${t}\``)),
+      'condition types missing from README',
+    ).to.deep.equal([]);
   });
 });
 
@@ -31,7 +34,9 @@ describe('docs/ARCHITECTURE.md names files that exist', () => {
     const doc = readFileSync(join(repoRoot, 'docs', 'ARCHITECTURE.md'), 'utf8');
     const paths = [...doc.matchAll(/\b((?:src|hack|test|config|charts|crds)\/[\w./*<>-]*[\w/*>])/g)].map((m) => m[1] ?? '');
     expect(paths.length, 'paths named').to.be.greaterThan(30);
-    const missing = [...new Set(paths)].filter((p) => !p.includes('<') && !p.includes('*') && !existsSync(join(repoRoot, p.replace(/\/$/, ''))));
+    const missing = [...new Set(paths)].filter(
+      (p) => !p.includes('<') && !p.includes('*') && !existsSync(join(repoRoot, p.replace(/\/$/, ''))),
+    );
     expect(missing, 'paths named in ARCHITECTURE.md that do not exist').to.deep.equal([]);
   });
 });

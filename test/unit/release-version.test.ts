@@ -22,7 +22,8 @@ describe('one version for the package, the image, the chart and the kustomize in
     expect((parse(read('charts/kaiwo-monitor/Chart.yaml')) as { appVersion: string }).appVersion).to.equal(version);
     const kustomization = parse(read('config/manager/kustomization.yaml')) as { images: { name: string; newTag: string }[] };
     expect(kustomization.images).to.deep.equal([{ name: 'ghcr.io/silogen/kaiwo-monitor', newTag: version }]);
-    const deployment = parseAllDocuments(read('config/manager/manager.yaml')).map((d) => d.toJS() as { kind: string; spec?: { template: { spec: { containers: { image: string }[] } } } })
+    const deployment = parseAllDocuments(read('config/manager/manager.yaml'))
+      .map((d) => d.toJS() as { kind: string; spec?: { template: { spec: { containers: { image: string }[] } } } })
       .find((o) => o.kind === 'Deployment');
     expect(deployment?.spec?.template.spec.containers[0]?.image).to.equal(`ghcr.io/silogen/kaiwo-monitor:${version}`);
     const { IMAGE: _override, ...env } = process.env;

@@ -17,11 +17,18 @@ import { waitFor } from '../support/wait.js';
 
 const T0 = NOW.getTime();
 const samples = parsePrometheusText('controller_runtime_reconcile_errors_total{controller="kaiwojob"} 1\n').samples;
-const history = (n: number, lastAt: number): ScrapeView['history'] => Array.from({ length: n }, (_, i) => ({ at: lastAt - (n - 1 - i) * 1000, samples }));
-const failing = (failures: number, failingSince: number, h: ScrapeView['history'] = []): ScrapeView =>
-  ({ state: 'failing', reason: 'MetricsUnreachable', error: '127.0.0.1:8443: read ECONNRESET', failures, failingSince, history: h });
+const history = (n: number, lastAt: number): ScrapeView['history'] =>
+  Array.from({ length: n }, (_, i) => ({ at: lastAt - (n - 1 - i) * 1000, samples }));
+const failing = (failures: number, failingSince: number, h: ScrapeView['history'] = []): ScrapeView => ({
+  state: 'failing',
+  reason: 'MetricsUnreachable',
+  error: '127.0.0.1:8443: read ECONNRESET',
+  failures,
+  failingSince,
+  history: h,
+});
 
-describe('failed scrapes count only when they persist (failureGrace, like a Prometheus alert\'s for:)', () => {
+describe("failed scrapes count only when they persist (failureGrace, like a Prometheus alert's for:)", () => {
   describe('withFailureGrace', () => {
     it('passes answers and pending views through untouched', () => {
       const ok: ScrapeView = { state: 'ok', history: history(2, T0) };
@@ -60,14 +67,20 @@ describe('failed scrapes count only when they persist (failureGrace, like a Prom
     it('takes a failing view without counts (one-shot check, hand-built) as it says, and gives no deadline in the past', () => {
       const bare: ScrapeView = { state: 'failing', reason: 'MetricsUnauthorized', error: '403', history: history(2, T0) };
       expect(withFailureGrace(bare, 30_000, T0)).to.deep.equal({ view: bare });
-      expect(withFailureGrace(failing(1, T0 - 60_000, history(1, T0)), 30_000, T0).deadline, 'waits for the next attempt').to.equal(undefined);
+      expect(withFailureGrace(failing(1, T0 - 60_000, history(1, T0)), 30_000, T0).deadline, 'waits for the next attempt').to.equal(
+        undefined,
+      );
     });
   });
 
   describe('the Kaiwo operator condition over a sequence of scrapes (runChecks + buildStatus)', () => {
     const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {
       operator: { metrics: { enabled: true, url: 'https://kaiwo/metrics', interval: '1s', timeout: '900ms' } },
-      kueue: { enabled: false }, gpuNodes: { enabled: false }, workloads: { enabled: false }, capacity: { enabled: false }, logs: { enabled: false },
+      kueue: { enabled: false },
+      gpuNodes: { enabled: false },
+      workloads: { enabled: false },
+      capacity: { enabled: false },
+      logs: { enabled: false },
     });
     const checks = checksFor(spec as unknown as Record<string, unknown>);
     /** The operator's objects, healthy, with its Lease renewed just before `now`. */
@@ -92,7 +105,9 @@ describe('failed scrapes count only when they persist (failureGrace, like a Prom
       const c = status.conditions?.find((x) => x.type === 'KaiwoOperatorHealthy');
       return { outcome, condition: c, events: notableTransitions(before, status).map((t) => t.condition.type) };
     };
-    beforeEach(() => { status = undefined; });
+    beforeEach(() => {
+      status = undefined;
+    });
 
     it('a single ECONNRESET between good scrapes changes neither the condition nor its message, and emits nothing', () => {
       const good = (t: number): ScrapeView => ({ state: 'ok', history: history(Math.min(10, t + 2), T0 + t * 1000) });
@@ -143,20 +158,35 @@ describe('failed scrapes count only when they persist (failureGrace, like a Prom
         if (code === 200) res.end('up 1\n');
         else res.writeHead(code).end();
       });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+      await new Promise<void>((r) =>
+        server.listen(0, '127.0.0.1', () => {
+          r();
+        }),
+      );
       const a = server.address();
       base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
     });
-    after(() => { server.closeAllConnections(); server.close(); });
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
 
     it('records failures and the time of the first, keeps the history, and resets both on an answer', async () => {
       answers = [200, 500, 500, 500, 200];
       const spec: ScrapeSpec = {
-        url: `${base}/m`, intervalMs: 20, timeoutMs: 1000, maxBytes: 10_000, tls: { insecureSkipVerify: false },
-        bearerToken: { source: 'None' }, keep: [], historySize: 4,
+        url: `${base}/m`,
+        intervalMs: 20,
+        timeoutMs: 1000,
+        maxBytes: 10_000,
+        tls: { insecureSkipVerify: false },
+        bearerToken: { source: 'None' },
+        keep: [],
+        historySize: 4,
       };
       const views: ScrapeView[] = [];
-      const m = new ScrapeManager(new KubeConfig(), memoryLogger(), () => { views.push(m.view(spec)); });
+      const m = new ScrapeManager(new KubeConfig(), memoryLogger(), () => {
+        views.push(m.view(spec));
+      });
       try {
         m.use('a', [spec]);
         await waitFor('five scrapes', () => views.length >= 5, 5000, 5);

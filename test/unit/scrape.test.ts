@@ -13,28 +13,55 @@ describe('metrics scraper against hostile endpoints', () => {
     server = createServer((req, res) => {
       if (req.url) requests.push(req.url);
       switch (req.url) {
-        case '/redirect': res.writeHead(302, { Location: '/ok' }).end(); break;
-        case '/mixed': res.end('other 1\nwanted{a="b"} 2\nother{x="y"} 3\n'); break;
-        case '/ok': res.end('controller_runtime_reconcile_errors_total{controller="a"} 2\n'); break;
-        case '/auth': if (req.headers.authorization === 'Bearer s3cret') res.end('m 1\n'); else res.writeHead(401).end(); break;
-        case '/401': res.writeHead(401).end(); break;
-        case '/500': res.writeHead(500).end('boom'); break;
-        case '/slow': res.writeHead(200); res.write('m 1\n'); break; // never ends
+        case '/redirect':
+          res.writeHead(302, { Location: '/ok' }).end();
+          break;
+        case '/mixed':
+          res.end('other 1\nwanted{a="b"} 2\nother{x="y"} 3\n');
+          break;
+        case '/ok':
+          res.end('controller_runtime_reconcile_errors_total{controller="a"} 2\n');
+          break;
+        case '/auth':
+          if (req.headers.authorization === 'Bearer s3cret') res.end('m 1\n');
+          else res.writeHead(401).end();
+          break;
+        case '/401':
+          res.writeHead(401).end();
+          break;
+        case '/500':
+          res.writeHead(500).end('boom');
+          break;
+        case '/slow':
+          res.writeHead(200);
+          res.write('m 1\n');
+          break; // never ends
         case '/huge': {
           res.writeHead(200);
           const chunk = 'm{a="b"} 1\n'.repeat(10_000);
-          const send = () => { if (res.write(chunk)) setImmediate(send); else res.once('drain', send); };
+          const send = () => {
+            if (res.write(chunk)) setImmediate(send);
+            else res.once('drain', send);
+          };
           send();
           break;
         }
-        default: res.end('<html>not metrics</html>\n{{{');
+        default:
+          res.end('<html>not metrics</html>\n{{{');
       }
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    await new Promise<void>((r) =>
+      server.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = server.address();
     base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
   });
-  after(() => { server.closeAllConnections(); server.close(); });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   const reasonOf = async (path: string, extra: object = {}) => {
     try {
@@ -93,10 +120,18 @@ describe('metrics scraper against hostile endpoints', () => {
 
   it('reports a closed port as unreachable', async () => {
     const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => { r(); }));
+    await new Promise<void>((r) =>
+      closed.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = closed.address();
     const port = typeof a === 'object' && a ? a.port : 0;
-    await new Promise<void>((r) => closed.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      closed.close(() => {
+        r();
+      }),
+    );
     try {
       await scrape({ url: `http://127.0.0.1:${port}/metrics`, timeoutMs: 500, maxBytes: 1000 });
       expect.fail('should not scrape');
@@ -123,7 +158,10 @@ describe('transport failures as scrape reasons (one mapping for /metrics and Pro
   ];
   for (const [what, err, metrics, prometheus] of cases) {
     it(`${what}: ${metrics} for a scrape, ${prometheus} for a query; the message names the host once`, () => {
-      for (const [source, want] of [['metrics', metrics], ['prometheus', prometheus]] as const) {
+      for (const [source, want] of [
+        ['metrics', metrics],
+        ['prometheus', prometheus],
+      ] as const) {
         const e = scrapeFailure(err, host, source);
         expect(e.reason, source).to.equal(want);
         expect(e.message.split(host)).to.have.length(2);

@@ -2,12 +2,25 @@ import { expect } from 'chai';
 import { matchesSelector, selectorErrors, selectorString } from '../../src/runtime/selector.js';
 
 describe('label selectors', () => {
-  const sel = { matchLabels: { app: 'kaiwo' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }, { key: 'gone', operator: 'DoesNotExist' }] };
+  const sel = {
+    matchLabels: { app: 'kaiwo' },
+    matchExpressions: [
+      { key: 'tier', operator: 'In', values: ['b', 'a'] },
+      { key: 'gone', operator: 'DoesNotExist' },
+    ],
+  };
 
   it('renders the API server query form', () => {
     expect(selectorString(sel)).to.equal('app=kaiwo,tier in (a,b),!gone');
     expect(selectorString({})).to.equal('');
-    expect(selectorString({ matchExpressions: [{ key: 'x', operator: 'Exists' }, { key: 'y', operator: 'NotIn', values: ['1'] }] })).to.equal('x,y notin (1)');
+    expect(
+      selectorString({
+        matchExpressions: [
+          { key: 'x', operator: 'Exists' },
+          { key: 'y', operator: 'NotIn', values: ['1'] },
+        ],
+      }),
+    ).to.equal('x,y notin (1)');
   });
 
   it('matches labels like the API server', () => {

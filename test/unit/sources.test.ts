@@ -16,15 +16,28 @@ describe('ScrapeManager reference counting (loopback endpoints)', () => {
       hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
       res.end('up 1\n');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    await new Promise<void>((r) =>
+      server.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = server.address();
     base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
   });
-  after(() => { server.closeAllConnections(); server.close(); });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   const spec = (path: string): ScrapeSpec => ({
-    url: `${base}${path}`, intervalMs: 20, timeoutMs: 1000, maxBytes: 10_000, tls: { insecureSkipVerify: false },
-    bearerToken: { source: 'None' }, keep: [], historySize: 2,
+    url: `${base}${path}`,
+    intervalMs: 20,
+    timeoutMs: 1000,
+    maxBytes: 10_000,
+    tls: { insecureSkipVerify: false },
+    bearerToken: { source: 'None' },
+    keep: [],
+    historySize: 2,
   });
   const count = (path: string) => hits.get(path) ?? 0;
 
@@ -37,7 +50,10 @@ describe('ScrapeManager reference counting (loopback endpoints)', () => {
       m.use('control', [spec('/control')]);
       // One loop: every scrape of the shared endpoint re-evaluates both monitors together.
       await waitFor('3 scrapes of the shared endpoint', () => notified.filter((n) => n === 'a+b').length >= 3, 5000, 5);
-      expect(notified.filter((n) => n !== 'control' && n !== 'a+b'), 'notifications of a second loop').to.deep.equal([]);
+      expect(
+        notified.filter((n) => n !== 'control' && n !== 'a+b'),
+        'notifications of a second loop',
+      ).to.deep.equal([]);
       expect(m.view(spec('/shared'))).to.include({ state: 'ok' });
 
       m.release('a');
@@ -49,7 +65,10 @@ describe('ScrapeManager reference counting (loopback endpoints)', () => {
       const stoppedAt = { hits: count('/shared'), notified: notified.length };
       // Measured: the control endpoint, on the same interval, is scraped 5 more times meanwhile.
       await waitFor('5 more control scrapes', () => notified.slice(stoppedAt.notified).filter((n) => n === 'control').length >= 5, 5000, 5);
-      expect(notified.slice(stoppedAt.notified).filter((n) => n !== 'control'), 'notifications after the last release').to.deep.equal([]);
+      expect(
+        notified.slice(stoppedAt.notified).filter((n) => n !== 'control'),
+        'notifications after the last release',
+      ).to.deep.equal([]);
       expect(count('/shared') - stoppedAt.hits, 'requests after the last release (one may have been in flight)').to.be.at.most(1);
       expect(m.view(spec('/shared'))).to.deep.equal({ state: 'pending', history: [] });
     } finally {

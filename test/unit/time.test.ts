@@ -11,10 +11,12 @@ describe('Kubernetes time formats', () => {
   });
 
   it('round-trips any time to the second (isoSeconds) and to the millisecond (microTime) (property)', () => {
-    fc.assert(fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
-      expect(parseTime(isoSeconds(d))).to.equal(Math.floor(d.getTime() / 1000) * 1000);
-      expect(parseTime(microTime(d))).to.equal(d.getTime());
-    }));
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
+        expect(parseTime(isoSeconds(d))).to.equal(Math.floor(d.getTime() / 1000) * 1000);
+        expect(parseTime(microTime(d))).to.equal(d.getTime());
+      }),
+    );
   });
 
   it('parses to undefined when absent or unparsable', () => {

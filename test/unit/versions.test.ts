@@ -6,8 +6,19 @@ import { parseVersions, versions } from '../../src/localcluster/versions.js';
 
 describe('versions.env', () => {
   it('parses KEY=vX.Y.Z lines and ignores comments', () => {
-    const v = parseVersions('# c\nK8S_VERSION=v1.36.3\nETCD_VERSION=v3.6.8\n\nKUEUE_VERSION=v0.19.2\nKUEUE_LEGACY_VERSION=v0.12.3\nKAIWO_VERSION=v0.1.9\nPROMETHEUS_VERSION=v0.316.0\nHELM_VERSION=v3.22.0\nPROMETHEUS_OPERATOR_VERSION=v0.85.0\n');
-    expect(v).to.deep.equal({ K8S_VERSION: 'v1.36.3', ETCD_VERSION: 'v3.6.8', KUEUE_VERSION: 'v0.19.2', KUEUE_LEGACY_VERSION: 'v0.12.3', KAIWO_VERSION: 'v0.1.9', PROMETHEUS_VERSION: 'v0.316.0', HELM_VERSION: 'v3.22.0', PROMETHEUS_OPERATOR_VERSION: 'v0.85.0' });
+    const v = parseVersions(
+      '# c\nK8S_VERSION=v1.36.3\nETCD_VERSION=v3.6.8\n\nKUEUE_VERSION=v0.19.2\nKUEUE_LEGACY_VERSION=v0.12.3\nKAIWO_VERSION=v0.1.9\nPROMETHEUS_VERSION=v0.316.0\nHELM_VERSION=v3.22.0\nPROMETHEUS_OPERATOR_VERSION=v0.85.0\n',
+    );
+    expect(v).to.deep.equal({
+      K8S_VERSION: 'v1.36.3',
+      ETCD_VERSION: 'v3.6.8',
+      KUEUE_VERSION: 'v0.19.2',
+      KUEUE_LEGACY_VERSION: 'v0.12.3',
+      KAIWO_VERSION: 'v0.1.9',
+      PROMETHEUS_VERSION: 'v0.316.0',
+      HELM_VERSION: 'v3.22.0',
+      PROMETHEUS_OPERATOR_VERSION: 'v0.85.0',
+    });
   });
 
   it('rejects a missing key and an unparseable line', () => {
@@ -19,7 +30,8 @@ describe('versions.env', () => {
     const apiserver = readFileSync(join(repoRoot, 'hack', 'controlplane', 'apiserver', 'go.mod'), 'utf8');
     const etcd = readFileSync(join(repoRoot, 'hack', 'controlplane', 'etcd', 'go.mod'), 'utf8');
     const v = versions();
-    const pinned = (mod: string, module: string) => new RegExp(`^\\s*(require )?${module.replace(/\./g, '\\.')} (\\S+)`, 'm').exec(mod)?.[2];
+    const pinned = (mod: string, module: string) =>
+      new RegExp(`^\\s*(require )?${module.replace(/\./g, '\\.')} (\\S+)`, 'm').exec(mod)?.[2];
     expect(pinned(apiserver, 'k8s.io/kubernetes')).to.equal(v.K8S_VERSION);
     const staging = `v0.${v.K8S_VERSION.split('.')[1] ?? ''}.${v.K8S_VERSION.split('.')[2] ?? ''}`;
     expect(apiserver).to.include(`k8s.io/api => k8s.io/api ${staging}`);

@@ -7,11 +7,22 @@ function gatedHandler() {
   const open: { key: string; release: () => void }[] = [];
   const calls: string[] = [];
   let maxRunning = 0;
-  const handler = (key: string) => new Promise<object>((resolve) => {
-    calls.push(key);
-    open.push({ key, release: () => { resolve({}); } });
-    maxRunning = Math.max(maxRunning, open.length);
-  }).finally(() => { open.splice(open.findIndex((o) => o.key === key), 1); });
+  const handler = (key: string) =>
+    new Promise<object>((resolve) => {
+      calls.push(key);
+      open.push({
+        key,
+        release: () => {
+          resolve({});
+        },
+      });
+      maxRunning = Math.max(maxRunning, open.length);
+    }).finally(() => {
+      open.splice(
+        open.findIndex((o) => o.key === key),
+        1,
+      );
+    });
   return { handler, calls, open, maxRunning: () => maxRunning };
 }
 
@@ -24,7 +35,10 @@ describe('work queue', () => {
 
   it('deduplicates keys that are queued but not yet processed', async () => {
     const seen: string[] = [];
-    q = new WorkQueue((k) => { seen.push(k); return Promise.resolve({}); });
+    q = new WorkQueue((k) => {
+      seen.push(k);
+      return Promise.resolve({});
+    });
     for (const k of ['a', 'a', 'b', 'a']) q.add(k);
     expect(q.depth).to.equal(2);
     q.start();
@@ -73,10 +87,13 @@ describe('work queue', () => {
   it('retries failures after base × 2^n and forgets the failures on success', async () => {
     const clock = new ManualClock();
     const at: number[] = [];
-    q = new WorkQueue(() => {
-      at.push(clock.now());
-      return at.length < 4 ? Promise.reject(new Error('boom')) : Promise.resolve({});
-    }, { baseDelayMs: 10, maxDelayMs: 1000, clock });
+    q = new WorkQueue(
+      () => {
+        at.push(clock.now());
+        return at.length < 4 ? Promise.reject(new Error('boom')) : Promise.resolve({});
+      },
+      { baseDelayMs: 10, maxDelayMs: 1000, clock },
+    );
     q.start();
     q.add('k');
     await settle();
@@ -96,10 +113,13 @@ describe('work queue', () => {
   it('requeueAfter re-runs the key later; the earliest pending delay wins', async () => {
     const clock = new ManualClock();
     const at: [string, number][] = [];
-    q = new WorkQueue((k) => {
-      at.push([k, clock.now()]);
-      return Promise.resolve(at.length === 1 ? { requeueAfterMs: 40 } : {});
-    }, { clock });
+    q = new WorkQueue(
+      (k) => {
+        at.push([k, clock.now()]);
+        return Promise.resolve(at.length === 1 ? { requeueAfterMs: 40 } : {});
+      },
+      { clock },
+    );
     q.start();
     q.add('k');
     await settle();
@@ -108,7 +128,10 @@ describe('work queue', () => {
     await clock.advance(39);
     expect(at).to.deep.equal([['k', 0]]);
     await clock.advance(1);
-    expect(at).to.deep.equal([['k', 0], ['k', 40]]);
+    expect(at).to.deep.equal([
+      ['k', 0],
+      ['k', 40],
+    ]);
     q.addAfter('x', 1000);
     q.addAfter('x', 10); // earlier: replaces the 1000 ms timer
     expect(clock.pendingDelays).to.deep.equal([10]);
@@ -121,7 +144,13 @@ describe('work queue', () => {
   it('drops pending timers and takes no new keys after shutdown', async () => {
     const clock = new ManualClock();
     const seen: string[] = [];
-    q = new WorkQueue((k) => { seen.push(k); return Promise.resolve({}); }, { clock });
+    q = new WorkQueue(
+      (k) => {
+        seen.push(k);
+        return Promise.resolve({});
+      },
+      { clock },
+    );
     q.start();
     q.addAfter('later', 100);
     await q.shutdown();

@@ -14,8 +14,16 @@ const KINDS: Record<string, { prefix: string; plural: string; namespaced: boolea
   RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
   ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
   ClusterRoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterrolebindings', namespaced: false },
-  MutatingWebhookConfiguration: { prefix: '/apis/admissionregistration.k8s.io/v1', plural: 'mutatingwebhookconfigurations', namespaced: false },
-  ValidatingWebhookConfiguration: { prefix: '/apis/admissionregistration.k8s.io/v1', plural: 'validatingwebhookconfigurations', namespaced: false },
+  MutatingWebhookConfiguration: {
+    prefix: '/apis/admissionregistration.k8s.io/v1',
+    plural: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  ValidatingWebhookConfiguration: {
+    prefix: '/apis/admissionregistration.k8s.io/v1',
+    plural: 'validatingwebhookconfigurations',
+    namespaced: false,
+  },
 };
 
 export function objectPath(m: Pick<Manifest, 'kind' | 'metadata'>): string {
@@ -30,7 +38,10 @@ export async function apply(kc: KubeConfig, manifests: Manifest[], fieldManager 
   const ordered = [...manifests.filter((m) => m.kind === 'Namespace'), ...manifests.filter((m) => m.kind !== 'Namespace')];
   for (const m of ordered) {
     await rawJson(kc, {
-      method: 'PATCH', path: `${objectPath(m)}?fieldManager=${fieldManager}&force=true`, body: m, contentType: PatchStrategy.ServerSideApply,
+      method: 'PATCH',
+      path: `${objectPath(m)}?fieldManager=${fieldManager}&force=true`,
+      body: m,
+      contentType: PatchStrategy.ServerSideApply,
     });
   }
 }
@@ -38,7 +49,8 @@ export async function apply(kc: KubeConfig, manifests: Manifest[], fieldManager 
 /** A ServiceAccount token (TokenRequest, 24 h) and a kubeconfig using it: how a pod's process authenticates. */
 export async function serviceAccountToken(kc: KubeConfig, namespace: string, name: string): Promise<string> {
   const tr = await rawJson<{ status: { token: string } }>(kc, {
-    method: 'POST', path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    method: 'POST',
+    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } },
   });
   return tr.status.token;

@@ -25,7 +25,8 @@ export interface BackingOptions {
   log?: (m: string) => void;
 }
 
-const ready = (p: Pod) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+const ready = (p: Pod) =>
+  p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 /**
  * Plays kubelet for a Deployment whose pods kwok runs: while a pod is Ready, one real process runs for it (Kueue,
@@ -40,22 +41,33 @@ export class PodBackedProcesses {
   private busy: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly kc: KubeConfig, private readonly opts: BackingOptions) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly opts: BackingOptions,
+  ) {}
 
   start(): void {
     const tick = () => {
-      this.busy = this.busy.then(() => this.sync()).catch((err: unknown) => {
-        this.opts.log?.(`${this.opts.namespace}: sync failed: ${(err as Error).message}`);
-      }).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, 250);
-      });
+      this.busy = this.busy
+        .then(() => this.sync())
+        .catch((err: unknown) => {
+          this.opts.log?.(`${this.opts.namespace}: sync failed: ${(err as Error).message}`);
+        })
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, 250);
+        });
     };
     tick();
   }
 
   private async sync(): Promise<void> {
     const sel = encodeURIComponent(this.opts.labelSelector);
-    const pods = (await rawJson<{ items: Pod[] }>(this.kc, { method: 'GET', path: `/api/v1/namespaces/${this.opts.namespace}/pods?labelSelector=${sel}` })).items;
+    const pods = (
+      await rawJson<{ items: Pod[] }>(this.kc, {
+        method: 'GET',
+        path: `/api/v1/namespaces/${this.opts.namespace}/pods?labelSelector=${sel}`,
+      })
+    ).items;
     const byName = new Map(pods.map((p) => [p.metadata.name, p]));
     for (const [name, b] of this.backends) {
       const p = byName.get(name);
@@ -96,7 +108,8 @@ export class PodBackedProcesses {
     for (;;) {
       const live = [...this.backends.values()].filter((b) => b.process.running && !except.includes(b.pod));
       if (live.length >= n) return live;
-      if (Date.now() > deadline) throw new Error(`${this.opts.namespace}: ${live.length} of ${n} backing processes after ${timeoutMs / 1000}s`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.opts.namespace}: ${live.length} of ${n} backing processes after ${timeoutMs / 1000}s`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -121,7 +134,11 @@ export class LoopbackService {
   private readonly sockets = new Set<Socket>();
   port = 0;
 
-  constructor(readonly name: string, private readonly backing: PodBackedProcesses, private readonly portName: string) {}
+  constructor(
+    readonly name: string,
+    private readonly backing: PodBackedProcesses,
+    private readonly portName: string,
+  ) {}
 
   async start(port = 0): Promise<number> {
     const server = createServer((client) => {

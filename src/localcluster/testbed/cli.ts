@@ -12,7 +12,13 @@ import { TestBed } from './testbed.js';
 import { pinned } from '../versions.js';
 import { alive, readLiveState } from '../pidfile.js';
 
-interface State { pid: number; kubeconfig: string; kueue: string; kaiwo?: string; startupMs: number }
+interface State {
+  pid: number;
+  kubeconfig: string;
+  kueue: string;
+  kaiwo?: string;
+  startupMs: number;
+}
 
 const dir = process.env.KAIWO_MONITOR_TESTBED_DIR ?? join(cacheRoot(), 'testbed-cluster');
 const stateFile = join(dir, 'state.json');
@@ -33,15 +39,23 @@ async function up(kueue: string | undefined): Promise<number> {
   mkdirSync(dir, { recursive: true });
   rmSync(stateFile, { force: true });
   const fd = openSync(serveLog, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'localcluster', 'testbed', 'cli.ts'), 'serve', ...(kueue ? [kueue] : [])], {
-    detached: true, stdio: ['ignore', fd, fd], cwd: repoRoot,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src', 'localcluster', 'testbed', 'cli.ts'), 'serve', ...(kueue ? [kueue] : [])],
+    {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      cwd: repoRoot,
+    },
+  );
   child.unref();
   const deadline = Date.now() + 60 * 60_000; // includes first builds of every part
   while (Date.now() < deadline) {
     const s = readState();
     if (s) {
-      err(`test bed started in ${(s.startupMs / 1000).toFixed(0)}s (pid ${s.pid}, Kueue ${s.kueue}, Kaiwo ${s.kaiwo ?? '?'}); stop it with: make cluster-down`);
+      err(
+        `test bed started in ${(s.startupMs / 1000).toFixed(0)}s (pid ${s.pid}, Kueue ${s.kueue}, Kaiwo ${s.kaiwo ?? '?'}); stop it with: make cluster-down`,
+      );
       err(`use it with: export KUBECONFIG=${s.kubeconfig}`);
       out(s.kubeconfig);
       return 0;
@@ -59,7 +73,13 @@ async function up(kueue: string | undefined): Promise<number> {
 async function serve(kueue: string | undefined): Promise<void> {
   // KAIWO=next runs the newest Kaiwo release candidate (KAIWO_NEXT_VERSION), KAIWO=<version> that release.
   const kaiwo = process.env.KAIWO === 'next' ? pinned('KAIWO_NEXT_VERSION') : process.env.KAIWO;
-  const tb = new TestBed({ ...(kueue ? { kueueVersion: kueue } : {}), ...(kaiwo ? { kaiwoVersion: kaiwo } : {}), log: (m) => { err(m); } });
+  const tb = new TestBed({
+    ...(kueue ? { kueueVersion: kueue } : {}),
+    ...(kaiwo ? { kaiwoVersion: kaiwo } : {}),
+    log: (m) => {
+      err(m);
+    },
+  });
   process.on('exit', () => {
     rmSync(stateFile, { force: true });
   });
@@ -91,15 +111,21 @@ async function down(): Promise<number> {
 
 const [cmd, arg] = [process.argv[2], process.argv[3]];
 switch (cmd) {
-  case 'up': process.exitCode = await up(arg); break;
-  case 'down': process.exitCode = await down(); break;
+  case 'up':
+    process.exitCode = await up(arg);
+    break;
+  case 'down':
+    process.exitCode = await down();
+    break;
   case 'status': {
     const s = readState();
     out(s ? `running: pid ${s.pid}, Kueue ${s.kueue}, Kaiwo ${s.kaiwo ?? '?'}, kubeconfig ${s.kubeconfig}` : 'no test bed is running');
     process.exitCode = s ? 0 : 1;
     break;
   }
-  case 'serve': await serve(arg); break;
+  case 'serve':
+    await serve(arg);
+    break;
   default:
     err('usage: cli.ts up [kueue-version] | down | status');
     process.exitCode = 2;

@@ -11,7 +11,10 @@ export class CriLogMirror {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
 
-  constructor(private readonly source: string, readonly target: string) {}
+  constructor(
+    private readonly source: string,
+    readonly target: string,
+  ) {}
 
   async start(): Promise<void> {
     await writeFile(this.target, '');

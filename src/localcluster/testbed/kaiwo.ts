@@ -28,7 +28,9 @@ export interface KaiwoOptions {
   log?: (m: string) => void;
 }
 
-interface PodSpec { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } }
+interface PodSpec {
+  spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] };
+}
 
 /**
  * The real Kaiwo operator on the test bed. Kaiwo's own install layout from ../shared/upstream/kaiwo/<version>/config,
@@ -52,10 +54,17 @@ export class Kaiwo {
   private token = '';
   private certDir = '';
 
-  constructor(private readonly cp: LocalControlPlane, private readonly kc: KubeConfig, readonly opts: KaiwoOptions) {
+  constructor(
+    private readonly cp: LocalControlPlane,
+    private readonly kc: KubeConfig,
+    readonly opts: KaiwoOptions,
+  ) {
     this.logFile = join(cp.dir, 'kaiwo.log');
     this.backing = new PodBackedProcesses(kc, {
-      namespace: KAIWO_NAMESPACE, labelSelector: KAIWO_PODS, spawn: (pod) => this.spawn(pod), log: opts.log,
+      namespace: KAIWO_NAMESPACE,
+      labelSelector: KAIWO_PODS,
+      spawn: (pod) => this.spawn(pod),
+      log: opts.log,
     });
     this.metricsService = new LoopbackService('kaiwo-controller-manager-metrics-service', this.backing, 'metrics');
   }
@@ -72,19 +81,33 @@ export class Kaiwo {
     const config = join(kaiwoUpstreamDir(this.opts.version), 'config');
     if (!existsSync(config)) throw new Error(`Kaiwo's install layout is missing: ${config} (the test bed reads ../shared/upstream)`);
     // The kinds Kaiwo's controllers watch besides its own (KubeRay, AppWrapper; KServe and HTTPRoute for v0.2).
-    await installCrds(this.kc, (await kaiwoDependencyCrds(this.opts.version)).flatMap((s) => s.crds), 120_000);
-    const manifests = await kustomize(join(this.cp.dir, 'kaiwo-kustomize'), {
-      namespace: KAIWO_NAMESPACE, namePrefix: 'kaiwo-',
-      resources: ['@CONFIG@/rbac', '@CONFIG@/manager', '@CONFIG@/default/metrics_service.yaml'],
-      patches: [
-        { path: '@CONFIG@/default/manager_metrics_patch.yaml', target: { kind: 'Deployment' } },
-        { path: '@CONFIG@/default/cert_metrics_manager_patch.yaml', target: { kind: 'Deployment' } },
-        onSystemNode,
-      ],
-    }, { '@CONFIG@': config });
-    const scheduler = await kustomize(join(this.cp.dir, 'kaiwo-scheduler-kustomize'), {
-      resources: ['@STATIC@/scheduler/kaiwo-scheduler.yaml'], patches: [onSystemNode],
-    }, { '@STATIC@': join(config, 'static') });
+    await installCrds(
+      this.kc,
+      (await kaiwoDependencyCrds(this.opts.version)).flatMap((s) => s.crds),
+      120_000,
+    );
+    const manifests = await kustomize(
+      join(this.cp.dir, 'kaiwo-kustomize'),
+      {
+        namespace: KAIWO_NAMESPACE,
+        namePrefix: 'kaiwo-',
+        resources: ['@CONFIG@/rbac', '@CONFIG@/manager', '@CONFIG@/default/metrics_service.yaml'],
+        patches: [
+          { path: '@CONFIG@/default/manager_metrics_patch.yaml', target: { kind: 'Deployment' } },
+          { path: '@CONFIG@/default/cert_metrics_manager_patch.yaml', target: { kind: 'Deployment' } },
+          onSystemNode,
+        ],
+      },
+      { '@CONFIG@': config },
+    );
+    const scheduler = await kustomize(
+      join(this.cp.dir, 'kaiwo-scheduler-kustomize'),
+      {
+        resources: ['@STATIC@/scheduler/kaiwo-scheduler.yaml'],
+        patches: [onSystemNode],
+      },
+      { '@STATIC@': join(config, 'static') },
+    );
 
     // What cert-manager's Certificate metrics-certs would put in Secret metrics-server-cert.
     const pki = join(this.cp.dir, 'pki');
@@ -96,7 +119,10 @@ export class Kaiwo {
     await writeFile(join(this.certDir, 'tls.key'), serving.key, { mode: 0o600 });
     await writeFile(join(this.certDir, 'ca.crt'), ca);
     const secret = {
-      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'metrics-server-cert', namespace: KAIWO_NAMESPACE },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: 'metrics-server-cert', namespace: KAIWO_NAMESPACE },
       data: { 'tls.crt': b64(serving.cert), 'tls.key': b64(serving.key), 'ca.crt': b64(ca) },
     } as Manifest;
     await apply(this.kc, [...manifests, ...scheduler.filter((m) => m.kind !== 'Namespace'), secret]);
@@ -118,15 +144,40 @@ export class Kaiwo {
     await mkdir(dir, { recursive: true });
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, this.cp.tokenKubeconfigYaml(this.token, 'kaiwo-controller-manager'), { mode: 0o600 });
-    const env = { ...await this.podEnv(pod), KUBECONFIG: kubeconfig, DISABLE_WEBHOOKS: 'true', POD_NAME: pod, POD_NAMESPACE: KAIWO_NAMESPACE };
+    const env = {
+      ...(await this.podEnv(pod)),
+      KUBECONFIG: kubeconfig,
+      DISABLE_WEBHOOKS: 'true',
+      POD_NAME: pod,
+      POD_NAMESPACE: KAIWO_NAMESPACE,
+    };
     // The pod's view of the machine: its hostname and the in-cluster namespace file, private to this process.
-    const inPod = `mkdir -p ${SA_DIR} && mount -t tmpfs -o size=64k tmpfs ${SA_DIR} && printf %s "$POD_NAMESPACE" > ${SA_DIR}/namespace `
-      + '&& hostname "$POD_NAME" && exec "$@"';
-    const process = new ManagedProcess(`kaiwo ${pod}`, 'unshare', [
-      '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', inPod, 'kaiwo-pod',
-      join(this.opts.bin, 'operator'), '--leader-elect', `--health-probe-bind-address=127.0.0.1:${ports.health}`,
-      `--metrics-bind-address=127.0.0.1:${ports.metrics}`, `--metrics-cert-path=${this.certDir}`, '--zap-log-level=info',
-    ], this.logFile, env);
+    const inPod =
+      `mkdir -p ${SA_DIR} && mount -t tmpfs -o size=64k tmpfs ${SA_DIR} && printf %s "$POD_NAMESPACE" > ${SA_DIR}/namespace ` +
+      '&& hostname "$POD_NAME" && exec "$@"';
+    const process = new ManagedProcess(
+      `kaiwo ${pod}`,
+      'unshare',
+      [
+        '--mount',
+        '--uts',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        inPod,
+        'kaiwo-pod',
+        join(this.opts.bin, 'operator'),
+        '--leader-elect',
+        `--health-probe-bind-address=127.0.0.1:${ports.health}`,
+        `--metrics-bind-address=127.0.0.1:${ports.metrics}`,
+        `--metrics-cert-path=${this.certDir}`,
+        '--zap-log-level=info',
+      ],
+      this.logFile,
+      env,
+    );
     return { process, ports };
   }
 
@@ -135,12 +186,14 @@ export class Kaiwo {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lease = await rawJson<{ spec?: { holderIdentity?: string; renewTime?: string } }>(this.kc, {
-        method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${KAIWO_NAMESPACE}/leases/${KAIWO_LEASE}`,
+        method: 'GET',
+        path: `/apis/coordination.k8s.io/v1/namespaces/${KAIWO_NAMESPACE}/leases/${KAIWO_LEASE}`,
       }).catch(() => undefined);
       const holder = lease?.spec?.holderIdentity?.split('_')[0] ?? '';
       const renewed = lease?.spec?.renewTime ? Date.parse(lease.spec.renewTime) : 0;
       if (this.backing.backends.has(holder) && Date.now() - renewed < 5000) return holder;
-      if (Date.now() > deadline) throw new Error(`the Kaiwo operator took no leader Lease within ${timeoutMs / 1000}s; see ${this.logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`the Kaiwo operator took no leader Lease within ${timeoutMs / 1000}s; see ${this.logFile}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }

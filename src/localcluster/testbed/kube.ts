@@ -12,7 +12,9 @@ export async function componentKubeconfig(cp: LocalControlPlane, name: string, u
   const pkiDir = join(cp.dir, 'pki');
   const c = await issueClient(pkiDir, name, user, groups);
   const path = join(cp.dir, `${name}.kubeconfig`);
-  await writeFile(path, cp.kubeconfigYaml({ name, user: { 'client-certificate-data': b64(c.cert), 'client-key-data': b64(c.key) } }), { mode: 0o600 });
+  await writeFile(path, cp.kubeconfigYaml({ name, user: { 'client-certificate-data': b64(c.cert), 'client-key-data': b64(c.key) } }), {
+    mode: 0o600,
+  });
   return path;
 }
 
@@ -25,24 +27,29 @@ export async function componentKubeconfig(cp: LocalControlPlane, name: string, u
 export async function controllerManager(cp: LocalControlPlane, bin: string): Promise<ManagedProcess> {
   const kubeconfig = await componentKubeconfig(cp, 'kube-controller-manager', 'system:kube-controller-manager');
   const pki = join(cp.dir, 'pki');
-  return new ManagedProcess('kube-controller-manager', join(bin, 'kube-controller-manager'), [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    '--leader-elect=false',
-    '--bind-address=127.0.0.1',
-    '--secure-port=0',
-    // Each controller acts as its own ServiceAccount in kube-system (system:controller:*), as kubeadm sets it up.
-    '--use-service-account-credentials=true',
-    `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-    `--root-ca-file=${join(pki, 'ca.crt')}`,
-    '--controllers=*,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller',
-    '--node-monitor-period=1s',
-    `--node-monitor-grace-period=${NODE_MONITOR_GRACE_SECONDS}s`,
-    '--kube-api-qps=200',
-    '--kube-api-burst=400',
-    '--v=1',
-  ], join(cp.dir, 'kube-controller-manager.log'));
+  return new ManagedProcess(
+    'kube-controller-manager',
+    join(bin, 'kube-controller-manager'),
+    [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      // Each controller acts as its own ServiceAccount in kube-system (system:controller:*), as kubeadm sets it up.
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${join(pki, 'ca.crt')}`,
+      '--controllers=*,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller',
+      '--node-monitor-period=1s',
+      `--node-monitor-grace-period=${NODE_MONITOR_GRACE_SECONDS}s`,
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
+      '--v=1',
+    ],
+    join(cp.dir, 'kube-controller-manager.log'),
+  );
 }
 
 /**
@@ -52,19 +59,31 @@ export async function controllerManager(cp: LocalControlPlane, bin: string): Pro
 export async function scheduler(cp: LocalControlPlane, bin: string): Promise<ManagedProcess> {
   const kubeconfig = await componentKubeconfig(cp, 'kube-scheduler', 'system:kube-scheduler');
   const config = join(cp.dir, 'kube-scheduler.yaml');
-  await writeFile(config, JSON.stringify({
-    apiVersion: 'kubescheduler.config.k8s.io/v1',
-    kind: 'KubeSchedulerConfiguration',
-    clientConnection: { kubeconfig, qps: 200, burst: 400 },
-    leaderElection: { leaderElect: false },
-    profiles: [{ schedulerName: 'default-scheduler' }, { schedulerName: 'kaiwo-scheduler' }],
-  }, null, 2));
-  return new ManagedProcess('kube-scheduler', join(bin, 'kube-scheduler'), [
-    `--config=${config}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    '--secure-port=0',
-    '--v=1',
-  ], join(cp.dir, 'kube-scheduler.log'));
+  await writeFile(
+    config,
+    JSON.stringify(
+      {
+        apiVersion: 'kubescheduler.config.k8s.io/v1',
+        kind: 'KubeSchedulerConfiguration',
+        clientConnection: { kubeconfig, qps: 200, burst: 400 },
+        leaderElection: { leaderElect: false },
+        profiles: [{ schedulerName: 'default-scheduler' }, { schedulerName: 'kaiwo-scheduler' }],
+      },
+      null,
+      2,
+    ),
+  );
+  return new ManagedProcess(
+    'kube-scheduler',
+    join(bin, 'kube-scheduler'),
+    [
+      `--config=${config}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--v=1',
+    ],
+    join(cp.dir, 'kube-scheduler.log'),
+  );
 }

@@ -35,9 +35,15 @@ const KUEUE_POD_SELECTOR = 'control-plane=controller-manager';
 const METRICS_CERT_DIR = '/etc/kueue/metrics/certs';
 
 /** Pins a controller Deployment's pods to the test bed's CPU node (the GPU nodes are for workloads and faults). */
-export const onSystemNode = { patch: JSON.stringify([{ op: 'add', path: '/spec/template/spec/nodeSelector', value: { 'node-role.kubernetes.io/system': '' } }]), target: { kind: 'Deployment' } };
+export const onSystemNode = {
+  patch: JSON.stringify([{ op: 'add', path: '/spec/template/spec/nodeSelector', value: { 'node-role.kubernetes.io/system': '' } }]),
+  target: { kind: 'Deployment' },
+};
 
-interface Webhook { name: string; clientConfig: { service?: { path?: string }; url?: string; caBundle?: string } }
+interface Webhook {
+  name: string;
+  clientConfig: { service?: { path?: string }; url?: string; caBundle?: string };
+}
 
 /**
  * Kueue's webhooks for its own API and batch/Job (the integrations this test bed enables), pointed at a loopback
@@ -52,7 +58,11 @@ export function loopbackWebhooks(m: Manifest, baseUrl: string, caPem: string): M
     ...m,
     // matchPolicy Exact: the CRDs carry no conversion webhook here, so a v1beta1 hook must not be handed a v1beta2
     // object with only its apiVersion rewritten (Kueue 0.19's v1beta1 defaulting then writes v1beta1-only values).
-    webhooks: hooks.map((w) => ({ ...w, matchPolicy: 'Exact', clientConfig: { url: `${baseUrl}${w.clientConfig.service?.path ?? '/'}`, caBundle: b64(caPem) } })),
+    webhooks: hooks.map((w) => ({
+      ...w,
+      matchPolicy: 'Exact',
+      clientConfig: { url: `${baseUrl}${w.clientConfig.service?.path ?? '/'}`, caBundle: b64(caPem) },
+    })),
   };
 }
 
@@ -79,8 +89,11 @@ async function ensureMetricsCert(pkiDir: string): Promise<void> {
       await rename(tmp, join(METRICS_CERT_DIR, f));
     }
   } catch (err) {
-    throw new Error(`Kueue reads its metrics certificate from ${METRICS_CERT_DIR} (hard-coded when its internal cert management is off): `
-      + `cannot write it (${(err as Error).message}); run as root or create that directory writable`, { cause: err });
+    throw new Error(
+      `Kueue reads its metrics certificate from ${METRICS_CERT_DIR} (hard-coded when its internal cert management is off): ` +
+        `cannot write it (${(err as Error).message}); run as root or create that directory writable`,
+      { cause: err },
+    );
   }
 }
 
@@ -107,12 +120,19 @@ export class Kueue {
   readonly apiVersion: 'v1beta1' | 'v1beta2';
   readonly logFile: string;
 
-  constructor(private readonly cp: LocalControlPlane, private readonly kc: KubeConfig, private readonly opts: KueueOptions) {
+  constructor(
+    private readonly cp: LocalControlPlane,
+    private readonly kc: KubeConfig,
+    private readonly opts: KueueOptions,
+  ) {
     const minor = Number(/^v0\.(\d+)\./.exec(opts.version)?.[1] ?? '0');
     this.apiVersion = minor >= 16 ? 'v1beta2' : 'v1beta1';
     this.logFile = join(cp.dir, 'kueue.log');
     this.backing = new PodBackedProcesses(kc, {
-      namespace: KUEUE_NAMESPACE, labelSelector: KUEUE_POD_SELECTOR, spawn: (pod) => this.spawn(pod), log: opts.log,
+      namespace: KUEUE_NAMESPACE,
+      labelSelector: KUEUE_POD_SELECTOR,
+      spawn: (pod) => this.spawn(pod),
+      log: opts.log,
     });
     this.webhookService = new LoopbackService('kueue-webhook-service', this.backing, 'webhook');
     this.metricsService = new LoopbackService('kueue-controller-manager-metrics-service', this.backing, 'metrics');
@@ -129,13 +149,24 @@ export class Kueue {
     const root = await goModuleDir('sigs.k8s.io/kueue', this.opts.version);
     const def = parse(await readFile(join(root, 'config', 'default', 'kustomization.yaml'), 'utf8')) as Record<string, unknown>;
     const patches = ['manager_config_patch.yaml', 'manager_webhook_patch.yaml']
-      .filter((f) => existsSync(join(root, 'config', 'default', f))).map((f) => ({ path: `@DEFAULT@/${f}` }));
-    const configurations = existsSync(join(root, 'config', 'default', 'webhook_name_reference.yaml')) ? ['@DEFAULT@/webhook_name_reference.yaml'] : [];
-    const manifests = await kustomize(join(this.cp.dir, 'kueue-kustomize'), {
-      namespace: KUEUE_NAMESPACE, namePrefix: 'kueue-', images: def.images, labels: def.labels,
-      resources: ['@COMPONENTS@/rbac', '@COMPONENTS@/manager', '@COMPONENTS@/webhook', '@DEFAULT@/metrics_service.yaml'],
-      patches: [...patches, onSystemNode], configurations,
-    }, { '@COMPONENTS@': join(root, 'config', 'components'), '@DEFAULT@': join(root, 'config', 'default') });
+      .filter((f) => existsSync(join(root, 'config', 'default', f)))
+      .map((f) => ({ path: `@DEFAULT@/${f}` }));
+    const configurations = existsSync(join(root, 'config', 'default', 'webhook_name_reference.yaml'))
+      ? ['@DEFAULT@/webhook_name_reference.yaml']
+      : [];
+    const manifests = await kustomize(
+      join(this.cp.dir, 'kueue-kustomize'),
+      {
+        namespace: KUEUE_NAMESPACE,
+        namePrefix: 'kueue-',
+        images: def.images,
+        labels: def.labels,
+        resources: ['@COMPONENTS@/rbac', '@COMPONENTS@/manager', '@COMPONENTS@/webhook', '@DEFAULT@/metrics_service.yaml'],
+        patches: [...patches, onSystemNode],
+        configurations,
+      },
+      { '@COMPONENTS@': join(root, 'config', 'components'), '@DEFAULT@': join(root, 'config', 'default') },
+    );
 
     const pki = join(this.cp.dir, 'pki');
     const serving = await issueServing(pki, 'kueue-webhook', 'kueue-webhook-service.kueue-system.svc');
@@ -152,7 +183,10 @@ export class Kueue {
     const rendered = manifests.map((m) => (m.kind.endsWith('WebhookConfiguration') ? loopbackWebhooks(m, base, ca) : m));
     // What cert-manager would create for the Deployment's volume.
     rendered.push({
-      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kueue-webhook-server-cert', namespace: KUEUE_NAMESPACE }, type: 'kubernetes.io/tls',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'kueue-webhook-server-cert', namespace: KUEUE_NAMESPACE },
+      type: 'kubernetes.io/tls',
       data: { 'tls.crt': b64(serving.cert), 'tls.key': b64(serving.key), 'ca.crt': b64(ca) },
     });
     await apply(this.kc, rendered);
@@ -167,12 +201,23 @@ export class Kueue {
    * needs. Pointed at the loopback webhook Service with the test bed CA, as cert-manager's CA injection would.
    */
   private async conversionWebhook(root: string, baseUrl: string, caPem: string): Promise<void> {
-    const k = parse(await readFile(join(root, 'config', 'components', 'crd', 'kustomization.yaml'), 'utf8')) as { patches?: { path?: string }[] };
+    const k = parse(await readFile(join(root, 'config', 'components', 'crd', 'kustomization.yaml'), 'utf8')) as {
+      patches?: { path?: string }[];
+    };
     const plurals = (k.patches ?? []).map((p) => /webhook_in_([a-z]+)\.yaml$/.exec(p.path ?? '')?.[1]).filter((x): x is string => !!x);
     for (const plural of plurals) {
       await rawJson(this.kc, {
-        method: 'PATCH', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.kueue.x-k8s.io`, contentType: 'application/merge-patch+json',
-        body: { spec: { conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { url: `${baseUrl}/convert`, caBundle: b64(caPem) } } } } },
+        method: 'PATCH',
+        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.kueue.x-k8s.io`,
+        contentType: 'application/merge-patch+json',
+        body: {
+          spec: {
+            conversion: {
+              strategy: 'Webhook',
+              webhook: { conversionReviewVersions: ['v1'], clientConfig: { url: `${baseUrl}/convert`, caBundle: b64(caPem) } },
+            },
+          },
+        },
       });
     }
   }
@@ -184,18 +229,37 @@ export class Kueue {
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, this.cp.tokenKubeconfigYaml(this.token, 'kueue-controller-manager'), { mode: 0o600 });
     const config = join(dir, 'config.yaml');
-    await writeFile(config, JSON.stringify({
-      apiVersion: 'config.kueue.x-k8s.io/v1beta1', kind: 'Configuration', namespace: KUEUE_NAMESPACE,
-      health: { healthProbeBindAddress: `127.0.0.1:${ports.health}` },
-      metrics: { bindAddress: `127.0.0.1:${ports.metrics}`, enableClusterQueueResources: true },
-      webhook: { host: '127.0.0.1', port: ports.webhook, certDir: this.certDir },
-      leaderElection: { leaderElect: true, resourceName: KUEUE_LEASE, resourceNamespace: KUEUE_NAMESPACE, leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' },
-      internalCertManagement: { enable: false },
-      integrations: { frameworks: ['batch/job'] },
-    }, null, 2));
-    const process = new ManagedProcess(`kueue ${pod}`, join(this.opts.bin, 'kueue'), [
-      `--config=${config}`, `--kubeconfig=${kubeconfig}`, '--feature-gates=VisibilityOnDemand=false', '--zap-log-level=info',
-    ], this.logFile);
+    await writeFile(
+      config,
+      JSON.stringify(
+        {
+          apiVersion: 'config.kueue.x-k8s.io/v1beta1',
+          kind: 'Configuration',
+          namespace: KUEUE_NAMESPACE,
+          health: { healthProbeBindAddress: `127.0.0.1:${ports.health}` },
+          metrics: { bindAddress: `127.0.0.1:${ports.metrics}`, enableClusterQueueResources: true },
+          webhook: { host: '127.0.0.1', port: ports.webhook, certDir: this.certDir },
+          leaderElection: {
+            leaderElect: true,
+            resourceName: KUEUE_LEASE,
+            resourceNamespace: KUEUE_NAMESPACE,
+            leaseDuration: '15s',
+            renewDeadline: '10s',
+            retryPeriod: '2s',
+          },
+          internalCertManagement: { enable: false },
+          integrations: { frameworks: ['batch/job'] },
+        },
+        null,
+        2,
+      ),
+    );
+    const process = new ManagedProcess(
+      `kueue ${pod}`,
+      join(this.opts.bin, 'kueue'),
+      [`--config=${config}`, `--kubeconfig=${kubeconfig}`, '--feature-gates=VisibilityOnDemand=false', '--zap-log-level=info'],
+      this.logFile,
+    );
     return { process, ports };
   }
 
@@ -204,13 +268,14 @@ export class Kueue {
     const deadline = Date.now() + timeoutMs;
     const [b] = await this.backing.waitFor(1, timeoutMs);
     for (;;) {
-      if (b?.ports.health && await httpOk(`http://127.0.0.1:${b.ports.health}/readyz`)) break;
+      if (b?.ports.health && (await httpOk(`http://127.0.0.1:${b.ports.health}/readyz`))) break;
       if (Date.now() > deadline) throw new Error(`Kueue not ready within ${timeoutMs / 1000}s; see ${this.logFile}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     for (;;) {
       const lease = await rawJson<{ spec?: { holderIdentity?: string; renewTime?: string } }>(this.kc, {
-        method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${KUEUE_NAMESPACE}/leases/${KUEUE_LEASE}`,
+        method: 'GET',
+        path: `/apis/coordination.k8s.io/v1/namespaces/${KUEUE_NAMESPACE}/leases/${KUEUE_LEASE}`,
       }).catch(() => undefined);
       const renewed = lease?.spec?.renewTime ? Date.parse(lease.spec.renewTime) : 0;
       if (lease?.spec?.holderIdentity && Date.now() - renewed < 5000) return;

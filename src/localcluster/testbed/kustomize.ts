@@ -19,11 +19,19 @@ async function kubectl(): Promise<string> {
  * upstream directories by absolute path; they are rewritten relative to the overlay (kustomize wants that) and
  * read where they are, never copied.
  */
-export async function kustomize(overlayDir: string, kustomization: Record<string, unknown>, absPaths: Record<string, string>): Promise<Manifest[]> {
+export async function kustomize(
+  overlayDir: string,
+  kustomization: Record<string, unknown>,
+  absPaths: Record<string, string>,
+): Promise<Manifest[]> {
   await mkdir(overlayDir, { recursive: true });
   let text = stringify(kustomization);
   for (const [token, abs] of Object.entries(absPaths)) text = text.replaceAll(token, relative(overlayDir, abs));
   await writeFile(join(overlayDir, 'kustomization.yaml'), text);
-  const { stdout } = await run(await kubectl(), ['kustomize', '--load-restrictor=LoadRestrictionsNone', overlayDir], { maxBuffer: 64 * 1024 * 1024 });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as Manifest).filter((m) => typeof m.kind === 'string');
+  const { stdout } = await run(await kubectl(), ['kustomize', '--load-restrictor=LoadRestrictionsNone', overlayDir], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Manifest)
+    .filter((m) => typeof m.kind === 'string');
 }

@@ -35,7 +35,9 @@ export async function kwokController(cp: LocalControlPlane, bin: string, opts: K
   const moduleDir = await goModuleDir('sigs.k8s.io/kwok', pinned('KWOK_VERSION'));
   const stages = await kwokStages(moduleDir, opts.crashLoopEveryMs ?? 3000);
   const clusterLogs = Object.entries(opts.logs ?? {}).map(([namespace, file]) => ({
-    apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: `logs-${namespace}` },
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'ClusterLogs',
+    metadata: { name: `logs-${namespace}` },
     spec: { selector: { matchNamespaces: [namespace] }, logs: [{ logsFile: file, follow: true }] },
   }));
   const dir = join(cp.dir, 'kwok');
@@ -44,16 +46,21 @@ export async function kwokController(cp: LocalControlPlane, bin: string, opts: K
   await writeFile(config, [...stages, ...clusterLogs].map((d) => stringify(d)).join('---\n'));
   const serving = await issueServing(join(cp.dir, 'pki'), 'kwok-serving', 'kwok');
   const port = await freePort();
-  return new ManagedProcess('kwok', join(bin, 'kwok'), [
-    `--kubeconfig=${kubeconfig}`,
-    `--config=${config}`,
-    `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-    `--cidr=${POD_CIDR}`,
-    '--node-ip=127.0.0.1',
-    `--node-port=${port}`,
-    `--server-address=127.0.0.1:${port}`,
-    `--tls-cert-file=${serving.certFile}`,
-    `--tls-private-key-file=${serving.keyFile}`,
-    `--node-lease-duration-seconds=${NODE_LEASE_SECONDS}`,
-  ], join(cp.dir, 'kwok.log'));
+  return new ManagedProcess(
+    'kwok',
+    join(bin, 'kwok'),
+    [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${config}`,
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      `--cidr=${POD_CIDR}`,
+      '--node-ip=127.0.0.1',
+      `--node-port=${port}`,
+      `--server-address=127.0.0.1:${port}`,
+      `--tls-cert-file=${serving.certFile}`,
+      `--tls-private-key-file=${serving.keyFile}`,
+      `--node-lease-duration-seconds=${NODE_LEASE_SECONDS}`,
+    ],
+    join(cp.dir, 'kwok.log'),
+  );
 }

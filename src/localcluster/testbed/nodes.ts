@@ -20,7 +20,10 @@ export interface FakeNode {
  */
 function amdNode(name: string, gpus: number): FakeNode {
   return {
-    name, gpuResource: 'amd.com/gpu', gpus, labels: {
+    name,
+    gpuResource: 'amd.com/gpu',
+    gpus,
+    labels: {
       'feature.node.kubernetes.io/amd-gpu': 'true',
       'amd.com/gpu.product-name': 'AMD_Instinct_MI300X_OAM',
       'amd.com/gpu.family': 'AI',
@@ -33,7 +36,10 @@ function amdNode(name: string, gpus: number): FakeNode {
 
 function nvidiaNode(name: string, gpus: number): FakeNode {
   return {
-    name, gpuResource: 'nvidia.com/gpu', gpus, labels: {
+    name,
+    gpuResource: 'nvidia.com/gpu',
+    gpus,
+    labels: {
       'nvidia.com/gpu.present': 'true',
       'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3',
       'nvidia.com/gpu.count': String(gpus),
@@ -53,16 +59,27 @@ export function mi300xNode(name: string, extraLabels: Record<string, string> = {
 export function defaultNodes(): FakeNode[] {
   return [
     { name: 'cpu-0', gpus: 0, labels: { 'node-role.kubernetes.io/system': '' } },
-    amdNode('mi300x-0', 8), amdNode('mi300x-1', 8), nvidiaNode('h100-0', 8),
+    amdNode('mi300x-0', 8),
+    amdNode('mi300x-1', 8),
+    nvidiaNode('h100-0', 8),
   ];
 }
 
 /** Nodes as a cloud provider or kubelet registers them; kwok then runs their status, heartbeat and pods. */
 export class FakeNodes {
-  constructor(private readonly kc: KubeConfig, readonly nodes: FakeNode[] = defaultNodes()) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    readonly nodes: FakeNode[] = defaultNodes(),
+  ) {}
 
   private capacity(n: FakeNode, gpus = n.gpus): Record<string, string> {
-    return { cpu: '96', memory: '1000Gi', pods: '110', 'ephemeral-storage': '2Ti', ...(n.gpuResource ? { [n.gpuResource]: String(gpus) } : {}) };
+    return {
+      cpu: '96',
+      memory: '1000Gi',
+      pods: '110',
+      'ephemeral-storage': '2Ti',
+      ...(n.gpuResource ? { [n.gpuResource]: String(gpus) } : {}),
+    };
   }
 
   /** A node joins the cluster later (kwok runs it like the others); `remove` deletes it again. */
@@ -82,10 +99,18 @@ export class FakeNodes {
   async create(nodes: FakeNode[] = this.nodes): Promise<void> {
     for (const n of nodes) {
       const body = {
-        apiVersion: 'v1', kind: 'Node',
+        apiVersion: 'v1',
+        kind: 'Node',
         metadata: {
-          name: n.name, annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', ...n.labels },
+          name: n.name,
+          annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: {
+            'kubernetes.io/hostname': n.name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            type: 'kwok',
+            ...n.labels,
+          },
         },
         status: { capacity: this.capacity(n), allocatable: this.capacity(n) },
       };
@@ -113,28 +138,49 @@ export class FakeNodes {
     const spec = on
       ? { holderIdentity: 'kubelet-stopped', leaseDurationSeconds: 1, renewTime: microTime(new Date(Date.now() - 60_000)) }
       : { holderIdentity: 'kubelet-stopped', leaseDurationSeconds: 3600, renewTime: microTime(new Date()) };
-    await rawJson(this.kc, { method: 'PATCH', path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`, body: { spec }, contentType: MERGE });
+    await rawJson(this.kc, {
+      method: 'PATCH',
+      path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`,
+      body: { spec },
+      contentType: MERGE,
+    });
   }
 
   /** What a device plugin reporting unhealthy GPUs does through kubelet: allocatable below capacity. */
   async setAllocatableGpus(name: string, gpus: number): Promise<void> {
     const n = this.get(name);
-    await rawJson(this.kc, { method: 'PATCH', path: `/api/v1/nodes/${name}/status`, body: { status: { allocatable: this.capacity(n, gpus) } }, contentType: MERGE });
+    await rawJson(this.kc, {
+      method: 'PATCH',
+      path: `/api/v1/nodes/${name}/status`,
+      body: { status: { allocatable: this.capacity(n, gpus) } },
+      contentType: MERGE,
+    });
   }
 
   /** kubectl cordon / uncordon. */
   async setCordoned(name: string, cordoned: boolean): Promise<void> {
-    await rawJson(this.kc, { method: 'PATCH', path: `/api/v1/nodes/${name}`, body: { spec: { unschedulable: cordoned ? true : null } }, contentType: MERGE });
+    await rawJson(this.kc, {
+      method: 'PATCH',
+      path: `/api/v1/nodes/${name}`,
+      body: { spec: { unschedulable: cordoned ? true : null } },
+      contentType: MERGE,
+    });
   }
 
   /** Resolves once every node reports Ready=True (kwok's node-initialize stage). */
   async waitReady(timeoutMs = 60_000, names = this.nodes.map((n) => n.name)): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const list = await rawJson<{ items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>(this.kc, { method: 'GET', path: '/api/v1/nodes' });
-      const ready = new Set(list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+      const list = await rawJson<{ items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>(
+        this.kc,
+        { method: 'GET', path: '/api/v1/nodes' },
+      );
+      const ready = new Set(
+        list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name),
+      );
       if (names.every((n) => ready.has(n))) return;
-      if (Date.now() > deadline) throw new Error(`nodes not Ready after ${timeoutMs / 1000}s: ${names.filter((n) => !ready.has(n)).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`nodes not Ready after ${timeoutMs / 1000}s: ${names.filter((n) => !ready.has(n)).join(', ')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -21,15 +21,23 @@ async function issued(pkiDir: string, name: string, subject: string, ext: string
 /** A client certificate for a control-plane component, e.g. CN=system:kube-scheduler (bootstrap RBAC binds it). */
 export function issueClient(pkiDir: string, name: string, user: string, groups: string[] = []): Promise<Issued> {
   const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
-  return issued(pkiDir, name, subject,
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  return issued(
+    pkiDir,
+    name,
+    subject,
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+  );
 }
 
 /** A serving certificate for 127.0.0.1/localhost (webhooks, kwok's kubelet endpoint). */
 export function issueServing(pkiDir: string, name: string, cn: string): Promise<Issued> {
-  return issued(pkiDir, name, `/CN=${cn}`,
+  return issued(
+    pkiDir,
+    name,
+    `/CN=${cn}`,
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-    'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+      'subjectAltName=DNS:localhost,IP:127.0.0.1\n',
+  );
 }
 
 export const b64 = (s: string): string => Buffer.from(s).toString('base64');

@@ -6,7 +6,10 @@ import { parseAllDocuments } from 'yaml';
 export const FAULT_ANNOTATION = 'kaiwo-monitor.dev/fault';
 export type PodFault = 'CrashLoopBackOff' | 'OOMKilled' | 'ImagePullBackOff';
 
-type Stage = Record<string, unknown> & { metadata: { name: string }; spec: Record<string, unknown> & { selector: { matchExpressions: unknown[] } } };
+type Stage = Record<string, unknown> & {
+  metadata: { name: string };
+  spec: Record<string, unknown> & { selector: { matchExpressions: unknown[] } };
+};
 
 const notDeleting = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
 const fault = (value: PodFault) => ({ key: `.metadata.annotations["${FAULT_ANNOTATION}"]`, operator: 'In', values: [value] });
@@ -14,7 +17,9 @@ const phase = (value: string) => ({ key: '.status.phase', operator: 'In', values
 
 function podStage(name: string, matchExpressions: unknown[], delayMs: number, statusTemplate: string): Stage {
   return {
-    apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Stage', metadata: { name },
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Stage',
+    metadata: { name },
     spec: {
       resourceRef: { apiGroup: 'v1', kind: 'Pod' },
       selector: { matchExpressions },
@@ -98,16 +103,36 @@ export function faultStages(crashLoopEveryMs: number): Stage[] {
     // Repeats while the annotation stays: every crashLoopEveryMs another restart (kubelet's back-off, shortened).
     podStage('kaiwo-monitor-crashloop', [notDeleting, fault('CrashLoopBackOff'), phase('Running')], crashLoopEveryMs, crashLoop),
     // Once: the stage stops matching when the last termination is already an OOM kill.
-    podStage('kaiwo-monitor-oomkilled', [notDeleting, fault('OOMKilled'), phase('Running'),
-      { key: '.status.containerStatuses.[0].lastState.terminated.reason', operator: 'NotIn', values: ['OOMKilled'] }], 500, oomKilled),
-    podStage('kaiwo-monitor-imagepull', [notDeleting, fault('ImagePullBackOff'), phase('Pending'),
-      { key: '.spec.nodeName', operator: 'Exists' },
-      { key: '.status.containerStatuses.[0].state.waiting.reason', operator: 'NotIn', values: ['ImagePullBackOff'] }], 200, imagePull),
+    podStage(
+      'kaiwo-monitor-oomkilled',
+      [
+        notDeleting,
+        fault('OOMKilled'),
+        phase('Running'),
+        { key: '.status.containerStatuses.[0].lastState.terminated.reason', operator: 'NotIn', values: ['OOMKilled'] },
+      ],
+      500,
+      oomKilled,
+    ),
+    podStage(
+      'kaiwo-monitor-imagepull',
+      [
+        notDeleting,
+        fault('ImagePullBackOff'),
+        phase('Pending'),
+        { key: '.spec.nodeName', operator: 'Exists' },
+        { key: '.status.containerStatuses.[0].state.waiting.reason', operator: 'NotIn', values: ['ImagePullBackOff'] },
+      ],
+      200,
+      imagePull,
+    ),
   ];
 }
 
 async function load(file: string): Promise<Stage[]> {
-  return parseAllDocuments(await readFile(file, 'utf8')).map((d) => d.toJS() as Stage).filter((s) => s.kind === 'Stage');
+  return parseAllDocuments(await readFile(file, 'utf8'))
+    .map((d) => d.toJS() as Stage)
+    .filter((s) => s.kind === 'Stage');
 }
 
 /**
@@ -118,15 +143,19 @@ async function load(file: string): Promise<Stage[]> {
 export async function kwokStages(kwokModuleDir: string, crashLoopEveryMs: number): Promise<Stage[]> {
   const dir = join(kwokModuleDir, 'kustomize', 'stage');
   const stages = [
-    ...await load(join(dir, 'node', 'fast', 'node-initialize.yaml')),
-    ...await load(join(dir, 'node', 'heartbeat-with-lease', 'node-heartbeat-with-lease.yaml')),
-    ...await load(join(dir, 'pod', 'fast', 'pod-ready.yaml')),
-    ...await load(join(dir, 'pod', 'general', 'pod-complete.yaml')),
-    ...await load(join(dir, 'pod', 'fast', 'pod-delete.yaml')),
+    ...(await load(join(dir, 'node', 'fast', 'node-initialize.yaml'))),
+    ...(await load(join(dir, 'node', 'heartbeat-with-lease', 'node-heartbeat-with-lease.yaml'))),
+    ...(await load(join(dir, 'pod', 'fast', 'pod-ready.yaml'))),
+    ...(await load(join(dir, 'pod', 'general', 'pod-complete.yaml'))),
+    ...(await load(join(dir, 'pod', 'fast', 'pod-delete.yaml'))),
   ];
   for (const s of stages) {
     if (s.metadata.name === 'pod-ready') {
-      s.spec.selector.matchExpressions.push({ key: `.metadata.annotations["${FAULT_ANNOTATION}"]`, operator: 'NotIn', values: ['ImagePullBackOff'] });
+      s.spec.selector.matchExpressions.push({
+        key: `.metadata.annotations["${FAULT_ANNOTATION}"]`,
+        operator: 'NotIn',
+        values: ['ImagePullBackOff'],
+      });
     }
   }
   return [...stages, ...faultStages(crashLoopEveryMs)];

@@ -64,11 +64,21 @@ export class TestBed {
     return v;
   }
 
-  get cluster(): Cluster { return this.need('cluster'); }
-  get kc(): KubeConfig { return this.need('kc'); }
-  get nodes(): FakeNodes { return this.need('nodes'); }
-  get kueue(): Kueue { return this.need('kueue'); }
-  get kaiwo(): Kaiwo { return this.need('kaiwo'); }
+  get cluster(): Cluster {
+    return this.need('cluster');
+  }
+  get kc(): KubeConfig {
+    return this.need('kc');
+  }
+  get nodes(): FakeNodes {
+    return this.need('nodes');
+  }
+  get kueue(): Kueue {
+    return this.need('kueue');
+  }
+  get kaiwo(): Kaiwo {
+    return this.need('kaiwo');
+  }
 
   get kubeconfigPath(): string {
     return this.cluster.kubeconfigPath;
@@ -88,15 +98,24 @@ export class TestBed {
     const legacy = this.kueueVersion === pinned('KUEUE_LEGACY_VERSION');
     try {
       const next = this.kaiwoVersion === pinned('KAIWO_NEXT_VERSION');
-      const [kube, kwok, kueueBin, kaiwoBin] = await this.phase('binaries', () => Promise.all([
-        toolBinDir('kube', this.log), toolBinDir('kwok', this.log), toolBinDir(legacy ? 'kueue-legacy' : 'kueue', this.log),
-        toolBinDir(next ? 'kaiwo-next' : 'kaiwo', this.log),
-      ]));
-      const cluster = await this.phase('control plane + CRDs', () => startCluster({
-        backend: 'local', kueueVersion: this.kueueVersion, kaiwoVersion: this.kaiwoVersion, log: this.log,
-        // kubectl logs: the API server reaches kwok's kubelet endpoint at the node's InternalIP (127.0.0.1), never by name.
-        apiServerFlags: ['--kubelet-preferred-address-types=InternalIP'],
-      }));
+      const [kube, kwok, kueueBin, kaiwoBin] = await this.phase('binaries', () =>
+        Promise.all([
+          toolBinDir('kube', this.log),
+          toolBinDir('kwok', this.log),
+          toolBinDir(legacy ? 'kueue-legacy' : 'kueue', this.log),
+          toolBinDir(next ? 'kaiwo-next' : 'kaiwo', this.log),
+        ]),
+      );
+      const cluster = await this.phase('control plane + CRDs', () =>
+        startCluster({
+          backend: 'local',
+          kueueVersion: this.kueueVersion,
+          kaiwoVersion: this.kaiwoVersion,
+          log: this.log,
+          // kubectl logs: the API server reaches kwok's kubelet endpoint at the node's InternalIP (127.0.0.1), never by name.
+          apiServerFlags: ['--kubelet-preferred-address-types=InternalIP'],
+        }),
+      );
       this.parts.cluster = cluster;
       const cp = cluster.local;
       if (!cp) throw new Error('the test bed needs the local control plane');
@@ -106,16 +125,23 @@ export class TestBed {
       const kueue = new Kueue(cp, kc, { version: this.kueueVersion, bin: kueueBin, log: this.log });
       this.parts.kueue = kueue;
       this.parts.kaiwo = new Kaiwo(cp, kc, { version: this.kaiwoVersion, bin: kaiwoBin, log: this.log });
-      const logs = { [KUEUE_NAMESPACE]: new CriLogMirror(kueue.logFile, `${kueue.logFile}.cri`), [KAIWO_NAMESPACE]: new CriLogMirror(this.kaiwo.logFile, `${this.kaiwo.logFile}.cri`) };
+      const logs = {
+        [KUEUE_NAMESPACE]: new CriLogMirror(kueue.logFile, `${kueue.logFile}.cri`),
+        [KAIWO_NAMESPACE]: new CriLogMirror(this.kaiwo.logFile, `${this.kaiwo.logFile}.cri`),
+      };
       for (const m of Object.values(logs)) {
         await m.start();
         this.mirrors.push(m);
       }
       await this.phase('controller-manager, scheduler, kwok, nodes', async () => {
-        const procs = [await controllerManager(cp, kube), await scheduler(cp, kube), await kwokController(cp, kwok, {
-          ...(this.opts.crashLoopEveryMs ? { crashLoopEveryMs: this.opts.crashLoopEveryMs } : {}),
-          logs: Object.fromEntries(Object.entries(logs).map(([ns, m]) => [ns, m.target])),
-        })];
+        const procs = [
+          await controllerManager(cp, kube),
+          await scheduler(cp, kube),
+          await kwokController(cp, kwok, {
+            ...(this.opts.crashLoopEveryMs ? { crashLoopEveryMs: this.opts.crashLoopEveryMs } : {}),
+            logs: Object.fromEntries(Object.entries(logs).map(([ns, m]) => [ns, m.target])),
+          }),
+        ];
         for (const p of procs) {
           p.start();
           this.procs.push(p);
@@ -135,7 +161,9 @@ export class TestBed {
         await this.waitAvailable(KUEUE_NAMESPACE, 'kueue-controller-manager');
       });
       this.startupMs = Date.now() - t0;
-      this.log(`test bed ready in ${(this.startupMs / 1000).toFixed(1)}s (${this.phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}s`).join(', ')})`);
+      this.log(
+        `test bed ready in ${(this.startupMs / 1000).toFixed(1)}s (${this.phases.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}s`).join(', ')})`,
+      );
     } catch (err) {
       const tails = await Promise.all(this.procs.map(async (p) => `--- ${p.name} (exit ${String(p.exitCode)}):\n${await p.tail(15)}`));
       await this.stop();
@@ -147,7 +175,10 @@ export class TestBed {
   async waitAvailable(namespace: string, name: string, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const d = await rawJson<{ status?: { conditions?: { type: string; status: string }[] } }>(this.kc, { method: 'GET', path: `/apis/apps/v1/namespaces/${namespace}/deployments/${name}` }).catch(() => undefined);
+      const d = await rawJson<{ status?: { conditions?: { type: string; status: string }[] } }>(this.kc, {
+        method: 'GET',
+        path: `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+      }).catch(() => undefined);
       if (d?.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True')) return;
       if (Date.now() > deadline) throw new Error(`Deployment ${namespace}/${name} not Available after ${timeoutMs / 1000}s`);
       await new Promise((r) => setTimeout(r, 250));
@@ -156,7 +187,12 @@ export class TestBed {
 
   /** Puts a pod into a kwok fault stage (or back out of it with `undefined`). */
   async setPodFault(namespace: string, pod: string, fault: PodFault | undefined): Promise<void> {
-    await rawJson(this.kc, { method: 'PATCH', path: `/api/v1/namespaces/${namespace}/pods/${pod}`, body: { metadata: { annotations: { [FAULT_ANNOTATION]: fault ?? null } } }, contentType: MERGE });
+    await rawJson(this.kc, {
+      method: 'PATCH',
+      path: `/api/v1/namespaces/${namespace}/pods/${pod}`,
+      body: { metadata: { annotations: { [FAULT_ANNOTATION]: fault ?? null } } },
+      contentType: MERGE,
+    });
   }
 
   /**
@@ -165,18 +201,41 @@ export class TestBed {
    */
   async failPod(namespace: string, pod: string, exitCode = 1): Promise<void> {
     const path = `/api/v1/namespaces/${namespace}/pods/${pod}`;
-    interface Pod { spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string }[]; containerStatuses?: { name: string; state?: { running?: { startedAt?: string } } }[] } }
+    interface Pod {
+      spec: { containers: { name: string; image: string }[] };
+      status?: { conditions?: { type: string }[]; containerStatuses?: { name: string; state?: { running?: { startedAt?: string } } }[] };
+    }
     const p = await rawJson<Pod>(this.kc, { method: 'GET', path });
     const now = isoSeconds(new Date());
     const containerStatuses = p.spec.containers.map((c) => ({
-      name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 0,
-      state: { terminated: { exitCode, reason: 'Error', startedAt: p.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running?.startedAt ?? now, finishedAt: now } },
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: {
+        terminated: {
+          exitCode,
+          reason: 'Error',
+          startedAt: p.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running?.startedAt ?? now,
+          finishedAt: now,
+        },
+      },
     }));
     await rawJson(this.kc, {
-      method: 'PATCH', path: `${path}/status`, contentType: MERGE, body: {
+      method: 'PATCH',
+      path: `${path}/status`,
+      contentType: MERGE,
+      body: {
         status: {
-          phase: 'Failed', containerStatuses,
-          conditions: (p.status?.conditions ?? []).map((c) => (['Ready', 'ContainersReady'].includes(c.type) ? { type: c.type, status: 'False', reason: 'PodFailed', lastTransitionTime: now } : c)),
+          phase: 'Failed',
+          containerStatuses,
+          conditions: (p.status?.conditions ?? []).map((c) =>
+            ['Ready', 'ContainersReady'].includes(c.type)
+              ? { type: c.type, status: 'False', reason: 'PodFailed', lastTransitionTime: now }
+              : c,
+          ),
         },
       },
     });
@@ -184,15 +243,27 @@ export class TestBed {
 
   /** Names of the Deployment's current pods (not being deleted), oldest first. */
   async pods(namespace: string, labelSelector: string): Promise<string[]> {
-    const list = await rawJson<{ items: { metadata: { name: string; creationTimestamp: string; deletionTimestamp?: string } }[] }>(this.kc, {
-      method: 'GET', path: `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`,
-    });
-    return list.items.filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp)).map((p) => p.metadata.name);
+    const list = await rawJson<{ items: { metadata: { name: string; creationTimestamp: string; deletionTimestamp?: string } }[] }>(
+      this.kc,
+      {
+        method: 'GET',
+        path: `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`,
+      },
+    );
+    return list.items
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp))
+      .map((p) => p.metadata.name);
   }
 
   /** kubectl rollout restart. */
   async rolloutRestart(namespace: string, name: string): Promise<void> {
-    await rawJson(this.kc, { method: 'PATCH', path: `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, contentType: MERGE });
+    await rawJson(this.kc, {
+      method: 'PATCH',
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+      body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } },
+      contentType: MERGE,
+    });
   }
 
   /** Synchronous last resort for 'exit' handlers (the control plane has its own). */

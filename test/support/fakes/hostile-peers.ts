@@ -10,15 +10,24 @@ export class Peer {
   accepted = 0;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   /** `handle(path, socket)` answers a parsed request; without it the peer accepts and stays silent (a TLS client waits forever). */
   static async start(handle?: (path: string, socket: Socket) => void): Promise<Peer> {
     const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { r(); }));
+    await new Promise<void>((r) =>
+      server.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const a = server.address();
     const peer = new Peer(server, typeof a === 'object' && a ? a.port : 0);
-    server.on('connection', (s) => { peer.accept(s, handle); });
+    server.on('connection', (s) => {
+      peer.accept(s, handle);
+    });
     return peer;
   }
 
@@ -28,15 +37,24 @@ export class Peer {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      this.server.close(() => {
+        r();
+      }),
+    );
   }
 
   private accept(s: Socket, handle?: (path: string, socket: Socket) => void): void {
     this.open++;
     this.accepted++;
     this.sockets.add(s);
-    s.on('close', () => { this.open--; this.sockets.delete(s); });
-    s.on('error', () => { /* the client hung up: expected */ });
+    s.on('close', () => {
+      this.open--;
+      this.sockets.delete(s);
+    });
+    s.on('error', () => {
+      /* the client hung up: expected */
+    });
     if (!handle) {
       s.resume();
       return;
@@ -83,8 +101,13 @@ export function pump(s: Socket, next: () => string | Buffer | undefined, end = t
 
 /** Writes one chunk per `everyMs` forever (until the client goes away). */
 export function drip(s: Socket, chunk: string, everyMs: number): void {
-  const t = setInterval(() => { if (s.destroyed) clearInterval(t); else s.write(chunk); }, everyMs);
-  s.on('close', () => { clearInterval(t); });
+  const t = setInterval(() => {
+    if (s.destroyed) clearInterval(t);
+    else s.write(chunk);
+  }, everyMs);
+  s.on('close', () => {
+    clearInterval(t);
+  });
 }
 
 export function head(status: number, headers: Record<string, string | number> = {}): string {
@@ -108,7 +131,9 @@ const GB = 1024 ** 3;
 const FILLER = 'm{a="b"} 1\n'.repeat(6000); // ~64 KiB of valid lines
 
 /** A PromQL peer's per-request override for generated shapes (fast-check). */
-export interface ShapeSource { body: string }
+export interface ShapeSource {
+  body: string;
+}
 
 /**
  * /metrics behaviours by path. Every case a scraper must survive: it settles with the right reason within its
@@ -117,21 +142,45 @@ export interface ShapeSource { body: string }
 export function metricsHandler(path: string, s: Socket): void {
   const route = path.split('?')[0] ?? path;
   switch (route) {
-    case '/ok': s.end(`${head(200)}gpu_gfx_activity{pod="a",namespace="n"} 50\n`); return;
-    case '/endless': s.write(head(200)); pump(s, () => FILLER); return;
+    case '/ok':
+      s.end(`${head(200)}gpu_gfx_activity{pod="a",namespace="n"} 50\n`);
+      return;
+    case '/endless':
+      s.write(head(200));
+      pump(s, () => FILLER);
+      return;
     case '/gigabyte': {
       let sent = 0;
       s.write(head(200, { 'Content-Length': GB }));
       pump(s, () => (sent >= GB ? undefined : ((sent += FILLER.length), FILLER)));
       return;
     }
-    case '/drip': s.write(head(200)); drip(s, 'm', 50); return;
-    case '/headers-forever': s.write('HTTP/1.1 200 OK\r\n'); drip(s, 'X-Slow: 1\r\n', 50); return;
-    case '/redirect': s.end(head(302, { Location: '/redirect' })); return;
-    case '/error-endless': s.write(head(500)); pump(s, () => FILLER); return;
-    case '/unauthorized-endless': s.write(head(401)); pump(s, () => FILLER); return;
-    case '/close-mid-body': s.write(`${head(200, { 'Content-Length': 100_000 })}m 1\nm 2\n`); setTimeout(() => s.destroy(), 20); return;
-    case '/invalid': s.end(`${head(200)}<html>\n<body>not metrics</body>\n{{{ "x": 1 }}}\n`); return;
+    case '/drip':
+      s.write(head(200));
+      drip(s, 'm', 50);
+      return;
+    case '/headers-forever':
+      s.write('HTTP/1.1 200 OK\r\n');
+      drip(s, 'X-Slow: 1\r\n', 50);
+      return;
+    case '/redirect':
+      s.end(head(302, { Location: '/redirect' }));
+      return;
+    case '/error-endless':
+      s.write(head(500));
+      pump(s, () => FILLER);
+      return;
+    case '/unauthorized-endless':
+      s.write(head(401));
+      pump(s, () => FILLER);
+      return;
+    case '/close-mid-body':
+      s.write(`${head(200, { 'Content-Length': 100_000 })}m 1\nm 2\n`);
+      setTimeout(() => s.destroy(), 20);
+      return;
+    case '/invalid':
+      s.end(`${head(200)}<html>\n<body>not metrics</body>\n{{{ "x": 1 }}}\n`);
+      return;
     case '/million': {
       s.write(head(200));
       const line = (i: number) => `gpu_gfx_activity{gpu_id="${i % 8}",namespace="ml",pod="job-${i >> 3}"} ${i % 100}\n`;
@@ -142,13 +191,19 @@ export function metricsHandler(path: string, s: Socket): void {
       // ~9.6 MiB: inside the default 10 MiB cap, every label value 2 KiB (over the 1 KiB bound)
       const long = 'x'.repeat(2048);
       s.write(head(200));
-      pump(s, seriesLines(2400, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${long}",image="${long}"} ${i % 100}\n`));
+      pump(
+        s,
+        seriesLines(2400, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${long}",image="${long}"} ${i % 100}\n`),
+      );
       return;
     }
     case '/long-labels-within-bound': {
       const v = 'y'.repeat(1000);
       s.write(head(200));
-      pump(s, seriesLines(4000, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${v}"} ${i % 100}\n`));
+      pump(
+        s,
+        seriesLines(4000, (i) => `gpu_gfx_activity{pod="p${i}",namespace="ml",container="${v}"} ${i % 100}\n`),
+      );
       return;
     }
     default: {
@@ -158,7 +213,10 @@ export function metricsHandler(path: string, s: Socket): void {
         return;
       }
       s.write(head(200));
-      pump(s, seriesLines(Number(n), (i) => `gpu_gfx_activity{gpu_id="${i % 8}",namespace="ml",pod="job-${i >> 3}"} ${i % 100}\n`));
+      pump(
+        s,
+        seriesLines(Number(n), (i) => `gpu_gfx_activity{gpu_id="${i % 8}",namespace="ml",pod="job-${i >> 3}"} ${i % 100}\n`),
+      );
     }
   }
 }
@@ -172,24 +230,49 @@ export function promqlHandler(shape: ShapeSource): (path: string, s: Socket) => 
     const kase = path.split('/')[1] ?? '';
     const json = (body: string, status = 200) => s.end(`${head(status, { 'Content-Type': 'application/json' })}${body}`);
     switch (kase) {
-      case 'ok': json(vector([series('3', 'idle'), series('90', 'busy')])); return;
-      case 'nonjson': json('<html>502 Bad Gateway</html>'); return;
-      case 'truncated': json(vector([series('3'), series('4')]).slice(0, 60)); return;
-      case 'shape': json(shape.body); return;
-      case 'nan': json(vector([series('NaN')])); return;
-      case 'inf': json(vector([series('+Inf')])); return;
-      case 'ninf': json(vector([series('-Inf')])); return;
-      case 'huge': json(vector([series('1e300')])); return;
-      case 'negative': json(vector([series('-5')])); return;
-      case 'redirect': s.end(head(307, { Location: '/redirect/api/v1/query' })); return;
-      case 'error': json(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }), 400); return;
+      case 'ok':
+        json(vector([series('3', 'idle'), series('90', 'busy')]));
+        return;
+      case 'nonjson':
+        json('<html>502 Bad Gateway</html>');
+        return;
+      case 'truncated':
+        json(vector([series('3'), series('4')]).slice(0, 60));
+        return;
+      case 'shape':
+        json(shape.body);
+        return;
+      case 'nan':
+        json(vector([series('NaN')]));
+        return;
+      case 'inf':
+        json(vector([series('+Inf')]));
+        return;
+      case 'ninf':
+        json(vector([series('-Inf')]));
+        return;
+      case 'huge':
+        json(vector([series('1e300')]));
+        return;
+      case 'negative':
+        json(vector([series('-5')]));
+        return;
+      case 'redirect':
+        s.end(head(307, { Location: '/redirect/api/v1/query' }));
+        return;
+      case 'error':
+        json(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 3' }), 400);
+        return;
       case 'series60k': {
         // 60,000 GPUs of one pod (the quadratic case); the JSON generated lazily
         let i = 0;
         s.write(`${head(200, { 'Content-Type': 'application/json' })}{"status":"success","data":{"resultType":"vector","result":[`);
         pump(s, () => {
           if (i > 60_000) return undefined;
-          if (i === 60_000) { i++; return ']}}'; }
+          if (i === 60_000) {
+            i++;
+            return ']}}';
+          }
           const batch: string[] = [];
           for (const stop = Math.min(60_000, i + 500); i < stop; i++) {
             batch.push(`${i ? ',' : ''}{"metric":{"namespace":"ml","pod":"big","gpu_id":"${i}"},"value":[1700000000,"${i % 7}"]}`);
@@ -198,8 +281,12 @@ export function promqlHandler(shape: ShapeSource): (path: string, s: Socket) => 
         });
         return;
       }
-      case 'slow': s.write(head(200, { 'Content-Type': 'application/json' })); drip(s, ' ', 50); return;
-      default: json('{"status":"error","error":"no such case"}', 404);
+      case 'slow':
+        s.write(head(200, { 'Content-Type': 'application/json' }));
+        drip(s, ' ', 50);
+        return;
+      default:
+        json('{"status":"error","error":"no such case"}', 404);
     }
   };
 }

@@ -14,12 +14,19 @@ export class Monitors {
   }
 
   create(name: string, spec: unknown = {}): Promise<KaiwoMonitor> {
-    return this.api.createClusterCustomObject({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'KaiwoMonitor', metadata: { name }, spec } }) as Promise<KaiwoMonitor>;
+    return this.api.createClusterCustomObject({
+      ...ref,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'KaiwoMonitor', metadata: { name }, spec },
+    }) as Promise<KaiwoMonitor>;
   }
 
   /** Creates with a raw request so a rejection's HTTP status and body can be inspected. */
   async tryCreate(name: string, spec: unknown): Promise<{ status: number; body: string }> {
-    return rawRequest(this.kc, { method: 'POST', path: `/apis/${GROUP}/${VERSION}/${PLURAL}`, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'KaiwoMonitor', metadata: { name }, spec } });
+    return rawRequest(this.kc, {
+      method: 'POST',
+      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'KaiwoMonitor', metadata: { name }, spec },
+    });
   }
 
   get(name: string): Promise<KaiwoMonitor> {

@@ -17,66 +17,131 @@ export interface FaultScenario {
 
 export const scenarios: FaultScenario[] = [
   {
-    name: 'Kaiwo Deployment loses its available replica', condition: 'KaiwoOperatorHealthy', reason: 'DeploymentUnavailable', finding: 'DeploymentUnavailable',
-    inject: async (sim) => { await sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 0); return Date.now(); },
-    heal: async (sim) => { await sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 1); },
+    name: 'Kaiwo Deployment loses its available replica',
+    condition: 'KaiwoOperatorHealthy',
+    reason: 'DeploymentUnavailable',
+    finding: 'DeploymentUnavailable',
+    inject: async (sim) => {
+      await sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 0);
+      return Date.now();
+    },
+    heal: async (sim) => {
+      await sim.setDeploymentAvailable('kaiwo-system', 'kaiwo-controller-manager', 1);
+    },
   },
   {
-    name: 'Kaiwo leader Lease goes stale', condition: 'KaiwoOperatorHealthy', reason: 'LeaderLeaseExpired', finding: 'LeaderLeaseExpired',
+    name: 'Kaiwo leader Lease goes stale',
+    condition: 'KaiwoOperatorHealthy',
+    reason: 'LeaderLeaseExpired',
+    finding: 'LeaderLeaseExpired',
     inject: async (sim) => {
       const last = await sim.stopRenewing('kaiwo-system', '83fc2279.silogen.ai');
       // Stale once leaseDurationSeconds + the monitor's leaseGracePeriod (1s in these tests) have passed.
       return last.getTime() + sim.leaseDurationSeconds * 1000 + 1000;
     },
-    heal: async (sim) => { sim.renew('kaiwo-system', '83fc2279.silogen.ai'); await Promise.resolve(); },
+    heal: async (sim) => {
+      sim.renew('kaiwo-system', '83fc2279.silogen.ai');
+      await Promise.resolve();
+    },
   },
   {
-    name: 'Kaiwo metrics show rising reconcile errors', condition: 'KaiwoOperatorHealthy', reason: 'ReconcileErrors', finding: 'ReconcileErrors',
-    inject: async (sim) => { sim.addReconcileErrors(25); return Promise.resolve(Date.now()); },
-    heal: async () => { await Promise.resolve(); }, // the counter stops rising: the burst leaves the 10 s rate window
+    name: 'Kaiwo metrics show rising reconcile errors',
+    condition: 'KaiwoOperatorHealthy',
+    reason: 'ReconcileErrors',
+    finding: 'ReconcileErrors',
+    inject: async (sim) => {
+      sim.addReconcileErrors(25);
+      return Promise.resolve(Date.now());
+    },
+    heal: async () => {
+      await Promise.resolve();
+    }, // the counter stops rising: the burst leaves the 10 s rate window
   },
   {
-    name: 'ClusterQueue becomes inactive', condition: 'KueueHealthy', reason: 'ClusterQueueInactive', finding: 'ClusterQueueInactive',
-    inject: async (sim) => { await sim.setClusterQueueActive(false); return Date.now(); },
-    heal: async (sim) => { await sim.setClusterQueueActive(true); },
+    name: 'ClusterQueue becomes inactive',
+    condition: 'KueueHealthy',
+    reason: 'ClusterQueueInactive',
+    finding: 'ClusterQueueInactive',
+    inject: async (sim) => {
+      await sim.setClusterQueueActive(false);
+      return Date.now();
+    },
+    heal: async (sim) => {
+      await sim.setClusterQueueActive(true);
+    },
   },
   {
-    name: 'a Workload pends past its threshold', condition: 'KueueHealthy', reason: 'WorkloadPendingTooLong', finding: 'WorkloadPendingTooLong',
+    name: 'a Workload pends past its threshold',
+    condition: 'KueueHealthy',
+    reason: 'WorkloadPendingTooLong',
+    finding: 'WorkloadPendingTooLong',
     inject: async (sim) => {
       const created = await sim.pendingWorkload('stuck');
       return created.getTime() + 3000; // the tests' maxPendingAge
     },
-    heal: async (sim) => { await sim.deleteWorkload('stuck'); },
+    heal: async (sim) => {
+      await sim.deleteWorkload('stuck');
+    },
   },
   {
-    name: 'a GPU node goes NotReady', condition: 'GPUNodesHealthy', reason: 'GPUNodesNotReady', finding: 'NodeNotReady',
-    inject: async (sim) => { await sim.setNode('mi300x-0', { ready: false }); return Date.now(); },
-    heal: async (sim) => { await sim.setNode('mi300x-0', { ready: true }); },
+    name: 'a GPU node goes NotReady',
+    condition: 'GPUNodesHealthy',
+    reason: 'GPUNodesNotReady',
+    finding: 'NodeNotReady',
+    inject: async (sim) => {
+      await sim.setNode('mi300x-0', { ready: false });
+      return Date.now();
+    },
+    heal: async (sim) => {
+      await sim.setNode('mi300x-0', { ready: true });
+    },
   },
   {
-    name: "a GPU node's allocatable drops below capacity", condition: 'GPUNodesHealthy', reason: 'GPUsUnavailable', finding: 'GPUsLost',
-    inject: async (sim) => { await sim.setNode('mi300x-1', { ready: true, allocatable: 2 }); return Date.now(); },
-    heal: async (sim) => { await sim.setNode('mi300x-1', { ready: true }); },
+    name: "a GPU node's allocatable drops below capacity",
+    condition: 'GPUNodesHealthy',
+    reason: 'GPUsUnavailable',
+    finding: 'GPUsLost',
+    inject: async (sim) => {
+      await sim.setNode('mi300x-1', { ready: true, allocatable: 2 });
+      return Date.now();
+    },
+    heal: async (sim) => {
+      await sim.setNode('mi300x-1', { ready: true });
+    },
   },
   {
-    name: 'a KaiwoJob goes FAILED', condition: 'WorkloadsHealthy', reason: 'WorkloadsFailing', finding: 'WorkloadFailed',
-    inject: async (sim) => { await sim.setKaiwoJobStatus('train-llama', 'FAILED'); return Date.now(); },
-    heal: async (sim) => { await sim.setKaiwoJobStatus('train-llama', 'RUNNING'); },
+    name: 'a KaiwoJob goes FAILED',
+    condition: 'WorkloadsHealthy',
+    reason: 'WorkloadsFailing',
+    finding: 'WorkloadFailed',
+    inject: async (sim) => {
+      await sim.setKaiwoJobStatus('train-llama', 'FAILED');
+      return Date.now();
+    },
+    heal: async (sim) => {
+      await sim.setKaiwoJobStatus('train-llama', 'RUNNING');
+    },
   },
 ];
 
 /** The monitor spec the scenarios assume: scoped to the simulation, short thresholds, metrics scraped every 1 s. */
-export const scenarioSpec = (sim: SimulatedStack, metrics: { url: string; secretRef: { namespace: string; name: string; key: string } }) => sim.monitorSpec({
-  operator: {
-    leaseGracePeriod: '1s',
-    // A 10 s rate window: the 25-error burst reads 150/min at once and leaves the window 10 s after it stopped.
-    metrics: {
-      enabled: true, url: metrics.url, interval: '1s', timeout: '900ms', rateWindow: '10s', tls: { insecureSkipVerify: true },
-      bearerToken: { source: 'Secret', secretRef: metrics.secretRef },
+export const scenarioSpec = (sim: SimulatedStack, metrics: { url: string; secretRef: { namespace: string; name: string; key: string } }) =>
+  sim.monitorSpec({
+    operator: {
+      leaseGracePeriod: '1s',
+      // A 10 s rate window: the 25-error burst reads 150/min at once and leaves the window 10 s after it stopped.
+      metrics: {
+        enabled: true,
+        url: metrics.url,
+        interval: '1s',
+        timeout: '900ms',
+        rateWindow: '10s',
+        tls: { insecureSkipVerify: true },
+        bearerToken: { source: 'Secret', secretRef: metrics.secretRef },
+      },
     },
-  },
-  kueue: { maxPendingAge: '3s' },
-});
+    kueue: { maxPendingAge: '3s' },
+  });
 
 /** Records every status the monitor goes through, with the local time it was seen. */
 export class MonitorRecorder {
@@ -84,16 +149,24 @@ export class MonitorRecorder {
   private readonly ctl = new AbortController();
   private done: Promise<void> = Promise.resolve();
 
-  constructor(private readonly kc: KubeConfig, private readonly name: string) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly name: string,
+  ) {}
 
   start(): void {
     const path = `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors?watch=1&fieldSelector=metadata.name=${this.name}`;
     const loop = async () => {
       while (!this.ctl.signal.aborted) {
-        await watchOnce(this.kc, path, (ev) => {
-          const m = ev.object as unknown as KaiwoMonitor;
-          this.seen.push({ at: Date.now(), conditions: m.status?.conditions ?? [], monitor: m });
-        }, { idleMs: 600_000, signal: this.ctl.signal }).catch(() => new Promise((r) => setTimeout(r, 200)));
+        await watchOnce(
+          this.kc,
+          path,
+          (ev) => {
+            const m = ev.object as unknown as KaiwoMonitor;
+            this.seen.push({ at: Date.now(), conditions: m.status?.conditions ?? [], monitor: m });
+          },
+          { idleMs: 600_000, signal: this.ctl.signal },
+        ).catch(() => new Promise((r) => setTimeout(r, 200)));
       }
     };
     this.done = loop();
@@ -103,7 +176,13 @@ export class MonitorRecorder {
    * First time after `since` the condition had `status` (and, when given, satisfied `also`: a monitor
    * passes through intermediate states while the cluster settles); waits up to timeoutMs.
    */
-  async when(type: string, status: string, since: number, timeoutMs = 30_000, also?: (c: Condition, m: KaiwoMonitor) => boolean): Promise<{ at: number; condition: Condition; monitor: KaiwoMonitor }> {
+  async when(
+    type: string,
+    status: string,
+    since: number,
+    timeoutMs = 30_000,
+    also?: (c: Condition, m: KaiwoMonitor) => boolean,
+  ): Promise<{ at: number; condition: Condition; monitor: KaiwoMonitor }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const s of this.seen) {
@@ -113,7 +192,9 @@ export class MonitorRecorder {
       }
       if (Date.now() > deadline) {
         const last = this.seen.at(-1)?.conditions.find((x) => x.type === type);
-        throw new Error(`${type} did not become ${status}${also ? ' (as expected)' : ''} within ${timeoutMs}ms; last seen: ${last ? `${last.status}/${last.reason}: ${last.message}` : 'none'}`);
+        throw new Error(
+          `${type} did not become ${status}${also ? ' (as expected)' : ''} within ${timeoutMs}ms; last seen: ${last ? `${last.status}/${last.reason}: ${last.message}` : 'none'}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 10));
     }

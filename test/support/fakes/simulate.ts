@@ -39,7 +39,10 @@ export class SimulatedStack {
   /** ClusterQueue of this simulation (one per label, so simulations do not share it). */
   readonly cq: string;
 
-  constructor(private readonly kc: KubeConfig, opts: SimOptions = {}) {
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: SimOptions = {},
+  ) {
     this.label = opts.label ?? 'sim';
     this.ns = opts.workloadNamespace ?? 'ml-sim';
     this.gpusPerNode = opts.gpusPerNode ?? 8;
@@ -86,22 +89,58 @@ export class SimulatedStack {
     this.renew('kaiwo-system', '83fc2279.silogen.ai');
     this.renew('kueue-system', 'c1f6bfd2.kueue.x-k8s.io');
 
-    await this.create('/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs', { apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoQueueConfig', metadata: { name: 'kaiwo' }, spec: {} });
+    await this.create('/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs', {
+      apiVersion: 'kaiwo.silogen.ai/v1alpha1',
+      kind: 'KaiwoQueueConfig',
+      metadata: { name: 'kaiwo' },
+      spec: {},
+    });
     await this.status('/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs/kaiwo', { status: 'READY' });
 
     const total = this.nodes.length * this.gpusPerNode;
     await this.create('/apis/kueue.x-k8s.io/v1beta2/clusterqueues', {
-      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', metadata: { name: this.cq, labels },
-      spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ['amd.com/gpu', 'nvidia.com/gpu'], flavors: [{ name: 'gpu', resources: [{ name: 'amd.com/gpu', nominalQuota: total }, { name: 'nvidia.com/gpu', nominalQuota: total }] }] }] },
+      apiVersion: 'kueue.x-k8s.io/v1beta2',
+      kind: 'ClusterQueue',
+      metadata: { name: this.cq, labels },
+      spec: {
+        namespaceSelector: {},
+        resourceGroups: [
+          {
+            coveredResources: ['amd.com/gpu', 'nvidia.com/gpu'],
+            flavors: [
+              {
+                name: 'gpu',
+                resources: [
+                  { name: 'amd.com/gpu', nominalQuota: total },
+                  { name: 'nvidia.com/gpu', nominalQuota: total },
+                ],
+              },
+            ],
+          },
+        ],
+      },
     });
     await this.setClusterQueueActive(true);
     await this.create(`/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/localqueues`, {
-      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'LocalQueue', metadata: { name: 'kaiwo', namespace: this.ns }, spec: { clusterQueue: this.cq },
+      apiVersion: 'kueue.x-k8s.io/v1beta2',
+      kind: 'LocalQueue',
+      metadata: { name: 'kaiwo', namespace: this.ns },
+      spec: { clusterQueue: this.cq },
     });
-    await this.status(`/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/localqueues/kaiwo`, { conditions: [cond('Active', 'True', 'Ready', 'Can submit new workloads to localQueue')] });
+    await this.status(`/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/localqueues/kaiwo`, {
+      conditions: [cond('Active', 'True', 'Ready', 'Can submit new workloads to localQueue')],
+    });
 
     for (const n of this.nodes) {
-      await this.create('/api/v1/nodes', { metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.resource === 'amd.com/gpu' ? { 'feature.node.kubernetes.io/amd-gpu': 'true' } : { 'nvidia.com/gpu.present': 'true' }) } } });
+      await this.create('/api/v1/nodes', {
+        metadata: {
+          name: n.name,
+          labels: {
+            'kubernetes.io/hostname': n.name,
+            ...(n.resource === 'amd.com/gpu' ? { 'feature.node.kubernetes.io/amd-gpu': 'true' } : { 'nvidia.com/gpu.present': 'true' }),
+          },
+        },
+      });
       await this.setNode(n.name, { ready: true, allocatable: this.gpusPerNode });
     }
     for (const name of ['train-llama', 'finetune-mistral']) await this.kaiwoJob(name, 'RUNNING');
@@ -109,8 +148,14 @@ export class SimulatedStack {
 
   private async deployment(namespace: string, name: string, podLabels: Record<string, string>): Promise<void> {
     await this.create(`/apis/apps/v1/namespaces/${namespace}/deployments`, {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
-      spec: { replicas: 1, selector: { matchLabels: podLabels }, template: { metadata: { labels: podLabels }, spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: podLabels },
+        template: { metadata: { labels: podLabels }, spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] } },
+      },
     });
     await this.setDeploymentAvailable(namespace, name, 1);
     const key = `${namespace}/${name}`;
@@ -124,7 +169,10 @@ export class SimulatedStack {
   /** A controller pod (no node: the API server deletes it at once). Running, and Ready when `ready`. */
   private async pod(namespace: string, name: string, labels: Record<string, string>, ready: boolean): Promise<void> {
     await this.create(`/api/v1/namespaces/${namespace}/pods`, {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels },
+      spec: { containers: [{ name: 'manager', image: 'example.invalid/manager:v1' }] },
     });
     await this.setPodReady(namespace, name, ready);
   }
@@ -132,9 +180,24 @@ export class SimulatedStack {
   private setPodReady(namespace: string, name: string, ready: boolean): Promise<unknown> {
     const s = ready ? 'True' : 'False';
     return this.status(`/api/v1/namespaces/${namespace}/pods/${name}`, {
-      phase: 'Running', startTime: isoSeconds(new Date()),
-      conditions: [cond('PodScheduled', 'True', 'Scheduled', ''), cond('ContainersReady', s, ready ? 'Ready' : 'ContainersNotReady', ''), cond('Ready', s, ready ? 'Ready' : 'ContainersNotReady', '')],
-      containerStatuses: [{ name: 'manager', image: 'example.invalid/manager:v1', imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: isoSeconds(new Date()) } } }],
+      phase: 'Running',
+      startTime: isoSeconds(new Date()),
+      conditions: [
+        cond('PodScheduled', 'True', 'Scheduled', ''),
+        cond('ContainersReady', s, ready ? 'Ready' : 'ContainersNotReady', ''),
+        cond('Ready', s, ready ? 'Ready' : 'ContainersNotReady', ''),
+      ],
+      containerStatuses: [
+        {
+          name: 'manager',
+          image: 'example.invalid/manager:v1',
+          imageID: '',
+          ready,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt: isoSeconds(new Date()) } },
+        },
+      ],
     });
   }
 
@@ -147,35 +210,78 @@ export class SimulatedStack {
    * replicas. Metrics counters restart from 0 (a new process). Resolves when the new leader holds the Lease.
    */
   async rollingRestart(target: 'kaiwo' | 'kueue'): Promise<{ lastRenew: Date; acquired: Date }> {
-    const [namespace, name, lease, labels] = target === 'kaiwo'
-      ? ['kaiwo-system', 'kaiwo-controller-manager', '83fc2279.silogen.ai', { 'control-plane': 'kaiwo-controller-manager' }]
-      : ['kueue-system', 'kueue-controller-manager', 'c1f6bfd2.kueue.x-k8s.io', { 'control-plane': 'controller-manager' }];
+    const [namespace, name, lease, labels] =
+      target === 'kaiwo'
+        ? ['kaiwo-system', 'kaiwo-controller-manager', '83fc2279.silogen.ai', { 'control-plane': 'kaiwo-controller-manager' }]
+        : ['kueue-system', 'kueue-controller-manager', 'c1f6bfd2.kueue.x-k8s.io', { 'control-plane': 'controller-manager' }];
     const path = `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`;
-    const d = await this.req<{ metadata: { generation: number } }>('PATCH', path, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, MERGE);
+    const d = await this.req<{ metadata: { generation: number } }>(
+      'PATCH',
+      path,
+      { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } },
+      MERGE,
+    );
     const generation = d.metadata.generation;
     const progressing = (reason: string) => cond('Progressing', 'True', reason, `ReplicaSet "${name}" is progressing.`);
     const available = cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.');
-    await this.status(path, { observedGeneration: generation, replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, unavailableReplicas: 1, conditions: [available, progressing('ReplicaSetUpdated')] });
+    await this.status(path, {
+      observedGeneration: generation,
+      replicas: 2,
+      updatedReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      unavailableReplicas: 1,
+      conditions: [available, progressing('ReplicaSetUpdated')],
+    });
     const key = `${namespace}/${name}`;
     const fresh = `${name}-${this.label}-${Date.now().toString(36)}`;
     await this.pod(namespace, fresh, labels, false);
     await sleep(1000); // readiness probe (a ping: a standby is Ready too)
     await this.setPodReady(namespace, fresh, true);
-    await this.status(path, { observedGeneration: generation, replicas: 2, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 0, conditions: [available, progressing('ReplicaSetUpdated')] });
+    await this.status(path, {
+      observedGeneration: generation,
+      replicas: 2,
+      updatedReplicas: 1,
+      readyReplicas: 2,
+      availableReplicas: 2,
+      unavailableReplicas: 0,
+      conditions: [available, progressing('ReplicaSetUpdated')],
+    });
     // The old pod is deleted; its process exits on SIGTERM without releasing the Lease.
     const lastRenew = await this.stopRenewing(namespace, lease);
     const old = this.pods.get(key);
     if (old) await this.req('DELETE', `/api/v1/namespaces/${namespace}/pods/${old}?gracePeriodSeconds=0`).catch(() => undefined);
     this.pods.set(key, fresh);
-    await this.status(path, { observedGeneration: generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, unavailableReplicas: 0, conditions: [available, progressing('NewReplicaSetAvailable')] });
+    await this.status(path, {
+      observedGeneration: generation,
+      replicas: 1,
+      updatedReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      unavailableReplicas: 0,
+      conditions: [available, progressing('NewReplicaSetAvailable')],
+    });
     if (target === 'kaiwo') this.resetOperatorMetrics();
     // The new candidate's first attempt after the Lease expired (it retries every 2 s): the worst case.
     await sleep(Math.max(0, lastRenew.getTime() + this.leaseDurationSeconds * 1000 + 2000 - Date.now()));
     const now = microTime(new Date());
-    const l = await this.req<{ spec: { leaseTransitions?: number } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`);
-    await this.req('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`, {
-      spec: { holderIdentity: `${fresh}_${Date.now().toString(36)}`, acquireTime: now, renewTime: now, leaseTransitions: (l.spec.leaseTransitions ?? 0) + 1 },
-    }, MERGE);
+    const l = await this.req<{ spec: { leaseTransitions?: number } }>(
+      'GET',
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`,
+    );
+    await this.req(
+      'PATCH',
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`,
+      {
+        spec: {
+          holderIdentity: `${fresh}_${Date.now().toString(36)}`,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: (l.spec.leaseTransitions ?? 0) + 1,
+        },
+      },
+      MERGE,
+    );
     const acquired = new Date();
     this.renew(namespace, lease);
     return { lastRenew, acquired };
@@ -183,15 +289,29 @@ export class SimulatedStack {
 
   setDeploymentAvailable(namespace: string, name: string, available: number): Promise<unknown> {
     return this.status(`/apis/apps/v1/namespaces/${namespace}/deployments/${name}`, {
-      observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: available, availableReplicas: available,
+      observedGeneration: 1,
+      replicas: 1,
+      updatedReplicas: 1,
+      readyReplicas: available,
+      availableReplicas: available,
     });
   }
 
   /** Creates the Lease, or takes over an existing one with this simulation's duration (simulations share them). */
   private async lease(namespace: string, name: string): Promise<void> {
     const now = microTime(new Date());
-    const spec = { holderIdentity: `${name.split('.')[0] ?? 'x'}-pod_1`, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: now, renewTime: now };
-    await this.create(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec });
+    const spec = {
+      holderIdentity: `${name.split('.')[0] ?? 'x'}-pod_1`,
+      leaseDurationSeconds: this.leaseDurationSeconds,
+      acquireTime: now,
+      renewTime: now,
+    };
+    await this.create(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace },
+      spec,
+    });
     await this.req('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`, { spec }, MERGE);
   }
 
@@ -200,7 +320,12 @@ export class SimulatedStack {
     const key = `${namespace}/${name}`;
     if (this.renewals.has(key)) return;
     const tick = () => {
-      void this.req('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`, { spec: { renewTime: microTime(new Date()) } }, MERGE).catch(() => undefined);
+      void this.req(
+        'PATCH',
+        `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
+        { spec: { renewTime: microTime(new Date()) } },
+        MERGE,
+      ).catch(() => undefined);
     };
     tick();
     const t = setInterval(tick, 1000);
@@ -220,8 +345,14 @@ export class SimulatedStack {
 
   setClusterQueueActive(active: boolean): Promise<unknown> {
     return this.status(`/apis/kueue.x-k8s.io/v1beta2/clusterqueues/${this.cq}`, {
-      pendingWorkloads: 0, admittedWorkloads: 0, reservingWorkloads: 0,
-      conditions: [active ? cond('Active', 'True', 'Ready', 'Can admit new workloads') : cond('Active', 'False', 'Stopped', "Can't admit new workloads: is stopped.")],
+      pendingWorkloads: 0,
+      admittedWorkloads: 0,
+      reservingWorkloads: 0,
+      conditions: [
+        active
+          ? cond('Active', 'True', 'Ready', 'Can admit new workloads')
+          : cond('Active', 'False', 'Stopped', "Can't admit new workloads: is stopped."),
+      ],
     });
   }
 
@@ -232,14 +363,21 @@ export class SimulatedStack {
     return this.status(`/api/v1/nodes/${name}`, {
       capacity: { cpu: '96', memory: '1Ti', pods: '110', [n.resource]: gpus },
       allocatable: { cpu: '96', memory: '1Ti', pods: '110', [n.resource]: String(s.allocatable ?? this.gpusPerNode) },
-      conditions: [s.ready ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status') : cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down')],
+      conditions: [
+        s.ready
+          ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
+          : cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down'),
+      ],
     });
   }
 
   /** Creates a KaiwoJob and gives it `status` (RUNNING since `opts.startedAt`, default now). */
   async kaiwoJob(name: string, status: string, opts: KaiwoJobOptions = {}): Promise<void> {
     await this.create(`/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs`, {
-      apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoJob', metadata: { name, namespace: this.ns }, spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch' },
+      apiVersion: 'kaiwo.silogen.ai/v1alpha1',
+      kind: 'KaiwoJob',
+      metadata: { name, namespace: this.ns },
+      spec: { gpus: 8, gpuVendor: 'amd', image: 'rocm/pytorch' },
     });
     await this.setKaiwoJobStatus(name, status, opts);
   }
@@ -260,15 +398,38 @@ export class SimulatedStack {
     ];
     const path = `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${this.ns}/kaiwojobs/${name}`;
     if (status === 'ERROR') {
-      const u = opts.unschedulable ?? { reason: 'InsufficientGPUs', message: `Insufficient GPUs: requested 16 amd.com/gpu, cluster has ${this.nodes.length * this.gpusPerNode}` };
-      return this.status(path, { status, conditions: [{ type: 'Schedulable', status: 'False', reason: u.reason, message: u.message, lastTransitionTime: isoSeconds(now) }] });
+      const u = opts.unschedulable ?? {
+        reason: 'InsufficientGPUs',
+        message: `Insufficient GPUs: requested 16 amd.com/gpu, cluster has ${this.nodes.length * this.gpusPerNode}`,
+      };
+      return this.status(path, {
+        status,
+        conditions: [{ type: 'Schedulable', status: 'False', reason: u.reason, message: u.message, lastTransitionTime: isoSeconds(now) }],
+      });
     }
     if (status === 'PENDING') {
-      return this.status(path, { status, conditions: [admittedConds[0], { type: 'Admitted', status: 'False', reason: 'Pending', message: `Workload is pending admission into '${this.cq}'`, lastTransitionTime: job.admitted }] });
+      return this.status(path, {
+        status,
+        conditions: [
+          admittedConds[0],
+          {
+            type: 'Admitted',
+            status: 'False',
+            reason: 'Pending',
+            message: `Workload is pending admission into '${this.cq}'`,
+            lastTransitionTime: job.admitted,
+          },
+        ],
+      });
     }
     if (status === 'RUNNING') job.started = opts.startedAt ?? now;
     const started = job.started ?? now;
-    return this.status(path, { status, startTime: isoSeconds(started), duration: Math.max(0, Math.floor((now.getTime() - started.getTime()) / 1000)), conditions: admittedConds });
+    return this.status(path, {
+      status,
+      startTime: isoSeconds(started),
+      duration: Math.max(0, Math.floor((now.getTime() - started.getTime()) / 1000)),
+      conditions: admittedConds,
+    });
   }
 
   async deleteKaiwoJob(name: string): Promise<void> {
@@ -278,10 +439,30 @@ export class SimulatedStack {
 
   /** A Kueue Workload that never gets quota. Resolves with its creationTimestamp. */
   async pendingWorkload(name: string): Promise<Date> {
-    const w = await this.req<{ metadata: { creationTimestamp: string } }>('POST', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads`, {
-      apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'Workload', metadata: { name, namespace: this.ns },
-      spec: { queueName: 'kaiwo', podSets: [{ name: 'main', count: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { 'amd.com/gpu': '8' } } }] } } }] },
-    });
+    const w = await this.req<{ metadata: { creationTimestamp: string } }>(
+      'POST',
+      `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads`,
+      {
+        apiVersion: 'kueue.x-k8s.io/v1beta2',
+        kind: 'Workload',
+        metadata: { name, namespace: this.ns },
+        spec: {
+          queueName: 'kaiwo',
+          podSets: [
+            {
+              name: 'main',
+              count: 1,
+              template: {
+                spec: {
+                  restartPolicy: 'Never',
+                  containers: [{ name: 'train', image: 'rocm/pytorch', resources: { requests: { 'amd.com/gpu': '8' } } }],
+                },
+              },
+            },
+          ],
+        },
+      },
+    );
     return new Date(w.metadata.creationTimestamp);
   }
 
@@ -289,7 +470,8 @@ export class SimulatedStack {
     await this.req('DELETE', `/apis/kueue.x-k8s.io/v1beta2/namespaces/${this.ns}/workloads/${name}`).catch(() => undefined);
   }
 
-  private metrics: { close: () => Promise<void>; errors: Counter<'controller'>; panics: Counter<'controller'>; reset: () => void } | undefined;
+  private metrics:
+    { close: () => Promise<void>; errors: Counter<'controller'>; panics: Counter<'controller'>; reset: () => void } | undefined;
   /** Requests the simulated operator metrics endpoint has answered. */
   operatorScrapes = 0;
 
@@ -301,11 +483,32 @@ export class SimulatedStack {
   async startOperatorMetrics(): Promise<{ url: string; secretRef: { namespace: string; name: string; key: string } }> {
     const registry = new Registry();
     const registers = [registry];
-    const errors = new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'errors', labelNames: ['controller'], registers });
-    const panics = new Counter({ name: 'controller_runtime_reconcile_panics_total', help: 'panics', labelNames: ['controller'], registers });
-    const total = new Counter({ name: 'controller_runtime_reconcile_total', help: 'reconciles', labelNames: ['controller', 'result'], registers });
+    const errors = new Counter({
+      name: 'controller_runtime_reconcile_errors_total',
+      help: 'errors',
+      labelNames: ['controller'],
+      registers,
+    });
+    const panics = new Counter({
+      name: 'controller_runtime_reconcile_panics_total',
+      help: 'panics',
+      labelNames: ['controller'],
+      registers,
+    });
+    const total = new Counter({
+      name: 'controller_runtime_reconcile_total',
+      help: 'reconciles',
+      labelNames: ['controller', 'result'],
+      registers,
+    });
     const depth = new Gauge({ name: 'workqueue_depth', help: 'depth', labelNames: ['name', 'controller'], registers });
-    const time = new Histogram({ name: 'controller_runtime_reconcile_time_seconds', help: 'time', labelNames: ['controller'], buckets: [0.01, 0.1, 1, 10], registers });
+    const time = new Histogram({
+      name: 'controller_runtime_reconcile_time_seconds',
+      help: 'time',
+      labelNames: ['controller'],
+      buckets: [0.01, 0.1, 1, 10],
+      registers,
+    });
     const init = () => {
       for (const c of ['kaiwojob', 'kaiwoservice', 'kaiwoqueueconfig']) {
         errors.inc({ controller: c }, 0);
@@ -316,25 +519,59 @@ export class SimulatedStack {
       }
     };
     init();
-    const counted = () => { this.operatorScrapes++; };
-    new Gauge({ name: 'leader_election_master_status', help: 'leader', labelNames: ['name'], registers, collect() {
-      counted();
-      this.set({ name: '83fc2279.silogen.ai' }, 1);
-    } });
-    const server = await startMetricsServer({ bindAddress: '127.0.0.1:0', secure: true, registry, kc: this.kc, log: createLogger({ level: 'error' }) });
+    const counted = () => {
+      this.operatorScrapes++;
+    };
+    new Gauge({
+      name: 'leader_election_master_status',
+      help: 'leader',
+      labelNames: ['name'],
+      registers,
+      collect() {
+        counted();
+        this.set({ name: '83fc2279.silogen.ai' }, 1);
+      },
+    });
+    const server = await startMetricsServer({
+      bindAddress: '127.0.0.1:0',
+      secure: true,
+      registry,
+      kc: this.kc,
+      log: createLogger({ level: 'error' }),
+    });
     if (!server) throw new Error('metrics server did not start');
-    this.metrics = { close: server.close, errors, panics, reset: () => { for (const m of [errors, panics, total, depth, time]) m.reset(); init(); } };
+    this.metrics = {
+      close: server.close,
+      errors,
+      panics,
+      reset: () => {
+        for (const m of [errors, panics, total, depth, time]) m.reset();
+        init();
+      },
+    };
 
     const ns = 'kaiwo-system';
     const sa = 'kaiwo-monitor-scraper';
     await this.create(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa, namespace: ns } });
-    await this.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', { metadata: { name: 'kaiwo-metrics-reader-sim' }, rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] });
+    await this.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      metadata: { name: 'kaiwo-metrics-reader-sim' },
+      rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
+    });
     await this.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      metadata: { name: 'kaiwo-metrics-reader-sim' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kaiwo-metrics-reader-sim' },
+      metadata: { name: 'kaiwo-metrics-reader-sim' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kaiwo-metrics-reader-sim' },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     });
-    const tr = await this.req<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } });
-    await this.create(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'metrics-token', namespace: ns }, type: 'Opaque', data: { token: Buffer.from(tr.status.token).toString('base64') } });
+    const tr = await this.req<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 86_400 },
+    });
+    await this.create(`/api/v1/namespaces/${ns}/secrets`, {
+      metadata: { name: 'metrics-token', namespace: ns },
+      type: 'Opaque',
+      data: { token: Buffer.from(tr.status.token).toString('base64') },
+    });
     return { url: `https://127.0.0.1:${server.port}/metrics`, secretRef: { namespace: ns, name: 'metrics-token', key: 'token' } };
   }
 

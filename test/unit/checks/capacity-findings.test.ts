@@ -11,10 +11,22 @@ const LOST = supply({ matched: 2, reporting: 2, healthy: 8, lost: 8, lostOn: [{ 
 const TWO = supply({ matched: 2, reporting: 2, healthy: 16 });
 
 /** Rows on flavor mi300x, whose nodes offer `s`. */
-const input = (rows: CapacityRow[], s: Supply, done: string[] = []): RowInput =>
-  ({ apiVersion: 'kueue.x-k8s.io/v1beta2', rows, supply: new Map([[KEY, s]]), usage: flavorUsage(rows), queues: new Map(), done: new Set(done) });
-const pendingRow = (over: Partial<CapacityRow>) => row('team', 'mi300x', { pending: 8, pendingWorkloads: 1, minNeed: 8,
-  reasons: new Map([['WaitingForQuota', { workloads: 1, gpus: 8, message: 'insufficient unused quota' }]]), ...over });
+const input = (rows: CapacityRow[], s: Supply, done: string[] = []): RowInput => ({
+  apiVersion: 'kueue.x-k8s.io/v1beta2',
+  rows,
+  supply: new Map([[KEY, s]]),
+  usage: flavorUsage(rows),
+  queues: new Map(),
+  done: new Set(done),
+});
+const pendingRow = (over: Partial<CapacityRow>) =>
+  row('team', 'mi300x', {
+    pending: 8,
+    pendingWorkloads: 1,
+    minNeed: 8,
+    reasons: new Map([['WaitingForQuota', { workloads: 1, gpus: 8, message: 'insufficient unused quota' }]]),
+    ...over,
+  });
 const reasons = (fs: { severity: string; reason: string }[]) => fs.map((f) => `${f.severity}:${f.reason}`);
 
 describe('capacity step: findings per row', () => {
@@ -29,18 +41,22 @@ describe('capacity step: findings per row', () => {
     const fs = rowFindings(input([r], LOST));
     expect(reasons(fs)).to.deep.equal(['Warning:QuotaExceedsHealthyCapacity']);
     expect(fs[0]?.object).to.deep.include({ kind: 'ClusterQueue', name: 'team' });
-    expect(fs[0]?.message).to.equal('ClusterQueue team, flavor mi300x: promises 16 amd.com/gpu (nominal 8 + borrowing limit 8) but the flavor\'s nodes have 8 healthy '
-      + '(8 lost on gpu-1 (NotReady)): Workloads admitted beyond that sit with Pending pods');
+    expect(fs[0]?.message).to.equal(
+      "ClusterQueue team, flavor mi300x: promises 16 amd.com/gpu (nominal 8 + borrowing limit 8) but the flavor's nodes have 8 healthy " +
+        '(8 lost on gpu-1 (NotReady)): Workloads admitted beyond that sit with Pending pods',
+    );
     expect(r.why).to.equal('over-promised');
     expect(rowFindings(input([row('team', 'mi300x', { promised: 16 })], LOST, [KEY]))).to.deep.equal([]);
   });
 
-  it('PendingOnQuota when healthy GPUs are free but the queue\'s quota is not', () => {
+  it("PendingOnQuota when healthy GPUs are free but the queue's quota is not", () => {
     const r = pendingRow({ nominal: 8, promised: 8, inUse: 8 });
     const fs = rowFindings(input([r], TWO));
     expect(reasons(fs)).to.deep.equal(['Warning:PendingOnQuota']);
-    expect(fs[0]?.message).to.equal('ClusterQueue team, flavor mi300x: 1 pending Workload need 8 amd.com/gpu; 8 healthy GPUs are free but the quota is exhausted '
-      + '(8 in use of nominal 8): a policy limit, not hardware (Kueue: WaitingForQuota ×1: insufficient unused quota)');
+    expect(fs[0]?.message).to.equal(
+      'ClusterQueue team, flavor mi300x: 1 pending Workload need 8 amd.com/gpu; 8 healthy GPUs are free but the quota is exhausted ' +
+        '(8 in use of nominal 8): a policy limit, not hardware (Kueue: WaitingForQuota ×1: insufficient unused quota)',
+    );
     expect(r.why).to.equal('quota');
   });
 
@@ -48,7 +64,9 @@ describe('capacity step: findings per row', () => {
     const r = pendingRow({ nominal: 8, promised: 8, inUse: 8 });
     const fs = rowFindings(input([r], LOST));
     expect(reasons(fs)).to.deep.equal(['Critical:PendingOnLostCapacity']);
-    expect(fs[0]?.message).to.contain('0 healthy GPUs free (8 healthy, 8 in use) and 8 lost on gpu-1 (NotReady): they would fit if the lost GPUs were healthy');
+    expect(fs[0]?.message).to.contain(
+      '0 healthy GPUs free (8 healthy, 8 in use) and 8 lost on gpu-1 (NotReady): they would fit if the lost GPUs were healthy',
+    );
     expect(r.why).to.equal('lost GPUs');
   });
 
@@ -70,15 +88,35 @@ describe('capacity step: findings per row', () => {
 describe('capacity step: Workloads too large for any node, and KaiwoConfig', () => {
   it('one Warning per queue × resource, on the Workload that asks most per pod', () => {
     const w = (name: string) => workload('ml', name);
-    const fs = tooLargeFindings(new Map([[`team|${AMD}`, { cq: 'team', resource: AMD, largest: 8, workloads: [{ w: w('a'), perPod: 12 }, { w: w('b'), perPod: 16 }] }]]), 'kueue.x-k8s.io/v1beta2');
+    const fs = tooLargeFindings(
+      new Map([
+        [
+          `team|${AMD}`,
+          {
+            cq: 'team',
+            resource: AMD,
+            largest: 8,
+            workloads: [
+              { w: w('a'), perPod: 12 },
+              { w: w('b'), perPod: 16 },
+            ],
+          },
+        ],
+      ]),
+      'kueue.x-k8s.io/v1beta2',
+    );
     expect(reasons(fs)).to.deep.equal(['Warning:WorkloadTooLargeForAnyNode']);
     expect(fs[0]?.object).to.deep.include({ kind: 'Workload', namespace: 'ml', name: 'b' });
-    expect(fs[0]?.message).to.equal('2 Workloads in ClusterQueue team ask more amd.com/gpu per pod than any node of its flavors has (largest 8): '
-      + 'ml/a (12/pod), ml/b (16/pod); they can never start — split them into more pods');
+    expect(fs[0]?.message).to.equal(
+      '2 Workloads in ClusterQueue team ask more amd.com/gpu per pod than any node of its flavors has (largest 8): ' +
+        'ml/a (12/pod), ml/b (16/pod); they can never start — split them into more pods',
+    );
   });
 
   it('KaiwoConfigUnreadable only when the KaiwoConfig list failed', () => {
     expect(kaiwoConfigFindings(kaiwoSettings(undefined))).to.deep.equal([]);
-    expect(reasons(kaiwoConfigFindings(kaiwoSettings({ state: 'pending', objects: [], error: 'forbidden' })))).to.deep.equal(['Info:KaiwoConfigUnreadable']);
+    expect(reasons(kaiwoConfigFindings(kaiwoSettings({ state: 'pending', objects: [], error: 'forbidden' })))).to.deep.equal([
+      'Info:KaiwoConfigUnreadable',
+    ]);
   });
 });

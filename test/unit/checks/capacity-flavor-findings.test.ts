@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import type { DegradedFlavors, Placed } from '../../../src/checks/capacity-demand.js';
-import { blockedPods, flavorFindings, type FlavorInput, narrowerFlavors, rowsByFlavor, unplacedPods } from '../../../src/checks/capacity-flavor-findings.js';
+import {
+  blockedPods,
+  flavorFindings,
+  type FlavorInput,
+  narrowerFlavors,
+  rowsByFlavor,
+  unplacedPods,
+} from '../../../src/checks/capacity-flavor-findings.js';
 import type { CapacityRow } from '../../../src/checks/capacity-rows.js';
 import { flavorsByName, type Supply } from '../../../src/checks/capacity-supply.js';
 import { workloadFacts } from '../../../src/checks/capacity-workloads.js';
@@ -18,8 +25,17 @@ const NO_PLACED: Placed = { tooLarge: new Map(), tracksPodsReady: false, degrade
 /** Flavor mi300x with `rows` on it and supply `s`; the pending pods listed (none) unless `over` says otherwise. */
 function input(rows: CapacityRow[], s: Supply | undefined, over: Partial<FlavorInput> = {}): FlavorInput {
   const inUse = rows.reduce((a, r) => a + r.inUse, 0);
-  return { apiVersion: 'kueue.x-k8s.io/v1beta2', rows, flavors, supply: new Map(s ? [[KEY, s]] : []), inUse: new Map([[KEY, inUse]]),
-    degraded: new Map(), placed: NO_PLACED, pendingPods: view([]), ...over };
+  return {
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
+    rows,
+    flavors,
+    supply: new Map(s ? [[KEY, s]] : []),
+    inUse: new Map([[KEY, inUse]]),
+    degraded: new Map(),
+    placed: NO_PLACED,
+    pendingPods: view([]),
+    ...over,
+  };
 }
 const reasons = (out: ReturnType<typeof flavorFindings>) => out.findings.map((f) => `${f.severity}:${f.reason}`);
 
@@ -38,7 +54,7 @@ describe('capacity step: findings per flavor', () => {
     expect(r.why).to.equal('');
   });
 
-  it('a flavor that does not exist: only the rows\' why', () => {
+  it("a flavor that does not exist: only the rows' why", () => {
     const r = row('team', 'mi300x', { promised: 8 });
     expect(flavorFindings(input([r], undefined)).findings).to.deep.equal([]);
     expect(r.why).to.equal('flavor missing');
@@ -47,9 +63,13 @@ describe('capacity step: findings per flavor', () => {
   it('FlavorHasNoNodes: a Warning for a promise, Critical once work is admitted to it', () => {
     const promised = flavorFindings(input([row('team', 'mi300x', { promised: 8 })], supply({ matched: 0, reporting: 0 })));
     expect(reasons(promised)).to.deep.equal(['Warning:FlavorHasNoNodes']);
-    expect(promised.findings[0]?.message).to.equal('ResourceFlavor mi300x (nodeLabels pool=mi300x) matches no node, but ClusterQueue team promise 8 amd.com/gpu on it: '
-      + 'Workloads admitted to it will never start');
-    expect(reasons(flavorFindings(input([row('team', 'mi300x', { promised: 8, inUse: 8 })], supply({ matched: 0, reporting: 0 }))))).to.deep.equal(['Critical:FlavorHasNoNodes']);
+    expect(promised.findings[0]?.message).to.equal(
+      'ResourceFlavor mi300x (nodeLabels pool=mi300x) matches no node, but ClusterQueue team promise 8 amd.com/gpu on it: ' +
+        'Workloads admitted to it will never start',
+    );
+    expect(
+      reasons(flavorFindings(input([row('team', 'mi300x', { promised: 8, inUse: 8 })], supply({ matched: 0, reporting: 0 })))),
+    ).to.deep.equal(['Critical:FlavorHasNoNodes']);
   });
 
   it('SupplyNotReported when its nodes report no such resource', () => {
@@ -68,8 +88,10 @@ describe('capacity step: findings per flavor', () => {
     const r = row('team', 'mi300x', { promised: 16, inUse: 16 });
     const out = flavorFindings(input([r], supply()));
     expect(reasons(out)).to.deep.equal(['Critical:QuotaExceedsHealthyCapacity']);
-    expect(out.findings[0]?.message).to.equal('ResourceFlavor mi300x: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue team) but its nodes have only 8 '
-      + 'and none lost: quota larger than the hardware, 8 GPUs of admitted work sit with Pending pods');
+    expect(out.findings[0]?.message).to.equal(
+      'ResourceFlavor mi300x: 16 amd.com/gpu reserved by admitted Workloads (ClusterQueue team) but its nodes have only 8 ' +
+        'and none lost: quota larger than the hardware, 8 GPUs of admitted work sit with Pending pods',
+    );
     expect([...out.done]).to.deep.equal([KEY]);
     expect(r.why).to.equal('over quota');
   });
@@ -78,19 +100,23 @@ describe('capacity step: findings per flavor', () => {
     const r = row('team', 'mi300x', { promised: 16, inUse: 16 });
     const out = flavorFindings(degradedInput([r], undefined, view([pendingPod('ml', 'a-0', { nodeSelector: POOL })])));
     expect(reasons(out)).to.deep.equal(['Critical:PendingOnLostCapacity']);
-    expect(out.findings[0]?.message).to.contain('8 wait for the 8 GPUs lost on gpu-1 (NotReady): a hardware problem, not quota; the scheduler cannot place 1 pod');
+    expect(out.findings[0]?.message).to.contain(
+      '8 wait for the 8 GPUs lost on gpu-1 (NotReady): a hardware problem, not quota; the scheduler cannot place 1 pod',
+    );
     expect(r.why).to.equal('lost GPUs');
   });
 
   it('lost GPUs and no such pod: RunningOnDegradedCapacity (Warning)', () => {
     const r = row('team', 'mi300x', { promised: 16, inUse: 16 });
-    const out = flavorFindings(degradedInput([r], undefined, view([pendingPod('ml', 'a-0', { nodeSelector: POOL, scheduled: 'SchedulingGated' })])));
+    const out = flavorFindings(
+      degradedInput([r], undefined, view([pendingPod('ml', 'a-0', { nodeSelector: POOL, scheduled: 'SchedulingGated' })])),
+    );
     expect(reasons(out)).to.deep.equal(['Warning:RunningOnDegradedCapacity']);
     expect(out.findings[0]?.message).to.contain('its admitted Workloads run (none has a pod the scheduler cannot place): ml/a,');
     expect(r.why).to.equal('degraded');
   });
 
-  it('without the pods: Kueue\'s PodsReady decides; without either the work counts as waiting and PendingPodsUnreadable says why', () => {
+  it("without the pods: Kueue's PodsReady decides; without either the work counts as waiting and PendingPodsUnreadable says why", () => {
     const rows = () => [row('team', 'mi300x', { promised: 16, inUse: 16 })];
     expect(reasons(flavorFindings(degradedInput(rows(), true, undefined)))).to.deep.equal(['Warning:RunningOnDegradedCapacity']);
     expect(reasons(flavorFindings(degradedInput(rows(), false, undefined)))).to.deep.equal(['Critical:PendingOnLostCapacity']);
@@ -105,7 +131,10 @@ describe('capacity step: the pods of admitted work on a flavor', () => {
 
   it('rowsByFlavor groups rows by flavor × resource', () => {
     const rows = [row('a', 'f'), row('b', 'g'), row('c', 'f')];
-    expect([...rowsByFlavor(rows)].map(([k, rs]) => [k, rs.map((r) => r.cq)])).to.deep.equal([[`f|${AMD}`, ['a', 'c']], [`g|${AMD}`, ['b']]]);
+    expect([...rowsByFlavor(rows)].map(([k, rs]) => [k, rs.map((r) => r.cq)])).to.deep.equal([
+      [`f|${AMD}`, ['a', 'c']],
+      [`g|${AMD}`, ['b']],
+    ]);
   });
 
   it('unplacedPods keeps the Unschedulable pods that request an extended resource', () => {
@@ -113,18 +142,35 @@ describe('capacity step: the pods of admitted work on a flavor', () => {
     expect(unplacedPods(pods).map((p) => p.name)).to.deep.equal(['a-0']);
   });
 
-  it('narrowerFlavors: other flavors of the resource whose nodeLabels include this one\'s and more', () => {
-    const s = new Map([[KEY, supply()], [`mi300x-hbm|${AMD}`, supply()], [`mi250|${AMD}`, supply()], ['mi300x-hbm|nvidia.com/gpu', supply()]]);
-    expect(narrowerFlavors(s, flavors, mi300x, AMD)).to.deep.equal([[['pool', 'mi300x'], ['hbm', '192']]]);
+  it("narrowerFlavors: other flavors of the resource whose nodeLabels include this one's and more", () => {
+    const s = new Map([
+      [KEY, supply()],
+      [`mi300x-hbm|${AMD}`, supply()],
+      [`mi250|${AMD}`, supply()],
+      ['mi300x-hbm|nvidia.com/gpu', supply()],
+    ]);
+    expect(narrowerFlavors(s, flavors, mi300x, AMD)).to.deep.equal([
+      [
+        ['pool', 'mi300x'],
+        ['hbm', '192'],
+      ],
+    ]);
   });
 
   it('blockedPods: in a namespace of the work, requesting the resource, selecting the flavor and not a narrower one', () => {
     const pods = unplacedPods([
-      pendingPod('ml', 'mine', { nodeSelector: POOL }), pendingPod('ops', 'other-ns', { nodeSelector: POOL }),
-      pendingPod('ml', 'narrower', { nodeSelector: { ...POOL, hbm: '192' } }), pendingPod('ml', 'nvidia', { nodeSelector: POOL, resource: 'nvidia.com/gpu' }),
+      pendingPod('ml', 'mine', { nodeSelector: POOL }),
+      pendingPod('ops', 'other-ns', { nodeSelector: POOL }),
+      pendingPod('ml', 'narrower', { nodeSelector: { ...POOL, hbm: '192' } }),
+      pendingPod('ml', 'nvidia', { nodeSelector: POOL, resource: 'nvidia.com/gpu' }),
       pendingPod('ml', 'no-selector'),
     ]);
-    const narrower = [[['pool', 'mi300x'], ['hbm', '192']] as [string, string][]];
+    const narrower = [
+      [
+        ['pool', 'mi300x'],
+        ['hbm', '192'],
+      ] as [string, string][],
+    ];
     expect(blockedPods(pods, new Set(['ml']), mi300x, AMD, narrower).map((p) => p.name)).to.deep.equal(['mine']);
     expect(blockedPods(pods, undefined, mi300x, AMD, narrower)).to.deep.equal([]);
   });

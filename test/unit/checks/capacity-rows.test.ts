@@ -9,7 +9,16 @@ describe('capacity step: quota rows (what the ClusterQueues promise)', () => {
   it('makes one row per ClusterQueue × flavor × compared resource, in flavor order, with what is reserved', () => {
     const team = clusterQueue('team', {
       cohort: 'all',
-      flavors: [{ name: 'mi300x', resources: [{ name: AMD, nominal: 16, borrowingLimit: 8 }, { name: 'cpu', nominal: 96 }] }, { name: 'mi250', resources: [{ name: AMD, nominal: '4' }] }],
+      flavors: [
+        {
+          name: 'mi300x',
+          resources: [
+            { name: AMD, nominal: 16, borrowingLimit: 8 },
+            { name: 'cpu', nominal: 96 },
+          ],
+        },
+        { name: 'mi250', resources: [{ name: AMD, nominal: '4' }] },
+      ],
       reserved: { mi300x: { [AMD]: 12 } },
     });
     const q = quotaRows([team], new Set([AMD]));
@@ -23,7 +32,13 @@ describe('capacity step: quota rows (what the ClusterQueues promise)', () => {
   });
 
   it('reads the older flavorsUsage and the v1beta1 cohort field', () => {
-    const old = clusterQueue('old', { v: 'v1beta1', usageOnly: true, cohort: 'c', flavors: [{ name: 'f', resources: [{ name: NVIDIA, nominal: 8 }] }], reserved: { f: { [NVIDIA]: 3 } } });
+    const old = clusterQueue('old', {
+      v: 'v1beta1',
+      usageOnly: true,
+      cohort: 'c',
+      flavors: [{ name: 'f', resources: [{ name: NVIDIA, nominal: 8 }] }],
+      reserved: { f: { [NVIDIA]: 3 } },
+    });
     expect(quotaRows([old], new Set([AMD, NVIDIA])).rows[0]).to.include({ cohort: 'c', inUse: 3 });
   });
 
@@ -33,14 +48,21 @@ describe('capacity step: quota rows (what the ClusterQueues promise)', () => {
 
   it('active: a row that promises, holds or waits for something', () => {
     expect(active(row('q', 'f'))).to.equal(false);
-    expect([active(row('q', 'f', { promised: 1 })), active(row('q', 'f', { inUse: 1 })), active(row('q', 'f', { pending: 1 }))]).to.deep.equal([true, true, true]);
+    expect([
+      active(row('q', 'f', { promised: 1 })),
+      active(row('q', 'f', { inUse: 1 })),
+      active(row('q', 'f', { pending: 1 })),
+    ]).to.deep.equal([true, true, true]);
   });
 });
 
 describe('capacity step: flavor usage and free quota', () => {
   it('sums what is in use on a flavor over all queues', () => {
     const u = flavorUsage([row('a', 'f', { inUse: 8 }), row('b', 'f', { inUse: 4 }), row('c', 'g', { inUse: 1 })]);
-    expect([...u.inUse]).to.deep.equal([[`f|${AMD}`, 12], [`g|${AMD}`, 1]]);
+    expect([...u.inUse]).to.deep.equal([
+      [`f|${AMD}`, 12],
+      [`g|${AMD}`, 1],
+    ]);
   });
 
   it('without a cohort: the nominal quota left (a borrowing limit adds nothing: there is nobody to borrow from)', () => {
@@ -60,11 +82,13 @@ describe('capacity step: flavor usage and free quota', () => {
 });
 
 describe('capacity step: Kueue reasons of a row', () => {
-  const r = row('q', 'f', { reasons: new Map([
-    ['WaitingForQuota', { workloads: 2, gpus: 16, message: 'insufficient quota' }],
-    ['NoMatchingFlavor', { workloads: 1, gpus: 4, message: '' }],
-    ['Pending', { workloads: 1, gpus: 16, message: '' }],
-  ]) });
+  const r = row('q', 'f', {
+    reasons: new Map([
+      ['WaitingForQuota', { workloads: 2, gpus: 16, message: 'insufficient quota' }],
+      ['NoMatchingFlavor', { workloads: 1, gpus: 4, message: '' }],
+      ['Pending', { workloads: 1, gpus: 16, message: '' }],
+    ]),
+  });
 
   it('topReasons: the reasons with the most GPUs, ties by name', () => {
     expect(topReasons(r)).to.equal('Pending ×1; WaitingForQuota ×2: insufficient quota');

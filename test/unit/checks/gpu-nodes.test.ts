@@ -6,13 +6,18 @@ import type { KubeObject } from '../../../src/runtime/objects.js';
 import { ago, gpuNode, NOW, view } from '../../support/fixtures.js';
 
 const spec = (over: object = {}) => applyDefaults<KaiwoMonitorSpec>(specSchema, { gpuNodes: over }).gpuNodes;
-const run = (nodes: KubeObject[], over: object = {}, state: 'synced' | 'pending' = 'synced') => gpuNodesCheck.evaluate({ spec: spec(over), data: { nodes: view(nodes, state) }, scrapes: {}, now: NOW, env: {} });
-const fleet = (n: number, vendor: 'amd' | 'nvidia' = 'amd') => Array.from({ length: n }, (_, i) => gpuNode(`gpu-${String(i).padStart(2, '0')}`, { vendor }));
+const run = (nodes: KubeObject[], over: object = {}, state: 'synced' | 'pending' = 'synced') =>
+  gpuNodesCheck.evaluate({ spec: spec(over), data: { nodes: view(nodes, state) }, scrapes: {}, now: NOW, env: {} });
+const fleet = (n: number, vendor: 'amd' | 'nvidia' = 'amd') =>
+  Array.from({ length: n }, (_, i) => gpuNode(`gpu-${String(i).padStart(2, '0')}`, { vendor }));
 
 describe('check: GPU nodes', () => {
   it('is Unknown before the node list arrives, and when there are no GPU nodes', () => {
     expect(run([], {}, 'pending')).to.include({ status: 'Unknown', reason: 'NotObserved' });
-    expect(run([{ metadata: { name: 'cpu-1' }, status: { capacity: { cpu: '8' } } }])).to.include({ status: 'Unknown', reason: 'NoGPUNodes' });
+    expect(run([{ metadata: { name: 'cpu-1' }, status: { capacity: { cpu: '8' } } }])).to.include({
+      status: 'Unknown',
+      reason: 'NoGPUNodes',
+    });
   });
 
   it('is healthy for ready AMD and NVIDIA nodes and summarises them', () => {
@@ -102,7 +107,10 @@ describe('check: GPU nodes', () => {
 describe('check: GPU utilization (from PromQL samples)', () => {
   const u = spec().utilization;
   const s = (pod: string, value: number, ns = 'ml') => ({ name: '', labels: { pod, namespace: ns, gpu_id: String(value) }, value });
-  const viewOf = (samples: { name: string; labels: Record<string, string>; value: number }[]) => ({ state: 'ok' as const, history: [{ at: 0, samples }] });
+  const viewOf = (samples: { name: string; labels: Record<string, string>; value: number }[]) => ({
+    state: 'ok' as const,
+    history: [{ at: 0, samples }],
+  });
 
   it('groups idle GPUs per pod, ignores unallocated GPUs, and averages cluster-wide', () => {
     const r = utilizationFindings(viewOf([s('idle', 1), s('idle', 3), s('busy', 80), s('', 0, '')]), u);
@@ -123,7 +131,13 @@ describe('check: GPU utilization (from PromQL samples)', () => {
 
   it('is Unknown/PrometheusQueryFailed when the query fails and nothing is Critical', () => {
     const failing = { state: 'failing' as const, reason: 'PrometheusQueryFailed' as const, error: 'connection refused', history: [] };
-    const r = gpuNodesCheck.evaluate({ spec: spec({ utilization: { enabled: true, prometheusURL: 'http://p' } }), data: { nodes: view(fleet(2)) }, scrapes: { utilization: failing }, now: NOW, env: {} });
+    const r = gpuNodesCheck.evaluate({
+      spec: spec({ utilization: { enabled: true, prometheusURL: 'http://p' } }),
+      data: { nodes: view(fleet(2)) },
+      scrapes: { utilization: failing },
+      now: NOW,
+      env: {},
+    });
     expect(r).to.include({ status: 'Unknown', reason: 'PrometheusQueryFailed' });
   });
 });

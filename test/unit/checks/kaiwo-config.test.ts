@@ -6,17 +6,47 @@ import { view } from '../../support/fixtures.js';
 
 describe('KaiwoConfig kaiwo (config.kaiwo.silogen.ai/v1alpha1)', () => {
   it('is read from the object named kaiwo only (cluster-scoped, fieldSelector metadata.name=kaiwo)', () => {
-    expect(kaiwoConfigSource).to.deep.equal({ apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', plural: 'kaiwoconfigs', kind: 'KaiwoConfig', fieldSelector: 'metadata.name=kaiwo', optional: true });
-    const s = kaiwoSettings(view([kaiwoConfig({ addTaintsToGpuNodes: true, defaultGpuTaintKey: 'example.com/gpu', defaultGpuResourceKey: 'example.com/gpu',
-      excludeMasterNodesFromNodePools: true }, { defaultClusterQueueName: 'main', dynamicallyUpdateDefaultClusterQueue: true })]));
-    expect(s).to.deep.equal({ from: 'KaiwoConfig', gpuResourceKey: 'example.com/gpu', gpuTaintKey: 'example.com/gpu', addTaintsToGpuNodes: true,
-      excludeMasterNodesFromNodePools: true, defaultClusterQueueName: 'main', dynamicallyUpdateDefaultClusterQueue: true });
+    expect(kaiwoConfigSource).to.deep.equal({
+      apiVersion: 'config.kaiwo.silogen.ai/v1alpha1',
+      plural: 'kaiwoconfigs',
+      kind: 'KaiwoConfig',
+      fieldSelector: 'metadata.name=kaiwo',
+      optional: true,
+    });
+    const s = kaiwoSettings(
+      view([
+        kaiwoConfig(
+          {
+            addTaintsToGpuNodes: true,
+            defaultGpuTaintKey: 'example.com/gpu',
+            defaultGpuResourceKey: 'example.com/gpu',
+            excludeMasterNodesFromNodePools: true,
+          },
+          { defaultClusterQueueName: 'main', dynamicallyUpdateDefaultClusterQueue: true },
+        ),
+      ]),
+    );
+    expect(s).to.deep.equal({
+      from: 'KaiwoConfig',
+      gpuResourceKey: 'example.com/gpu',
+      gpuTaintKey: 'example.com/gpu',
+      addTaintsToGpuNodes: true,
+      excludeMasterNodesFromNodePools: true,
+      defaultClusterQueueName: 'main',
+      dynamicallyUpdateDefaultClusterQueue: true,
+    });
     expect(kaiwoSettings(view([{ ...kaiwoConfig({ addTaintsToGpuNodes: true }), metadata: { name: 'other' } }]))).to.equal(KAIWO_DEFAULTS);
   });
 
   it("means Kaiwo's defaults when the object is missing, the CRD is not served or the source is not given", () => {
-    expect(KAIWO_DEFAULTS).to.deep.include({ gpuResourceKey: 'amd.com/gpu', gpuTaintKey: 'kaiwo.silogen.ai/gpu', addTaintsToGpuNodes: false,
-      excludeMasterNodesFromNodePools: false, defaultClusterQueueName: 'kaiwo', dynamicallyUpdateDefaultClusterQueue: false });
+    expect(KAIWO_DEFAULTS).to.deep.include({
+      gpuResourceKey: 'amd.com/gpu',
+      gpuTaintKey: 'kaiwo.silogen.ai/gpu',
+      addTaintsToGpuNodes: false,
+      excludeMasterNodesFromNodePools: false,
+      defaultClusterQueueName: 'kaiwo',
+      dynamicallyUpdateDefaultClusterQueue: false,
+    });
     expect(kaiwoSettings(undefined)).to.equal(KAIWO_DEFAULTS);
     expect(kaiwoSettings(view([]))).to.equal(KAIWO_DEFAULTS);
     expect(kaiwoSettings(view([], 'absent'))).to.equal(KAIWO_DEFAULTS);
@@ -26,31 +56,66 @@ describe('KaiwoConfig kaiwo (config.kaiwo.silogen.ai/v1alpha1)', () => {
 
   it('waits for a first list that is under way, not for one that fails (then the defaults hold and say why)', () => {
     expect(kaiwoConfigListing(view([], 'pending'))).to.equal(true);
-    const failing = { state: 'pending' as const, objects: [], error: 'list /apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs: HTTP 403: forbidden' };
+    const failing = {
+      state: 'pending' as const,
+      objects: [],
+      error: 'list /apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs: HTTP 403: forbidden',
+    };
     expect(kaiwoConfigListing(failing)).to.equal(false);
     expect(kaiwoSettings(failing)).to.deep.include({ from: 'defaults', addTaintsToGpuNodes: false, unreadable: failing.error });
     expect(kaiwoConfigListing(view([], 'absent'))).to.equal(false);
     expect(kaiwoConfigListing(undefined)).to.equal(false);
     // Failing after a successful list: the last objects listed still hold.
-    expect(kaiwoSettings({ state: 'failing', error: 'x', objects: [kaiwoConfig({ addTaintsToGpuNodes: true })] }).addTaintsToGpuNodes).to.equal(true);
+    expect(
+      kaiwoSettings({ state: 'failing', error: 'x', objects: [kaiwoConfig({ addTaintsToGpuNodes: true })] }).addTaintsToGpuNodes,
+    ).to.equal(true);
   });
 
   it('takes a field of the wrong type as absent and survives hostile shapes', () => {
     for (const spec of [undefined, null, 'garbage', 7, [], { nodes: 'x' }, { nodes: [1, 2] }, { nodes: null }]) {
-      expect(kaiwoSettings(view([{ apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoConfig', metadata: { name: 'kaiwo' }, spec }])))
-        .to.deep.equal({ ...KAIWO_DEFAULTS, from: 'KaiwoConfig' });
+      expect(
+        kaiwoSettings(view([{ apiVersion: 'config.kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoConfig', metadata: { name: 'kaiwo' }, spec }])),
+      ).to.deep.equal({ ...KAIWO_DEFAULTS, from: 'KaiwoConfig' });
     }
-    const s = kaiwoSettings(view([kaiwoConfig({ addTaintsToGpuNodes: 'true', defaultGpuTaintKey: 42, defaultGpuResourceKey: 'x'.repeat(1_000_000),
-      excludeMasterNodesFromNodePools: 1 }, { defaultClusterQueueName: { a: 1 }, dynamicallyUpdateDefaultClusterQueue: Array.from({ length: 100_000 }, () => true) })]));
-    expect(s).to.deep.include({ addTaintsToGpuNodes: false, gpuTaintKey: 'kaiwo.silogen.ai/gpu', excludeMasterNodesFromNodePools: false,
-      defaultClusterQueueName: 'kaiwo', dynamicallyUpdateDefaultClusterQueue: false });
+    const s = kaiwoSettings(
+      view([
+        kaiwoConfig(
+          {
+            addTaintsToGpuNodes: 'true',
+            defaultGpuTaintKey: 42,
+            defaultGpuResourceKey: 'x'.repeat(1_000_000),
+            excludeMasterNodesFromNodePools: 1,
+          },
+          { defaultClusterQueueName: { a: 1 }, dynamicallyUpdateDefaultClusterQueue: Array.from({ length: 100_000 }, () => true) },
+        ),
+      ]),
+    );
+    expect(s).to.deep.include({
+      addTaintsToGpuNodes: false,
+      gpuTaintKey: 'kaiwo.silogen.ai/gpu',
+      excludeMasterNodesFromNodePools: false,
+      defaultClusterQueueName: 'kaiwo',
+      dynamicallyUpdateDefaultClusterQueue: false,
+    });
     expect(s.gpuResourceKey).to.have.length(317);
   });
 
   it("Kaiwo's pods tolerate its GPU taint (key Exists NoSchedule) only with addTaintsToGpuNodes and only when they request amd.com/gpu or nvidia.com/gpu", () => {
-    const on = kaiwoSettings(view([kaiwoConfig({ addTaintsToGpuNodes: true, defaultGpuTaintKey: 'example.com/gpu', defaultGpuResourceKey: 'example.com/vgpu' })]));
-    expect(kaiwoToleration(on, 'amd.com/gpu')).to.deep.equal({ key: 'example.com/gpu', operator: 'Exists', value: '', effect: 'NoSchedule' });
-    expect(kaiwoToleration(on, 'nvidia.com/gpu')).to.deep.equal({ key: 'example.com/gpu', operator: 'Exists', value: '', effect: 'NoSchedule' });
+    const on = kaiwoSettings(
+      view([kaiwoConfig({ addTaintsToGpuNodes: true, defaultGpuTaintKey: 'example.com/gpu', defaultGpuResourceKey: 'example.com/vgpu' })]),
+    );
+    expect(kaiwoToleration(on, 'amd.com/gpu')).to.deep.equal({
+      key: 'example.com/gpu',
+      operator: 'Exists',
+      value: '',
+      effect: 'NoSchedule',
+    });
+    expect(kaiwoToleration(on, 'nvidia.com/gpu')).to.deep.equal({
+      key: 'example.com/gpu',
+      operator: 'Exists',
+      value: '',
+      effect: 'NoSchedule',
+    });
     expect(kaiwoToleration(on, 'example.com/vgpu')).to.equal(undefined); // podspec.go checks those two names only
     expect(kaiwoToleration(KAIWO_DEFAULTS, 'amd.com/gpu')).to.equal(undefined);
   });

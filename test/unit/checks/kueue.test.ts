@@ -19,7 +19,8 @@ function healthy(extra: Partial<Record<string, SourceView>> = {}): Record<string
     ...extra,
   };
 }
-const run = (data: Record<string, SourceView>, over: object = {}, apiVersion?: string) => kueueCheck.evaluate({ spec: spec(over), data, scrapes: {}, now: NOW, env: envOf(apiVersion) });
+const run = (data: Record<string, SourceView>, over: object = {}, apiVersion?: string) =>
+  kueueCheck.evaluate({ spec: spec(over), data, scrapes: {}, now: NOW, env: envOf(apiVersion) });
 
 describe('check: Kueue', () => {
   it('is healthy with an active ClusterQueue, the controller available and its Lease fresh', () => {
@@ -65,19 +66,30 @@ describe('check: Kueue', () => {
     expect(r.status).to.equal('True');
     expect(r.findings.map((f) => `${f.severity}/${f.reason}`)).to.deep.equal(['Warning/ClusterQueueNotReady']);
     expect(r.nextCheckAt?.getTime()).to.be.at.most(NOW.getTime() - 5000 + NEW_QUEUE_GRACE_MS);
-    const recreated = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), 2000)]) }));
+    const recreated = run(
+      healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), 2000)]) }),
+    );
     expect(recreated.status).to.equal('True');
     expect(recreated.findings[0]?.message).to.include('new ClusterQueue kaiwo is not Active yet (FlavorNotFound');
     const late = run(healthy({ clusterQueues: view([young(unreconciled(), NEW_QUEUE_GRACE_MS)]) }));
     expect(late).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
     expect(late.message).to.include('no Active condition: Kueue has not reconciled it');
     // A new queue that is stopped (stopPolicy) is meant so: Critical at once.
-    expect(run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), 2000)]) }))).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
+    expect(run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'Stopped' }), 2000)]) }))).to.include({
+      status: 'False',
+      reason: 'ClusterQueueInactive',
+    });
     // A monitor that restarts sees an old inactive queue for the first time: Critical at once, no flap.
-    const old = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), 0, 3_600_000)]) }));
+    const old = run(
+      healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), 0, 3_600_000)]) }),
+    );
     expect(old).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
     // A creation time in the future (a skewed server clock) holds the verdict back no longer than the local grace.
-    const skewed = run(healthy({ clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), NEW_QUEUE_GRACE_MS, -86_400_000)]) }));
+    const skewed = run(
+      healthy({
+        clusterQueues: view([young(clusterQueue('kaiwo', { active: false, reason: 'FlavorNotFound' }), NEW_QUEUE_GRACE_MS, -86_400_000)]),
+      }),
+    );
     expect(skewed).to.include({ status: 'False', reason: 'ClusterQueueInactive' });
   });
 
@@ -85,23 +97,38 @@ describe('check: Kueue', () => {
     const young = run(healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 })]) }));
     expect(young.status).to.equal('True');
     expect(young.nextCheckAt?.getTime()).to.be.at.most(NOW.getTime() + 20 * 60_000);
-    const lateData = healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 })]), leases: view([lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io', 2000, 'x', 15, new Date(NOW.getTime() + 20 * 60_000))]) });
+    const lateData = healthy({
+      workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 })]),
+      leases: view([lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io', 2000, 'x', 15, new Date(NOW.getTime() + 20 * 60_000))]),
+    });
     const late = kueueCheck.evaluate({ spec: spec(), data: lateData, scrapes: {}, now: new Date(NOW.getTime() + 20 * 60_000), env: {} });
     expect(late).to.include({ status: 'False', reason: 'WorkloadPendingTooLong' });
-    const old = run(healthy({ workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 }), workload('team-a', 'w2', { createdAgoMs: 45 * 60_000 })]) }));
+    const old = run(
+      healthy({
+        workloads: view([workload('team-a', 'w1', { createdAgoMs: 10 * 60_000 }), workload('team-a', 'w2', { createdAgoMs: 45 * 60_000 })]),
+      }),
+    );
     expect(old).to.include({ status: 'False', reason: 'WorkloadPendingTooLong' });
     expect(old.findings.find((f) => f.reason === 'WorkloadPendingTooLong')?.object?.name).to.equal('w2');
   });
 
   it('warns about backlogs, near-exhausted quota, inactive LocalQueues, evictions and rejected admission checks', () => {
     const evicted = Array.from({ length: 6 }, (_, i) => workload('team-a', `e${i}`, { reserved: true, evictedAgoMs: 60_000 }));
-    const r = run(healthy({
-      clusterQueues: view([clusterQueue('kaiwo', { pending: 150, gpuQuota: 16, gpuUsed: 16 })]),
-      localQueues: view([localQueue('team-a', 'kaiwo', 'kaiwo'), localQueue('team-b', 'kaiwo', 'gone', false)]),
-      workloads: view([...evicted, workload('team-a', 'r', { reserved: true, rejected: true })]),
-    }));
+    const r = run(
+      healthy({
+        clusterQueues: view([clusterQueue('kaiwo', { pending: 150, gpuQuota: 16, gpuUsed: 16 })]),
+        localQueues: view([localQueue('team-a', 'kaiwo', 'kaiwo'), localQueue('team-b', 'kaiwo', 'gone', false)]),
+        workloads: view([...evicted, workload('team-a', 'r', { reserved: true, rejected: true })]),
+      }),
+    );
     expect(r.status).to.equal('True');
-    expect(r.findings.map((f) => f.reason).sort()).to.deep.equal(['AdmissionCheckRejected', 'FrequentEvictions', 'LocalQueueInactive', 'PendingBacklog', 'QuotaNearlyExhausted']);
+    expect(r.findings.map((f) => f.reason).sort()).to.deep.equal([
+      'AdmissionCheckRejected',
+      'FrequentEvictions',
+      'LocalQueueInactive',
+      'PendingBacklog',
+      'QuotaNearlyExhausted',
+    ]);
   });
 
   it('strips pod templates from cached Workloads', () => {

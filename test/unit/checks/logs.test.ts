@@ -10,11 +10,24 @@ import { NOW, view } from '../../support/fixtures.js';
 const spec = (over: object = {}): LogsSpec => applyDefaults<KaiwoMonitorSpec>(specSchema, { logs: { enabled: true, ...over } }).logs;
 const secondsAgo = (s: number) => Math.floor((NOW.getTime() - s * 1000) / 1000) * 1000;
 const line = (agoS: number, controller: string, name: string): LogErrorLine => ({
-  at: secondsAgo(agoS), pod: 'kaiwo-controller-manager-0', container: 'manager', error: true, reconcileError: true, controller,
-  object: { kind: 'KaiwoJob', namespace: 'ml', name }, message: 'Reconciler error: token=[REDACTED] expired',
+  at: secondsAgo(agoS),
+  pod: 'kaiwo-controller-manager-0',
+  container: 'manager',
+  error: true,
+  reconcileError: true,
+  controller,
+  object: { kind: 'KaiwoJob', namespace: 'ml', name },
+  message: 'Reconciler error: token=[REDACTED] expired',
 });
-const stream = (buckets: LogBucket[], last: LogErrorLine[] = [], over: Partial<LogStreamView> = {}): LogStreamView =>
-  ({ namespace: 'kaiwo-system', pod: 'kaiwo-controller-manager-0', container: 'manager', state: 'ok', buckets, last, ...over });
+const stream = (buckets: LogBucket[], last: LogErrorLine[] = [], over: Partial<LogStreamView> = {}): LogStreamView => ({
+  namespace: 'kaiwo-system',
+  pod: 'kaiwo-controller-manager-0',
+  container: 'manager',
+  state: 'ok',
+  buckets,
+  last,
+  ...over,
+});
 const logView = (...streams: LogStreamView[]): LogView => ({ state: 'ok', streams });
 const data = { operatorPods: view([]) };
 const run = (logs: Record<string, LogView> | undefined, over: object = {}, now = NOW) =>
@@ -46,8 +59,10 @@ describe('check: operator logs', () => {
     expect(r).to.include({ status: 'False', reason: 'ReconcilerErrors' });
     const f = r.findings.find((x) => x.reason === 'ReconcilerErrors');
     expect(f?.object).to.deep.equal({ kind: 'KaiwoJob', namespace: 'ml', name: 'train-2' });
-    expect(f?.message).to.equal('Kaiwo operator logs: 30 "Reconciler error" lines from controller kaiwojob in the last 5m (6.0/min, threshold 5/min); '
-      + 'last (pod kaiwo-controller-manager-0): controller kaiwojob, KaiwoJob ml/train-2: Reconciler error: token=[REDACTED] expired');
+    expect(f?.message).to.equal(
+      'Kaiwo operator logs: 30 "Reconciler error" lines from controller kaiwojob in the last 5m (6.0/min, threshold 5/min); ' +
+        'last (pod kaiwo-controller-manager-0): controller kaiwojob, KaiwoJob ml/train-2: Reconciler error: token=[REDACTED] expired',
+    );
   });
 
   it('warns (LogErrors) about error lines of any kind above maxErrorsPerMinute', () => {
@@ -59,7 +74,9 @@ describe('check: operator logs', () => {
   });
 
   it('sums the streams of all replicas, and recovers when the errors leave the window (re-evaluated then)', () => {
-    const r = run({ operator: logView(stream(burst(15, 'kaiwojob', 100)), stream(burst(15, 'kaiwojob', 100), [], { pod: 'kaiwo-controller-manager-1' })) });
+    const r = run({
+      operator: logView(stream(burst(15, 'kaiwojob', 100)), stream(burst(15, 'kaiwojob', 100), [], { pod: 'kaiwo-controller-manager-1' })),
+    });
     expect(r).to.include({ status: 'False', reason: 'ReconcilerErrors' });
     // The oldest counted second (114 s ago) leaves the 5m window 186 s from now.
     expect(r.nextCheckAt?.getTime()).to.equal(secondsAgo(114) + 1000 + 300_000);
@@ -74,14 +91,29 @@ describe('check: operator logs', () => {
   it('is Unknown while streams connect, when pod logs are forbidden or no stream can be read, and without a Running pod; a failing replica is Info', () => {
     expect(run(undefined)).to.include({ status: 'Unknown', reason: 'NotObserved' });
     expect(run({ operator: { state: 'pending', streams: [] } })).to.include({ status: 'Unknown', reason: 'NotObserved' });
-    const forbidden = run({ operator: { state: 'failing', streams: [stream([], [], { state: 'failing', reason: 'LogsForbidden', error: 'HTTP 403' })] } });
+    const forbidden = run({
+      operator: { state: 'failing', streams: [stream([], [], { state: 'failing', reason: 'LogsForbidden', error: 'HTTP 403' })] },
+    });
     expect(forbidden).to.include({ status: 'Unknown', reason: 'LogsForbidden' });
     expect(forbidden.message).to.include('grant get on pods/log there (config/rbac/logs_role.yaml');
     expect(run({ operator: logView() })).to.include({ status: 'Unknown', reason: 'NoPodsToFollow' });
-    const down = run({ operator: { state: 'failing', streams: [stream([], [], { state: 'failing', reason: 'LogsUnavailable', error: 'HTTP 500: dial tcp 10.0.0.7:10250: connect: connection refused' })] } });
+    const down = run({
+      operator: {
+        state: 'failing',
+        streams: [
+          stream([], [], {
+            state: 'failing',
+            reason: 'LogsUnavailable',
+            error: 'HTTP 500: dial tcp 10.0.0.7:10250: connect: connection refused',
+          }),
+        ],
+      },
+    });
     expect(down).to.include({ status: 'Unknown', reason: 'LogsUnreadable' });
     expect(down.message).to.include('cannot read any log of Kaiwo operator (LogsUnavailable: HTTP 500: dial tcp');
-    const dropped = run({ operator: logView(stream([]), stream([], [], { pod: 'p2', state: 'failing', reason: 'ContainerNotRunning', error: 'HTTP 400' })) });
+    const dropped = run({
+      operator: logView(stream([]), stream([], [], { pod: 'p2', state: 'failing', reason: 'ContainerNotRunning', error: 'HTTP 400' })),
+    });
     expect(dropped.status).to.equal('True');
     expect(dropped.findings.map((f) => `${f.severity}:${f.reason}`)).to.deep.equal(['Info:LogStreamFailing']);
   });

@@ -8,10 +8,21 @@ import { recordObservation } from '../../../src/runtime/observed.js';
 import { ago, deployment, lease, NOW, view } from '../../support/fixtures.js';
 
 const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {}).operator;
-const queueConfig = (status: string): KubeObject => ({ apiVersion: 'kaiwo.silogen.ai/v1alpha1', kind: 'KaiwoQueueConfig', metadata: { name: 'kaiwo' }, status: { status } });
+const queueConfig = (status: string): KubeObject => ({
+  apiVersion: 'kaiwo.silogen.ai/v1alpha1',
+  kind: 'KaiwoQueueConfig',
+  metadata: { name: 'kaiwo' },
+  status: { status },
+});
 const pod = (name: string, c: object, ready = true): KubeObject => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kaiwo-system' },
-  status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], containerStatuses: [{ name: 'manager', ready, ...c }] },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'kaiwo-system' },
+  status: {
+    phase: 'Running',
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    containerStatuses: [{ name: 'manager', ready, ...c }],
+  },
 });
 
 function healthy(): Record<string, SourceView> {
@@ -53,26 +64,50 @@ describe('check: Kaiwo operator', () => {
   });
 
   it('goes False when the leader Lease is stale, missing or unheld', () => {
-    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 25_000)]) })).to.include({ status: 'False', reason: 'LeaderLeaseExpired' });
+    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 25_000)]) })).to.include({
+      status: 'False',
+      reason: 'LeaderLeaseExpired',
+    });
     expect(run({ ...healthy(), leases: view([]) })).to.include({ status: 'False', reason: 'NoLeader' });
-    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 25_000, '')]) })).to.include({ status: 'False', reason: 'NoLeader' });
+    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 25_000, '')]) })).to.include({
+      status: 'False',
+      reason: 'NoLeader',
+    });
   });
 
   it('stays True while a released Lease (no holder, ReleaseOnCancel) is being handed over, within duration + grace', () => {
     expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 1000, '', 1)]) })).to.include({ status: 'True' });
-    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 7000, '', 1)]) })).to.include({ status: 'False', reason: 'NoLeader' });
+    expect(run({ ...healthy(), leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', 7000, '', 1)]) })).to.include({
+      status: 'False',
+      reason: 'NoLeader',
+    });
   });
 
   it('reports CrashLoopBackOff, ImagePullBackOff, OOMKilled and restarts in the window as Warnings', () => {
     const pods = view([
-      pod('a', { state: { waiting: { reason: 'CrashLoopBackOff' } }, restartCount: 5, lastState: { terminated: { reason: 'Error', exitCode: 1, finishedAt: ago(60_000) } } }, false),
+      pod(
+        'a',
+        {
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+          restartCount: 5,
+          lastState: { terminated: { reason: 'Error', exitCode: 1, finishedAt: ago(60_000) } },
+        },
+        false,
+      ),
       pod('b', { state: { waiting: { reason: 'ImagePullBackOff' } } }, false),
       pod('c', { restartCount: 1, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: ago(120_000) } } }),
       pod('d', { restartCount: 9, lastState: { terminated: { reason: 'Error', finishedAt: ago(3_600_000) } } }),
     ]);
     const r = run({ ...healthy(), pods });
     expect(r.status).to.equal('True');
-    expect(r.findings.map((f) => f.reason).sort()).to.deep.equal(['CrashLoopBackOff', 'ImagePullBackOff', 'OOMKilled', 'PodNotReady', 'PodNotReady', 'Restarting']);
+    expect(r.findings.map((f) => f.reason).sort()).to.deep.equal([
+      'CrashLoopBackOff',
+      'ImagePullBackOff',
+      'OOMKilled',
+      'PodNotReady',
+      'PodNotReady',
+      'Restarting',
+    ]);
   });
 
   it('judges the KaiwoQueueConfig status: READY is fine, empty is a Warning', () => {
@@ -86,7 +121,10 @@ describe('check: Kaiwo operator', () => {
     /** A FAILED KaiwoQueueConfig as the informer caches it: first seen and (optionally) seen to change, ms before NOW. */
     const failed = (firstSeenAgoMs: number, changedAgoMs?: number): KubeObject => {
       const qc = queueConfig('FAILED');
-      recordObservation(qc, { firstSeen: NOW.getTime() - firstSeenAgoMs, ...(changedAgoMs !== undefined ? { changedAt: NOW.getTime() - changedAgoMs } : {}) });
+      recordObservation(qc, {
+        firstSeen: NOW.getTime() - firstSeenAgoMs,
+        ...(changedAgoMs !== undefined ? { changedAt: NOW.getTime() - changedAgoMs } : {}),
+      });
       return qc;
     };
     const withQc = (qc: KubeObject) => run({ ...healthy(), queueConfigs: view([qc]) });
@@ -105,7 +143,9 @@ describe('check: Kaiwo operator', () => {
       const r = withQc(failed(600_000, 30_000));
       expect(r).to.include({ status: 'False', reason: 'QueueConfigFailed' });
       expect(r.findings[0]).to.include({ severity: 'Critical', since: ago(30_000) });
-      expect(r.message).to.equal(`KaiwoQueueConfig kaiwo is FAILED: Kaiwo could not sync its ClusterQueues/ResourceFlavors (see its Events), since ${ago(30_000)} (longer than 30s)`);
+      expect(r.message).to.equal(
+        `KaiwoQueueConfig kaiwo is FAILED: Kaiwo could not sync its ClusterQueues/ResourceFlavors (see its Events), since ${ago(30_000)} (longer than 30s)`,
+      );
     });
 
     it('after a restart of the monitor (already FAILED at the first list) counts from the first sighting: no Critical before the grace', () => {
@@ -119,7 +159,13 @@ describe('check: Kaiwo operator', () => {
     it('without an observation (not from an informer) starts the grace now, and a grace of 0s makes FAILED Critical at once', () => {
       expect(withQc(queueConfig('FAILED')).status).to.equal('True');
       const s0 = { ...spec, queueConfigFailedGrace: '0s' };
-      const r = operatorCheck.evaluate({ spec: s0, data: { ...healthy(), queueConfigs: view([queueConfig('FAILED')]) }, scrapes: {}, now: NOW, env: {} });
+      const r = operatorCheck.evaluate({
+        spec: s0,
+        data: { ...healthy(), queueConfigs: view([queueConfig('FAILED')]) },
+        scrapes: {},
+        now: NOW,
+        env: {},
+      });
       expect(r).to.include({ status: 'False', reason: 'QueueConfigFailed' });
     });
 
@@ -130,6 +176,9 @@ describe('check: Kaiwo operator', () => {
 
   it('treats a missing kaiwo-scheduler as a Warning and an unavailable one as Critical', () => {
     expect(run({ ...healthy(), scheduler: view([]) }).findings[0]).to.include({ reason: 'DeploymentNotFound', severity: 'Warning' });
-    expect(run({ ...healthy(), scheduler: view([deployment('kube-system', 'kaiwo-scheduler', 0)]) })).to.include({ status: 'False', reason: 'DeploymentUnavailable' });
+    expect(run({ ...healthy(), scheduler: view([deployment('kube-system', 'kaiwo-scheduler', 0)]) })).to.include({
+      status: 'False',
+      reason: 'DeploymentUnavailable',
+    });
   });
 });

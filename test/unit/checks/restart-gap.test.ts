@@ -11,12 +11,21 @@ const spec = applyDefaults<KaiwoMonitorSpec>(specSchema, {});
 
 /** A Deployment mid-rollout (RollingUpdate, maxSurge 1, maxUnavailable 0): new pod up, old one going. */
 const rolling = (namespace: string, name: string): KubeObject => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, generation: 2 }, spec: { replicas: 1 },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace, generation: 2 },
+  spec: { replicas: 1 },
   status: { observedGeneration: 2, replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, unavailableReplicas: 1 },
 });
 const pod = (namespace: string, name: string, opts: { ready: boolean; deleting?: boolean }): KubeObject => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, ...(opts.deleting ? { deletionTimestamp: NOW.toISOString() } : {}) },
-  status: { phase: 'Running', conditions: [{ type: 'Ready', status: opts.ready ? 'True' : 'False' }], containerStatuses: [{ name: 'manager', ready: opts.ready, restartCount: 0 }] },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace, ...(opts.deleting ? { deletionTimestamp: NOW.toISOString() } : {}) },
+  status: {
+    phase: 'Running',
+    conditions: [{ type: 'Ready', status: opts.ready ? 'True' : 'False' }],
+    containerStatuses: [{ name: 'manager', ready: opts.ready, restartCount: 0 }],
+  },
 });
 
 /**
@@ -30,13 +39,17 @@ describe('a controller restart gap (no Lease release, the new pod waits the Leas
     pods: view([pod('kaiwo-system', 'kaiwo-old', { ready: true, deleting: true }), pod('kaiwo-system', 'kaiwo-new', { ready: true })]),
     leases: view([lease('kaiwo-system', '83fc2279.silogen.ai', renewedAgoMs, 'kaiwo-old_1234')]),
     queueConfigs: view([{ metadata: { name: 'kaiwo' }, status: { status: 'READY' } }]),
-    scheduler: view([{ metadata: { name: 'kaiwo-scheduler', namespace: 'kube-system' }, spec: { replicas: 1 }, status: { availableReplicas: 1 } }]),
+    scheduler: view([
+      { metadata: { name: 'kaiwo-scheduler', namespace: 'kube-system' }, spec: { replicas: 1 }, status: { availableReplicas: 1 } },
+    ]),
   });
   const kueueData = (renewedAgoMs: number): Record<string, SourceView> => ({
     deployments: view([rolling('kueue-system', 'kueue-controller-manager')]),
     pods: view([pod('kueue-system', 'kueue-new', { ready: false })]),
     leases: view([lease('kueue-system', 'c1f6bfd2.kueue.x-k8s.io', renewedAgoMs, 'kueue-old_1234')]),
-    clusterQueues: view([clusterQueue('kaiwo')]), localQueues: view([]), workloads: view([]),
+    clusterQueues: view([clusterQueue('kaiwo')]),
+    localQueues: view([]),
+    workloads: view([]),
   });
   const op = (ms: number) => operatorCheck.evaluate({ spec: spec.operator, data: operatorData(ms), scrapes: {}, now: NOW, env: {} });
   const kueue = (ms: number) => kueueCheck.evaluate({ spec: spec.kueue, data: kueueData(ms), scrapes: {}, now: NOW, env: {} });
@@ -48,7 +61,10 @@ describe('a controller restart gap (no Lease release, the new pod waits the Leas
       // ...and looks again right when the grace would run out.
       expect(r.nextCheckAt?.getTime()).to.equal(NOW.getTime() - 17_500 + 20_000 + 1);
     }
-    expect(kueue(17_500).findings.map((f) => f.reason), 'the new pod not Ready yet is a Warning').to.deep.equal(['PodNotReady']);
+    expect(
+      kueue(17_500).findings.map((f) => f.reason),
+      'the new pod not Ready yet is a Warning',
+    ).to.deep.equal(['PodNotReady']);
   });
 
   it('goes False once the Lease is older than lease + grace (20 s): no new leader took over', () => {

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { sameTaint, selects, taintsOf, taintString, type Toleration, tolerates, toleratesAny, tolerationsOf } from '../../../src/checks/scheduling.js';
+import {
+  sameTaint,
+  selects,
+  taintsOf,
+  taintString,
+  type Toleration,
+  tolerates,
+  toleratesAny,
+  tolerationsOf,
+} from '../../../src/checks/scheduling.js';
 
 const taint = { key: 'kaiwo.silogen.ai/gpu', value: 'true', effect: 'NoSchedule' };
 const tol = (t: Partial<Toleration>): Toleration => ({ key: '', operator: 'Equal', value: '', effect: '', ...t });
@@ -32,8 +41,15 @@ describe('taints and tolerations (core/v1 ToleratesTaint)', () => {
   });
 
   it('reads tolerations as the API server defaults them: operator Equal, duplicates dropped, stable order', () => {
-    expect(tolerationsOf([{ key: 'b', value: 'v' }, { key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 }, { key: 'b', value: 'v' }])).to.deep.equal([
-      { key: 'a', operator: 'Exists', value: '', effect: 'NoSchedule' }, { key: 'b', operator: 'Equal', value: 'v', effect: '' },
+    expect(
+      tolerationsOf([
+        { key: 'b', value: 'v' },
+        { key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 },
+        { key: 'b', value: 'v' },
+      ]),
+    ).to.deep.equal([
+      { key: 'a', operator: 'Exists', value: '', effect: 'NoSchedule' },
+      { key: 'b', operator: 'Equal', value: 'v', effect: '' },
     ]);
   });
 
@@ -42,7 +58,9 @@ describe('taints and tolerations (core/v1 ToleratesTaint)', () => {
       expect(tolerationsOf(v)).to.deep.equal([]);
       expect(taintsOf(v)).to.deep.equal([]);
     }
-    expect(tolerationsOf([null, 'x', 3, [], { key: 5, operator: {}, value: [], effect: null }])).to.deep.equal([{ key: '', operator: 'Equal', value: '', effect: '' }]);
+    expect(tolerationsOf([null, 'x', 3, [], { key: 5, operator: {}, value: [], effect: null }])).to.deep.equal([
+      { key: '', operator: 'Equal', value: '', effect: '' },
+    ]);
     const huge = Array.from({ length: 200_000 }, (_, i) => ({ key: `k${i}`, effect: 'NoSchedule' }));
     expect(taintsOf(huge)).to.have.length(32);
     expect(tolerationsOf(huge)).to.have.length(32);
@@ -63,8 +81,11 @@ describe('taints and tolerations (core/v1 ToleratesTaint)', () => {
   });
 });
 
-describe('node selectors against a flavor\'s nodeLabels', () => {
-  const labels: [string, string][] = [['pool', 'mi300x'], ['zone', 'a']];
+describe("node selectors against a flavor's nodeLabels", () => {
+  const labels: [string, string][] = [
+    ['pool', 'mi300x'],
+    ['zone', 'a'],
+  ];
 
   it('selects when every label is in the selector with the same value; extra selector entries do not matter', () => {
     expect(selects({ pool: 'mi300x', zone: 'a', 'kubernetes.io/arch': 'amd64' }, labels)).to.equal(true);
