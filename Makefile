@@ -11,7 +11,7 @@ VERSION := $(shell sed -nE 's/^  "version": "([^"]+)",?$$/\1/p' package.json)
 IMAGE ?= ghcr.io/silogen/kaiwo-monitor:$(VERSION)
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help deps controlplane tools testbed build generate bench-operator bench-detection bench-hostile bench-capacity bench-scale lint test test-unit test-integration cluster-up cluster-down cluster-status \
+.PHONY: help deps controlplane tools testbed build generate bench-operator bench-detection bench-hostile bench-capacity bench-scale bench-why lint test test-unit test-integration cluster-up cluster-down cluster-status \
         demo clean clean-cache docker-build docker-push image pack krew test-alerts
 
 help: ## list targets
@@ -60,6 +60,9 @@ bench-operator: build controlplane ## measure operator start-up, idle status PAT
 
 bench-detection: build controlplane ## detection latency per fault class, median and max over RUNS (default 5)
 	tsx hack/bench/detection.ts
+
+bench-why: deps controlplane ## kaiwo-monitor why for one pending Workload at 5,000 nodes / 50,000 Workloads (SCALE=1, RUNS=5)
+	tsx hack/bench/why.ts
 
 bench-capacity: deps ## capacity evaluation time at 5,000 nodes / 50,000 Workloads (in memory; target <= 50 ms)
 	tsx hack/bench/capacity.ts

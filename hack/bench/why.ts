@@ -1,0 +1,74 @@
+/**
+ * make bench-why: how long `kaiwo-monitor why` takes for one pending Workload on a loaded local control plane.
+ *   SCALE=1     fraction of 5,000 GPU nodes and 50,000 Workloads (5 ClusterQueues, 20 namespaces, 4 per queue;
+ *               real pod templates; 15 of 20 admitted, 3 finished, 2 pending)
+ *   RUNS=5      answers timed (median and worst printed)
+ * Kueue's visibility API is not served here (its aggregated server needs a pod), so the position is the computed
+ * one: the Workloads of the queue's four namespaces are read, paged. Prints the time of each part and the
+ * Workloads read; the time of a whole CLI process (Node start included) once.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startCluster } from '../../src/localcluster/backend.js';
+import { repoRoot } from '../../src/localcluster/paths.js';
+import { explain } from '../../src/why/explain.js';
+import { gather, parseTarget } from '../../src/why/gather.js';
+import { Loader, loadCluster, type Scale } from './load.js';
+
+const SCALE = Number(process.env.SCALE ?? '1');
+const RUNS = Number(process.env.RUNS ?? '5');
+const scale: Scale = { nodes: Math.round(5000 * SCALE), workloads: Math.round(50_000 * SCALE), kaiwoJobs: 0, pools: 5, namespaces: 20 };
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+say(
+  `bench-why: SCALE=${SCALE} → ${scale.nodes} GPU nodes, ${scale.workloads} Workloads in ${scale.pools} ClusterQueues / ${scale.namespaces} namespaces`,
+);
+const cluster = await startCluster({ backend: 'local' });
+try {
+  const kc = cluster.kubeConfig();
+  const loader = new Loader(kc);
+  await loader.init();
+  const t0 = Date.now();
+  say('loading:');
+  await loadCluster(loader, scale, say);
+  loader.close();
+  say(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // Workload i is pending when i % 20 >= 18 (load.ts); the last such one is the newest in its queue.
+  const last = scale.workloads - 1 - ((scale.workloads - 1) % 20) + 18;
+  const i = last < scale.workloads ? last : last - 20;
+  const target = parseTarget(`workload/bench-wl-${i}`, `bench-ns-${i % scale.namespaces}`);
+  const times: number[] = [];
+  let answer = explain(await gather(kc, target));
+  for (let r = 0; r < RUNS; r++) {
+    const start = performance.now();
+    answer = explain(await gather(kc, target));
+    times.push(performance.now() - start);
+  }
+  say(`\nwhy ${answer.target}: exit ${answer.exitCode}; ${answer.cause}`);
+  say(`position: ${JSON.stringify(answer.position)}`);
+  say(
+    `in-process answer (gather + explain): median ${median(times).toFixed(0)} ms, worst ${Math.max(...times).toFixed(0)} ms over ${RUNS} runs`,
+  );
+  const cliStart = performance.now();
+  const cli = await promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/cli/main.ts'),
+      'why',
+      `workload/bench-wl-${i}`,
+      '-n',
+      target.namespace,
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+    ],
+    { cwd: repoRoot },
+  ).catch((e: unknown) => e as { stdout?: string });
+  say(
+    `whole CLI process (Node start, tsx compile, the answer): ${(performance.now() - cliStart).toFixed(0)} ms; first line: ${(cli.stdout ?? '').split('\n')[0] ?? ''}`,
+  );
+} finally {
+  await cluster.stop();
+}
