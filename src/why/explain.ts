@@ -87,6 +87,12 @@ function kaiwoStep(s: WhySnapshot): Step | undefined {
   return step('Kaiwo', 'ok', `${status}${queue}`, details);
 }
 
+/** Kaiwo manages the ClusterQueue (its controller reference is KaiwoQueueConfig kaiwo), or the job is Kaiwo's. */
+function kaiwoOwned(s: WhySnapshot): boolean {
+  const refs = s.clusterQueue?.metadata.ownerReferences;
+  return s.kaiwo !== undefined || (Array.isArray(refs) && refs.some((r) => isRecord(r) && r.kind === 'KaiwoQueueConfig'));
+}
+
 function workloadName(w: KubeObject): string {
   return `${w.metadata.namespace ?? ''}/${w.metadata.name}`;
 }
@@ -285,9 +291,9 @@ function clusterQueueStep(s: WhySnapshot): Step | undefined {
     const stop = str(spec.stopPolicy);
     const action =
       reason === 'Stopped'
-        ? `kubectl patch clusterqueue ${name} --type merge -p '{"spec":{"stopPolicy":"None"}}'${s.kaiwo ? ' (and remove stopPolicy from KaiwoQueueConfig kaiwo, or Kaiwo sets it again)' : ''}`
+        ? `kubectl patch clusterqueue ${name} --type merge -p '{"spec":{"stopPolicy":"None"}}'${kaiwoOwned(s) ? ' (and remove stopPolicy from KaiwoQueueConfig kaiwo, or Kaiwo sets it again)' : ''}`
         : reason === 'FlavorNotFound'
-          ? `create the ResourceFlavor(s) it names${s.kaiwo ? ' (in KaiwoQueueConfig kaiwo: Kaiwo deletes flavors its config does not list)' : ''}`
+          ? `create the ResourceFlavor(s) it names${kaiwoOwned(s) ? ' (in KaiwoQueueConfig kaiwo: Kaiwo deletes flavors its config does not list)' : ''}`
           : reason === 'AdmissionCheckNotFound' || reason === 'AdmissionCheckInactive'
             ? 'create the AdmissionCheck it names, or start the controller that makes it Active'
             : undefined;
@@ -358,7 +364,7 @@ function capacityStep(s: WhySnapshot): Step | undefined {
       'short of quota (policy), not hardware',
       details,
       `the quota is exhausted while GPUs are free: ${cut(quota.message, 500)}`,
-      `raise nominalQuota (or borrowingLimit) of ClusterQueue ${s.clusterQueueName ?? ''}${s.kaiwo ? ' in KaiwoQueueConfig kaiwo' : ''}, or wait for running work to finish`,
+      `raise nominalQuota (or borrowingLimit) of ClusterQueue ${s.clusterQueueName ?? ''}${kaiwoOwned(s) ? ' in KaiwoQueueConfig kaiwo' : ''}, or wait for running work to finish`,
     );
   }
   const other = c.findings.filter((f) => f.severity !== 'Info').map((f) => f.message);

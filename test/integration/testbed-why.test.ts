@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Condition } from '../../src/api/types.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { jobPod, quotaReserved, submitJob, submitKaiwoJob, workloadOf } from '../../src/localcluster/testbed/workloads.js';
@@ -23,6 +26,7 @@ const CQ = 'why-q';
 const EMPTY_CQ = 'why-empty';
 const AC_CQ = 'why-ac';
 const CHECK = 'why-manual-check';
+const SMALL_CQ = 'why-small';
 const POOL = { 'kaiwo/nodepool': 'amd-mi300x-8gpu-86core-900gi' };
 const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 
@@ -129,6 +133,7 @@ describe('e2e on the test bed: kaiwo-monitor why, with the real Kaiwo and Kueue'
       qc.spec.clusterQueues = [
         ...(qc.spec.clusterQueues ?? []),
         clusterQueue(CQ, FLAVOR, 16),
+        clusterQueue(SMALL_CQ, FLAVOR, 8),
         clusterQueue(EMPTY_CQ, 'why-retired-pool', 8),
         clusterQueue(AC_CQ, FLAVOR, 16, {
           [tb.kueue.apiVersion === 'v1beta1' ? 'admissionChecks' : 'admissionChecksStrategy']:
@@ -136,7 +141,7 @@ describe('e2e on the test bed: kaiwo-monitor why, with the real Kaiwo and Kueue'
         }),
       ];
     });
-    for (const q of [CQ, EMPTY_CQ, AC_CQ]) await waitFor(`ClusterQueue ${q} Active`, () => cqActive(q), 120_000, 200);
+    for (const q of [CQ, SMALL_CQ, EMPTY_CQ, AC_CQ]) await waitFor(`ClusterQueue ${q} Active`, () => cqActive(q), 120_000, 200);
     await waitFor(
       `LocalQueue ${CQ} in ${NS}`,
       async () => (await req('GET', `${kueuePath('localqueues', NS)}/${CQ}`).catch(() => undefined)) !== undefined,
@@ -157,6 +162,51 @@ describe('e2e on the test bed: kaiwo-monitor why, with the real Kaiwo and Kueue'
     const missing = await kaiwoMonitor(['why', 'kaiwojob/nope', '-n', NS, '--kubeconfig', tb.kubeconfigPath]);
     expect(missing).to.deep.include({ code: 2, stdout: '' });
     expect(missing.stderr.trim()).to.equal(`kaiwo-monitor why: KaiwoJob ${NS}/nope not found`);
+  });
+
+  it('no permission to read the job: one line and exit 2', async () => {
+    // A ServiceAccount with no RBAC at all, through a token the API server issues (TokenRequest).
+    await req('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, { metadata: { name: 'why-nobody' } });
+    const token = (
+      await req<{ status: { token: string } }>('POST', `/api/v1/namespaces/${NS}/serviceaccounts/why-nobody/token`, { spec: {} })
+    ).status.token;
+    const file = join(mkdtempSync(join(tmpdir(), 'why-nobody-')), 'kubeconfig');
+    const server = tb.kc.getCurrentCluster()?.server ?? '';
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\n` +
+        `users: [{name: u, user: {token: "${token}"}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+    );
+    await submitKaiwoJob(tb.kc, NS, 'secret-plan', { gpus: 8, gpuVendor: 'amd', runFor: '1h', clusterQueue: CQ });
+    const r = await kaiwoMonitor(['why', 'kaiwojob/secret-plan', '-n', NS, '--kubeconfig', file]);
+    expect(r).to.deep.include({ code: 2, stdout: '' });
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/^kaiwo-monitor why: cannot read KaiwoJob ml-why\/secret-plan: .*HTTP 403.*forbidden/);
+    await req('DELETE', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${NS}/kaiwojobs/secret-plan`);
+  });
+
+  it('quota exhausted while GPUs are free (PendingOnQuota): held by Capacity, a policy limit, not hardware', async () => {
+    try {
+      await job('small-1', SMALL_CQ);
+      await waitFor('small-1 admitted', () => admitted('small-1'), 60_000, 200);
+      await job('small-2', SMALL_CQ);
+      const a = await waitFor(
+        'why says quota',
+        async () => {
+          const x = await why('job/small-2');
+          return x.heldBy ? x : undefined;
+        },
+        60_000,
+        500,
+      );
+      expect(a.heldBy, a.cause).to.equal('Capacity');
+      expect(a.cause).to.match(
+        /^the quota is exhausted while GPUs are free: ClusterQueue why-small, flavor why-mi300x: .*8 healthy GPUs are free but the quota is exhausted \(8 in use of nominal 8\)/,
+      );
+      expect(a.action).to.include('raise nominalQuota (or borrowingLimit) of ClusterQueue why-small in KaiwoQueueConfig kaiwo');
+    } finally {
+      await deleteJobs('small-1', 'small-2');
+    }
   });
 
   it('a job simply next in line: exit 0 with its position; a KaiwoJob behind it is 2nd with the GPUs ahead', async () => {
