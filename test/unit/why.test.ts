@@ -101,6 +101,43 @@ function pod(name: string, message: string, gpus = 8): KubeObject {
   };
 }
 
+/** A batch Job queued in Kueue directly (no Kaiwo), labelled for LocalQueue `queue`, with what gather read. */
+function batchJobSnapshot(queue: string, o: { workloads?: KubeObject[]; localQueue?: KubeObject | null } = {}): WhySnapshot {
+  const job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { namespace: 'ml', name: 'train-7', labels: { 'kueue.x-k8s.io/queue-name': queue } },
+  };
+  return {
+    now: NOW,
+    target: { kind: 'Job', namespace: 'ml', name: 'train-7' },
+    object: job,
+    child: job,
+    kueue: { served: ['v1beta1', 'v1beta2'], version: 'v1beta2' },
+    workloads: o.workloads ?? [],
+    localQueueName: `ml/${queue}`,
+    ...(o.localQueue !== undefined ? { localQueue: o.localQueue } : {}),
+    errors: [],
+  };
+}
+
+/** A KaiwoJob that Kaiwo has not turned into a Job (yet), on a Kueue serving `served`. */
+function kaiwoOnlySnapshot(k: KubeObject, served = ['v1beta1', 'v1beta2']): WhySnapshot {
+  return {
+    now: NOW,
+    target: { kind: 'KaiwoJob', namespace: 'ml', name: 'train-7' },
+    object: k,
+    kaiwo: k,
+    kaiwoQueue: 'kaiwo',
+    child: null,
+    kueue: { served, version: 'v1beta2' },
+    kaiwoNeeds: 'v1beta1',
+    workloads: [],
+    localQueueName: 'ml/kaiwo',
+    errors: [],
+  };
+}
+
 const admittedTrue = {
   type: 'Admitted',
   status: 'True',
@@ -178,70 +215,33 @@ const cases: Record<string, { snap: () => WhySnapshot; exit: number; heldBy?: st
     heldBy: 'Capacity',
   },
   'localqueue-missing': {
-    snap: () => {
-      const wl = workload('ml', 'job-train-7-3f2a1', {
-        queue: 'team-a',
-        reason: 'Inadmissible',
-        message: "LocalQueue team-a doesn't exist",
-      });
-      return {
-        now: NOW,
-        target: { kind: 'Job', namespace: 'ml', name: 'train-7' },
-        object: { apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ml', name: 'train-7' } },
-        child: { apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ml', name: 'train-7' } },
-        kueue: { served: ['v1beta1', 'v1beta2'], version: 'v1beta2' },
-        workloads: [wl],
-        localQueueName: 'ml/team-a',
+    snap: () =>
+      batchJobSnapshot('team-a', {
+        workloads: [
+          workload('ml', 'job-train-7-3f2a1', { queue: 'team-a', reason: 'Inadmissible', message: "LocalQueue team-a doesn't exist" }),
+        ],
         localQueue: null,
-        errors: [],
-      };
-    },
+      }),
     exit: 1,
     heldBy: 'LocalQueue',
   },
   'localqueue-missing-before-kueue-answers': {
-    snap: () => ({
-      now: NOW,
-      target: { kind: 'Job', namespace: 'ml', name: 'train-7' },
-      object: { apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ml', name: 'train-7' } },
-      child: {
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: { namespace: 'ml', name: 'train-7', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' } },
-      },
-      kueue: { served: ['v1beta1', 'v1beta2'], version: 'v1beta2' },
-      workloads: [],
-      localQueueName: 'ml/team-a',
-      localQueue: null,
-      errors: [],
-    }),
+    snap: () => batchJobSnapshot('team-a', { localQueue: null }),
     exit: 1,
     heldBy: 'LocalQueue',
   },
   'wrong-queue-namespace': {
-    snap: () => {
-      const k = kaiwoJob('ERROR', [
-        {
-          type: 'Schedulable',
-          status: 'False',
-          reason: 'WrongQueueNamespace',
-          message: "Cluster queue 'kaiwo' defines one or more namespaces, but workload namespace 'ml' is not one of them",
-        },
-      ]);
-      return {
-        now: NOW,
-        target: { kind: 'KaiwoJob', namespace: 'ml', name: 'train-7' },
-        object: k,
-        kaiwo: k,
-        kaiwoQueue: 'kaiwo',
-        child: null,
-        kueue: { served: ['v1beta1', 'v1beta2'], version: 'v1beta2' },
-        kaiwoNeeds: 'v1beta1',
-        workloads: [],
-        localQueueName: 'ml/kaiwo',
-        errors: [],
-      };
-    },
+    snap: () =>
+      kaiwoOnlySnapshot(
+        kaiwoJob('ERROR', [
+          {
+            type: 'Schedulable',
+            status: 'False',
+            reason: 'WrongQueueNamespace',
+            message: "Cluster queue 'kaiwo' defines one or more namespaces, but workload namespace 'ml' is not one of them",
+          },
+        ]),
+      ),
     exit: 1,
     heldBy: 'Kaiwo',
   },
@@ -316,41 +316,12 @@ const cases: Record<string, { snap: () => WhySnapshot; exit: number; heldBy?: st
     heldBy: 'Pods',
   },
   'kueue-drops-v1beta1': {
-    snap: () => {
-      const k = kaiwoJob('', []);
-      return {
-        now: NOW,
-        target: { kind: 'KaiwoJob', namespace: 'ml', name: 'train-7' },
-        object: k,
-        kaiwo: k,
-        kaiwoQueue: 'kaiwo',
-        child: null,
-        kueue: { served: ['v1beta2'], version: 'v1beta2' },
-        kaiwoNeeds: 'v1beta1',
-        workloads: [],
-        localQueueName: 'ml/kaiwo',
-        errors: [],
-      };
-    },
+    snap: () => kaiwoOnlySnapshot(kaiwoJob('', []), ['v1beta2']),
     exit: 1,
     heldBy: 'Workload',
   },
   'no-workload-cannot-tell': {
-    snap: () => ({
-      now: NOW,
-      target: { kind: 'Job', namespace: 'ml', name: 'train-7' },
-      object: { apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ml', name: 'train-7' } },
-      child: {
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: { namespace: 'ml', name: 'train-7', labels: { 'kueue.x-k8s.io/queue-name': 'kaiwo' } },
-      },
-      kueue: { served: ['v1beta1', 'v1beta2'], version: 'v1beta2' },
-      workloads: [],
-      localQueueName: 'ml/kaiwo',
-      localQueue: localQueue('ml', 'kaiwo', 'kaiwo'),
-      errors: [],
-    }),
+    snap: () => batchJobSnapshot('kaiwo', { localQueue: localQueue('ml', 'kaiwo', 'kaiwo') }),
     exit: 2,
   },
 };
