@@ -62,7 +62,8 @@ function causeOf(r: CapacityRow, s: Supply | undefined, fits: boolean): string {
     case 'capacity':
       return 'waits its turn: quota and healthy GPUs are in use';
     default:
-      return `Kueue: ${r.why || 'pending'}`;
+      // Kueue's reason, or one of the check's own labels (over-promised, degraded, not reported, …).
+      return r.reasons.has(r.why) ? `Kueue: ${r.why}` : r.why || 'pending';
   }
 }
 

@@ -99,7 +99,7 @@ export const COMMANDS: readonly Command[] = [
       ['A batch Job queued in Kueue directly', 'job/eval-3 -n research'],
     ],
     flags: [...whyFlags, ...commonFlags.filter((f) => f.name === 'kubeconfig'), versionFlag, helpFlag],
-    exec: (v, p) => runWhy(v, p),
+    exec: (v, p, prog) => runWhy(v, p, prog),
   },
   {
     name: 'version',

@@ -38,7 +38,14 @@ export function missingNodeFlags(execArgv: readonly string[], env: NodeJS.Proces
 export function relaunch(flags: readonly string[]): void {
   const args = [...process.execArgv, ...flags, ...process.argv.slice(1)];
   const env = { ...process.env, [RELAUNCHED_ENV]: '1' };
-  if (process.execve) process.execve(process.execPath, [process.execPath, ...args], env);
+  // Node defines execve everywhere but it throws where the platform has none (Windows): then, or on any failure, a child.
+  if (process.execve && process.platform !== 'win32') {
+    try {
+      process.execve(process.execPath, [process.execPath, ...args], env);
+    } catch {
+      /* fall through to a child process */
+    }
+  }
   const child = spawn(process.execPath, args, { stdio: 'inherit', env });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(sig, () => {

@@ -17,13 +17,13 @@ export const whyFlags: FlagDef[] = [
  * `kaiwo-monitor why <kind>/<name>`: follows one job from Kaiwo through Kueue to the nodes and prints each link, the
  * first one that holds it back marked. Exit 0 nothing holds it back, 1 something does, 2 cannot tell (bad input).
  */
-export async function runWhy(values: Record<string, string>, positionals: string[]): Promise<number> {
+export async function runWhy(values: Record<string, string>, positionals: string[], prog = 'kaiwo-monitor'): Promise<number> {
   const say = (msg: string) => {
-    process.stderr.write(`kaiwo-monitor why: ${msg}\n`);
+    process.stderr.write(`${prog} why: ${msg}\n`);
   };
   try {
     const ref = positionals[0];
-    if (!ref) throw new WhyError('which job? e.g. kaiwo-monitor why kaiwojob/train-7 -n ml');
+    if (!ref) throw new WhyError(`which job? e.g. ${prog} why kaiwojob/train-7 -n ml`);
     const target = parseTarget(ref, values.namespace ?? 'default');
     const kc = await loadKubeConfig(values.kubeconfig === '' ? undefined : values.kubeconfig);
     if (values.context) {

@@ -54,6 +54,8 @@ export interface HttpCall {
   token?: string;
   /** TLS, credentials, a relative URL's base and the request rate limit from a kubeconfig... */
   kubeconfig?: KubeConfig;
+  /** Not held by the kubeconfig's request limit: leader election, whose lease must not wait behind other traffic. */
+  unlimited?: boolean;
   /** ...or TLS from a spec. Either way a fresh connection per call unless the kubeconfig brings an agent. */
   tls?: TlsSpec;
   /** One deadline from the request to the last byte (connect + headers + body). */
@@ -262,7 +264,7 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promi
 async function exchange(call: HttpCall, sink: Sink): Promise<HttpAnswer> {
   const signal = call.signal;
   // Nothing is sent once the signal aborted: each await before sending ends at an abort, and is checked after.
-  const limiter = call.kubeconfig && apiLimiter(call.kubeconfig);
+  const limiter = call.kubeconfig && !call.unlimited ? apiLimiter(call.kubeconfig) : undefined;
   if (signal?.aborted || (limiter && !(await limiter.wait(signal)))) throw notSent();
   const { url, opts } = await unlessAborted(options(call), signal);
   if (signal?.aborted) throw notSent();

@@ -103,10 +103,16 @@ export class LeaderElector {
     try {
       let lease: Lease;
       try {
-        lease = await rawJson<Lease>(this.kc, { method: 'GET', path: `${this.path}/${this.opts.name}`, timeoutMs: this.retryPeriodMs * 2 });
+        lease = await rawJson<Lease>(this.kc, {
+          method: 'GET',
+          path: `${this.path}/${this.opts.name}`,
+          timeoutMs: this.retryPeriodMs * 2,
+          unlimited: true,
+        });
       } catch (err) {
         if (!(err instanceof HttpStatusError) || err.status !== 404) throw err;
         this.lease = await rawJson<Lease>(this.kc, {
+          unlimited: true,
           method: 'POST',
           path: this.path,
           timeoutMs: this.retryPeriodMs * 2,
@@ -127,6 +133,7 @@ export class LeaderElector {
       if (holder && !mine && !expired) return false;
       const body = { ...lease, spec: wanted(lease.spec, !mine) };
       this.lease = await rawJson<Lease>(this.kc, {
+        unlimited: true,
         method: 'PUT',
         path: `${this.path}/${this.opts.name}`,
         body,
@@ -159,6 +166,7 @@ export class LeaderElector {
     try {
       const now = microTime(new Date());
       await rawJson(this.kc, {
+        unlimited: true,
         method: 'PUT',
         path: `${this.path}/${this.opts.name}`,
         timeoutMs: 3000,

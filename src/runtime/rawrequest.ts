@@ -14,6 +14,8 @@ export interface RawRequestOptions {
   timeoutMs?: number;
   maxBytes?: number;
   signal?: AbortSignal;
+  /** Not held by the request limit (leader election: like controller-runtime's separate client for it). */
+  unlimited?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function rawRequest(kc: KubeConfig, opts: RawRequestOptions): Promi
     maxBytes: opts.maxBytes ?? 64 * 1024 * 1024,
     errorBodyBytes: 64 * 1024,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.unlimited ? { unlimited: true } : {}),
   });
   return { status: res.status, body: res.body };
 }

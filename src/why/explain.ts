@@ -397,7 +397,14 @@ export function explain(s: WhySnapshot): Answer {
     }
     if (w.admitted) push(podsLink(s));
   }
-  for (const e of s.errors) steps.push(step(e.step, 'unknown', `could not be read: ${cut(e.message, 300)}`));
+  // A read that failed: on its link when the chain has one (it then says "not read"), else a link of its own.
+  for (const e of s.errors) {
+    const at = steps.find((x) => x.link.step === e.step);
+    const line = `could not be read: ${cut(e.message, 300)}`;
+    if (at) {
+      if (at.link.summary !== line && !at.link.details.includes(line)) at.link.details.push(line);
+    } else steps.push(step(e.step, 'unknown', line));
+  }
   const held = steps.find((x) => x.link.state === 'hold');
   const links = steps.map((x) => x.link);
   if (held)

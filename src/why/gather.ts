@@ -15,8 +15,10 @@ const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
 /** The Kueue API version Kaiwo's client speaks (v0.1.x and v0.2 build on Kueue's v1beta1 Go types). */
 export const KAIWO_KUEUE_VERSION = 'v1beta1';
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const list = (v: unknown): KubeObject[] =>
-  isRecord(v) && Array.isArray(v.items) ? ((v.items as unknown[]).filter(isRecord) as unknown as KubeObject[]) : [];
+/** A Kubernetes object, as far as `why` relies on it: a record whose metadata has a string name. */
+const isObject = (v: unknown): v is KubeObject => isRecord(v) && isRecord(v.metadata) && typeof v.metadata.name === 'string';
+/** The items of a list answer that are objects (a hostile or broken answer yields fewer, never a crash). */
+const list = (v: unknown): KubeObject[] => (isRecord(v) && Array.isArray(v.items) ? (v.items as unknown[]).filter(isObject) : []);
 const enc = encodeURIComponent;
 
 /** A question `why` cannot ask: unknown kind, missing object, no permission. Exit 2 with this one line. */
@@ -79,7 +81,9 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
   const errors: WhySnapshot['errors'] = [];
   const get = async (path: string): Promise<KubeObject | null> => {
     try {
-      return await rawJson<KubeObject>(kc, { method: 'GET', path, timeoutMs, maxBytes: 16 * 1024 * 1024 });
+      const got = await rawJson<unknown>(kc, { method: 'GET', path, timeoutMs, maxBytes: 16 * 1024 * 1024 });
+      if (!isObject(got)) throw new Error(`GET ${path}: the answer is not a Kubernetes object`);
+      return got;
     } catch (err) {
       if (err instanceof HttpStatusError && err.status === 404) return null;
       throw err;
@@ -124,7 +128,10 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
       (await soft('Kaiwo', () =>
         get(pathOf(PATHS[kaiwoOwner.kind === 'KaiwoJob' ? 'KaiwoJob' : 'KaiwoService'], ns, str(kaiwoOwner.name))),
       )) ?? undefined;
-  const kaiwoConfig = snap.kaiwo ? await get('/apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs/kaiwo').catch(() => null) : null;
+  // KaiwoConfig names the default queue; missing (404) means Kaiwo's defaults, unreadable is said (the queue may be wrong).
+  const kaiwoConfig = snap.kaiwo
+    ? ((await soft('KaiwoConfig', () => get('/apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs/kaiwo'))) ?? null)
+    : null;
   if (snap.kaiwo) {
     snap.kaiwoNeeds = KAIWO_KUEUE_VERSION;
     const spec = isRecord(snap.kaiwo.spec) ? snap.kaiwo.spec : {};
@@ -197,7 +204,17 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
       soft('LocalQueues', listOf(`/apis/${KUEUE}/${v}/localqueues`)),
       soft('Capacity', listOf(`/apis/${KUEUE}/${v}/clusterqueues`)),
       soft('Capacity', listOf(`/apis/${KUEUE}/${v}/resourceflavors`)),
-      soft('Capacity', listOf(`/api/v1/pods?fieldSelector=${enc(PENDING_PODS_SELECTOR)}&limit=5000`)),
+      soft('Capacity', async () => {
+        const page = await rawJson<unknown>(kc, {
+          method: 'GET',
+          timeoutMs,
+          path: `/api/v1/pods?fieldSelector=${enc(PENDING_PODS_SELECTOR)}&limit=5000`,
+        });
+        if (isRecord(page) && isRecord(page.metadata) && page.metadata.continue) {
+          errors.push({ step: 'Capacity', message: 'more than 5000 unbound pending pods: only the first 5000 were read' });
+        }
+        return list(page);
+      }),
       visibilityPosition(kc, cqName, w, strategy, timeoutMs),
     ]);
     const [queued, nodes] = await Promise.all([
@@ -256,23 +273,25 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     const rfs = await soft('ResourceFlavors', async () =>
       Promise.all([...flavors].map((f) => get(`/apis/${KUEUE}/${v}/resourceflavors/${enc(f)}`))),
     );
-    const nodes = await flavorNodes(
-      kc,
-      [...flavors],
-      (rfs ?? []).filter((x): x is KubeObject => x !== null),
-      timeoutMs,
-    );
-    const resources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
-    snap.largestNode = largestNode(nodes, resources);
-    snap.assigned = {
-      flavors: [...flavors].sort(),
-      nodes: nodes.length,
-      lost: nodes
-        .filter((n) => gpusLost(n, resources))
-        .map((n) => n.metadata.name)
-        .sort(),
-      taints: taintsOf(nodes),
-    };
+    // Only with every assigned flavor read can "its nodes" be told; a flavor that is gone or unreadable says nothing.
+    const found = (rfs ?? []).filter((x): x is KubeObject => x !== null);
+    const nodes =
+      flavors.size && rfs && found.length === flavors.size
+        ? await soft('Nodes', () => flavorNodes(kc, [...flavors], found, timeoutMs))
+        : undefined;
+    if (nodes) {
+      const resources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
+      snap.largestNode = largestNode(nodes, resources);
+      snap.assigned = {
+        flavors: [...flavors].sort(),
+        nodes: nodes.length,
+        lost: nodes
+          .filter((n) => gpusLost(n, resources))
+          .map((n) => n.metadata.name)
+          .sort(),
+        taints: taintsOf(nodes),
+      };
+    }
   }
   return snap;
 }
@@ -307,29 +326,28 @@ function conditionTrue(o: KubeObject, type: string): boolean {
 
 /** Kueue's Workload API: served versions and the storage version (the CRD), else the group's discovery. */
 async function kueueVersions(kc: KubeConfig, timeoutMs: number): Promise<WhySnapshot['kueue']> {
+  const records = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
   try {
     // Every Kueue CRD has the same versions: read a small one (the Workload CRD is 1.4 MB).
-    const crd = await rawJson<{ spec?: { versions?: { name?: string; served?: boolean; storage?: boolean }[] } }>(kc, {
+    const crd = await rawJson<unknown>(kc, {
       method: 'GET',
       path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/resourceflavors.${KUEUE}`,
       timeoutMs,
     });
-    const versions = crd.spec?.versions ?? [];
+    const versions = records(isRecord(crd) && isRecord(crd.spec) ? crd.spec.versions : undefined);
     const served = versions
       .filter((x) => x.served !== false)
       .map((x) => str(x.name))
       .filter(Boolean);
-    const storage = versions.find((x) => x.storage && x.served !== false)?.name;
-    return { served, ...((storage ?? served[0]) ? { version: storage ?? served[0] } : {}) };
+    const storage = str(versions.find((x) => x.storage === true && x.served !== false)?.name) || served[0];
+    return { served, ...(storage ? { version: storage } : {}) };
   } catch (err) {
     if (err instanceof HttpStatusError && err.status === 404) return { served: [] };
-    const group = await rawJson<{ versions?: { version?: string }[]; preferredVersion?: { version?: string } }>(kc, {
-      method: 'GET',
-      path: `/apis/${KUEUE}`,
-      timeoutMs,
-    }).catch(() => undefined);
-    const served = (group?.versions ?? []).map((x) => str(x.version)).filter(Boolean);
-    const preferred = group?.preferredVersion?.version;
+    const group = await rawJson<unknown>(kc, { method: 'GET', path: `/apis/${KUEUE}`, timeoutMs }).catch(() => undefined);
+    const served = records(isRecord(group) ? group.versions : undefined)
+      .map((x) => str(x.version))
+      .filter(Boolean);
+    const preferred = isRecord(group) && isRecord(group.preferredVersion) ? str(group.preferredVersion.version) : '';
     return { served, ...(preferred ? { version: preferred } : {}) };
   }
 }

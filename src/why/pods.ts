@@ -92,8 +92,10 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
       action: 'repair the nodes named (kubectl describe node …; the device plugin and the GPU); the pods start when their GPUs are back',
     };
   }
-  // The scheduler names the taint ({key: value}) in some versions; else the taints on the flavor's nodes are the suspects.
-  const suspects = first.message.includes('untolerated taint') && a?.taints.length ? a.taints.join(', ') : undefined;
+  // The taints the scheduler names ({key: value}), the control plane's left out; where it names none, the taints on
+  // the flavor's nodes are the suspects.
+  const namesTaints = /untolerated taint\(?s?\)?\s*\{/.test(first.message);
+  const suspects = !namesTaints && first.message.includes('untolerated taint') && a?.taints.length ? a.taints.join(', ') : undefined;
   const taint = namedTaints(first.message)[0] ?? suspects;
   if (taint) {
     return {

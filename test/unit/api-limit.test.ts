@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { API_LIMIT_DEFAULTS, apiLimiter, limitApiRequests, RequestLimiter } from '../../src/runtime/api-limit.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { LightKubeConfig } from '../../src/runtime/kubeconfig.js';
+import { rawRequest } from '../../src/runtime/rawrequest.js';
 import { ManualClock, settle } from '../support/clock.js';
 
 /** Starts `n` waits and records, in order, which resolved true. */
@@ -101,5 +104,31 @@ describe('API request limit', () => {
     expect(apiLimiter(a)).to.not.equal(apiLimiter(b));
     limitApiRequests(b, { qps: 0, burst: 0 });
     expect(apiLimiter(b)).to.equal(undefined);
+  });
+
+  it('leader election is not held by it: an unlimited request goes through while limited ones wait', async () => {
+    const server = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const kc = LightKubeConfig.fromText(
+        `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: x\n`,
+        '/',
+      )!;
+      limitApiRequests(kc, { qps: 0.001, burst: 1 }); // one request, then one every 1000 s
+      expect((await rawRequest(kc, { method: 'GET', path: '/first' })).status).to.equal(200);
+      const ac = new AbortController();
+      const limited = rawRequest(kc, { method: 'GET', path: '/waits', signal: ac.signal }).then(
+        () => 'sent',
+        () => 'aborted',
+      );
+      expect(apiLimiter(kc)?.waiting).to.equal(1);
+      expect((await rawRequest(kc, { method: 'GET', path: '/lease', unlimited: true })).status).to.equal(200);
+      expect(apiLimiter(kc)?.waiting, 'the limited request still waits').to.equal(1);
+      ac.abort();
+      expect(await limited).to.equal('aborted');
+    } finally {
+      server.close();
+    }
   });
 });
