@@ -15,6 +15,7 @@ import {
   KUEUE,
   kueueVersions,
   list,
+  maybeLost,
   podsOf,
   type QueueReadOptions,
   queueWorkloads,
@@ -75,6 +76,8 @@ const PATHS: Record<Exclude<TargetKind, 'Workload'>, string> = {
 const pathOf = (template: string, ns: string, name: string) => template.replace('{ns}', enc(ns)).replace('{name}', enc(name));
 
 export interface GatherOptions extends QueueReadOptions {
+  /** Read every Workload of the queue's namespaces even where Kueue's selectable field would select (tests, benchmark). */
+  noFieldSelector?: boolean;
   timeoutMs?: number;
   now?: Date;
 }
@@ -221,10 +224,13 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
       }),
       visibilityPosition(kc, cqName, w, strategy, timeoutMs),
     ]);
-    const [queued, nodes] = await Promise.all([
-      soft('Position', () => queueWorkloads(kc, v, cqName, localQueues, opts, timeoutMs)),
-      soft('Capacity', () => flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs)),
-    ]);
+    const nodes = await soft('Capacity', () => flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs));
+    // The admitted Workloads matter only where GPUs are lost (work stuck on them); the pending ones only without
+    // Kueue's visibility API.
+    const gpuResources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
+    const degraded = nodes?.some((n) => maybeLost(n, gpuResources)) ?? false;
+    const want = { pending: !visible, admitted: degraded, ...(opts.noFieldSelector ? { noFieldSelector: true } : {}) };
+    const queued = await soft('Position', () => queueWorkloads(kc, v, cqName, localQueues, want, opts, timeoutMs));
     const here = { namespace: w.metadata.namespace ?? '', name: w.metadata.name };
     if (visible) snap.position = visible;
     else if (queued) snap.position = computedPosition(queued.pending, here, strategy, queued.note);
