@@ -54,10 +54,10 @@ export interface HttpCall {
   token?: string;
   /** TLS, credentials, a relative URL's base and the request rate limit from a kubeconfig... */
   kubeconfig?: KubeConfig;
-  /** Not held by the kubeconfig's request limit: leader election, whose lease must not wait behind other traffic. */
-  unlimited?: boolean;
   /** ...or TLS from a spec. Either way a fresh connection per call unless the kubeconfig brings an agent. */
   tls?: TlsSpec;
+  /** Not held by the kubeconfig's request limit: leader election, whose lease must not wait behind other traffic. */
+  unlimited?: boolean;
   /** One deadline from the request to the last byte (connect + headers + body). */
   timeoutMs?: number;
   /** Fails when no byte arrives for this long (connect and headers included): for streams without a deadline. */
