@@ -1,6 +1,6 @@
 import { parseQuantity } from '../api/quantity.js';
 import type { ComponentSummary, Finding, ObjectRef } from '../api/types.js';
-import type { KubeObject } from '../runtime/objects.js';
+import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { observationOf } from '../runtime/observed.js';
 import type { CheckResult, ScrapeView } from './types.js';
 
@@ -16,7 +16,8 @@ export interface ObjCondition {
 
 export function conditionOf(obj: KubeObject, type: string): ObjCondition | undefined {
   const conds = (obj.status as { conditions?: ObjCondition[] } | undefined)?.conditions;
-  return Array.isArray(conds) ? conds.find((c) => c.type === type) : undefined;
+  // A hostile or broken object may list anything: entries that are not objects are passed over.
+  return Array.isArray(conds) ? conds.find((c) => isRecord(c) && c.type === type) : undefined;
 }
 
 export function ref(obj: KubeObject, kind: string, apiVersion?: string): ObjectRef {

@@ -1,13 +1,16 @@
 import { applyDefaults } from '../api/defaults.js';
 import { capacityCheck, type CapacitySpec } from '../checks/capacity.js';
+import { cachedNodeInfo } from '../checks/capacity-supply.js';
 import { slimNode } from '../checks/gpu-nodes.js';
 import type { SourceView } from '../checks/types.js';
 import { quantity } from '../checks/util.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
+import { str } from './link.js';
 import type { CapacityView } from './types.js';
 
 const view = (objects: readonly KubeObject[]): SourceView => ({ state: 'synced', objects });
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+/** Taints on every control-plane node, where no GPU job goes: never the cause. */
+const CONTROL_PLANE_TAINT = /^node-role\.kubernetes\.io\/(control-plane|master)$/;
 
 /** The flavors a ClusterQueue's resource groups name. */
 export function flavorsOf(cq: KubeObject): string[] {
@@ -87,4 +90,27 @@ export function capacityFor(input: CapacityInput, now: Date): CapacityView {
       f.object?.kind === 'Workload',
   );
   return { columns: table?.columns ?? [], rows, findings };
+}
+
+/** A node whose GPUs are (partly) gone, as the capacity check reads it: not Ready, or fewer allocatable than installed. */
+export function gpusLost(n: KubeObject, resources: readonly string[]): boolean {
+  const i = cachedNodeInfo(n, resources);
+  return Object.entries(i.cap).some(([r, c]) => i.down?.startsWith('NotReady') === true || (i.alloc[r] ?? 0) < c);
+}
+
+/** A node whose GPUs may count as lost for the capacity check: gone (gpusLost), cordoned, or tainted NoSchedule/NoExecute. */
+export function maybeLost(n: KubeObject, resources: readonly string[]): boolean {
+  const i = cachedNodeInfo(n, resources);
+  return gpusLost(n, resources) || i.cordoned || i.taints.length > 0;
+}
+
+/** The NoSchedule/NoExecute taints on `nodes` (key=value:effect) the capacity check weighs, without the control plane's. */
+export function taintsOf(nodes: readonly KubeObject[], resources: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const n of nodes) {
+    for (const t of cachedNodeInfo(n, resources).taints) {
+      if (!CONTROL_PLANE_TAINT.test(t.key)) out.add(`${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`);
+    }
+  }
+  return [...out].sort().slice(0, 10);
 }

@@ -1,26 +1,23 @@
 import { workloadFacts } from '../checks/capacity-workloads.js';
 import { PENDING_PODS_SELECTOR, slimPendingPod } from '../checks/pending-pods.js';
+import { conditionOf } from '../checks/util.js';
 import { HttpStatusError } from '../runtime/http.js';
 import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { rawJson } from '../runtime/rawrequest.js';
-import { capacityFor, flavorsOf, largestNode } from './capacity.js';
+import { capacityFor, flavorsOf, gpusLost, largestNode, maybeLost, taintsOf } from './capacity.js';
+import { str } from './link.js';
 import { computedPosition, pendingEntry, projected } from './position.js';
 import {
-  conditionTrue,
   enc,
   flavorNodes,
-  gpusLost,
   isObject,
   KUEUE,
   kueueVersions,
   list,
-  maybeLost,
   podsOf,
   type QueueReadOptions,
   queueWorkloads,
-  str,
-  taintsOf,
   visibilityPosition,
 } from './reads.js';
 import type { Target, TargetKind, WhySnapshot } from './types.js';
@@ -252,7 +249,7 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
         snap.now,
       );
     }
-  } else if (conditionTrue(w, 'Admitted') && snap.child) {
+  } else if (conditionOf(w, 'Admitted')?.status === 'True' && snap.child) {
     const child = snap.child;
     const pods = (await soft('Pods', () => podsOf(kc, child, timeoutMs, snap.kaiwo))) ?? undefined;
     const waiting = pods?.filter(
@@ -299,7 +296,7 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
           .filter((n) => gpusLost(n, resources))
           .map((n) => n.metadata.name)
           .sort(),
-        taints: taintsOf(nodes),
+        taints: taintsOf(nodes, resources),
       };
     }
   }

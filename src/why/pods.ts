@@ -1,9 +1,9 @@
 import { conditionOf } from '../checks/util.js';
-import { isRecord, type KubeObject } from '../runtime/objects.js';
+import { podRequests } from '../checks/workload-projection.js';
+import type { KubeObject } from '../runtime/objects.js';
+import { cut, str } from './link.js';
 import type { Link, WhySnapshot } from './types.js';
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const cut = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 /** The scheduler's "N node(s) had untolerated taint {key: value}" (k8s.io/kubernetes TaintToleration plugin). */
 const TAINT = /untolerated taint\(?s?\)?\s*\{([^}]{0,300})\}/g;
 /** Taints every cluster has where no GPU job goes (control-plane nodes), not a cause. */
@@ -12,20 +12,6 @@ const ROUTINE_TAINT = /^(node-role\.kubernetes\.io\/(control-plane|master))\b/;
 /** The taints the scheduler names in its message, without the control-plane's. */
 export function namedTaints(message: string): string[] {
   return [...message.matchAll(TAINT)].map((m) => (m[1] ?? '').trim()).filter((t) => t && !ROUTINE_TAINT.test(t));
-}
-
-/** GPUs of each extended resource one pod requests (the largest over its containers' requests, summed). */
-function podGpus(pod: KubeObject): Record<string, number> {
-  const out: Record<string, number> = {};
-  const spec = isRecord(pod.spec) ? pod.spec : {};
-  for (const c of Array.isArray(spec.containers) ? spec.containers.filter(isRecord) : []) {
-    const req = isRecord(c.resources) && isRecord(c.resources.requests) ? c.resources.requests : {};
-    for (const [r, v] of Object.entries(req)) {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : NaN;
-      if (r.includes('/') && Number.isFinite(n) && n > 0) out[r] = (out[r] ?? 0) + n;
-    }
-  }
-  return out;
 }
 
 /** The latest message of a scheduling Event (FailedScheduling) of the pod, if any was read. */
@@ -60,7 +46,7 @@ export function podsLink(s: WhySnapshot): { link: Link; cause?: string; action?:
     details.push(
       `pod ${pod.metadata.name}: ${sched ? `PodScheduled=${str(sched.status)}${sched.reason ? ` (${str(sched.reason)})` : ''}` : 'Pending'}: ${message}`,
     );
-    if (!first && sched?.status === 'False') first = { name: pod.metadata.name, message, gpus: podGpus(pod) };
+    if (!first && sched?.status === 'False') first = { name: pod.metadata.name, message, gpus: podRequests({ spec: pod.spec }) };
   }
   if (pods.length > 5) details.push(`and ${pods.length - 5} more pods`);
   if (!first) return { link: { step: 'Pods', state: 'wait', summary: `${pods.length} not running yet`, details } };

@@ -1,18 +1,17 @@
 import { workloadFacts } from '../checks/capacity-workloads.js';
-import { quantity } from '../checks/util.js';
 import { slimWorkload } from '../checks/workload-projection.js';
 import { HttpStatusError } from '../runtime/http.js';
 import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { rawJson } from '../runtime/rawrequest.js';
 import { flavorSelector } from './capacity.js';
+import { str } from './link.js';
 import { pendingEntry } from './position.js';
 import type { Position, QueueEntry, WhySnapshot } from './types.js';
 
 /** The reads `gather` makes beyond single GETs, each bounded, each tolerant of odd answers. */
 
 export const KUEUE = 'kueue.x-k8s.io';
-export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 /** A Kubernetes object, as far as `why` relies on it: a record whose metadata has a string name. */
 export const isObject = (v: unknown): v is KubeObject => isRecord(v) && isRecord(v.metadata) && typeof v.metadata.name === 'string';
 /** The items of a list answer that are objects (a hostile or broken answer yields fewer, never a crash). */
@@ -23,41 +22,6 @@ export const enc = encodeURIComponent;
 export interface QueueReadOptions {
   maxQueueRead?: number;
   pageSize?: number;
-}
-
-/** The taints on `nodes` (key=value:effect), without the ones Kubernetes sets for node state or the control plane. */
-export function taintsOf(nodes: readonly KubeObject[]): string[] {
-  const out = new Set<string>();
-  for (const n of nodes) {
-    const taints = isRecord(n.spec) && Array.isArray(n.spec.taints) ? n.spec.taints.filter(isRecord) : [];
-    for (const t of taints) {
-      const key = str(t.key);
-      if (!key || key.startsWith('node.kubernetes.io/') || /^node-role\.kubernetes\.io\/(control-plane|master)$/.test(key)) continue;
-      out.add(`${key}${t.value ? `=${str(t.value)}` : ''}:${str(t.effect)}`);
-    }
-  }
-  return [...out].sort().slice(0, 10);
-}
-
-/** A node whose GPUs are (partly) gone: not Ready, or the device plugin advertises fewer than it has. */
-export function gpusLost(n: KubeObject, resources: readonly string[]): boolean {
-  const st = isRecord(n.status) ? n.status : {};
-  const cap = isRecord(st.capacity) ? st.capacity : {};
-  const alloc = isRecord(st.allocatable) ? st.allocatable : {};
-  const ready = conditionTrue(n, 'Ready');
-  return resources.some((r) => cap[r] !== undefined && (!ready || quantity(alloc[r]) < quantity(cap[r])));
-}
-
-/** A node whose GPUs may count as lost for the capacity check: gone (gpusLost), cordoned, or tainted NoSchedule/NoExecute. */
-export function maybeLost(n: KubeObject, resources: readonly string[]): boolean {
-  const spec = isRecord(n.spec) ? n.spec : {};
-  const taints = Array.isArray(spec.taints) ? spec.taints.filter(isRecord) : [];
-  return gpusLost(n, resources) || spec.unschedulable === true || taints.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
-}
-
-export function conditionTrue(o: KubeObject, type: string): boolean {
-  const conds = isRecord(o.status) && Array.isArray(o.status.conditions) ? o.status.conditions.filter(isRecord) : [];
-  return conds.some((c) => c.type === type && c.status === 'True');
 }
 
 /** Kueue's Workload API: served versions and the storage version (the CRD), else the group's discovery. */
