@@ -29,6 +29,12 @@ export function ref(obj: KubeObject, kind: string, apiVersion?: string): ObjectR
   };
 }
 
+/** Rows as aligned columns (two spaces apart; the last column as is), each column at most `maxWidth` wide (cut). */
+export function alignColumns(rows: readonly string[][], maxWidth = Infinity): string[] {
+  const widths = rows[0]?.map((_, i) => Math.min(maxWidth, Math.max(...rows.map((r) => (r[i] ?? '').length)))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i] ?? 0))).join('  '));
+}
+
 /** "a, b, c" or "a, b, c and 7 more" — messages stay short on big clusters. */
 export function nameList(names: string[], max = 5): string {
   const sorted = [...names].sort();

@@ -4,6 +4,7 @@ import { durationMs } from '../api/duration.js';
 import { applyDefaults } from '../api/defaults.js';
 import { API_VERSION, KIND, PLURAL } from '../api/schema.js';
 import { specSchema } from '../checks/registry.js';
+import { alignColumns } from '../checks/util.js';
 import type { KaiwoMonitorStatus } from '../api/types.js';
 import type { KaiwoMonitorSpec } from '../checks/registry.js';
 import { evaluateOnce } from '../controller/oneshot.js';
@@ -117,10 +118,7 @@ function monitorObject(doc: MonitorDoc, spec: KaiwoMonitorSpec, status: KaiwoMon
   };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.min(60, Math.max(...rows.map((r) => (r[i] ?? '').length)))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i] ?? 0))).join('  ')).join('\n');
-}
+const table = (rows: string[][]): string => alignColumns(rows, 60).join('\n');
 
 /** The summary tables of the components that have one (status.summary.<component>.table), for -o wide. */
 export function renderSummaryTables(status: KaiwoMonitorStatus): string {

@@ -181,6 +181,10 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     }
   }
   const w = snap.workloads[0];
+  /** The GPU resources the job asks for, and both vendors' (what a node's loss is judged by). */
+  const resources = [
+    ...new Set([...(w ? workloadFacts(projected(w)).demand.map((d) => d.resource) : []), 'amd.com/gpu', 'nvidia.com/gpu']),
+  ];
   const labels = snap.child?.metadata.labels ?? {};
   const queue =
     str((w?.spec as { queueName?: unknown } | undefined)?.queueName) ||
@@ -224,8 +228,7 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     const nodes = await soft('Capacity', () => flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs));
     // The admitted Workloads matter only where GPUs are lost (work stuck on them); the pending ones only without
     // Kueue's visibility API.
-    const gpuResources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
-    const degraded = nodes?.some((n) => maybeLost(n, gpuResources)) ?? false;
+    const degraded = nodes?.some((n) => maybeLost(n, resources)) ?? false;
     const want = { pending: !visible, admitted: degraded, ...(opts.noFieldSelector ? { noFieldSelector: true } : {}) };
     const queued = await soft('Position', () => queueWorkloads(kc, v, cqName, localQueues, want, opts, timeoutMs));
     const here = { namespace: w.metadata.namespace ?? '', name: w.metadata.name };
@@ -287,7 +290,6 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
         ? await soft('Nodes', () => flavorNodes(kc, [...flavors], found, timeoutMs))
         : undefined;
     if (nodes) {
-      const resources = [...new Set([...workloadFacts(projected(w)).demand.map((d) => d.resource), 'amd.com/gpu', 'nvidia.com/gpu'])];
       snap.largestNode = largestNode(nodes, resources);
       snap.assigned = {
         flavors: [...flavors].sort(),

@@ -9,12 +9,6 @@ export const cut = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n - 1)}
 export const cond = (c: ObjCondition | undefined) =>
   c ? `${c.type}=${str(c.status)}${c.reason ? ` (${str(c.reason)})` : ''}${c.message ? `: ${cut(str(c.message))}` : ''}` : '';
 
-/** Rows as aligned columns. */
-export function aligned(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '));
-}
-
 /** A link and, when it holds the job back, the cause and the fix the answer ends with. */
 export interface Step {
   link: Link;

@@ -1,7 +1,7 @@
 import { isRecord } from '../runtime/objects.js';
-import { conditionOf } from '../checks/util.js';
+import { alignColumns, conditionOf } from '../checks/util.js';
 import { ordinal } from './position.js';
-import { aligned, cond, cut, kaiwoOwned, type Step, step, str } from './link.js';
+import { cond, cut, kaiwoOwned, type Step, step, str } from './link.js';
 import type { Position, WhySnapshot } from './types.js';
 
 /** The links after the Workload: its LocalQueue, its ClusterQueue, its place in the queue, quota against hardware. */
@@ -106,7 +106,7 @@ export function capacityStep(s: WhySnapshot): Step | undefined {
   const c = s.capacity;
   if (!c) return undefined;
   const w = s.workloads[0];
-  const details = c.rows.length ? aligned([c.columns, ...c.rows]) : [];
+  const details = c.rows.length ? alignColumns([c.columns, ...c.rows]) : [];
   const byReason = (reason: string) => c.findings.find((f) => f.reason === reason);
   const tooLarge = byReason('WorkloadTooLargeForAnyNode');
   if (tooLarge && w && tooLarge.message.includes(`${w.metadata.namespace ?? ''}/${w.metadata.name}`)) {
