@@ -4,8 +4,7 @@ import type { Condition } from '../../src/api/types.js';
 import { Monitors } from '../support/fakes/monitors.js';
 import { KAIWO_NAMESPACE } from '../../src/localcluster/testbed/kaiwo.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
-import { jobPod, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
-import { HttpStatusError } from '../../src/runtime/http.js';
+import { deleteJob, jobPod, kueuePath as kueueCollection, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import {
   editQueueConfig,
@@ -37,8 +36,7 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     if (!state.recorder) throw new Error('not recording');
     return state.recorder;
   };
-  const kueuePath = (plural: string, ns?: string) =>
-    `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+  const kueuePath = (plural: string, ns?: string) => kueueCollection(tb.kueue.apiVersion, plural, ns);
   const req = <T>(method: string, path: string, body?: unknown) =>
     rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}) });
 
@@ -164,11 +162,7 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
     const healed = await rec().when('CapacityHealthy', 'True', t1, 60_000);
     expect(healed.monitor.status?.summary?.capacity?.counts).to.include({ gpusLost: 0 });
     await waitFor('the second Job running on the serviced node', () => podNode('second'), 60_000, 200);
-    for (const j of ['running', 'second', 'third']) {
-      await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
-        if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
-      });
-    }
+    for (const j of ['running', 'second', 'third']) await deleteJob(tb.kc, NS, j);
   });
 
   it('GPUs lost under work that runs: RunningOnDegradedCapacity (a Warning naming the node), never the Critical, until serviced', async () => {
@@ -206,11 +200,7 @@ describe('e2e on the test bed: capacity truth with the real Kueue, and operator 
       );
     } finally {
       await tb.nodes.setAllocatableGpus(a, 8);
-      for (const j of ['run-a', 'run-b']) {
-        await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
-          if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
-        });
-      }
+      for (const j of ['run-a', 'run-b']) await deleteJob(tb.kc, NS, j);
     }
   });
 

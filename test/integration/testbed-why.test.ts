@@ -4,8 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Condition } from '../../src/api/types.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
-import { jobPod, quotaReserved, submitJob, submitKaiwoJob, workloadOf } from '../../src/localcluster/testbed/workloads.js';
-import { HttpStatusError } from '../../src/runtime/http.js';
+import {
+  deleteJob,
+  jobPod,
+  kueuePath as kueueCollection,
+  quotaReserved,
+  submitJob,
+  submitKaiwoJob,
+  workloadOf,
+} from '../../src/localcluster/testbed/workloads.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { explain } from '../../src/why/explain.js';
 import { gather, parseTarget } from '../../src/why/gather.js';
@@ -33,8 +40,7 @@ const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
 describe('e2e on the test bed: kaiwo-monitor why, with the real Kaiwo and Kueue', function () {
   this.timeout(300_000);
   const tb = new TestBed({ log });
-  const kueuePath = (plural: string, ns?: string) =>
-    `/apis/kueue.x-k8s.io/${tb.kueue.apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+  const kueuePath = (plural: string, ns?: string) => kueueCollection(tb.kueue.apiVersion, plural, ns);
   const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
     rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
   const why = async (ref: string, ns = NS): Promise<Answer> => explain(await gather(tb.kc, parseTarget(ref, ns)));
@@ -42,11 +48,7 @@ describe('e2e on the test bed: kaiwo-monitor why, with the real Kaiwo and Kueue'
     submitJob(tb.kc, NS, name, { queue, resource: 'amd.com/gpu', gpus, runFor: '1h', requests: { cpu: '8' } });
   const admitted = (name: string) => quotaReserved(tb.kc, tb.kueue.apiVersion, NS, name);
   const deleteJobs = async (...names: string[]) => {
-    for (const j of names) {
-      await req('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/${j}?propagationPolicy=Background`).catch((e: unknown) => {
-        if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
-      });
-    }
+    for (const j of names) await deleteJob(tb.kc, NS, j);
     await waitFor(
       `the pods of ${names.join(', ')} gone`,
       async () => {

@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { HttpStatusError } from '../../runtime/http.js';
 import { rawJson } from '../../runtime/rawrequest.js';
 
 /**
@@ -66,6 +67,19 @@ export async function submitJob(kc: KubeConfig, namespace: string, name: string,
     },
   });
 }
+
+/** Deletes a batch Job and, in the background, its pods; a Job already gone is fine. */
+export async function deleteJob(kc: KubeConfig, namespace: string, name: string): Promise<void> {
+  await rawJson(kc, { method: 'DELETE', path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}?propagationPolicy=Background` }).catch(
+    (e: unknown) => {
+      if (!(e instanceof HttpStatusError) || e.status !== 404) throw e;
+    },
+  );
+}
+
+/** The path of a Kueue collection in `apiVersion` (v1beta1 or v1beta2), cluster-wide or in a namespace. */
+export const kueuePath = (apiVersion: string, plural: string, ns?: string): string =>
+  `/apis/kueue.x-k8s.io/${apiVersion}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
 
 /**
  * A KaiwoJob as a user writes it: `gpus` in total (Kaiwo splits them over replicas of at most the smallest pool's
