@@ -1,7 +1,7 @@
 import type { KubeObject } from '../runtime/objects.js';
 import type { TooLarge } from './capacity-demand.js';
 import { active, type CapacityRow, flavorKey, type FlavorUsage, topReason, topReasons } from './capacity-rows.js';
-import { countedNote, lostNodes, type Supply } from './capacity-supply.js';
+import { atRiskNodes, atRiskNote, countedNote, lostNodes, type Supply } from './capacity-supply.js';
 import { KAIWO_CONFIG_NAME, KAIWO_CONFIG_RBAC, kaiwoConfigSource, type KaiwoSettings } from './kaiwo-config.js';
 import { type F, nameList, ref } from './util.js';
 
@@ -56,9 +56,20 @@ export function rowFindings(input: RowInput): F[] {
         object,
         message:
           `${where}: promises ${row.promised} ${row.resource} (nominal ${row.nominal}${row.borrowingLimit ? ` + borrowing limit ${row.borrowingLimit}` : ''}) ` +
-          `but the flavor's nodes have ${s.healthy} healthy${lost}: Workloads admitted beyond that sit with Pending pods${countedNote(s)}`,
+          `but the flavor's nodes have ${s.healthy} healthy${lost}: Workloads admitted beyond that sit with Pending pods${atRiskNote(s)}${countedNote(s)}`,
       });
       row.why ||= 'over-promised';
+    } else if (s.atRisk > 0 && row.promised > s.healthy - s.atRisk && !done.has(fk)) {
+      findings.push({
+        severity: 'Warning',
+        reason: 'QuotaReliesOnAtRiskGPUs',
+        object,
+        message:
+          `${where}: promises ${row.promised} ${row.resource}, and the flavor's nodes have ${s.healthy} healthy, but ${s.atRisk} of them have ` +
+          `Critical hardware signals (${atRiskNodes(s)}): once their device plugin drops them the quota exceeds the hardware; ` +
+          `drain and service those GPUs before work lands on them`,
+      });
+      row.why ||= 'GPUs at risk';
     }
     if (row.pending <= 0) {
       row.why ||= 'ok';
@@ -105,7 +116,8 @@ function pendingFinding(row: CapacityRow, s: Supply, usage: FlavorUsage, where: 
       object,
       message:
         `${where}: ${demand}; ${Math.max(0, physFree)} healthy GPUs free (${s.healthy} healthy, ${inUse} in use) and ` +
-        `${s.lost} lost on ${lostNodes(s)}: they would fit if the lost GPUs were healthy — a hardware problem, not quota${kueue ? ` (Kueue: ${kueue})` : ''}`,
+        `${s.lost} lost on ${lostNodes(s)}: they would fit if the lost GPUs were healthy — a hardware problem, not quota${kueue ? ` (Kueue: ${kueue})` : ''}` +
+        atRiskNote(s),
     };
   }
   row.why ||= 'capacity';

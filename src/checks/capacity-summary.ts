@@ -8,6 +8,8 @@ import { type F, verdict } from './util.js';
 export const CAPACITY_METRIC = 'kaiwo_monitor_capacity_gpus';
 
 const TABLE_COLUMNS = ['QUEUE', 'FLAVOR', 'RESOURCE', 'PROMISED', 'HEALTHY', 'LOST', 'IN-USE', 'PENDING', 'WHY'];
+/** With hardware signals read (gpuHardware.signals), AT-RISK follows HEALTHY; without them it is unknown and not shown. */
+const RISK_COLUMNS = ['QUEUE', 'FLAVOR', 'RESOURCE', 'PROMISED', 'HEALTHY', 'AT-RISK', 'LOST', 'IN-USE', 'PENDING', 'WHY'];
 
 /** Summary counts, the per-queue table of at most `tableRows` rows, the gauges and the verdict; rows that are not active are left out. */
 export function summarize(
@@ -16,9 +18,10 @@ export function summarize(
   supply: ReadonlyMap<string, Supply>,
   findings: F[],
   notInPool: number,
+  withRisk = false,
 ): CheckResult {
   const rows = all.filter(active);
-  const { healthy, lost } = flavorTotals(rows, supply);
+  const { healthy, lost, atRisk } = flavorTotals(rows, supply);
   const sum = (f: (r: CapacityRow) => number) => rows.reduce((a, r) => a + f(r), 0);
   const pending = sum((r) => r.pending);
   const counts = {
@@ -27,24 +30,30 @@ export function summarize(
     gpusPromised: sum((r) => r.promised),
     gpusHealthy: healthy,
     gpusLost: lost,
+    ...(withRisk ? { gpusAtRisk: atRisk } : {}),
     gpusInUse: sum((r) => r.inUse),
     gpusPending: pending,
     pendingWorkloads: sum((r) => r.pendingWorkloads),
     nodesNotInKaiwoPool: notInPool,
   };
-  const table = tableOf(rows, supply, tableRows);
-  const display = `${healthy} healthy, ${lost} lost, ${pending} pending GPUs`;
+  const table = tableOf(rows, supply, tableRows, withRisk);
+  const display = `${healthy} healthy${atRisk ? ` (${atRisk} at risk)` : ''}, ${lost} lost, ${pending} pending GPUs`;
   const result = verdict(
     findings,
     {
       reason: 'CapacityHealthy',
-      message: `${counts.clusterQueues} ClusterQueues: ${counts.gpusPromised} GPUs promised, ${healthy} healthy, ${lost} lost, ${counts.gpusInUse} in use, ${pending} pending`,
+      message: `${counts.clusterQueues} ClusterQueues: ${counts.gpusPromised} GPUs promised, ${healthy} healthy${atRisk ? ` (${atRisk} at risk)` : ''}, ${lost} lost, ${counts.gpusInUse} in use, ${pending} pending`,
     },
     {
-      summary: { display, counts, ...(table.length ? { table: { columns: TABLE_COLUMNS, rows: table } } : {}), ...waitingOf(rows, supply) },
+      summary: {
+        display,
+        counts,
+        ...(table.length ? { table: { columns: withRisk ? RISK_COLUMNS : TABLE_COLUMNS, rows: table } } : {}),
+        ...waitingOf(rows, supply),
+      },
     },
   );
-  return { ...result, gauges: { [CAPACITY_METRIC]: capacityGauges(rows, supply) } };
+  return { ...result, gauges: { [CAPACITY_METRIC]: capacityGauges(rows, supply, withRisk) } };
 }
 
 /** One line on why a row's pending demand waits, from the row's verdict (why) and its supply. */
@@ -89,11 +98,15 @@ export function waitingOf(
   return out.length ? { waiting: out } : {};
 }
 
-/** Healthy and lost GPUs over the flavor × resource pairs the rows use, each pair counted once. */
-export function flavorTotals(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>): { healthy: number; lost: number } {
+/** Healthy, lost and at-risk GPUs over the flavor × resource pairs the rows use, each pair counted once. */
+export function flavorTotals(
+  rows: readonly CapacityRow[],
+  supply: ReadonlyMap<string, Supply>,
+): { healthy: number; lost: number; atRisk: number } {
   const seen = new Set<string>();
   let healthy = 0;
   let lost = 0;
+  let atRisk = 0;
   for (const r of rows) {
     const k = flavorKey(r.flavor, r.resource);
     const s = supply.get(k);
@@ -101,12 +114,13 @@ export function flavorTotals(rows: readonly CapacityRow[], supply: ReadonlyMap<s
     seen.add(k);
     healthy += s.healthy;
     lost += s.lost;
+    atRisk += s.atRisk;
   }
-  return { healthy, lost };
+  return { healthy, lost, atRisk };
 }
 
 /** The table: queues with the most pending GPUs first, their rows until `max` rows. */
-export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, max: number): string[][] {
+export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, max: number, withRisk = false): string[][] {
   const byQueue = new Map<string, CapacityRow[]>();
   for (const r of rows) byQueue.set(r.cq, [...(byQueue.get(r.cq) ?? []), r]);
   const queues = [...byQueue.entries()]
@@ -125,6 +139,7 @@ export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string
         r.resource,
         String(r.promised),
         s ? String(s.healthy) : '-',
+        ...(withRisk ? [s ? String(s.atRisk) : '-'] : []),
         s ? String(s.lost) : '-',
         String(r.inUse),
         String(r.pending),
@@ -135,14 +150,18 @@ export function tableOf(rows: readonly CapacityRow[], supply: ReadonlyMap<string
   return out;
 }
 
-/** kaiwo_monitor_capacity_gpus per row and kind; healthy and lost only where the nodes report the resource. */
-export function capacityGauges(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>): GaugeSample[] {
+/**
+ * kaiwo_monitor_capacity_gpus per row and kind; healthy, at_risk (with hardware signals read) and lost only where the
+ * nodes report the resource.
+ */
+export function capacityGauges(rows: readonly CapacityRow[], supply: ReadonlyMap<string, Supply>, withRisk = false): GaugeSample[] {
   return rows.flatMap((r) => {
     const s = known(supply.get(flavorKey(r.flavor, r.resource)));
     const labels = { cluster_queue: r.cq, flavor: r.flavor, resource: r.resource };
     const values: [string, number | undefined][] = [
       ['promised', r.promised],
       ['healthy', s?.healthy],
+      ['at_risk', withRisk ? s?.atRisk : undefined],
       ['lost', s?.lost],
       ['in_use', r.inUse],
       ['pending', r.pending],

@@ -53,6 +53,9 @@ export interface Supply {
   lostOn: { name: string; gpus: number; why: string; taint?: Taint }[];
   /** Tainted nodes whose GPUs count as healthy, and who tolerates the taint ("Kaiwo pods", "the flavor", "Workload ml/a"). */
   tolerated: { name: string; taint: Taint; by: string }[];
+  /** Of the healthy GPUs, those with a Critical hardware signal (src/checks/gpu-signals.ts) the device plugin still advertises. */
+  atRisk: number;
+  atRiskOn: { name: string; gpus: number }[];
 }
 
 /** Lifecycle taints that describe a state judged by itself (NotReady, cordoned), not a flavor's toleration. */
@@ -165,10 +168,15 @@ export function supplyOf(
   nodes: readonly NodeInfo[],
   resources: readonly string[],
   tolerators: ReadonlyMap<string, (t: Taint) => string | undefined>,
+  atRisk?: ReadonlyMap<string, number>,
 ): Map<string, Supply> {
   const out = new Map<string, Supply>(
-    resources.map((r) => [r, { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [], tolerated: [] }]),
+    resources.map((r) => [
+      r,
+      { matched: 0, reporting: 0, healthy: 0, lost: 0, maxPerNode: 0, lostOn: [], tolerated: [], atRisk: 0, atRiskOn: [] },
+    ]),
   );
+  const riskCounted = new Map<string, number>();
   for (const n of nodes) {
     if (!selects(n.labels, f.nodeLabels)) continue;
     for (const [r, s] of out) {
@@ -197,6 +205,13 @@ export function supplyOf(
       }
       if (counted) s.tolerated.push({ name: n.name, ...counted });
       s.healthy += alloc;
+      // A node's failing GPUs are at risk on its first resource with healthy GPUs (a node has one vendor's GPUs).
+      const risky = Math.min(alloc, (atRisk?.get(n.name) ?? 0) - (riskCounted.get(n.name) ?? 0));
+      if (risky > 0) {
+        s.atRisk += risky;
+        s.atRiskOn.push({ name: n.name, gpus: risky });
+        riskCounted.set(n.name, (riskCounted.get(n.name) ?? 0) + risky);
+      }
       if (alloc < cap) {
         s.lost += cap - alloc;
         s.lostOn.push({ name: n.name, gpus: cap - alloc, why: `${cap - alloc} of ${cap} unhealthy` });
@@ -226,13 +241,14 @@ export function flavorSupply(
   resources: readonly string[],
   kaiwo: KaiwoSettings,
   workloads: ReadonlyMap<string, ReadonlyMap<string, WorkloadTolerations>> | undefined,
+  atRisk?: ReadonlyMap<string, number>,
 ): Map<string, Supply> {
   const supply = new Map<string, Supply>();
   for (const name of new Set(rows.map((r) => r.flavor))) {
     const f = flavors.get(name);
     if (!f) continue;
     const tolerators = new Map(resources.map((r) => [r, tolerator(f, r, kaiwo, workloads?.get(r)?.get(name))]));
-    for (const [r, s] of supplyOf(f, nodes, resources, tolerators)) supply.set(`${name}|${r}`, s);
+    for (const [r, s] of supplyOf(f, nodes, resources, tolerators, atRisk)) supply.set(`${name}|${r}`, s);
   }
   return supply;
 }
@@ -248,6 +264,21 @@ export function lostNodes(s: Supply, max = 4): string {
     .map((x) => `${x.name} (${x.why})`)
     .join(', ');
   return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
+}
+
+/** "gpu-3 (2), gpu-7 (1)": the nodes with GPUs at risk, most first. */
+export function atRiskNodes(s: Supply, max = 4): string {
+  const sorted = [...s.atRiskOn].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
+  const shown = sorted
+    .slice(0, max)
+    .map((x) => `${x.name} (${x.gpus})`)
+    .join(', ');
+  return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
+}
+
+/** "; 2 of them at risk (Critical hardware signals on gpu-3 (2))" where GPUs counted healthy are failing. */
+export function atRiskNote(s: Supply): string {
+  return s.atRisk ? `; ${s.atRisk} of the healthy at risk (Critical hardware signals on ${atRiskNodes(s)})` : '';
 }
 
 const tops = new WeakMap<Supply, { taint: Taint; by: string; nodes: string[] } | undefined>();

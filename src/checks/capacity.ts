@@ -8,12 +8,14 @@ import { flavorUsage, quotaRows } from './capacity-rows.js';
 import { CAPACITY_METRIC, summarize } from './capacity-summary.js';
 import { flavorsByName, flavorSupply, selectedNodes, tolerationsMatter } from './capacity-supply.js';
 import { workloadQueues, workloadTolerations } from './capacity-workloads.js';
+import type { GPUHardwareSpec } from './gpu-hardware.js';
 import { slimNode } from './gpu-nodes.js';
+import { criticalGPUsByNode, CRITICAL_FAMILIES, readSignals, signalScrapes } from './gpu-signals.js';
 import { KAIWO_CONFIG_RBAC, kaiwoConfigListing, kaiwoConfigSource, type KaiwoSettings, kaiwoSettings } from './kaiwo-config.js';
 import { kaiwoPoolFindings } from './kaiwo-pool.js';
 import { KUEUE_GROUP } from './kueue.js';
 import { pendingPodsSource } from './pending-pods.js';
-import { type CheckResult, type ComponentCheck, type SourceSpec, type SourceView, waitingForData } from './types.js';
+import { type CheckResult, type ComponentCheck, type ScrapeView, type SourceSpec, type SourceView, waitingForData } from './types.js';
 import { slimWorkload } from './workload-projection.js';
 
 export { CAPACITY_METRIC } from './capacity-summary.js';
@@ -57,7 +59,7 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
     "counts as lost only if neither the flavor, Kaiwo's pods nor its Workloads tolerate it), in use, pending demand by Kueue reason; " +
     'why work is pending (lost hardware, quota, too large for any node, flavor without nodes) or runs on degraded nodes (admitted work ' +
     "with pods the scheduler marks Unschedulable cannot start, or with Kueue's PodsReady); " +
-    'GPU nodes Kaiwo does not count (kaiwo/nodepool); reads KaiwoConfig kaiwo',
+    'GPU nodes Kaiwo does not count (kaiwo/nodepool); GPUs at risk (healthy, but with a Critical hardware signal from gpuHardware); reads KaiwoConfig kaiwo',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('GPU capacity truth (CapacityHealthy)', {
     enabled: bool('compare Kueue quotas and pending demand with the GPUs the nodes really have', true),
@@ -131,19 +133,47 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
   gauges: {
     [CAPACITY_METRIC]: {
       help:
-        'GPUs per ClusterQueue, ResourceFlavor and resource: promised (nominal + borrowing limit), healthy and lost ' +
-        "on the flavor's nodes, in use (reserved), pending (requested by pending Workloads)",
+        'GPUs per ClusterQueue, ResourceFlavor and resource: promised (nominal + borrowing limit), healthy, at_risk (of the healthy, ' +
+        "with a Critical hardware signal) and lost on the flavor's nodes, in use (reserved), pending (requested by pending Workloads)",
       labelNames: ['cluster_queue', 'flavor', 'resource', 'kind'],
     },
   },
-  evaluate: ({ spec, data, env }) => evaluateCapacity(spec, data, env.storageVersion),
+  // The Critical hardware signals of gpuHardware (the same queries: shared with that check) make GPUs at risk.
+  scrapes: (_s, monitor) => {
+    const hw = hardwareOf(monitor);
+    return hw ? signalScrapes(hw.signals, CRITICAL_FAMILIES, false) : {};
+  },
+  evaluate: ({ spec, data, env, scrapes, monitor }) =>
+    evaluateCapacity(spec, data, env.storageVersion, atRiskOf(hardwareOf(monitor), scrapes, data.nodes)),
 };
+
+/** The gpuHardware section when it reads hardware signals. */
+function hardwareOf(monitor: Readonly<Record<string, unknown>> | undefined): GPUHardwareSpec | undefined {
+  const hw = monitor?.gpuHardware as GPUHardwareSpec | undefined;
+  return hw?.enabled && hw.signals.enabled && hw.signals.prometheusURL ? hw : undefined;
+}
+
+/** GPUs per node with a Critical hardware signal, from the hardware queries' latest answers (none when not read). */
+function atRiskOf(
+  hw: GPUHardwareSpec | undefined,
+  scrapes: Record<string, ScrapeView>,
+  nodes: SourceView | undefined,
+): Map<string, number> | undefined {
+  if (!hw) return undefined;
+  const names = new Set((nodes?.objects ?? []).map((n) => n.metadata.name));
+  return criticalGPUsByNode(readSignals(scrapes, names, hw.signals).signals);
+}
 
 /**
  * The evaluation, separate for the benchmark (hack/bench/capacity.ts): quota (the ClusterQueues' rows), supply (the
  * nodes of each flavor), demand (the Workloads), then the findings and the summary.
  */
-export function evaluateCapacity(spec: CapacitySpec, data: CapacityData, storageVersion?: string): CheckResult {
+export function evaluateCapacity(
+  spec: CapacitySpec,
+  data: CapacityData,
+  storageVersion?: string,
+  atRisk?: ReadonlyMap<string, number>,
+): CheckResult {
   const apiVersion = `${KUEUE_GROUP}/${storageVersion ?? 'v1beta2'}`;
   const notReady = notEvaluable(data, apiVersion);
   if (notReady) return notReady;
@@ -158,7 +188,7 @@ export function evaluateCapacity(spec: CapacitySpec, data: CapacityData, storage
   const tolerations = tolerationsMatter(nodes, resources, kaiwo)
     ? workloadTolerations(workloads, quota.rows, (f) => (queues.selected(f) ? queues.queueOf(f) : undefined))
     : undefined;
-  const supply = flavorSupply(quota.rows, flavors, nodes, resources, kaiwo, tolerations);
+  const supply = flavorSupply(quota.rows, flavors, nodes, resources, kaiwo, tolerations, atRisk);
   const usage = flavorUsage(quota.rows);
   const degraded = degradedFlavors(usage.inUse, supply);
   const placed = placeWorkloads(workloads, queues, queueResources(quota.byQueue, supply), degraded);
@@ -180,7 +210,7 @@ export function evaluateCapacity(spec: CapacitySpec, data: CapacityData, storage
     ...tooLargeFindings(placed.tooLarge, apiVersion),
     ...pool.findings,
   ];
-  return summarize(spec.tableRows, quota.rows, supply, findings, pool.notInPool);
+  return summarize(spec.tableRows, quota.rows, supply, findings, pool.notInPool, atRisk !== undefined);
 }
 
 /**

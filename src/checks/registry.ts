@@ -1,6 +1,7 @@
 import { buildCrd, buildSpecSchema, buildStatusSchema, type Schema } from '../api/schema.js';
 import type { BaseSpec } from '../api/types.js';
 import { capacityCheck } from './capacity.js';
+import { gpuHardwareCheck } from './gpu-hardware.js';
 import { gpuNodesCheck } from './gpu-nodes.js';
 import { kueueCheck } from './kueue.js';
 import { logsCheck } from './logs.js';
@@ -14,7 +15,7 @@ import { workloadsCheck } from './workloads.js';
  * namespaced Role, the full sample, the dashboard's component panels and the README table are all derived from
  * this list (hack/gen/generated.ts).
  */
-export const CHECKS = [operatorCheck, kueueCheck, gpuNodesCheck, workloadsCheck, capacityCheck, logsCheck] as const;
+export const CHECKS = [operatorCheck, kueueCheck, gpuNodesCheck, gpuHardwareCheck, workloadsCheck, capacityCheck, logsCheck] as const;
 
 type SectionOf<C> = C extends ComponentCheck<infer S> ? S : never;
 

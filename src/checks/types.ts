@@ -136,6 +136,8 @@ export interface CheckInput<S> {
   logs?: Record<string, LogView>;
   now: Date;
   env: CheckEnv;
+  /** The whole (defaulted) spec, for a check that reads another check's section (capacity reads gpuHardware.signals). */
+  monitor?: Readonly<Record<string, unknown>>;
 }
 
 export interface CheckResult {
@@ -187,7 +189,10 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
   component: C;
   /** One line for the README table of checks. */
   description: string;
-  /** Dotted paths of metav1.LabelSelector fields in the section, checked at run time (Ready=False/InvalidSpec). */
+  /**
+   * Dotted paths of metav1.LabelSelector fields in the section (`list[].field` for each item), checked at run time
+   * (Ready=False/InvalidSpec).
+   */
   selectors: readonly string[];
   /** The RBAC rules its sources and scrapes need (cluster-wide reads). */
   rbac: readonly PolicyRule[];
@@ -200,8 +205,11 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
   storageVersionOf?: string;
   /** The collections it needs, by local name. */
   sources(spec: S, env: CheckEnv): Record<string, SourceSpec>;
-  /** Metrics endpoints it needs, by local name (optional). */
-  scrapes?(spec: S): Record<string, ScrapeSpec>;
+  /**
+   * Metrics endpoints it needs, by local name (optional); `monitor` is the whole (defaulted) spec, for a check that
+   * reads another's scrapes.
+   */
+  scrapes?(spec: S, monitor?: Readonly<Record<string, unknown>>): Record<string, ScrapeSpec>;
   /** Container logs it follows, by local name (optional; only the leader streams them). */
   logs?(spec: S): Record<string, LogSpec>;
   /** Gauges it exports on the operator's /metrics, by name (optional); evaluate() returns their values. */
@@ -260,8 +268,9 @@ export function bindCheck(check: AnyCheck, spec: Record<string, unknown>, env: C
     component: check.component,
     enabled: section.enabled,
     sources: section.enabled ? check.sources(section, env) : {},
-    scrapes: section.enabled ? (check.scrapes?.(section) ?? {}) : {},
+    scrapes: section.enabled ? (check.scrapes?.(section, spec) ?? {}) : {},
     logs: section.enabled ? (check.logs?.(section) ?? {}) : {},
-    evaluate: (data, scrapes, now, logs) => check.evaluate({ spec: section, data, scrapes, now, env, ...(logs ? { logs } : {}) }),
+    evaluate: (data, scrapes, now, logs) =>
+      check.evaluate({ spec: section, data, scrapes, now, env, monitor: spec, ...(logs ? { logs } : {}) }),
   };
 }

@@ -3,11 +3,20 @@ import { CHECKS } from '../checks/registry.js';
 import type { AnyCheck } from '../checks/types.js';
 import { selectorErrors } from '../runtime/selector.js';
 
-/** The value at a dotted path of an object, or undefined. */
-function at(obj: unknown, path: string): unknown {
-  let v = obj;
-  for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
+/** The values at a dotted path of an object, with `[]` after a key for each item of an array ("a.list[].selector"), and their paths. */
+function at(obj: unknown, path: string): { value: unknown; path: string }[] {
+  let found: { value: unknown; path: string }[] = [{ value: obj, path: '' }];
+  for (const part of path.split('.')) {
+    const each = part.endsWith('[]');
+    const k = each ? part.slice(0, -2) : part;
+    found = found.flatMap(({ value, path: p }) => {
+      const v = value && typeof value === 'object' ? (value as Record<string, unknown>)[k] : undefined;
+      const here = p ? `${p}.${k}` : k;
+      if (!each) return [{ value: v, path: here }];
+      return Array.isArray(v) ? v.map((item: unknown, i) => ({ value: item, path: `${here}[${i}]` })) : [];
+    });
+  }
+  return found;
 }
 
 /**
@@ -17,8 +26,9 @@ function at(obj: unknown, path: string): unknown {
 export function validateSpec(spec: object, checks: readonly AnyCheck[] = CHECKS): string | undefined {
   const problems = checks.flatMap((c) =>
     c.selectors.flatMap((path) => {
-      const field = `${c.component}.${path}`;
-      return selectorErrors(at(spec, field) as LabelSelector | undefined, `spec.${field}`);
+      return at(spec, `${c.component}.${path}`).flatMap(({ value, path: p }) =>
+        selectorErrors(value as LabelSelector | undefined, `spec.${p}`),
+      );
     }),
   );
   return problems.length ? problems.join('; ') : undefined;

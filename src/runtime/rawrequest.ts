@@ -1,6 +1,9 @@
 import type { KubeConfig } from './kubeconfig.js';
 import { fetchText, HttpError, HttpStatusError, isOk } from './http.js';
 
+/** KAIWO_MONITOR_TRACE_REQUESTS=1: each request's time, status, size and path on stderr (for `why` and benchmarks). */
+const TRACE = process.env.KAIWO_MONITOR_TRACE_REQUESTS === '1';
+
 export interface RawResponse {
   status: number;
   body: string;
@@ -26,6 +29,7 @@ export interface RawRequestOptions {
  * x-kubernetes-* schema keys).
  */
 export async function rawRequest(kc: KubeConfig, opts: RawRequestOptions): Promise<RawResponse> {
+  const started = TRACE ? performance.now() : 0;
   const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   const res = await fetchText({
     kubeconfig: kc,
@@ -39,6 +43,9 @@ export async function rawRequest(kc: KubeConfig, opts: RawRequestOptions): Promi
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.unlimited ? { unlimited: true } : {}),
   });
+  if (TRACE) {
+    process.stderr.write(`${(performance.now() - started).toFixed(0)} ms ${res.status} ${res.body.length} B ${opts.method} ${opts.path}\n`);
+  }
   return { status: res.status, body: res.body };
 }
 

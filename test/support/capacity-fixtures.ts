@@ -307,5 +307,5 @@ export function row(cq: string, flavorName: string, over: Partial<CapacityRow> =
 
 /** A flavor's supply of one resource: one reporting 8-GPU node, all healthy, unless `over` says otherwise. */
 export function supply(over: Partial<Supply> = {}): Supply {
-  return { matched: 1, reporting: 1, healthy: 8, lost: 0, maxPerNode: 8, lostOn: [], tolerated: [], ...over };
+  return { matched: 1, reporting: 1, healthy: 8, lost: 0, maxPerNode: 8, lostOn: [], tolerated: [], atRisk: 0, atRiskOn: [], ...over };
 }

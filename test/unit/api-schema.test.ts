@@ -59,9 +59,9 @@ function mapPaths(s: Schema, prefix = ''): string[] {
   return Object.entries((s.properties ?? {}) as Record<string, Schema>).flatMap(([k, v]) => mapPaths(v, prefix ? `${prefix}.${k}` : k));
 }
 
-/** The same paths of a value; `mapKeys` lists paths whose keys are data (matchLabels, counts). */
+/** The same paths of a value (of every item of a list); `mapKeys` lists paths whose keys are data (matchLabels, counts). */
 function valuePaths(v: unknown, mapKeys: Set<string>, prefix = ''): string[] {
-  if (Array.isArray(v)) return v.length ? valuePaths(v[0], mapKeys, `${prefix}[]`) : [`${prefix}[]`];
+  if (Array.isArray(v)) return v.length ? v.flatMap((x) => valuePaths(x, mapKeys, `${prefix}[]`)) : [`${prefix}[]`];
   if (v && typeof v === 'object' && !mapKeys.has(prefix)) {
     return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => valuePaths(x, mapKeys, prefix ? `${prefix}.${k}` : k));
   }

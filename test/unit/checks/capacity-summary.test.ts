@@ -41,7 +41,7 @@ describe('capacity step: summary', () => {
   });
 
   it('flavorTotals counts each flavor × resource once, however many queues share it', () => {
-    expect(flavorTotals([row('q1', 'a'), row('q2', 'a'), row('q3', 'gone')], supplies)).to.deep.equal({ healthy: 8, lost: 8 });
+    expect(flavorTotals([row('q1', 'a'), row('q2', 'a'), row('q3', 'gone')], supplies)).to.deep.equal({ healthy: 8, lost: 8, atRisk: 0 });
   });
 
   it('tableOf: queues with the most pending GPUs first, at most `max` rows; - where the nodes report nothing', () => {
