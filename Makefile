@@ -61,7 +61,7 @@ bench-operator: build controlplane ## measure operator start-up, idle status PAT
 bench-detection: build controlplane ## detection latency per fault class, median and max over RUNS (default 5)
 	tsx hack/bench/detection.ts
 
-bench-why: deps controlplane ## kaiwo-monitor why for one pending Workload at 5,000 nodes / 50,000 Workloads (SCALE=1, RUNS=5)
+bench-why: build controlplane ## kaiwo-monitor why for one pending Workload at 5,000 nodes / 50,000 Workloads (SCALE=1, RUNS=5)
 	tsx hack/bench/why.ts
 
 bench-capacity: deps ## capacity evaluation time at 5,000 nodes / 50,000 Workloads (in memory; target <= 50 ms)

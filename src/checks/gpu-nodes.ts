@@ -136,7 +136,20 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
       problemConditions: {
         type: 'array',
         maxItems: 64,
-        default: ['AMDGPUProblem', 'GPUProblem'],
+        // AMD GPU operator's NPD example (AMDGPUProblem); GKE's device plugin (XidCriticalError: XIDs 48, 63, 64, 79, 119,
+        // 120, 123, 140; container-engine-accelerators pkg/gpu/nvidia/health_check); AKS node-problem-detector's GPU
+        // conditions (learn.microsoft.com/azure/aks/node-problem-detector); NVSentinel's NVLink health watch
+        // (GpuNvlinkWatch, the one of its condition names found in its code). GPUProblem: a generic name.
+        default: [
+          'AMDGPUProblem',
+          'GPUProblem',
+          'XidCriticalError',
+          'GPUMissing',
+          'XIDErrors',
+          'NVLinkStatusInactive',
+          'UnhealthyNvidiaDevicePlugin',
+          'GpuNvlinkWatch',
+        ],
         items: { type: 'string', maxLength: 316, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
         'x-kubernetes-list-type': 'set',
         description: 'node-problem-detector style node conditions that mark a GPU problem when True',
