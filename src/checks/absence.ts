@@ -6,8 +6,12 @@
  * the absence is a fact about the cluster, not about a monitor.
  */
 const since = new Map<string, { at: number; touched: number }>();
-/** Entries not asked about for this long are dropped (the node or the rule went away). */
-const FORGET_MS = 10 * 60_000;
+/**
+ * Entries not asked about for this long are dropped (the node or the rule went away). Longer than the longest time
+ * between two evaluations of a quiet monitor (its resync: the larger of 10 min and its interval, at most 1 h), so a
+ * reported absence is not forgotten, and its grace restarted, between them.
+ */
+const FORGET_MS = 2 * 60 * 60_000;
 const MAX_ENTRIES = 200_000;
 let calls = 0;
 

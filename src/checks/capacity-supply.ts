@@ -205,13 +205,17 @@ export function supplyOf(
       }
       if (counted) s.tolerated.push({ name: n.name, ...counted });
       s.healthy += alloc;
-      // A node's failing GPUs are at risk on its first resource with healthy GPUs (a node has one vendor's GPUs).
-      const risky = Math.min(alloc, (atRisk?.get(n.name) ?? 0) - (riskCounted.get(n.name) ?? 0));
+      // A node's failing GPUs are at risk on its first resource with healthy GPUs (a node has one vendor's GPUs),
+      // but those its device plugin already withdrew (allocatable < capacity: lost, mostly for the same fault) are
+      // not at risk any more: they are taken to be the failing ones first, so no GPU is both lost and at risk.
+      const failing = Math.max(0, (atRisk?.get(n.name) ?? 0) - (riskCounted.get(n.name) ?? 0));
+      const withdrawn = Math.min(failing, cap - alloc);
+      const risky = Math.min(alloc, failing - withdrawn);
       if (risky > 0) {
         s.atRisk += risky;
         s.atRiskOn.push({ name: n.name, gpus: risky });
-        riskCounted.set(n.name, (riskCounted.get(n.name) ?? 0) + risky);
       }
+      if (failing > 0) riskCounted.set(n.name, (riskCounted.get(n.name) ?? 0) + withdrawn + risky);
       if (alloc < cap) {
         s.lost += cap - alloc;
         s.lostOn.push({ name: n.name, gpus: cap - alloc, why: `${cap - alloc} of ${cap} unhealthy` });

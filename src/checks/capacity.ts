@@ -153,13 +153,16 @@ function hardwareOf(monitor: Readonly<Record<string, unknown>> | undefined): GPU
   return hw?.enabled && hw.signals.enabled && hw.signals.prometheusURL ? hw : undefined;
 }
 
-/** GPUs per node with a Critical hardware signal, from the hardware queries' latest answers (none when not read). */
+/**
+ * GPUs per node with a Critical hardware signal, from the hardware queries' latest answers; undefined (unknown: no
+ * AT-RISK column, no gauge) when they are not read, not answered yet, or failing past their grace.
+ */
 function atRiskOf(
   hw: GPUHardwareSpec | undefined,
   scrapes: Record<string, ScrapeView>,
   nodes: SourceView | undefined,
 ): Map<string, number> | undefined {
-  if (!hw) return undefined;
+  if (!hw || CRITICAL_FAMILIES.some((f) => scrapes[`hw.${f}`]?.state !== 'ok')) return undefined;
   const names = new Set((nodes?.objects ?? []).map((n) => n.metadata.name));
   return criticalGPUsByNode(readSignals(scrapes, names, hw.signals).signals);
 }

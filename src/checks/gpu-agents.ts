@@ -1,10 +1,11 @@
+import { isoSeconds } from '../api/time.js';
 import { durationMs } from '../api/duration.js';
 import type { LabelSelector } from '../api/types.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { matchesSelector, selectorString } from '../runtime/selector.js';
 import { absentSince } from './absence.js';
 import type { SourceSpec, SourceView } from './types.js';
-import { type F, humanDuration, type NextCheck, quantity } from './util.js';
+import { type F, type NextCheck, quantity } from './util.js';
 
 /**
  * The node agents that make a GPU node useful, per GPU node: is a Ready pod of its device plugin (else its GPUs
@@ -213,7 +214,8 @@ export interface AgentsResult {
 /**
  * Per GPU node and installed role: a Ready pod of one of the role's installs on it, else a finding once it has
  * been missing or unready for `grace` (a rollout or a restart replaces a pod well within it). A node younger than
- * `grace` is not judged yet.
+ * `grace` is not judged yet. `gpuNodes` may hold any nodes: a role's GPU nodes are those with its resource (or,
+ * without one, any of `gpuResources`) or matching one of its installs' nodeSelectors.
  */
 export function agentFindings(
   s: AgentsSpec,
@@ -296,8 +298,9 @@ export function agentFindings(
         severity: role.severity,
         reason: role.reason,
         object: { apiVersion: 'v1', kind: 'Node', name },
-        message: `GPU node ${name}: ${what} (${names.join(' / ')}) for ${humanDuration(age)}: ${role.effect}`,
-        since: new Date(start).toISOString(),
+        // No ticking duration (an unchanged state writes no status): how long is in `since`.
+        message: `GPU node ${name}: ${what} (${names.join(' / ')}) for more than ${s.grace}: ${role.effect}`,
+        since: isoSeconds(start),
       });
     }
     const k = g.role.charAt(0).toLowerCase() + g.role.slice(1);

@@ -1,3 +1,4 @@
+import { isoSeconds } from '../api/time.js';
 import { durationMs } from '../api/duration.js';
 import { bool, dur, failureGrace, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
 import type { KubeObject } from '../runtime/objects.js';
@@ -6,7 +7,7 @@ import { AGENT_ROLES, agentFindings, agentSources, type AgentsSpec, DEFAULT_AGEN
 import { slimNode } from './gpu-nodes.js';
 import { coveredNodes, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
 import { awaited, type CheckResult, type ComponentCheck, notObserved } from './types.js';
-import { type F, humanDuration, NextCheck, quantity, verdict } from './util.js';
+import { type F, NextCheck, quantity, verdict } from './util.js';
 
 export interface GPUHardwareSpec {
   enabled: boolean;
@@ -167,6 +168,7 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
       counts.degradedGPUs = new Set(read.signals.filter((x) => x.severity === 'Warning').map((x) => `${x.node}/${x.uuid ?? x.gpu}`)).size;
       if (read.unmatched) counts.unmatchedSeries = read.unmatched;
       if (read.applicationXids) counts.applicationXids = read.applicationXids;
+      if (read.dropped) counts.droppedSeries = read.dropped;
       const coverage = scrapes['hw.coverage'];
       if (coverage?.state === 'ok') {
         const covered = coveredNodes(coverage, s);
@@ -195,13 +197,15 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
             severity: 'Warning',
             reason: 'GPUMetricsMissing',
             object: { apiVersion: 'v1', kind: 'Node', name },
-            message: `GPU node ${name}: no exporter series in Prometheus for ${humanDuration(now.getTime() - start)}: its GPUs' hardware health is unknown (exporter gone, not scraped, or its node label is not one of ${s.nodeLabels.join(', ')})`,
-            since: new Date(start).toISOString(),
+            message: `GPU node ${name}: no exporter series in Prometheus for more than ${s.missingGrace}: its GPUs' hardware health is unknown (exporter gone, not scraped, or its node label is not one of ${s.nodeLabels.join(', ')})`,
+            since: isoSeconds(start),
           });
         }
       }
     }
-    const agents = agentFindings(spec.agents, data, gpuNodes, spec.resourceNames, now, next);
+    // Every node: agentFindings picks those each agent must run on, by GPU capacity or by the vendor's node label
+    // (which outlives a dead device plugin, whose node then has no GPU capacity).
+    const agents = agentFindings(spec.agents, data, nodes, spec.resourceNames, now, next);
     findings.push(...agents.findings);
     Object.assign(counts, agents.counts);
     const critical = counts.criticalGPUs ?? 0;

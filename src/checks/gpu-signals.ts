@@ -153,20 +153,21 @@ const LEGS: readonly Leg[] = [
     signal: 'amd_ras_fatal',
     family: 'errors',
     vendor: 'AMD',
-    expr: (_s, w) => `increase(gpu_afid_errors{severity="fatal"}[${w}]) > 0 < ${SANE}`,
+    // A gauge whose value is the AFID (AMD Field Identifier) of the last RAS event, a series per event of the list
+    // (afid_index): present while the exporter holds the event, not a count (device-metrics-exporter metricslist.md).
+    expr: () => `gpu_afid_errors{severity="fatal"} > 0 < ${SANE}`,
     severity: 'Critical',
     reason: 'GPUFatalError',
-    what: (v, l, s) => `${n(v)} fatal RAS errors${l.afid_index ? ` (AFID ${l.afid_index})` : ''} in ${s.window} (gpu_afid_errors)`,
+    what: (v) => `fatal RAS event, AFID ${n(v)} (gpu_afid_errors)`,
   },
   {
     signal: 'amd_ras_uncorrected',
     family: 'errors',
     vendor: 'AMD',
-    expr: (_s, w) => `increase(gpu_afid_errors{severity="non_fatal_uncorrected"}[${w}]) > 0 < ${SANE}`,
+    expr: () => `gpu_afid_errors{severity="non_fatal_uncorrected"} > 0 < ${SANE}`,
     severity: 'Warning',
     reason: 'GPUUncorrectedError',
-    what: (v, l, s) =>
-      `${n(v)} non-fatal uncorrected RAS errors${l.afid_index ? ` (AFID ${l.afid_index})` : ''} in ${s.window} (gpu_afid_errors)`,
+    what: (v) => `non-fatal uncorrected RAS event, AFID ${n(v)} (gpu_afid_errors)`,
   },
   {
     signal: 'amd_junction_temperature',
@@ -292,7 +293,12 @@ export interface SignalRead {
   unmatched: number;
   /** Series of application XIDs (the job's fault, not the GPU's): ignored, counted. */
   applicationXids: number;
+  /** Series beyond MAX_GPUS_PER_NODE distinct GPUs on one node (hostile or broken labels): ignored, counted. */
+  dropped: number;
 }
+
+/** More distinct GPUs than any node has (8 or 16 today, 64 with partitions): beyond it a node's series are dropped. */
+export const MAX_GPUS_PER_NODE = 64;
 
 /** The node a series names: the first of the spec's node labels that is set. */
 export function nodeOf(labels: Readonly<Record<string, string>>, nodeLabels: readonly string[]): string {
@@ -314,7 +320,8 @@ export function xidSeverity(xid: number, s: Pick<SignalsSpec, 'criticalXIDs' | '
 
 /**
  * The signals in the latest answers of the given family scrapes, for the nodes in `nodes` only (a series naming
- * another node, or none, is counted in `unmatched`): one per node, GPU and signal, the worst value kept.
+ * another node, or none, is counted in `unmatched`): one per node, GPU and signal, the worst value kept; at most
+ * MAX_GPUS_PER_NODE GPUs per node (the rest counted in `dropped`), so the answer is bounded by the fleet.
  */
 export function readSignals(
   views: Readonly<Record<string, ScrapeView | undefined>>,
@@ -322,8 +329,10 @@ export function readSignals(
   s: SignalsSpec,
 ): SignalRead {
   const out = new Map<string, GPUSignal>();
+  const gpusOf = new Map<string, Set<string>>();
   let unmatched = 0;
   let applicationXids = 0;
+  let dropped = 0;
   for (const f of FAMILIES) {
     const samples: readonly Sample[] = views[`hw.${f}`]?.history.at(-1)?.samples ?? [];
     for (const x of samples) {
@@ -345,9 +354,20 @@ export function readSignals(
       }
       const gpu = gpuOf(x.labels);
       const uuid = uuidOf(x.labels);
-      const key = `${node}\u0000${gpu}\u0000${uuid}\u0000${leg.signal}\u0000${x.labels.xid ?? ''}`;
+      let seen = gpusOf.get(node);
+      if (!seen) gpusOf.set(node, (seen = new Set()));
+      const id = `${gpu}\u0000${uuid}`;
+      if (!seen.has(id)) {
+        if (seen.size >= MAX_GPUS_PER_NODE) {
+          dropped++;
+          continue;
+        }
+        seen.add(id);
+      }
+      const key = `${node}\u0000${gpu}\u0000${uuid}\u0000${leg.signal}\u0000${x.labels.xid ?? x.labels.afid_index ?? ''}`;
       const have = out.get(key);
-      if (have && have.value >= x.value) continue;
+      // The worst: by severity first (a last-XID series' value is the XID, not a magnitude), then by value.
+      if (have && (have.severity !== severity ? have.severity === 'Critical' : have.value >= x.value)) continue;
       const name = `GPU ${gpu || '?'}${uuid ? ` (${uuid})` : ''} on ${node}`;
       out.set(key, {
         node,
@@ -369,7 +389,7 @@ export function readSignals(
       a.gpu.localeCompare(b.gpu, undefined, { numeric: true }) ||
       a.signal.localeCompare(b.signal),
   );
-  return { signals, unmatched, applicationXids };
+  return { signals, unmatched, applicationXids, dropped };
 }
 
 /** The nodes the coverage answer names (those with exporter series in Prometheus). */

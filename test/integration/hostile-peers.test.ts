@@ -3,7 +3,10 @@ import fc from 'fast-check';
 import { KubeConfig } from '@kubernetes/client-node';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { applyDefaults } from '../../src/api/defaults.js';
+import { gpuHardwareCheck, type GPUHardwareSpec } from '../../src/checks/gpu-hardware.js';
 import { utilizationFindings } from '../../src/checks/gpu-nodes.js';
+import { readSignals } from '../../src/checks/gpu-signals.js';
 import type { ScrapeSpec } from '../../src/checks/types.js';
 import { HISTORY_BYTES, ScrapeManager } from '../../src/controller/scrapes.js';
 import { metricsHandler, Peer, promqlHandler, type ShapeSource } from '../support/fakes/hostile-peers.js';
@@ -268,6 +271,30 @@ describe('integration: hostile peers on loopback (/metrics and PromQL servers)',
       );
       expect(u.findings.map((f) => f.object?.name)).to.deep.equal(['big']);
       expect(u.idle).to.equal(r.samples.length);
+      await noSocketLeft(promql);
+    });
+    it('GPU hardware: 100k problem series naming no node, no node at all or an unknown signal give no finding, a bounded count and heap', async () => {
+      const result = Array.from({ length: 100_000 }, (_, i) => ({
+        metric:
+          i % 3 === 0
+            ? { kmon_signal: 'amd_ecc_uncorrectable', hostname: `ghost-${i}`, gpu_id: String(i % 8) }
+            : i % 3 === 1
+              ? { kmon_signal: 'nvidia_xid_last', gpu: '0' }
+              : { kmon_signal: 'no_such_signal', hostname: 'gpu-0' },
+        value: [1, '79'],
+      }));
+      shape.body = JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
+      const { value: r, peak } = await peakGrowth(() =>
+        instantQuery({ url: promql.url('/shape'), query: 'q', timeoutMs: 20_000, maxBytes: 64 * MiB }),
+      );
+      expect(r.truncated).to.equal(true);
+      expect(r.samples.length).to.be.within(40_000, 50_000);
+      expect(peak).to.be.below(160 * MiB);
+      const spec = applyDefaults<GPUHardwareSpec>(gpuHardwareCheck.schema, {}).signals;
+      const views = { 'hw.memory': { state: 'ok' as const, history: [{ at: Date.now(), samples: r.samples }] } };
+      const read = readSignals(views, new Set(['gpu-0', 'gpu-1']), spec);
+      expect(read.signals).to.deep.equal([]);
+      expect(read.unmatched).to.be.above(0);
       await noSocketLeft(promql);
     });
   });

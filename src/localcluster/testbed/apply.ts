@@ -10,6 +10,7 @@ const KINDS: Record<string, { prefix: string; plural: string; namespaced: boolea
   ConfigMap: { prefix: '/api/v1', plural: 'configmaps', namespaced: true },
   Secret: { prefix: '/api/v1', plural: 'secrets', namespaced: true },
   Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
+  DaemonSet: { prefix: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
   Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
   RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
   ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
