@@ -209,6 +209,8 @@ export interface AgentsResult {
   counts: Record<string, number>;
   /** Installs found nowhere (for the summary). */
   notInstalled: string[];
+  /** Installs whose pods could not be listed, with why. */
+  unreadable: string[];
 }
 
 /**
@@ -225,7 +227,7 @@ export function agentFindings(
   now: Date,
   next: NextCheck,
 ): AgentsResult {
-  const out: AgentsResult = { findings: [], counts: {}, notInstalled: [] };
+  const out: AgentsResult = { findings: [], counts: {}, notInstalled: [], unreadable: [] };
   if (!s.enabled) return out;
   const graceMs = durationMs(s.grace);
   const nowMs = now.getTime();
@@ -241,7 +243,12 @@ export function agentFindings(
       groups.set(key, (g = { role: a.role, ...(a.resource ? { resource: a.resource } : {}), agents: [], byNode: new Map(), any: false }));
     g.agents.push(a);
     const view = data[sourceName(i)];
-    if (view?.state !== 'synced') return;
+    // A source failing after its first list keeps its last list (the informer's cache): judged on it. One that never
+    // listed (forbidden, say) cannot tell whether the install is there: said, not guessed.
+    if (view?.state !== 'synced' && view?.state !== 'failing') {
+      if (view?.error) out.unreadable.push(`${a.name} (${view.error.slice(0, 200)})`);
+      return;
+    }
     let found = false;
     for (const p of view.objects) {
       if (!owned(p, a.ownerSuffix) || p.metadata.deletionTimestamp) continue;
@@ -306,6 +313,13 @@ export function agentFindings(
     const k = g.role.charAt(0).toLowerCase() + g.role.slice(1);
     out.counts[`${k}Nodes`] = (out.counts[`${k}Nodes`] ?? 0) + should;
     out.counts[`${k}Ready`] = (out.counts[`${k}Ready`] ?? 0) + served;
+  }
+  if (out.unreadable.length) {
+    out.findings.push({
+      severity: 'Info',
+      reason: 'AgentPodsUnreadable',
+      message: `cannot list the pods of ${out.unreadable.join('; ')}: those installs are not checked (grant list and watch on pods)`,
+    });
   }
   return out;
 }

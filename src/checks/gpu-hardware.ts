@@ -5,7 +5,7 @@ import type { KubeObject } from '../runtime/objects.js';
 import { absentSince } from './absence.js';
 import { AGENT_ROLES, agentFindings, agentSources, type AgentsSpec, DEFAULT_AGENTS } from './gpu-agents.js';
 import { slimNode } from './gpu-nodes.js';
-import { coveredNodes, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
+import { coveredNodes, criticalGPUsByNode, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
 import { awaited, type CheckResult, type ComponentCheck, notObserved } from './types.js';
 import { type F, NextCheck, quantity, verdict } from './util.js';
 
@@ -164,8 +164,9 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
           message: x.message,
         });
       }
-      counts.criticalGPUs = new Set(read.signals.filter((x) => x.severity === 'Critical').map((x) => `${x.node}/${x.uuid ?? x.gpu}`)).size;
-      counts.degradedGPUs = new Set(read.signals.filter((x) => x.severity === 'Warning').map((x) => `${x.node}/${x.uuid ?? x.gpu}`)).size;
+      const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      counts.criticalGPUs = total(criticalGPUsByNode(read.signals));
+      counts.degradedGPUs = total(criticalGPUsByNode(read.signals, 'Warning'));
       if (read.unmatched) counts.unmatchedSeries = read.unmatched;
       if (read.applicationXids) counts.applicationXids = read.applicationXids;
       if (read.dropped) counts.droppedSeries = read.dropped;

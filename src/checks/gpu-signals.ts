@@ -402,11 +402,11 @@ export function coveredNodes(view: ScrapeView | undefined, s: Pick<SignalsSpec, 
   return out;
 }
 
-/** GPUs per node with a Critical signal (distinct GPUs; a signal without a GPU label counts as one). */
-export function criticalGPUsByNode(signals: readonly GPUSignal[]): Map<string, number> {
+/** GPUs per node with a signal of `severity` (distinct GPUs; a signal without a GPU label counts as one). */
+export function criticalGPUsByNode(signals: readonly GPUSignal[], severity: Severity = 'Critical'): Map<string, number> {
   const gpus = new Map<string, Set<string>>();
   for (const x of signals) {
-    if (x.severity !== 'Critical') continue;
+    if (x.severity !== severity) continue;
     let set = gpus.get(x.node);
     if (!set) gpus.set(x.node, (set = new Set()));
     set.add(x.uuid ?? (x.gpu || x.signal));

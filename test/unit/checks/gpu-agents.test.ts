@@ -126,6 +126,23 @@ describe('GPU node agents', () => {
     expect(after.counts).to.deep.equal({ devicePluginNodes: 2, devicePluginReady: 1 });
   });
 
+  it('a source failing after its first list is judged on its last list; one never listed (forbidden) is said, not guessed', () => {
+    const nodes = [node('gpu-0'), node('gpu-1')];
+    const failing: SourceView = { state: 'failing', error: 'watch closed', objects: [pod('amdgpu-dp-a', 'gpu-0')] };
+    const views = { [AMD_DS]: failing };
+    run(nodes, {}, NOW, { views });
+    const later = run(nodes, {}, at(GRACE + 1000), { views });
+    expect(reasons(later)).to.deep.equal(['Critical:DevicePluginMissing:gpu-1']);
+    expect(later.counts).to.include({ devicePluginReady: 1 });
+
+    const forbidden: SourceView = { state: 'pending', error: 'pods is forbidden', objects: [] };
+    const r = run(nodes, {}, NOW, { views: { [AMD_DS]: forbidden } });
+    const info = r.findings.find((f) => f.reason === 'AgentPodsUnreadable');
+    expect(info?.severity).to.equal('Info');
+    expect(info?.message).to.include('AMD device plugin DaemonSet (pods is forbidden)').and.include('not checked');
+    expect(r.notInstalled).to.not.include('AMD device plugin DaemonSet');
+  });
+
   it('keeps the finding stable while nothing changes (no ticking duration in its message)', () => {
     const nodes = [node('gpu-0'), node('gpu-1')];
     const pods = { [AMD_DS]: [pod('amdgpu-dp-a', 'gpu-0')] };
