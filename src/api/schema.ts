@@ -200,6 +200,16 @@ export const controllerThresholds = (d: {
   ),
 });
 
+/** The GPU extended resources a check counts (a set of qualified names; AMD's and NVIDIA's by default). */
+export const gpuResourceNames = (description: string): Schema => ({
+  type: 'array',
+  maxItems: 16,
+  default: ['amd.com/gpu', 'nvidia.com/gpu'],
+  items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
+  'x-kubernetes-list-type': 'set',
+  description,
+});
+
 export const tlsClient = (description: string): Schema =>
   obj(description, {
     insecureSkipVerify: bool('skip server certificate verification', false),

@@ -1,4 +1,4 @@
-import { bool, int, labelSelectorSchema, obj, QUALIFIED_NAME, SUMMARY_TABLE } from '../api/schema.js';
+import { bool, gpuResourceNames, int, labelSelectorSchema, obj, QUALIFIED_NAME, SUMMARY_TABLE } from '../api/schema.js';
 import type { LabelSelector } from '../api/types.js';
 import { selectorString } from '../runtime/selector.js';
 import { degradedFlavors, placeWorkloads, queueResources } from './capacity-demand.js';
@@ -63,15 +63,9 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('GPU capacity truth (CapacityHealthy)', {
     enabled: bool('compare Kueue quotas and pending demand with the GPUs the nodes really have', true),
-    resourceNames: {
-      type: 'array',
-      maxItems: 16,
-      default: ['amd.com/gpu', 'nvidia.com/gpu'],
-      items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
-      'x-kubernetes-list-type': 'set',
-      description:
-        "GPU resources compared (ClusterQueue resources and node capacity); KaiwoConfig's nodes.defaultGpuResourceKey is compared too",
-    },
+    resourceNames: gpuResourceNames(
+      "GPU resources compared (ClusterQueue resources and node capacity); KaiwoConfig's nodes.defaultGpuResourceKey is compared too",
+    ),
     clusterQueueSelector: labelSelectorSchema('ClusterQueues to compare (default: all)', {}),
     workloadNamespaceSelector: labelSelectorSchema('namespaces whose pending Workloads count as demand (default: all)', {}),
     nodeSelector: labelSelectorSchema('nodes to count (default: all); flavors then match among these', {}),

@@ -1,6 +1,6 @@
 import { isoSeconds } from '../api/time.js';
 import { durationMs } from '../api/duration.js';
-import { bool, dur, failureGrace, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
+import { bool, dur, failureGrace, gpuResourceNames, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { absentSince } from './absence.js';
 import { AGENT_ROLES, agentFindings, agentSources, type AgentsSpec, DEFAULT_AGENTS } from './gpu-agents.js';
@@ -66,14 +66,7 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
     'GPU nodes without exporter series; per GPU node a Ready device-plugin, exporter and node-problem-detector pod',
   schema: obj('GPU hardware (GPUHardwareHealthy)', {
     enabled: bool('check the GPUs themselves and their node agents', true),
-    resourceNames: {
-      type: 'array',
-      maxItems: 16,
-      default: ['amd.com/gpu', 'nvidia.com/gpu'],
-      items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
-      'x-kubernetes-list-type': 'set',
-      description: 'extended resources that make a node a GPU node (capacity > 0)',
-    },
+    resourceNames: gpuResourceNames('extended resources that make a node a GPU node (capacity > 0)'),
     signals: obj(
       'hardware signals from the GPU exporters (AMD device-metrics-exporter, NVIDIA dcgm-exporter) through a Prometheus HTTP API',
       {

@@ -1,10 +1,10 @@
-import { bool, dur, failureGrace, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
+import { bool, dur, failureGrace, gpuResourceNames, int, labelSelectorSchema, obj, str, tlsClient } from '../api/schema.js';
 import type { LabelSelector } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
 import { durationMs } from '../api/duration.js';
 import { type ComponentCheck, notObserved, type ScrapeSpec, type ScrapeView } from './types.js';
-import { ageMs, conditionOf, type F, nameList, NextCheck, quantity, verdict } from './util.js';
+import { ageMs, conditionOf, type F, nameList, NextCheck, prometheusScrape, quantity, verdict } from './util.js';
 
 const NODE = { apiVersion: 'v1', kind: 'Node' };
 const PRESSURES = ['MemoryPressure', 'DiskPressure', 'PIDPressure'];
@@ -122,14 +122,7 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
     {
       enabled: bool('check GPU nodes', true),
       nodeSelector: labelSelectorSchema('nodes that count as GPU nodes even without GPU extended resources (DRA clusters)'),
-      resourceNames: {
-        type: 'array',
-        maxItems: 16,
-        default: ['amd.com/gpu', 'nvidia.com/gpu'],
-        items: { type: 'string', maxLength: 253, pattern: QUALIFIED_NAME },
-        'x-kubernetes-list-type': 'set',
-        description: 'extended resources that make a node a GPU node (capacity > 0)',
-      },
+      resourceNames: gpuResourceNames('extended resources that make a node a GPU node (capacity > 0)'),
       minReadyPercent: int('GPU nodes (excluding cordoned ones) that must be Ready', 90, 0, 100),
       minAvailableGPUPercent: int('GPUs allocatable vs installed (lost GPUs) that must remain', 90, 0, 100),
       maxNotReadyDuration: dur('a GPU node NotReady longer than this is Critical on its own', '5m', '0s', '720h'),
@@ -196,20 +189,7 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
   scrapes: (s): Record<string, ScrapeSpec> => {
     const u = s.utilization;
     if (!u.enabled || !u.prometheusURL) return {};
-    return {
-      utilization: {
-        url: u.prometheusURL,
-        query: u.query ?? defaultUtilizationQuery(u.idleWindow),
-        intervalMs: durationMs(u.interval),
-        timeoutMs: durationMs(u.timeout),
-        maxBytes: 16 * 1024 * 1024,
-        tls: { insecureSkipVerify: u.tls.insecureSkipVerify, ...(u.tls.caBundle ? { caBundle: u.tls.caBundle } : {}) },
-        bearerToken: { source: 'None' },
-        keep: [],
-        historySize: 1,
-        failureGraceMs: durationMs(u.failureGrace),
-      },
-    };
+    return { utilization: prometheusScrape(u, u.query ?? defaultUtilizationQuery(u.idleWindow)) };
   },
   evaluate: ({ spec, data, scrapes, now }) => {
     const missing = notObserved(data);

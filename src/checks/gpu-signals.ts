@@ -1,6 +1,7 @@
 import { durationMs } from '../api/duration.js';
 import type { Sample } from '../sources/promtext.js';
 import type { ScrapeSpec, ScrapeView } from './types.js';
+import { prometheusScrape } from './util.js';
 
 /**
  * GPU hardware signals from the vendors' exporters, read through a Prometheus HTTP API: one instant query per
@@ -248,28 +249,12 @@ export function coverageQuery(s: SignalsSpec): string {
   return `group by (${by}) (gpu_gfx_activity or gpu_health or DCGM_FI_DEV_GPU_UTIL or DCGM_FI_DEV_GPU_TEMP)`;
 }
 
-/** The scrape of one query against the spec's Prometheus. */
-function promScrape(s: SignalsSpec, query: string): ScrapeSpec {
-  return {
-    url: s.prometheusURL ?? '',
-    query,
-    intervalMs: durationMs(s.interval),
-    timeoutMs: durationMs(s.timeout),
-    maxBytes: 16 * 1024 * 1024,
-    tls: { insecureSkipVerify: s.tls.insecureSkipVerify, ...(s.tls.caBundle ? { caBundle: s.tls.caBundle } : {}) },
-    bearerToken: { source: 'None' },
-    keep: [],
-    historySize: 1,
-    failureGraceMs: durationMs(s.failureGrace),
-  };
-}
-
 /** The scrapes of the given families (`hw.<family>`) and, with `coverage`, the coverage query (`hw.coverage`). */
 export function signalScrapes(s: SignalsSpec, families: readonly Family[], coverage: boolean): Record<string, ScrapeSpec> {
   if (!s.enabled || !s.prometheusURL) return {};
   const out: Record<string, ScrapeSpec> = {};
-  for (const f of families) out[`hw.${f}`] = promScrape(s, familyQuery(s, f));
-  if (coverage) out['hw.coverage'] = promScrape(s, coverageQuery(s));
+  for (const f of families) out[`hw.${f}`] = prometheusScrape(s, familyQuery(s, f));
+  if (coverage) out['hw.coverage'] = prometheusScrape(s, coverageQuery(s));
   return out;
 }
 

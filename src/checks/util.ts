@@ -2,7 +2,8 @@ import { parseQuantity } from '../api/quantity.js';
 import type { ComponentSummary, Finding, ObjectRef } from '../api/types.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { observationOf } from '../runtime/observed.js';
-import type { CheckResult, ScrapeView } from './types.js';
+import { durationMs } from '../api/duration.js';
+import type { CheckResult, ScrapeSpec, ScrapeView } from './types.js';
 
 export type F = Omit<Finding, 'component'>;
 
@@ -260,4 +261,29 @@ export function leaseFindings(
   }
   next.when(last, limit + 1);
   return findings;
+}
+
+/** What a spec says about a Prometheus HTTP API to query (gpuNodes.utilization, gpuHardware.signals). */
+export interface PrometheusSettings {
+  prometheusURL?: string;
+  interval: string;
+  timeout: string;
+  failureGrace: string;
+  tls: { insecureSkipVerify: boolean; caBundle?: string };
+}
+
+/** The scrape of one instant query against a spec's Prometheus (no token, the newest answer kept). */
+export function prometheusScrape(p: PrometheusSettings, query: string): ScrapeSpec {
+  return {
+    url: p.prometheusURL ?? '',
+    query,
+    intervalMs: durationMs(p.interval),
+    timeoutMs: durationMs(p.timeout),
+    maxBytes: 16 * 1024 * 1024,
+    tls: { insecureSkipVerify: p.tls.insecureSkipVerify, ...(p.tls.caBundle ? { caBundle: p.tls.caBundle } : {}) },
+    bearerToken: { source: 'None' },
+    keep: [],
+    historySize: 1,
+    failureGraceMs: durationMs(p.failureGrace),
+  };
 }
