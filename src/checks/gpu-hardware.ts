@@ -6,7 +6,7 @@ import { absentSince } from './absence.js';
 import { AGENT_ROLES, agentFindings, agentSources, type AgentsSpec, DEFAULT_AGENTS } from './gpu-agents.js';
 import { slimNode } from './gpu-nodes.js';
 import { coveredNodes, criticalGPUsByNode, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
-import { awaited, type CheckResult, type ComponentCheck, notObserved } from './types.js';
+import { awaited, type CheckResult, type ComponentCheck, notObserved, waitingForData } from './types.js';
 import { type F, NextCheck, quantity, verdict } from './util.js';
 
 export interface GPUHardwareSpec {
@@ -134,7 +134,8 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
     if (missing) return missing;
     // An agent source still listing for the first time is waited for; one whose list failed is done without.
     const listing = agentViews.filter(([, v]) => awaited(v, { apiVersion: 'v1', plural: 'pods', kind: 'Pod', optional: true }));
-    if (listing.length) return waiting(listing.map(([k]) => k));
+    const waiting = waitingForData(Object.fromEntries(listing));
+    if (waiting) return waiting;
     const next = new NextCheck(now);
     const nodes = data.nodes?.objects ?? [];
     const isGpu = (n: KubeObject) => {
@@ -223,7 +224,3 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
     return result;
   },
 };
-
-function waiting(names: string[]): CheckResult {
-  return { status: 'Unknown', reason: 'NotObserved', message: `waiting for the first list of ${names.join(', ')}`, findings: [] };
-}
