@@ -202,11 +202,11 @@ const LEGS: readonly Leg[] = [
     signal: 'nvidia_thermal_violation',
     family: 'thermal',
     vendor: 'NVIDIA',
-    // Microseconds the GPU was held back by thermal limits.
+    // Time the GPU was held back by thermal limits; DCGM versions disagree on the unit (µs or ns), so none is claimed.
     expr: (_s, w) => `increase(DCGM_FI_DEV_THERMAL_VIOLATION[${w}]) > 0 < ${SANE}`,
     severity: 'Warning',
     reason: 'GPUThermalThrottling',
-    what: (v, _l, s) => `thermally throttled for ${n(v / 1e6)} s in ${s.window} (DCGM_FI_DEV_THERMAL_VIOLATION)`,
+    what: (v, _l, s) => `thermally throttled in the last ${s.window} (DCGM_FI_DEV_THERMAL_VIOLATION grew by ${n(v)})`,
   },
   {
     signal: 'amd_pcie_replays',

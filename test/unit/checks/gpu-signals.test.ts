@@ -286,7 +286,9 @@ describe('GPU hardware signals: reading the answers', () => {
     expect(by.amd_ras_fatal?.message).to.include('fatal RAS event, AFID 30 (gpu_afid_errors)');
     expect(by.amd_junction_temperature?.message).to.include('junction at 107 °C or more for 5m').and.include('threshold 105 °C');
     expect(by.amd_edge_temperature?.message).to.include('edge at 93.3 °C or more for 5m').and.include('threshold 90 °C');
-    expect(by.nvidia_thermal_violation?.message).to.include('thermally throttled for 2.5 s in 10m');
+    expect(by.nvidia_thermal_violation?.message).to.include(
+      'thermally throttled in the last 10m (DCGM_FI_DEV_THERMAL_VIOLATION grew by 2500000)',
+    );
     expect(by.amd_pcie_replays?.message).to.include('150 PCIe replays in 10m (pcie_replay_count)');
     expect(by.nvidia_row_remap_failure?.message).to.include('the GPU needs replacement');
   });
