@@ -145,10 +145,12 @@ const LEGS: readonly Leg[] = [
     signal: 'nvidia_xid_count',
     family: 'errors',
     vendor: 'NVIDIA',
-    expr: (_s, w) => `increase(DCGM_EXP_XID_ERRORS_COUNT[${w}]) > 0 < ${SANE}`,
+    // A gauge: the XIDs of one code counted over dcgm-exporter's own sliding window (default 5 m); its highest count
+    // within ours, so an XID stays reported one window after DCGM's count fell back to 0.
+    expr: (_s, w) => `max_over_time(DCGM_EXP_XID_ERRORS_COUNT[${w}]) > 0 < ${SANE}`,
     severity: 'xid',
     reason: 'GPUXidError',
-    what: (v, l, s) => `XID ${l.xid ?? '?'} ${n(v)} times in ${s.window} (DCGM_EXP_XID_ERRORS_COUNT)`,
+    what: (v, l, s) => `XID ${l.xid ?? '?'} counted ${n(v)} within the last ${s.window} (DCGM_EXP_XID_ERRORS_COUNT)`,
   },
   {
     signal: 'amd_ras_fatal',

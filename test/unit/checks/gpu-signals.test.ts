@@ -236,10 +236,10 @@ describe('GPU hardware signals: reading the answers', () => {
       ],
     });
     expect(r.signals.map((x) => [x.gpu, x.severity, x.message])).to.deep.equal([
-      ['2', 'Critical', 'GPU 2 (GPU-dgx-1-2) on dgx-1: XID 48 3 times in 10m (DCGM_EXP_XID_ERRORS_COUNT)'],
-      ['2', 'Warning', 'GPU 2 (GPU-dgx-1-2) on dgx-1: XID 94 5 times in 10m (DCGM_EXP_XID_ERRORS_COUNT)'],
+      ['2', 'Critical', 'GPU 2 (GPU-dgx-1-2) on dgx-1: XID 48 counted 3 within the last 10m (DCGM_EXP_XID_ERRORS_COUNT)'],
+      ['2', 'Warning', 'GPU 2 (GPU-dgx-1-2) on dgx-1: XID 94 counted 5 within the last 10m (DCGM_EXP_XID_ERRORS_COUNT)'],
       // No xid label: not an XID it can judge, a Warning.
-      ['3', 'Warning', 'GPU 3 (GPU-dgx-1-3) on dgx-1: XID ? 1 times in 10m (DCGM_EXP_XID_ERRORS_COUNT)'],
+      ['3', 'Warning', 'GPU 3 (GPU-dgx-1-3) on dgx-1: XID ? counted 1 within the last 10m (DCGM_EXP_XID_ERRORS_COUNT)'],
     ]);
     expect(r.applicationXids).to.equal(1);
   });
