@@ -16,6 +16,7 @@ import {
   podFindings,
   podSource,
 } from './pods.js';
+import { FIT_RBAC, fitFindings, fitSources } from './kaiwo-kueue-fit.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { deploymentAvailability, type F, leaseFindings, NextCheck, verdict } from './util.js';
 
@@ -36,6 +37,7 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   column: 'Operator',
   description:
     'Deployment and pods (crash loops, OOM kills, restarts), leader Lease, kaiwo-scheduler, KaiwoQueueConfig, ' +
+    "Kueue's served API versions against those the installed Kaiwo uses, " +
     'optional controller-runtime metrics (reconcile errors, panics, backlog, p99)',
   schema: obj('the Kaiwo operator (KaiwoOperatorHealthy)', {
     ...controllerFields('the Kaiwo operator', {
@@ -66,6 +68,7 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   rbac: [
     ...CONTROLLER_RBAC,
     { apiGroups: ['kaiwo.silogen.ai'], resources: ['kaiwoqueueconfigs'], verbs: ['get', 'list', 'watch'] },
+    FIT_RBAC,
     { nonResourceURLs: ['/metrics'], verbs: ['get'] },
   ],
   sources: (s) => ({
@@ -79,13 +82,18 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       fieldSelector: `metadata.name=${s.queueConfigName}`,
     },
     ...(s.scheduler.enabled ? { scheduler: deploymentSource(s.scheduler.namespace, s.scheduler.deploymentName) } : {}),
+    // Kueue's served API versions, against what Kaiwo's Go client uses (optional: an older ClusterRole may not grant it).
+    ...fitSources(),
   }),
   scrapes: (s): Record<string, ScrapeSpec> =>
     s.metrics.enabled && s.metrics.url
       ? { metrics: scrapeSpecFor(s.metrics, CONTROLLER_RUNTIME_METRICS, durationMs(s.metrics.workqueueDepthFor)) }
       : {},
   evaluate: ({ spec, data, scrapes, now }) => {
-    const waiting = waitingForData(data);
+    // The CRD sources are optional: one whose first list failed (forbidden) is not waited for.
+    const waiting = waitingForData(
+      Object.fromEntries(Object.entries(data).filter(([k, v]) => !(k.startsWith('crd') && v.state === 'pending' && v.error !== undefined))),
+    );
     if (waiting) return waiting;
     const deployment = byName(data.deployments, spec.deploymentName);
     if (!deployment && data.queueConfigs?.state === 'absent') {
@@ -106,6 +114,8 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
         now,
         next,
       ),
+      // Before the KaiwoQueueConfig's FAILED: when Kueue does not serve Kaiwo's API versions, this is why.
+      ...fitFindings(deployment, data, spec.namespace),
     ];
     if (spec.scheduler.enabled) {
       const sched = byName(data.scheduler, spec.scheduler.deploymentName);

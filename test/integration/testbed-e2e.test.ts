@@ -1001,7 +1001,7 @@ if (wanted({ kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_
       await stopTestBed(tb, state);
     });
 
-    it('Kaiwo cannot sync its queues (Topology v1alpha1 not served): QueueConfigFailed, Critical past the grace, while Kueue is healthy', async () => {
+    it('Kaiwo cannot sync its queues (Topology v1alpha1 not served): KueueAPINotServed at once naming both versions, QueueConfigFailed Critical past the grace, while Kueue is healthy', async () => {
       const rec = state.recorder;
       if (!rec) throw new Error('not recording');
       const qc = await waitFor(
@@ -1016,8 +1016,24 @@ if (wanted({ kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_
         250,
       );
       expect(qc.status?.status).to.equal('FAILED');
+      // The cause, at once: Kaiwo's Go client reads Topology as v1alpha1, which Kueue v0.19 no longer serves.
       const hit = await rec.when('KaiwoOperatorHealthy', 'False', 0, 120_000);
-      expect(hit.condition.reason).to.equal('QueueConfigFailed');
+      expect(hit.condition.reason).to.equal('KueueAPINotServed');
+      const fit = (hit.monitor.status?.findings ?? []).find((f) => f.reason === 'KueueAPINotServed');
+      expect(fit?.severity).to.equal('Critical');
+      expect(fit?.message)
+        .to.include("reads Kueue's Topology as kueue.x-k8s.io/v1alpha1, which this cluster's Kueue does not serve")
+        .and.include('topologies.kueue.x-k8s.io serves v1beta1, v1beta2');
+      // Its effect, past the grace: the KaiwoQueueConfig FAILED, a Warning first.
+      await waitFor(
+        'QueueConfigFailed Critical',
+        () =>
+          rec.seen.find((x) =>
+            (x.monitor.status?.findings ?? []).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Critical'),
+          ),
+        120_000,
+        250,
+      );
       const warned = rec.seen.find((x) =>
         (x.monitor.status?.findings ?? []).some((f) => f.reason === 'QueueConfigFailed' && f.severity === 'Warning'),
       );
@@ -1033,6 +1049,34 @@ if (wanted({ kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_
         10_000,
         200,
       );
+    });
+
+    it("Kueue's v1beta1 no longer served (what Kueue v0.20 ships; v0.19.2's CRDs with v1beta1 marked not served): KueueAPINotServed names the Workloads too", async () => {
+      const rec = state.recorder;
+      if (!rec) throw new Error('not recording');
+      const t = Date.now();
+      const path = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workloads.kueue.x-k8s.io';
+      const crd = await rawJson<{ spec: { versions: { name: string; served: boolean }[] } }>(tb.kc, { method: 'GET', path });
+      const versions = crd.spec.versions.map((v) => (v.name === 'v1beta1' ? { ...v, served: false } : v));
+      await rawJson(tb.kc, { method: 'PATCH', path, body: { spec: { versions } }, contentType: 'application/merge-patch+json' });
+      const hit = await waitFor(
+        'KueueAPINotServed for the Workloads',
+        () =>
+          rec.seen.find(
+            (x) =>
+              x.at >= t &&
+              (x.monitor.status?.findings ?? []).some(
+                (f) => f.reason === 'KueueAPINotServed' && f.object?.name === 'workloads.kueue.x-k8s.io',
+              ),
+          ),
+        60_000,
+        100,
+      );
+      log(`v1beta1 no longer served → KueueAPINotServed (Workloads): ${hit.at - t} ms`);
+      const f = (hit.monitor.status?.findings ?? []).find((x) => x.object?.name === 'workloads.kueue.x-k8s.io');
+      expect(f?.message)
+        .to.include("reads Kueue's Workloads, ClusterQueues, LocalQueues and ResourceFlavors as kueue.x-k8s.io/v1beta1")
+        .and.include('workloads.kueue.x-k8s.io serves v1beta2)');
     });
   });
 }
