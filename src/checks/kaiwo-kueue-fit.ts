@@ -13,8 +13,8 @@ import type { F } from './util.js';
  * |---|---|---|
  * | v0.1.x, v0.2.x | kueue.x-k8s.io/v1beta1 | kueue.x-k8s.io/v1alpha1 |
  *
- * A Kaiwo whose image tag names no version (`latest`, `v-e2e`, a digest) is judged by that row, said so; a version
- * past the table (v0.3 and later) is not judged.
+ * A Kaiwo whose image tag names no version (`latest`, `v-e2e`, a digest) is not judged (never a guess: a stand-in or
+ * a fork may use other versions), nor is a version past the table (v0.3 and later).
  */
 
 interface Need {
@@ -88,7 +88,7 @@ export function kaiwoVersion(deployment: KubeObject | undefined): { tag: string;
 /**
  * Critical `KueueAPINotServed` for each API version the installed Kaiwo uses that the cluster's Kueue does not serve
  * (its CRD is there, the version is not served); nothing when the CRDs cannot be read or are absent (the Kueue check
- * says whether Kueue is installed), or Kaiwo is newer than the table.
+ * says whether Kueue is installed), or Kaiwo's version is not in its image tag or newer than the table.
  */
 export function fitFindings(
   deployment: KubeObject | undefined,
@@ -97,11 +97,8 @@ export function fitFindings(
 ): F[] {
   const v = kaiwoVersion(deployment);
   if (!deployment || !v) return [];
-  const known = v.major !== undefined && v.minor !== undefined;
-  if (known && (v.major ?? 0) * 1000 + (v.minor ?? 0) > COVERED[0] * 1000 + COVERED[1]) return [];
-  const kaiwo = known
-    ? `Kaiwo ${v.tag.startsWith('v') ? v.tag : `v${v.tag}`}`
-    : `Kaiwo (image tag ${v.tag}: no version; every release so far, v0.1 and v0.2, needs the same)`;
+  if (v.major === undefined || v.minor === undefined || v.major * 1000 + v.minor > COVERED[0] * 1000 + COVERED[1]) return [];
+  const kaiwo = `Kaiwo ${v.tag.startsWith('v') ? v.tag : `v${v.tag}`}`;
   const out: F[] = [];
   NEEDS.forEach((n, i) => {
     const view = data[`crd${i}`];

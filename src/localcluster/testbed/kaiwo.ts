@@ -91,6 +91,9 @@ export class Kaiwo {
       {
         namespace: KAIWO_NAMESPACE,
         namePrefix: 'kaiwo-',
+        // The image a release install runs (Kaiwo's release manifests tag it with the version; its config says v-e2e):
+        // the monitor reads Kaiwo's version from the tag. No image is pulled here.
+        images: [{ name: 'ghcr.io/silogen/kaiwo-operator', newTag: this.opts.version }],
         resources: ['@CONFIG@/rbac', '@CONFIG@/manager', '@CONFIG@/default/metrics_service.yaml'],
         patches: [
           { path: '@CONFIG@/default/manager_metrics_patch.yaml', target: { kind: 'Deployment' } },

@@ -88,16 +88,23 @@ describe('check: does the installed Kaiwo fit the installed Kueue (served API ve
     );
   });
 
-  it('v1beta1 no longer served (Kueue v0.20): Workloads too; a tag without a version is judged by the releases so far, said so', () => {
-    const f = fitFindings(kaiwo('ghcr.io/silogen/kaiwo-operator:v-e2e'), KUEUE_20, 'kaiwo-system');
+  it('v1beta1 no longer served (Kueue v0.20): the Workloads too', () => {
+    const f = fitFindings(kaiwo('ghcr.io/silogen/kaiwo-operator:0.2.0-rc12'), KUEUE_20, 'kaiwo-system');
     expect(f.map((x) => x.object?.name)).to.deep.equal(['workloads.kueue.x-k8s.io', 'topologies.kueue.x-k8s.io']);
     expect(f[0]?.message)
-      .to.include('Kaiwo (image tag v-e2e: no version; every release so far, v0.1 and v0.2, needs the same)')
+      .to.include('Kaiwo v0.2.0-rc12 (Deployment kaiwo-system/kaiwo-controller-manager)')
       .and.include("reads Kueue's Workloads, ClusterQueues, LocalQueues and ResourceFlavors as kueue.x-k8s.io/v1beta1")
       .and.include('workloads.kueue.x-k8s.io serves v1beta2)');
   });
 
-  it('says nothing it cannot know: a Kaiwo past the table, no Deployment, CRDs absent, unreadable or not listed yet', () => {
+  it('says nothing it cannot know: no version in the tag, a Kaiwo past the table, no Deployment, CRDs absent, unreadable or not listed yet', () => {
+    for (const image of [
+      'ghcr.io/silogen/kaiwo-operator:v-e2e',
+      'ghcr.io/silogen/kaiwo-operator',
+      'example.invalid/manager:v1',
+      'k@sha256:ab',
+    ])
+      expect(fitFindings(kaiwo(image), KUEUE_20, 'kaiwo-system'), image).to.deep.equal([]);
     expect(fitFindings(kaiwo('ghcr.io/silogen/kaiwo-operator:v0.3.0'), KUEUE_20, 'kaiwo-system')).to.deep.equal([]);
     expect(fitFindings(kaiwo('ghcr.io/silogen/kaiwo-operator:v1.0.0'), KUEUE_20, 'kaiwo-system')).to.deep.equal([]);
     expect(fitFindings(undefined, KUEUE_20, 'kaiwo-system')).to.deep.equal([]);
