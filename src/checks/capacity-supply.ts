@@ -260,25 +260,21 @@ export function flavorSupply(
 /** A supply the nodes report (not a missing flavor, nor nodes without the extended resource). */
 export const known = (s: Supply | undefined): Supply | undefined => (s && s.reporting > 0 ? s : undefined);
 
-/** "mi300x-1 (NotReady), mi300x-2 (2 of 8 unhealthy) and 3 more", biggest losses first. */
-export function lostNodes(s: Supply, max = 4): string {
-  const sorted = [...s.lostOn].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
+/** `list` most GPUs first (then by name), at most `max` as "name (label)", the rest counted ("and 3 more"). */
+function rankedNodes<T extends { name: string; gpus: number }>(list: readonly T[], label: (x: T) => string, max: number): string {
+  const sorted = [...list].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
   const shown = sorted
     .slice(0, max)
-    .map((x) => `${x.name} (${x.why})`)
+    .map((x) => `${x.name} (${label(x)})`)
     .join(', ');
   return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
 }
 
+/** "mi300x-1 (NotReady), mi300x-2 (2 of 8 unhealthy) and 3 more", biggest losses first. */
+export const lostNodes = (s: Supply, max = 4): string => rankedNodes(s.lostOn, (x) => x.why, max);
+
 /** "gpu-3 (2), gpu-7 (1)": the nodes with GPUs at risk, most first. */
-export function atRiskNodes(s: Supply, max = 4): string {
-  const sorted = [...s.atRiskOn].sort((a, b) => b.gpus - a.gpus || (a.name < b.name ? -1 : 1));
-  const shown = sorted
-    .slice(0, max)
-    .map((x) => `${x.name} (${x.gpus})`)
-    .join(', ');
-  return sorted.length > max ? `${shown} and ${sorted.length - max} more` : shown;
-}
+export const atRiskNodes = (s: Supply, max = 4): string => rankedNodes(s.atRiskOn, (x) => String(x.gpus), max);
 
 /** "; 2 of them at risk (Critical hardware signals on gpu-3 (2))" where GPUs counted healthy are failing. */
 export function atRiskNote(s: Supply): string {

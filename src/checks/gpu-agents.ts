@@ -5,7 +5,7 @@ import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { matchesSelector, selectorString } from '../runtime/selector.js';
 import { absentSince } from './absence.js';
 import type { SourceSpec, SourceView } from './types.js';
-import { type F, type NextCheck, quantity } from './util.js';
+import { type F, hasCapacity, type NextCheck } from './util.js';
 
 /**
  * The node agents that make a GPU node useful, per GPU node: is a Ready pod of its device plugin (else its GPUs
@@ -266,14 +266,9 @@ export function agentFindings(
     if (!g.any) continue;
     const role = ROLE[g.role];
     const names = g.agents.map((a) => a.name);
-    const serves = (n: KubeObject) => {
-      const cap = (n.status as { capacity?: Record<string, unknown> } | undefined)?.capacity ?? {};
-      const resources = g.resource ? [g.resource] : gpuResources;
-      return (
-        resources.some((r) => quantity(cap[r]) > 0) ||
-        g.agents.some((a) => a.nodeSelector !== undefined && matchesSelector(a.nodeSelector, n.metadata.labels))
-      );
-    };
+    const resources = g.resource ? [g.resource] : gpuResources;
+    const serves = (n: KubeObject) =>
+      hasCapacity(n, resources) || g.agents.some((a) => a.nodeSelector !== undefined && matchesSelector(a.nodeSelector, n.metadata.labels));
     let should = 0;
     let served = 0;
     for (const n of gpuNodes) {

@@ -1,13 +1,12 @@
 import { isoSeconds } from '../api/time.js';
 import { durationMs } from '../api/duration.js';
 import { bool, dur, failureGrace, gpuResourceNames, int, labelSelectorSchema, obj, QUALIFIED_NAME, str, tlsClient } from '../api/schema.js';
-import type { KubeObject } from '../runtime/objects.js';
 import { absentSince } from './absence.js';
 import { AGENT_ROLES, agentFindings, agentSources, type AgentsSpec, DEFAULT_AGENTS } from './gpu-agents.js';
 import { slimNode } from './gpu-nodes.js';
 import { coveredNodes, criticalGPUsByNode, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
 import { awaited, type CheckResult, type ComponentCheck, notObserved, waitingForData } from './types.js';
-import { type F, NextCheck, quantity, verdict } from './util.js';
+import { type F, hasCapacity, NextCheck, verdict } from './util.js';
 
 export interface GPUHardwareSpec {
   enabled: boolean;
@@ -138,11 +137,7 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
     if (waiting) return waiting;
     const next = new NextCheck(now);
     const nodes = data.nodes?.objects ?? [];
-    const isGpu = (n: KubeObject) => {
-      const cap = (n.status as { capacity?: Record<string, unknown> } | undefined)?.capacity ?? {};
-      return spec.resourceNames.some((r) => quantity(cap[r]) > 0);
-    };
-    const gpuNodes = nodes.filter(isGpu);
+    const gpuNodes = nodes.filter((n) => hasCapacity(n, spec.resourceNames));
     const findings: F[] = [];
     const counts: Record<string, number> = { gpuNodes: gpuNodes.length };
     const s = spec.signals;

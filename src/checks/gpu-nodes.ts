@@ -4,7 +4,7 @@ import type { KubeObject } from '../runtime/objects.js';
 import { matchesSelector } from '../runtime/selector.js';
 import { durationMs } from '../api/duration.js';
 import { type ComponentCheck, notObserved, type ScrapeSpec, type ScrapeView } from './types.js';
-import { ageMs, conditionOf, type F, nameList, NextCheck, prometheusScrape, quantity, verdict } from './util.js';
+import { ageMs, conditionOf, type F, hasCapacity, nameList, NextCheck, prometheusScrape, quantity, verdict } from './util.js';
 
 const NODE = { apiVersion: 'v1', kind: 'Node' };
 const PRESSURES = ['MemoryPressure', 'DiskPressure', 'PIDPressure'];
@@ -196,13 +196,8 @@ export const gpuNodesCheck: ComponentCheck<GPUNodesSpec, 'gpuNodes'> = {
     if (missing) return missing;
     const next = new NextCheck(now);
     const findings: F[] = [];
-    const isGpuNode = (n: KubeObject) => {
-      const cap = (n.status as NodeStatus | undefined)?.capacity ?? {};
-      return (
-        spec.resourceNames.some((r) => quantity(cap[r]) > 0) ||
-        (spec.nodeSelector !== undefined && matchesSelector(spec.nodeSelector, n.metadata.labels))
-      );
-    };
+    const isGpuNode = (n: KubeObject) =>
+      hasCapacity(n, spec.resourceNames) || (spec.nodeSelector !== undefined && matchesSelector(spec.nodeSelector, n.metadata.labels));
     const nodes = (data.nodes?.objects ?? []).filter(isGpuNode);
     if (nodes.length === 0) {
       return {

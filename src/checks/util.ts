@@ -69,6 +69,12 @@ export function quantity(q: unknown): number {
 }
 
 /** Tracks the earliest future time a rule would change its verdict. */
+/** Whether a node has capacity of any of `resources` (a GPU node, for the GPU checks). */
+export function hasCapacity(n: KubeObject, resources: readonly string[]): boolean {
+  const cap = isRecord(n.status) && isRecord(n.status.capacity) ? n.status.capacity : {};
+  return resources.some((r) => quantity(cap[r]) > 0);
+}
+
 export class NextCheck {
   at: number | undefined;
   constructor(private readonly now: Date) {}
