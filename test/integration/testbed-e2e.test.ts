@@ -12,6 +12,7 @@ import { type JobOptions, submitJob, submitKaiwoJob } from '../../src/localclust
 import { HttpStatusError } from '../../src/runtime/http.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import {
+  bumpGeneration,
   editQueueConfig as editKaiwoQueueConfig,
   type QueueConfig,
   stopTestBed,
@@ -130,20 +131,9 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
       return ev.items.filter((e) => e.type === 'Warning' && latest(e) >= Math.floor(since / 1000) * 1000).map((e) => e.reason);
     }
 
-    /**
-     * Status writes happen only on change, so "nothing bad was written" needs a marker: a spec change (`maxPending`,
-     * a value the scenario does not care about); once a status says it observed that generation, every verdict the
-     * monitor reached since `since` has been written and recorded.
-     */
+    /** Every verdict the monitor reached since `since` has been written and recorded (bumpGeneration's marker). */
     async function verdictsWritten(since: number, maxPending: string): Promise<void> {
-      const m = await monitor();
-      await req(
-        'PATCH',
-        `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`,
-        { spec: { workloads: { maxPendingDuration: maxPending } } },
-        MERGE,
-      );
-      const generation = (m.metadata.generation ?? 0) + 1;
+      const generation = await bumpGeneration(tb.kc, MON, maxPending);
       await seenSince('a status of the next generation', since, (x) => x.monitor.status?.observedGeneration === generation, 30_000);
     }
 
@@ -1058,7 +1048,7 @@ if (wanted({ kaiwoVersion: pinned('KAIWO_VERSION'), kueueVersion: pinned('KUEUE_
       const path = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workloads.kueue.x-k8s.io';
       const crd = await rawJson<{ spec: { versions: { name: string; served: boolean }[] } }>(tb.kc, { method: 'GET', path });
       const versions = crd.spec.versions.map((v) => (v.name === 'v1beta1' ? { ...v, served: false } : v));
-      await rawJson(tb.kc, { method: 'PATCH', path, body: { spec: { versions } }, contentType: 'application/merge-patch+json' });
+      await rawJson(tb.kc, { method: 'PATCH', path, body: { spec: { versions } }, contentType: MERGE });
       const hit = await waitFor(
         'KueueAPINotServed for the Workloads',
         () =>

@@ -17,7 +17,7 @@ import { rawJson } from '../../src/runtime/rawrequest.js';
 import { Monitors } from '../support/fakes/monitors.js';
 import { MonitorRecorder } from '../support/fakes/scenarios.js';
 import { OperatorProcess } from '../support/operator.js';
-import { QUEUE_CONFIG_PATH, type QueueConfig } from '../support/testbed-monitor.js';
+import { bumpGeneration, QUEUE_CONFIG_PATH, type QueueConfig } from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -32,7 +32,6 @@ import { waitFor } from '../support/wait.js';
  */
 
 const MON = 'gpu-hardware';
-const MERGE = 'application/merge-patch+json';
 const WINDOW_S = 15;
 const SUSTAIN_S = 10;
 const log = (m: string) => process.stderr.write(`      [testbed] ${m}\n`);
@@ -92,7 +91,6 @@ describe('e2e on the test bed: GPU hardware signals from the exporters through a
   };
   const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
     rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
-  const monitor = () => new Monitors(tb.kc).get(MON);
 
   const findings = (m: KaiwoMonitor) => m.status?.findings ?? [];
   const hw = (m: KaiwoMonitor) => findings(m).filter((f) => f.component === 'gpuHardware');
@@ -132,20 +130,9 @@ describe('e2e on the test bed: GPU hardware signals from the exporters through a
   const atRiskGauge = () =>
     operator().metric('kaiwo_monitor_capacity_gpus', { monitor: MON, flavor: amdFlavor, resource: 'amd.com/gpu', kind: 'at_risk' });
 
-  /**
-   * Status writes happen only on change, so "nothing was written" needs a marker: a spec change the checks here do
-   * not read (workloads is disabled); once a status says it observed that generation, the monitor has evaluated
-   * (and written) after `after`.
-   */
+  /** The first status after `after` that evaluated a spec change (bumpGeneration's marker; workloads is disabled here). */
   async function verdictAfter(after: number, maxPending: string, also: (m: KaiwoMonitor) => boolean = () => true): Promise<Seen> {
-    const m = await monitor();
-    await req(
-      'PATCH',
-      `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${MON}`,
-      { spec: { workloads: { maxPendingDuration: maxPending } } },
-      MERGE,
-    );
-    const generation = (m.metadata.generation ?? 0) + 1;
+    const generation = await bumpGeneration(tb.kc, MON, maxPending);
     return seenSince(
       `a status of generation ${generation}`,
       after,

@@ -1,6 +1,7 @@
 /** Kueue and node objects shaped like the API server's, for the capacity check's unit tests and benchmark. */
 import type { KubeObject } from '../../src/runtime/objects.js';
-import type { CapacityRow } from '../../src/checks/capacity-rows.js';
+import type { RowInput } from '../../src/checks/capacity-findings.js';
+import { type CapacityRow, flavorUsage } from '../../src/checks/capacity-rows.js';
 import type { Supply } from '../../src/checks/capacity-supply.js';
 import { slimPendingPod } from '../../src/checks/pending-pods.js';
 import { slimWorkload } from '../../src/checks/workload-projection.js';
@@ -308,4 +309,16 @@ export function row(cq: string, flavorName: string, over: Partial<CapacityRow> =
 /** A flavor's supply of one resource: one reporting 8-GPU node, all healthy, unless `over` says otherwise. */
 export function supply(over: Partial<Supply> = {}): Supply {
   return { matched: 1, reporting: 1, healthy: 8, lost: 0, maxPerNode: 8, lostOn: [], tolerated: [], atRisk: 0, atRiskOn: [], ...over };
+}
+
+/** rowFindings' input: `rows` on flavor mi300x (resource amd.com/gpu), whose nodes offer `s`; `done` flavors judged already. */
+export function rowInput(rows: CapacityRow[], s: Supply, done: string[] = []): RowInput {
+  return {
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
+    rows,
+    supply: new Map([['mi300x|amd.com/gpu', s]]),
+    usage: flavorUsage(rows),
+    queues: new Map(),
+    done: new Set(done),
+  };
 }

@@ -28,6 +28,21 @@ export async function stopTestBed(tb: TestBed, w: Watching): Promise<void> {
   await tb.stop();
 }
 
+/**
+ * Status writes happen only on change, so "nothing (bad) was written" needs a marker: a spec change the suite's checks
+ * do not act on (`workloads.maxPendingDuration` set to `maxPending`). Returns the new generation: once a status says
+ * it observed that generation, the monitor has evaluated (and written) every verdict it reached before the change.
+ */
+export async function bumpGeneration(kc: KubeConfig, name: string, maxPending: string): Promise<number> {
+  const patched = await rawJson<{ metadata: { generation?: number } }>(kc, {
+    method: 'PATCH',
+    path: `/apis/monitoring.kaiwo.silogen.ai/v1alpha1/kaiwomonitors/${name}`,
+    body: { spec: { workloads: { maxPendingDuration: maxPending } } },
+    contentType: 'application/merge-patch+json',
+  });
+  return patched.metadata.generation ?? 0;
+}
+
 export const QUEUE_CONFIG_PATH = '/apis/kaiwo.silogen.ai/v1alpha1/kaiwoqueueconfigs/kaiwo';
 
 /** What the tests read and edit of KaiwoQueueConfig/kaiwo. */

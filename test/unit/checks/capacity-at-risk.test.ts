@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { applyDefaults } from '../../../src/api/defaults.js';
-import { rowFindings, type RowInput } from '../../../src/checks/capacity-findings.js';
-import { type CapacityRow, flavorUsage } from '../../../src/checks/capacity-rows.js';
+import { rowFindings } from '../../../src/checks/capacity-findings.js';
 import { summarize } from '../../../src/checks/capacity-summary.js';
 import {
   atRiskNodes,
@@ -20,7 +19,7 @@ import { bindCheck, type CheckResult, type ScrapeView } from '../../../src/check
 import { scrapeId } from '../../../src/controller/scrapes.js';
 import type { KubeObject } from '../../../src/runtime/objects.js';
 import type { Sample } from '../../../src/sources/promtext.js';
-import { flavor, node, row, supply } from '../../support/capacity-fixtures.js';
+import { flavor, node, row, rowInput, supply } from '../../support/capacity-fixtures.js';
 import { cq, POOL, spec as capacitySpec, world } from '../../support/capacity-world.js';
 import { NOW } from '../../support/fixtures.js';
 
@@ -187,14 +186,6 @@ describe('capacity: the AT-RISK column and gauge', () => {
 
 describe('capacity: QuotaReliesOnAtRiskGPUs', () => {
   const KEY = `mi300x|${AMD}`;
-  const input = (rows: CapacityRow[], s: Supply, done: string[] = []): RowInput => ({
-    apiVersion: 'kueue.x-k8s.io/v1beta2',
-    rows,
-    supply: new Map([[KEY, s]]),
-    usage: flavorUsage(rows),
-    queues: new Map(),
-    done: new Set(done),
-  });
   const risky = (atRisk: number, over: Partial<Supply> = {}) =>
     supply({
       matched: 2,
@@ -208,7 +199,7 @@ describe('capacity: QuotaReliesOnAtRiskGPUs', () => {
 
   it('a Warning when the promise needs the at-risk GPUs (promised > healthy − at risk, ≤ healthy)', () => {
     const r = row('team', 'mi300x', { nominal: 16, promised: 16 });
-    const fs = rowFindings(input([r], risky(2)));
+    const fs = rowFindings(rowInput([r], risky(2)));
     expect(reasons(fs)).to.deep.equal(['Warning:QuotaReliesOnAtRiskGPUs']);
     expect(fs[0]?.message)
       .to.include(
@@ -217,19 +208,19 @@ describe('capacity: QuotaReliesOnAtRiskGPUs', () => {
       .and.include('drain and service those GPUs');
     expect(fs[0]?.object).to.deep.include({ kind: 'ClusterQueue', name: 'team' });
     expect(r.why).to.equal('GPUs at risk');
-    expect(reasons(rowFindings(input([row('team', 'mi300x', { nominal: 15, promised: 15 })], risky(2))))).to.deep.equal([
+    expect(reasons(rowFindings(rowInput([row('team', 'mi300x', { nominal: 15, promised: 15 })], risky(2))))).to.deep.equal([
       'Warning:QuotaReliesOnAtRiskGPUs',
     ]);
   });
 
   it('none when the healthy GPUs without the at-risk ones still hold the promise, when nothing is at risk, or the flavor was judged', () => {
-    expect(rowFindings(input([row('team', 'mi300x', { nominal: 14, promised: 14 })], risky(2)))).to.deep.equal([]);
-    expect(rowFindings(input([row('team', 'mi300x', { nominal: 16, promised: 16 })], risky(0)))).to.deep.equal([]);
-    expect(rowFindings(input([row('team', 'mi300x', { nominal: 16, promised: 16 })], risky(2), [KEY]))).to.deep.equal([]);
+    expect(rowFindings(rowInput([row('team', 'mi300x', { nominal: 14, promised: 14 })], risky(2)))).to.deep.equal([]);
+    expect(rowFindings(rowInput([row('team', 'mi300x', { nominal: 16, promised: 16 })], risky(0)))).to.deep.equal([]);
+    expect(rowFindings(rowInput([row('team', 'mi300x', { nominal: 16, promised: 16 })], risky(2), [KEY]))).to.deep.equal([]);
   });
 
   it('a promise beyond the healthy GPUs is QuotaExceedsHealthyCapacity, which names the at-risk ones', () => {
-    const fs = rowFindings(input([row('team', 'mi300x', { nominal: 24, promised: 24 })], risky(2)));
+    const fs = rowFindings(rowInput([row('team', 'mi300x', { nominal: 24, promised: 24 })], risky(2)));
     expect(reasons(fs)).to.deep.equal(['Warning:QuotaExceedsHealthyCapacity']);
     expect(fs[0]?.message).to.include('; 2 of the healthy at risk (Critical hardware signals on gpu-3 (2))');
   });
@@ -245,7 +236,7 @@ describe('capacity: QuotaReliesOnAtRiskGPUs', () => {
       reasons: new Map([['WaitingForQuota', { workloads: 1, gpus: 8, message: 'insufficient unused quota' }]]),
     });
     const s = risky(1, { healthy: 8, lost: 8, lostOn: [{ name: 'gpu-1', gpus: 8, why: 'NotReady' }] });
-    const fs = rowFindings(input([r], s));
+    const fs = rowFindings(rowInput([r], s));
     expect(reasons(fs)).to.deep.equal(['Warning:QuotaReliesOnAtRiskGPUs', 'Critical:PendingOnLostCapacity']);
     expect(fs[1]?.message).to.match(/; 1 of the healthy at risk \(Critical hardware signals on gpu-3 \(1\)\)$/);
   });

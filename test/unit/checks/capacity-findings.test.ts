@@ -1,24 +1,14 @@
 import { expect } from 'chai';
-import { kaiwoConfigFindings, rowFindings, type RowInput, tooLargeFindings } from '../../../src/checks/capacity-findings.js';
-import { type CapacityRow, flavorUsage } from '../../../src/checks/capacity-rows.js';
-import type { Supply } from '../../../src/checks/capacity-supply.js';
+import { kaiwoConfigFindings, rowFindings, tooLargeFindings } from '../../../src/checks/capacity-findings.js';
+import type { CapacityRow } from '../../../src/checks/capacity-rows.js';
 import { kaiwoSettings } from '../../../src/checks/kaiwo-config.js';
-import { row, supply, workload } from '../../support/capacity-fixtures.js';
+import { row, rowInput, supply, workload } from '../../support/capacity-fixtures.js';
 
 const AMD = 'amd.com/gpu';
 const KEY = `mi300x|${AMD}`;
 const LOST = supply({ matched: 2, reporting: 2, healthy: 8, lost: 8, lostOn: [{ name: 'gpu-1', gpus: 8, why: 'NotReady' }] });
 const TWO = supply({ matched: 2, reporting: 2, healthy: 16 });
 
-/** Rows on flavor mi300x, whose nodes offer `s`. */
-const input = (rows: CapacityRow[], s: Supply, done: string[] = []): RowInput => ({
-  apiVersion: 'kueue.x-k8s.io/v1beta2',
-  rows,
-  supply: new Map([[KEY, s]]),
-  usage: flavorUsage(rows),
-  queues: new Map(),
-  done: new Set(done),
-});
 const pendingRow = (over: Partial<CapacityRow>) =>
   row('team', 'mi300x', {
     pending: 8,
@@ -32,13 +22,13 @@ const reasons = (fs: { severity: string; reason: string }[]) => fs.map((f) => `$
 describe('capacity step: findings per row', () => {
   it('a row with nothing pending on hardware that holds its promise is ok', () => {
     const r = row('team', 'mi300x', { nominal: 16, promised: 16, inUse: 8 });
-    expect(rowFindings(input([r], TWO))).to.deep.equal([]);
+    expect(rowFindings(rowInput([r], TWO))).to.deep.equal([]);
     expect(r.why).to.equal('ok');
   });
 
   it('QuotaExceedsHealthyCapacity (Warning) for a promise beyond the healthy GPUs, unless the flavor was judged already', () => {
     const r = row('team', 'mi300x', { nominal: 8, borrowingLimit: 8, promised: 16 });
-    const fs = rowFindings(input([r], LOST));
+    const fs = rowFindings(rowInput([r], LOST));
     expect(reasons(fs)).to.deep.equal(['Warning:QuotaExceedsHealthyCapacity']);
     expect(fs[0]?.object).to.deep.include({ kind: 'ClusterQueue', name: 'team' });
     expect(fs[0]?.message).to.equal(
@@ -46,12 +36,12 @@ describe('capacity step: findings per row', () => {
         '(8 lost on gpu-1 (NotReady)): Workloads admitted beyond that sit with Pending pods',
     );
     expect(r.why).to.equal('over-promised');
-    expect(rowFindings(input([row('team', 'mi300x', { promised: 16 })], LOST, [KEY]))).to.deep.equal([]);
+    expect(rowFindings(rowInput([row('team', 'mi300x', { promised: 16 })], LOST, [KEY]))).to.deep.equal([]);
   });
 
   it("PendingOnQuota when healthy GPUs are free but the queue's quota is not", () => {
     const r = pendingRow({ nominal: 8, promised: 8, inUse: 8 });
-    const fs = rowFindings(input([r], TWO));
+    const fs = rowFindings(rowInput([r], TWO));
     expect(reasons(fs)).to.deep.equal(['Warning:PendingOnQuota']);
     expect(fs[0]?.message).to.equal(
       'ClusterQueue team, flavor mi300x: 1 pending Workload need 8 amd.com/gpu; 8 healthy GPUs are free but the quota is exhausted ' +
@@ -62,7 +52,7 @@ describe('capacity step: findings per row', () => {
 
   it('PendingOnLostCapacity when the demand would fit if the lost GPUs were healthy', () => {
     const r = pendingRow({ nominal: 8, promised: 8, inUse: 8 });
-    const fs = rowFindings(input([r], LOST));
+    const fs = rowFindings(rowInput([r], LOST));
     expect(reasons(fs)).to.deep.equal(['Critical:PendingOnLostCapacity']);
     expect(fs[0]?.message).to.contain(
       '0 healthy GPUs free (8 healthy, 8 in use) and 8 lost on gpu-1 (NotReady): they would fit if the lost GPUs were healthy',
@@ -74,14 +64,14 @@ describe('capacity step: findings per row', () => {
     const free = pendingRow({ nominal: 16, promised: 16 });
     const huge = pendingRow({ nominal: 16, promised: 16, minNeed: Infinity });
     const full = pendingRow({ nominal: 16, promised: 16, inUse: 16 });
-    expect(rowFindings(input([free], TWO))).to.deep.equal([]);
-    expect(rowFindings(input([huge], TWO))).to.deep.equal([]);
-    expect(rowFindings(input([full], TWO))).to.deep.equal([]);
+    expect(rowFindings(rowInput([free], TWO))).to.deep.equal([]);
+    expect(rowFindings(rowInput([huge], TWO))).to.deep.equal([]);
+    expect(rowFindings(rowInput([full], TWO))).to.deep.equal([]);
     expect([free.why, huge.why, full.why]).to.deep.equal(['WaitingForQuota', 'too large', 'capacity']);
   });
 
   it('skips rows whose flavor has no reporting nodes (the flavor findings cover them)', () => {
-    expect(rowFindings(input([pendingRow({ promised: 8 })], supply({ reporting: 0 })))).to.deep.equal([]);
+    expect(rowFindings(rowInput([pendingRow({ promised: 8 })], supply({ reporting: 0 })))).to.deep.equal([]);
   });
 });
 
