@@ -10,7 +10,7 @@ import { flavorsByName, flavorSupply, selectedNodes, tolerationsMatter } from '.
 import { workloadQueues, workloadTolerations } from './capacity-workloads.js';
 import type { GPUHardwareSpec } from './gpu-hardware.js';
 import { slimNode } from './gpu-nodes.js';
-import { criticalGPUsByNode, CRITICAL_FAMILIES, readSignals, signalScrapes } from './gpu-signals.js';
+import { gpusByNode, CRITICAL_FAMILIES, readSignals, signalScrapes } from './gpu-signals.js';
 import { KAIWO_CONFIG_RBAC, kaiwoConfigListing, kaiwoConfigSource, type KaiwoSettings, kaiwoSettings } from './kaiwo-config.js';
 import { kaiwoPoolFindings } from './kaiwo-pool.js';
 import { KUEUE_GROUP } from './kueue.js';
@@ -158,7 +158,7 @@ function atRiskOf(
 ): Map<string, number> | undefined {
   if (!hw || CRITICAL_FAMILIES.some((f) => scrapes[`hw.${f}`]?.state !== 'ok')) return undefined;
   const names = new Set((nodes?.objects ?? []).map((n) => n.metadata.name));
-  return criticalGPUsByNode(readSignals(scrapes, names, hw.signals).signals);
+  return gpusByNode(readSignals(scrapes, names, hw.signals).signals);
 }
 
 /**

@@ -4,7 +4,7 @@ import { bool, dur, failureGrace, gpuResourceNames, int, labelSelectorSchema, ob
 import { absentSince } from './absence.js';
 import { AGENT_ROLES, agentFindings, agentSources, type AgentsSpec, DEFAULT_AGENTS } from './gpu-agents.js';
 import { slimNode } from './gpu-nodes.js';
-import { coveredNodes, criticalGPUsByNode, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
+import { coveredNodes, gpusByNode, FAMILIES, readSignals, signalScrapes, type SignalsSpec } from './gpu-signals.js';
 import { awaited, type CheckResult, type ComponentCheck, notObserved, waitingForData } from './types.js';
 import { type F, hasCapacity, NextCheck, verdict } from './util.js';
 
@@ -154,8 +154,8 @@ export const gpuHardwareCheck: ComponentCheck<GPUHardwareSpec, 'gpuHardware'> = 
         });
       }
       const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-      counts.criticalGPUs = total(criticalGPUsByNode(read.signals));
-      counts.degradedGPUs = total(criticalGPUsByNode(read.signals, 'Warning'));
+      counts.criticalGPUs = total(gpusByNode(read.signals));
+      counts.degradedGPUs = total(gpusByNode(read.signals, 'Warning'));
       if (read.unmatched) counts.unmatchedSeries = read.unmatched;
       if (read.applicationXids) counts.applicationXids = read.applicationXids;
       if (read.dropped) counts.droppedSeries = read.dropped;

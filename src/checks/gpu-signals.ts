@@ -390,7 +390,7 @@ export function coveredNodes(view: ScrapeView | undefined, s: Pick<SignalsSpec, 
 }
 
 /** GPUs per node with a signal of `severity` (distinct GPUs; a signal without a GPU label counts as one). */
-export function criticalGPUsByNode(signals: readonly GPUSignal[], severity: Severity = 'Critical'): Map<string, number> {
+export function gpusByNode(signals: readonly GPUSignal[], severity: Severity = 'Critical'): Map<string, number> {
   const gpus = new Map<string, Set<string>>();
   for (const x of signals) {
     if (x.severity !== severity) continue;

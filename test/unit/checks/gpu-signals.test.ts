@@ -5,7 +5,7 @@ import {
   coveredNodes,
   coverageQuery,
   CRITICAL_FAMILIES,
-  criticalGPUsByNode,
+  gpusByNode,
   FAMILIES,
   type Family,
   familyQuery,
@@ -466,7 +466,7 @@ describe('GPU hardware signals: coverage and GPUs per node', () => {
     expect(coveredNodes(undefined, S).size).to.equal(0);
   });
 
-  it('criticalGPUsByNode counts distinct GPUs with a Critical signal per node (not signals, not Warnings)', () => {
+  it('gpusByNode counts distinct GPUs with a Critical signal per node (not signals, not Warnings)', () => {
     const r = read({
       health: [sample('amd_gpu_health', 0, amd('gpu-0', '0')), sample('amd_gpu_health', 0, amd('gpu-0', '1'))],
       memory: [
@@ -480,10 +480,10 @@ describe('GPU hardware signals: coverage and GPUs per node', () => {
         sample('nvidia_xid_last', 13, nv('dgx-2', '0')),
       ],
     });
-    expect(Object.fromEntries(criticalGPUsByNode(r.signals))).to.deep.equal({ 'gpu-0': 2, 'dgx-1': 1 });
+    expect(Object.fromEntries(gpusByNode(r.signals))).to.deep.equal({ 'gpu-0': 2, 'dgx-1': 1 });
   });
 
-  it('criticalGPUsByNode tells GPUs apart by UUID, else by index', () => {
+  it('gpusByNode tells GPUs apart by UUID, else by index', () => {
     const x = (over: Partial<GPUSignal>): GPUSignal => ({
       node: 'a',
       gpu: '0',
@@ -496,7 +496,7 @@ describe('GPU hardware signals: coverage and GPUs per node', () => {
       ...over,
     });
     const signalsOf = [x({ uuid: 'U1' }), x({ uuid: 'U2' }), x({ gpu: '1' }), x({ gpu: '1', signal: 'amd_ras_fatal' }), x({ node: 'b' })];
-    expect(Object.fromEntries(criticalGPUsByNode(signalsOf))).to.deep.equal({ a: 3, b: 1 });
-    expect(criticalGPUsByNode([x({ severity: 'Warning' })]).size).to.equal(0);
+    expect(Object.fromEntries(gpusByNode(signalsOf))).to.deep.equal({ a: 3, b: 1 });
+    expect(gpusByNode([x({ severity: 'Warning' })]).size).to.equal(0);
   });
 });
