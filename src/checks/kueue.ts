@@ -3,7 +3,6 @@ import { durationMs } from '../api/duration.js';
 import { controllerThresholds, dur, int, labelSelectorSchema, metricsEndpoint, obj } from '../api/schema.js';
 import type { LabelSelector, MetricsEndpoint } from '../api/types.js';
 import type { KubeObject } from '../runtime/objects.js';
-import { observationOf } from '../runtime/observed.js';
 import { selectorString } from '../runtime/selector.js';
 import {
   CONTROLLER_RUNTIME_METRICS,
@@ -27,6 +26,10 @@ import {
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 import { slimWorkload } from './workload-projection.js';
+import { admissionCheckFindings, NEW_QUEUE_GRACE_MS, young } from './kueue-admission.js';
+import { evictionsByReason, foldWorkloads, lifecycleFindings } from './kueue-workloads.js';
+
+export { NEW_QUEUE_GRACE_MS } from './kueue-admission.js';
 
 export interface KueueSpec extends ControllerSpec {
   clusterQueueSelector: LabelSelector;
@@ -36,11 +39,9 @@ export interface KueueSpec extends ControllerSpec {
   quotaWarningPercent: number;
   evictionWindow: string;
   maxEvictions: number;
+  maxAdmissionCheckWait: string;
   metrics: MetricsEndpoint & ControllerThresholds & { maxInadmissibleAttemptsPerMinute: number };
 }
-
-/** How long a new ClusterQueue may stay not Active (not reconciled yet, or its flavors not created yet). */
-export const NEW_QUEUE_GRACE_MS = 30_000;
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 
@@ -56,73 +57,10 @@ interface CQStatus {
   admittedWorkloads?: number;
   flavorsUsage?: FlavorUsage[];
 }
-interface WLStatus {
-  admission?: { clusterQueue?: string };
-  admissionChecks?: { name: string; state?: string; message?: string }[];
-}
-
-/** What the Kueue check needs from the Workloads, independent of the clock (memoised on the informer's array). */
-interface WorkloadFold {
-  /** Per ClusterQueue (or namespace/LocalQueue when unmapped): the pending Workload waiting longest; sinceMs NaN sorts last. */
-  oldest: Map<string, { w: KubeObject; sinceMs: number; since: string | undefined }>;
-  /** When each Workload with Evicted=True was evicted (epoch ms). */
-  evictedAt: number[];
-  rejected: F[];
-}
-
-function foldWorkloads(
-  workloads: readonly KubeObject[],
-  localQueues: readonly KubeObject[],
-  namespaces: readonly KubeObject[] | undefined,
-  cqs: readonly KubeObject[],
-  apiVersion: string,
-): WorkloadFold {
-  const nsFilter = namespaces ? new Set(namespaces.map((n) => n.metadata.name)) : undefined;
-  const lqToCq = new Map<string, string>();
-  for (const lq of localQueues)
-    if (!nsFilter || nsFilter.has(lq.metadata.namespace ?? ''))
-      lqToCq.set(
-        `${lq.metadata.namespace ?? ''}/${lq.metadata.name}`,
-        (lq.spec as { clusterQueue?: string } | undefined)?.clusterQueue ?? '',
-      );
-  const selectedCqs = new Set(cqs.map((c) => c.metadata.name));
-  const out: WorkloadFold = { oldest: new Map(), evictedAt: [], rejected: [] };
-  for (const w of workloads) {
-    if (nsFilter && !nsFilter.has(w.metadata.namespace ?? '')) continue;
-    const st = (w.status ?? {}) as WLStatus;
-    const finished = conditionOf(w, 'Finished')?.status === 'True';
-    const reserved = conditionOf(w, 'QuotaReserved');
-    const queue = `${w.metadata.namespace ?? ''}/${(w.spec as { queueName?: string } | undefined)?.queueName ?? ''}`;
-    const cq = st.admission?.clusterQueue ?? lqToCq.get(queue) ?? '';
-    if (cqs.length && cq && !selectedCqs.has(cq)) continue;
-    const evicted = conditionOf(w, 'Evicted');
-    const evictedAt = evicted?.status === 'True' && evicted.lastTransitionTime ? Date.parse(evicted.lastTransitionTime) : NaN;
-    if (Number.isFinite(evictedAt)) out.evictedAt.push(evictedAt);
-    for (const ac of st.admissionChecks ?? []) {
-      if (ac.state === 'Rejected')
-        out.rejected.push({
-          severity: 'Warning',
-          reason: 'AdmissionCheckRejected',
-          object: ref(w, 'Workload', apiVersion),
-          message: `admission check ${ac.name} rejected Workload ${w.metadata.namespace ?? ''}/${w.metadata.name}${ac.message ? `: ${ac.message}` : ''}`,
-        });
-    }
-    const inactiveWl = (w.spec as { active?: boolean } | undefined)?.active === false;
-    if (finished || inactiveWl || reserved?.status === 'True') continue;
-    const since = reserved?.lastTransitionTime ?? w.metadata.creationTimestamp;
-    const parsed = since ? Date.parse(since) : NaN;
-    const sinceMs = Number.isNaN(parsed) ? NaN : parsed;
-    const key = cq || queue;
-    const cur = out.oldest.get(key);
-    if (!cur || (Number.isFinite(sinceMs) && !(sinceMs >= cur.sinceMs)))
-      out.oldest.set(key, { w, sinceMs, since: Number.isNaN(parsed) ? undefined : since });
-  }
-  return out;
-}
-
 /**
  * Kueue: its controller Deployment and leader Lease, ClusterQueue/LocalQueue `Active`, pending backlogs, quota
- * usage, the oldest pending Workload per ClusterQueue, evictions in a window and rejected admission checks.
+ * usage, the oldest pending Workload per ClusterQueue, the admission checks the queues require and MultiKueue
+ * clusters, evictions in a window by reason, and the Workload lifecycle (kueue-workloads.ts).
  * Reads v1beta2 or v1beta1, whichever the API server stores (`apiVersion` is chosen by the controller).
  */
 export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
@@ -132,7 +70,8 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   column: 'Kueue',
   description:
     'controller Deployment, pods and leader Lease, ClusterQueue/LocalQueue Active, pending backlog and age, quota usage, ' +
-    'evictions, rejected admission checks, optional controller metrics',
+    'admission checks and MultiKueue clusters, evictions by reason, deactivated Workloads, Workloads held by admission checks or on ' +
+    'unhealthy nodes, optional controller metrics',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('Kueue (KueueHealthy)', {
     ...controllerFields('Kueue', {
@@ -147,6 +86,12 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     maxPendingAge: dur('oldest pending Workload age per ClusterQueue before it is a finding', '30m', '1s', '720h'),
     quotaWarningPercent: int('usage of nominal quota (percent) that raises a Warning', 95, 1, 1000),
     evictionWindow: dur('evictions are counted over this window', '15m', '1m', '24h'),
+    maxAdmissionCheckWait: dur(
+      'how long an admission check may hold a Workload with reserved quota in Pending or Retry before a Warning',
+      '30m',
+      '1s',
+      '720h',
+    ),
     maxEvictions: int('evictions within evictionWindow before a Warning', 5, 0, 100000),
     metrics: metricsEndpoint('the Kueue metrics endpoint (HTTPS on 8443 with token auth)', {
       ...controllerThresholds({ errorsPerMinute: 60, depth: 1000, depthFor: '10m', p99: '60s' }),
@@ -157,7 +102,11 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   rbac: [
     ...CONTROLLER_RBAC,
     { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [KUEUE_GROUP], resources: ['clusterqueues', 'localqueues', 'workloads'], verbs: ['get', 'list', 'watch'] },
+    {
+      apiGroups: [KUEUE_GROUP],
+      resources: ['clusterqueues', 'localqueues', 'workloads', 'admissionchecks', 'multikueueclusters'],
+      verbs: ['get', 'list', 'watch'],
+    },
     {
       apiGroups: ['apiextensions.k8s.io'],
       resources: ['customresourcedefinitions'],
@@ -181,6 +130,9 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       },
       localQueues: { apiVersion: v, plural: 'localqueues', kind: 'LocalQueue' },
       workloads: { apiVersion: v, plural: 'workloads', kind: 'Workload', transform: slimWorkload },
+      // Optional: a ClusterRole granted before these rules were added (or a narrower one) leaves them unchecked.
+      admissionChecks: { apiVersion: v, plural: 'admissionchecks', kind: 'AdmissionCheck', optional: true },
+      multiKueueClusters: { apiVersion: v, plural: 'multikueueclusters', kind: 'MultiKueueCluster', optional: true },
       ...(namespaces ? { namespaces: { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: namespaces } } : {}),
     };
   },
@@ -223,31 +175,25 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     const nsFilter = data.namespaces ? new Set(data.namespaces.objects.map((n) => n.metadata.name)) : undefined;
     const inScope = (o: KubeObject) => !nsFilter || nsFilter.has(o.metadata.namespace ?? '');
 
-    // ClusterQueues
+    // ClusterQueues, and first what can stop a whole queue: the admission checks it requires.
     const cqs = data.clusterQueues?.objects ?? [];
+    findings.push(
+      ...admissionCheckFindings(data.admissionChecks?.objects ?? [], data.multiKueueClusters?.objects ?? [], cqs, apiVersion, now, next),
+    );
     const inactive: string[] = [];
     let pendingTotal = 0;
     for (const cq of cqs) {
       const object = ref(cq, 'ClusterQueue', apiVersion);
       const active = conditionOf(cq, 'Active');
-      // A ClusterQueue created moments ago may not be Active yet for reasons that pass by themselves: Kueue has not
-      // reconciled it (no condition), or its ResourceFlavors come right after it (FlavorNotFound) — as when Kaiwo
-      // recreates its queues or a GitOps tool applies them in any order. Young means both first seen by this process
-      // (local clock) and created (server clock) within the grace, so a restarted monitor reports an old inactive
-      // queue at once, and a wrong remote clock cannot hold a verdict back beyond the grace.
       if (active?.status !== 'True') {
-        const firstSeen = observationOf(cq)?.firstSeen ?? now.getTime();
-        const created = Date.parse(cq.metadata.creationTimestamp ?? '');
-        // Only the reasons that pass by themselves: a stop (stopPolicy) or an inactive admission check is meant or lasts.
+        // A ClusterQueue created moments ago may not be Active yet for reasons that pass by themselves: Kueue has not
+        // reconciled it (no condition), or its ResourceFlavors come right after it (FlavorNotFound) — as when Kaiwo
+        // recreates its queues or a GitOps tool applies them in any order. Only those reasons: a stop (stopPolicy) or an
+        // inactive admission check is meant or lasts.
         const passing = !active || active.reason === 'FlavorNotFound';
-        const young =
-          passing &&
-          now.getTime() - firstSeen < NEW_QUEUE_GRACE_MS &&
-          Number.isFinite(created) &&
-          now.getTime() - created < NEW_QUEUE_GRACE_MS;
+        const isYoung = passing && young(cq, now, next);
         const why = `(${active?.reason ?? 'no Active condition: Kueue has not reconciled it'})${active?.message ? `: ${active.message}` : ''}`;
-        if (young) {
-          next.when(firstSeen, NEW_QUEUE_GRACE_MS);
+        if (isYoung) {
           findings.push({
             severity: 'Warning',
             reason: 'ClusterQueueNotReady',
@@ -316,16 +262,9 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       cqs,
       apiVersion,
     );
-    findings.push(...fold.rejected);
+    findings.push(...fold.rejected, ...lifecycleFindings(fold, spec.maxAdmissionCheckWait, apiVersion, now, next));
     const maxAge = durationMs(spec.maxPendingAge);
-    const evictionWindow = durationMs(spec.evictionWindow);
-    let evictions = 0;
-    for (const t of fold.evictedAt) {
-      if (now.getTime() - t < evictionWindow) {
-        evictions++;
-        next.when(t, evictionWindow);
-      }
-    }
+    const { total: evictions, byReason } = evictionsByReason(fold, durationMs(spec.evictionWindow), now, next);
     for (const [cq, { w, sinceMs, since }] of fold.oldest) {
       const age = Number.isFinite(sinceMs) ? now.getTime() - sinceMs : 0;
       if (age >= maxAge) {
@@ -344,7 +283,7 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       findings.push({
         severity: 'Warning',
         reason: 'FrequentEvictions',
-        message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions})`,
+        message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions}): ${byReason}`,
       });
     }
     const m = scrapes.metrics;
@@ -373,7 +312,13 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       {
         summary: {
           display: `${activeCount}/${cqs.length} CQ active`,
-          counts: { clusterQueues: cqs.length, inactiveClusterQueues: inactive.length, pendingWorkloads: pendingTotal, evictions },
+          counts: {
+            clusterQueues: cqs.length,
+            inactiveClusterQueues: inactive.length,
+            pendingWorkloads: pendingTotal,
+            evictions,
+            deactivatedWorkloads: [...fold.deactivated.values()].reduce((n, ws) => n + ws.length, 0),
+          },
         },
         next,
         scrapes: { Kueue: m },

@@ -101,7 +101,12 @@ export function slimWorkload(w: KubeObject): KubeObject {
     };
   });
   const m = w.metadata;
-  const st = (isRecord(w.status) ? w.status : {}) as { conditions?: unknown; admission?: unknown; admissionChecks?: unknown };
+  const st = (isRecord(w.status) ? w.status : {}) as {
+    conditions?: unknown;
+    admission?: unknown;
+    admissionChecks?: unknown;
+    unhealthyNodes?: unknown;
+  };
   const admittedTo = isRecord(st.admission) && typeof st.admission.clusterQueue === 'string' ? st.admission.clusterQueue : undefined;
   const status: Record<string, unknown> = {};
   if (Array.isArray(st.conditions)) status.conditions = st.conditions.map((c) => pick(c, CONDITION_FIELDS));
@@ -109,7 +114,13 @@ export function slimWorkload(w: KubeObject): KubeObject {
     const assigned = assignmentsOf(isRecord(st.admission) ? st.admission.podSetAssignments : undefined);
     status.admission = { clusterQueue: admittedTo, ...(assigned.length ? { podSetAssignments: share(assigned) } : {}) };
   }
-  if (Array.isArray(st.admissionChecks)) status.admissionChecks = st.admissionChecks.map((c) => pick(c, ['name', 'state', 'message']));
+  if (Array.isArray(st.admissionChecks))
+    status.admissionChecks = st.admissionChecks
+      .slice(0, MAX_LISTED)
+      .map((c) => pick(c, ['name', 'state', 'message', 'lastTransitionTime']));
+  // Topology-aware scheduling's nodes found unhealthy (names only).
+  if (Array.isArray(st.unhealthyNodes) && st.unhealthyNodes.length)
+    status.unhealthyNodes = st.unhealthyNodes.slice(0, MAX_LISTED).map((n) => pick(n, ['name']));
   return {
     ...(w.apiVersion ? { apiVersion: w.apiVersion } : {}),
     ...(w.kind ? { kind: w.kind } : {}),
@@ -123,6 +134,8 @@ export function slimWorkload(w: KubeObject): KubeObject {
   };
 }
 
+/** Admission checks and unhealthy nodes kept per Workload (Kueue lists at most 8 checks per queue; nodes are few). */
+const MAX_LISTED = 16;
 const METADATA_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp'];
 const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
 

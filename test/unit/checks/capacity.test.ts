@@ -349,7 +349,10 @@ describe('Workload projection (shared by the Kueue and capacity checks)', () => 
           clusterQueue: 'cq',
           podSetAssignments: [{ name: 'main', count: 1, flavors: { 'amd.com/gpu': 'f' }, resourceUsage: { 'amd.com/gpu': '1' } }],
         },
-        admissionChecks: [{ name: 'prov', state: 'Rejected', message: 'no capacity', lastTransitionTime: at }],
+        admissionChecks: [
+          { name: 'prov', state: 'Rejected', message: 'no capacity', lastTransitionTime: at, podSetUpdates: [{ name: 'main' }] },
+        ],
+        unhealthyNodes: [{ name: 'n1', extra: 1 }, 'junk'],
         requeueState: { count: 3 },
         resourceRequests: [{ name: 'main', resources: { 'amd.com/gpu': '1' } }],
       },
@@ -374,7 +377,8 @@ describe('Workload projection (shared by the Kueue and capacity checks)', () => 
         {},
       ],
       admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { 'amd.com/gpu': 'f' } }] },
-      admissionChecks: [{ name: 'prov', state: 'Rejected', message: 'no capacity' }],
+      admissionChecks: [{ name: 'prov', state: 'Rejected', message: 'no capacity', lastTransitionTime: at }],
+      unhealthyNodes: [{ name: 'n1' }, {}],
     });
     expect(slimWorkload({ metadata: { name: 'x' }, status: 'garbage' }).status).to.deep.equal({});
   });
