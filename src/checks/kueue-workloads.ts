@@ -34,9 +34,10 @@ export interface WorkloadFold {
 }
 
 /**
- * Why Kueue deactivated a Workload, from its Evicted condition: Kueue ≤ v0.14 writes reason `DeactivatedDueTo<cause>`,
- * later releases reason `Deactivated` with the cause's message after "due to" (pkg/controller/core/workload_controller.go).
- * `Deactivated` alone: someone set spec.active=false.
+ * Why Kueue deactivated a Workload, from its Evicted condition: Kueue (v0.12 to v0.19 at least; seen live on both) writes
+ * reason `DeactivatedDueTo<cause>` and the message "The workload is deactivated due to <what>"
+ * (pkg/controller/core/workload_controller.go, v0.19's pkg/workload/evict/evict.go); the message is read when the reason
+ * is plain `Deactivated`. `Deactivated` alone: someone set spec.active=false.
  */
 export function deactivationCause(w: KubeObject): string {
   const ev = conditionOf(w, 'Evicted');

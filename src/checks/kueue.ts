@@ -283,7 +283,7 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       findings.push({
         severity: 'Warning',
         reason: 'FrequentEvictions',
-        message: `${evictions} Workloads evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions}): ${byReason}`,
+        message: `${evictions} Workload${evictions === 1 ? '' : 's'} evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions}): ${byReason}`,
       });
     }
     const m = scrapes.metrics;

@@ -102,6 +102,8 @@ export interface KueueOptions {
   /** Directory with the `kueue` binary built for `version`. */
   bin: string;
   log?: (m: string) => void;
+  /** Fields merged into Kueue's Configuration (config.kueue.x-k8s.io/v1beta1), e.g. `waitForPodsReady`. */
+  config?: Record<string, unknown>;
 }
 
 /**
@@ -249,6 +251,7 @@ export class Kueue {
           },
           internalCertManagement: { enable: false },
           integrations: { frameworks: ['batch/job'] },
+          ...this.opts.config,
         },
         null,
         2,

@@ -21,6 +21,8 @@ export interface TestBedOptions {
   log?: (m: string) => void;
   /** Restart interval of the CrashLoopBackOff kwok stage. */
   crashLoopEveryMs?: number;
+  /** Fields merged into Kueue's Configuration (e.g. `waitForPodsReady`). */
+  kueueConfig?: Record<string, unknown>;
 }
 
 const MERGE = 'application/merge-patch+json';
@@ -122,7 +124,12 @@ export class TestBed {
       const kc = cluster.kubeConfig();
       this.parts.kc = kc;
       this.parts.nodes = new FakeNodes(kc);
-      const kueue = new Kueue(cp, kc, { version: this.kueueVersion, bin: kueueBin, log: this.log });
+      const kueue = new Kueue(cp, kc, {
+        version: this.kueueVersion,
+        bin: kueueBin,
+        log: this.log,
+        ...(this.opts.kueueConfig ? { config: this.opts.kueueConfig } : {}),
+      });
       this.parts.kueue = kueue;
       this.parts.kaiwo = new Kaiwo(cp, kc, { version: this.kaiwoVersion, bin: kaiwoBin, log: this.log });
       const logs = {

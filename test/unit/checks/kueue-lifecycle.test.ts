@@ -157,7 +157,7 @@ describe('check: Kueue — admission checks, MultiKueue clusters and the Workloa
     expect(run(data)).to.include({ status: 'True' });
   });
 
-  it("names why Kueue deactivated a Workload: Kueue ≤ v0.14's DeactivatedDueTo<cause>, later releases' message, or a person's choice", () => {
+  it("names why Kueue deactivated a Workload: DeactivatedDueTo<cause>, else the cause's message, or a person's choice", () => {
     const ev = (reason: string, message: string) => wl('w', [cond('Evicted', 'True', reason, message)], { spec: { active: false } });
     expect(deactivationCause(ev('DeactivatedDueToRequeuingLimitExceeded', 'x'))).to.equal('RequeuingLimitExceeded');
     expect(
