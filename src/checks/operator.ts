@@ -17,6 +17,15 @@ import {
   podSource,
 } from './pods.js';
 import { FIT_RBAC, fitFindings, fitSources } from './kaiwo-kueue-fit.js';
+import { KAIWO_CONFIG_RBAC, kaiwoConfigSource } from './kaiwo-config.js';
+import {
+  GPU_WORKLOAD_RBAC,
+  type GpuPreemptionSpec,
+  gpuPreemptionFindings,
+  gpuPreemptionSchema,
+  gpuWorkloadSource,
+  preemptionSettings,
+} from './gpu-preemption.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
 import { deploymentAvailability, type F, leaseFindings, NextCheck, verdict } from './util.js';
 
@@ -25,6 +34,7 @@ export interface OperatorSpec extends ControllerSpec {
   queueConfigFailedGrace: string;
   scheduler: { enabled: boolean; namespace: string; deploymentName: string };
   metrics: MetricsEndpoint & ControllerThresholds;
+  gpuPreemption: GpuPreemptionSpec;
 }
 
 const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
@@ -38,6 +48,7 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   description:
     'Deployment and pods (crash loops, OOM kills, restarts), leader Lease, kaiwo-scheduler, KaiwoQueueConfig, ' +
     "Kueue's served API versions against those the installed Kaiwo uses, " +
+    'v0.2 GPU preemption (GpuWorkloads: Kaiwo reading no GPU metrics, GPUs held idle, preemptions, stuck preemptions), ' +
     'optional controller-runtime metrics (reconcile errors, panics, backlog, p99)',
   schema: obj('the Kaiwo operator (KaiwoOperatorHealthy)', {
     ...controllerFields('the Kaiwo operator', {
@@ -63,12 +74,15 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       'the operator metrics endpoint (kustomize installs serve HTTPS on 8443; Helm installs have none)',
       controllerThresholds({ errorsPerMinute: 5, depth: 100, depthFor: '5m', p99: '30s' }),
     ),
+    gpuPreemption: gpuPreemptionSchema,
   }),
   selectors: ['podSelector'],
   rbac: [
     ...CONTROLLER_RBAC,
     { apiGroups: ['kaiwo.silogen.ai'], resources: ['kaiwoqueueconfigs'], verbs: ['get', 'list', 'watch'] },
     FIT_RBAC,
+    GPU_WORKLOAD_RBAC,
+    KAIWO_CONFIG_RBAC,
     { nonResourceURLs: ['/metrics'], verbs: ['get'] },
   ],
   sources: (s) => ({
@@ -84,6 +98,9 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
     ...(s.scheduler.enabled ? { scheduler: deploymentSource(s.scheduler.namespace, s.scheduler.deploymentName) } : {}),
     // Kueue's served API versions, against what Kaiwo's Go client uses (optional: an older ClusterRole may not grant it).
     ...fitSources(),
+    // Kaiwo v0.2's GPU preemption (optional: absent on v0.1, or not granted), and the settings it falls back to.
+    gpuWorkloads: gpuWorkloadSource,
+    kaiwoConfig: kaiwoConfigSource,
   }),
   scrapes: (s): Record<string, ScrapeSpec> =>
     s.metrics.enabled && s.metrics.url
@@ -92,7 +109,12 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   evaluate: ({ spec, data, scrapes, now }) => {
     // The CRD sources are optional: one whose first list failed (forbidden) is not waited for.
     const waiting = waitingForData(
-      Object.fromEntries(Object.entries(data).filter(([k, v]) => !(k.startsWith('crd') && v.state === 'pending' && v.error !== undefined))),
+      Object.fromEntries(
+        Object.entries(data).filter(
+          ([k, v]) =>
+            !((k.startsWith('crd') || k === 'gpuWorkloads' || k === 'kaiwoConfig') && v.state === 'pending' && v.error !== undefined),
+        ),
+      ),
     );
     if (waiting) return waiting;
     const deployment = byName(data.deployments, spec.deploymentName);
@@ -141,6 +163,15 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       );
     }
     if (scrapes.metrics) findings.push(...controllerMetricsFindings('the Kaiwo operator', scrapes.metrics, spec.metrics, now, next));
+    const preemption = gpuPreemptionFindings(
+      data.gpuWorkloads,
+      preemptionSettings(deployment, data.kaiwoConfig),
+      spec.gpuPreemption,
+      `${spec.namespace}/${spec.deploymentName}`,
+      now,
+      next,
+    );
+    findings.push(...preemption.findings);
     const { available, desired } = deployment ? deploymentAvailability(deployment) : { available: 0, desired: 0 };
     const podsNotReady = findings.filter((f) => f.reason === 'PodNotReady').length;
     return verdict(
@@ -149,7 +180,7 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       {
         summary: {
           display: `${available}/${desired} available`,
-          counts: { availableReplicas: available, desiredReplicas: desired, podsNotReady },
+          counts: { availableReplicas: available, desiredReplicas: desired, podsNotReady, ...preemption.counts },
         },
         next,
         scrapes: { [what]: scrapes.metrics },
