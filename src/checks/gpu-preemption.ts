@@ -33,12 +33,12 @@ export interface GpuPreemptionSpec {
 }
 
 export const gpuPreemptionSchema = obj("Kaiwo v0.2's GPU preemption: its GpuWorkloads, when the kind is served", {
-  idleFor: dur('GPUs held by an Idle GpuWorkload for longer than this (by its idleSince) are a Warning', '30m', '1m', '720h'),
+  idleFor: dur('GPUs held by an Idle GpuWorkload for longer than this (by its idleSince) are a Warning', '30m', '1s', '720h'),
   maxPreemptingDuration: dur('a GpuWorkload Preempting for longer than this (as this monitor saw it) is stuck', '5m', '10s', '24h'),
   metricsGrace: dur(
     'Active GpuWorkloads with running pods and no GPU metric, or with metrics that stopped moving, for this long mean Kaiwo reads none',
     '5m',
-    '30s',
+    '10s',
     '24h',
   ),
   preemptionWindow: dur('preemptions within this window are reported (Info), and idle GPU-hours counted over it', '1h', '1m', '24h'),
@@ -177,9 +177,9 @@ function nextStep(s: Slim, settings: PreemptionSettings): string {
   if (policy === 'Always') {
     const graceMs = durationMs(grace);
     const at = parsed(s.idleSince) + graceMs;
-    return Number.isFinite(at) && graceMs > 0
-      ? `preempts it at ${isoSeconds(at)} (policy Always, grace ${grace})`
-      : `preempts it after ${grace} idle (policy Always)`;
+    // Kaiwo evaluates an Idle workload on its reconciles, every 60 s (IdleRequeueInterval), at most one evaluation per 30 s.
+    const when = Number.isFinite(at) && graceMs > 0 ? `at its first evaluation from ${isoSeconds(at)} on` : `after ${grace} idle`;
+    return `preempts it ${when} (policy Always, grace ${grace}; Idle workloads are re-evaluated every 60s)`;
   }
   return `preempts it only when another GpuWorkload waits for ${s.resource || 'GPUs'} (policy ${policy}, after ${grace} idle)`;
 }

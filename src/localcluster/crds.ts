@@ -93,8 +93,8 @@ export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<Crd
 
 /**
  * The CRDs of the kinds the real Kaiwo operator watches besides its own and Kueue's (its controllers fail to start
- * without them): KubeRay's RayJob/RayService/RayCluster and AppWrapper, and for v0.2 KServe's InferenceService and
- * ServingRuntime and Gateway API's HTTPRoute (its AIM controllers). Each from its Go module at the version Kaiwo's
+ * without them): KubeRay's RayJob/RayService/RayCluster and AppWrapper, and for v0.2 KServe's InferenceService,
+ * ServingRuntime and ClusterServingRuntime and Gateway API's HTTPRoute (its AIM controllers). Each from its Go module at the version Kaiwo's
  * go.mod requires (../shared/upstream/kaiwo/<version>/src/go.mod), so they fit the operator that watches them.
  */
 export async function kaiwoDependencyCrds(version: string): Promise<CrdSet[]> {
@@ -110,7 +110,12 @@ export async function kaiwoDependencyCrds(version: string): Promise<CrdSet[]> {
     {
       module: 'github.com/kserve/kserve',
       dir: 'config/crd/full',
-      files: ['serving.kserve.io_inferenceservices.yaml', 'serving.kserve.io_servingruntimes.yaml'],
+      // ClusterServingRuntime too: without it v0.2's manager exits when its cache sync times out (2 min) and restarts.
+      files: [
+        'serving.kserve.io_inferenceservices.yaml',
+        'serving.kserve.io_servingruntimes.yaml',
+        'serving.kserve.io_clusterservingruntimes.yaml',
+      ],
     },
     { module: 'sigs.k8s.io/gateway-api', dir: 'config/crd/standard', files: ['gateway.networking.k8s.io_httproutes.yaml'] },
   ];

@@ -182,7 +182,7 @@ describe('check: Kaiwo v0.2 GPU preemption (GpuWorkloads)', () => {
     expect(f?.severity).to.equal('Warning');
     expect(f?.message).to.equal(
       '12 GPUs held idle (below the utilization threshold) for longer than 30m by 2 GpuWorkloads: ' +
-        `ml/always (KaiwoJob/always, 8 amd.com/gpu, idle since ${ago(40 * MIN)}; Kaiwo preempts it at ${ago(-20 * MIN)} (policy Always, grace 1h)); ` +
+        `ml/always (KaiwoJob/always, 8 amd.com/gpu, idle since ${ago(40 * MIN)}; Kaiwo preempts it at its first evaluation from ${ago(-20 * MIN)} on (policy Always, grace 1h; Idle workloads are re-evaluated every 60s)); ` +
         `ml/pressure (KaiwoJob/pressure, 4 amd.com/gpu, idle since ${ago(35 * MIN)}; Kaiwo preempts it only when another GpuWorkload waits for amd.com/gpu (policy OnPressure, after 10m idle))`,
     );
     expect(r.counts).to.include({ idleGPUs: 20, idleGPUHours: Math.round((8 * 40 + 4 * 35 + 8 * 5) / 60) });
