@@ -94,8 +94,9 @@ export async function kaiwoCrds(version = versions().KAIWO_VERSION): Promise<Crd
 /**
  * The CRDs of the kinds the real Kaiwo operator watches besides its own and Kueue's (its controllers fail to start
  * without them): KubeRay's RayJob/RayService/RayCluster and AppWrapper, and for v0.2 KServe's InferenceService,
- * ServingRuntime and ClusterServingRuntime and Gateway API's HTTPRoute (its AIM controllers). Each from its Go module at the version Kaiwo's
- * go.mod requires (../shared/upstream/kaiwo/<version>/src/go.mod), so they fit the operator that watches them.
+ * ServingRuntime and ClusterServingRuntime, and Gateway API's HTTPRoute (its AIM controllers). Each from its Go
+ * module at the version Kaiwo's go.mod requires (../shared/upstream/kaiwo/<version>/src/go.mod), so they fit the
+ * operator that watches them.
  */
 export async function kaiwoDependencyCrds(version: string): Promise<CrdSet[]> {
   const goMod = await readFile(join(kaiwoUpstreamDir(version), 'src', 'go.mod'), 'utf8');
