@@ -4,6 +4,7 @@ import { isoSeconds } from '../api/time.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
 import { absentSince } from './absence.js';
 import { named } from './kueue-workloads.js';
+import { pick } from './workload-projection.js';
 import type { PolicyRule, SourceSpec, SourceView } from './types.js';
 import { type F, type NextCheck, quantity } from './util.js';
 
@@ -112,15 +113,8 @@ export function slimGpuWorkload(w: KubeObject): KubeObject {
     metrics,
     midRange,
   };
-  const m = w.metadata;
   return {
-    metadata: {
-      name: m.name,
-      ...(m.namespace ? { namespace: m.namespace } : {}),
-      ...(m.uid ? { uid: m.uid } : {}),
-      ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
-      ...(m.creationTimestamp ? { creationTimestamp: m.creationTimestamp } : {}),
-    },
+    metadata: pick(w.metadata, ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) as KubeObject['metadata'],
     status: { ...slim },
   };
 }

@@ -140,7 +140,7 @@ const METADATA_FIELDS = ['name', 'namespace', 'uid', 'resourceVersion', 'generat
 const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
 
 /** The listed fields of `v` that are present (anything that is not an object yields an empty one). */
-function pick(v: unknown, fields: readonly string[]): Record<string, unknown> {
+export function pick(v: unknown, fields: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!isRecord(v)) return out;
   for (const f of fields) if (v[f] !== undefined) out[f] = v[f];

@@ -6,7 +6,7 @@ import { deleteJob, kueuePath as kueueCollection } from '../../src/localcluster/
 import { pinned } from '../../src/localcluster/versions.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { isoSeconds } from '../../src/api/time.js';
-import { editQueueConfig, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
+import { editQueueConfig, onlyChecks, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
 import type { MonitorRecorder } from '../support/fakes/scenarios.js';
 import { waitFor } from '../support/wait.js';
 
@@ -181,16 +181,7 @@ for (const kueueVersion of [pinned('KUEUE_LEGACY_VERSION'), pinned('KUEUE_VERSIO
       await watchTestBed(
         tb,
         MON,
-        {
-          interval: '5s',
-          operator: { enabled: false },
-          gpuNodes: { enabled: false },
-          gpuHardware: { enabled: false },
-          workloads: { enabled: false },
-          capacity: { enabled: false },
-          logs: { enabled: false },
-          kueue: { maxAdmissionCheckWait: '5s', maxEvictions: 0, maxPendingAge: '10m', metrics: { enabled: false } },
-        },
+        onlyChecks({ kueue: { maxAdmissionCheckWait: '5s', maxEvictions: 0, maxPendingAge: '10m', metrics: { enabled: false } } }),
         state,
       );
     });

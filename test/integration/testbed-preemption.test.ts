@@ -12,6 +12,7 @@ import type { MonitorRecorder } from '../support/fakes/scenarios.js';
 import {
   bumpGeneration,
   editQueueConfig,
+  onlyChecks,
   QUEUE_CONFIG_PATH,
   type QueueConfig,
   stopTestBed,
@@ -164,19 +165,12 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
     await watchTestBed(
       tb,
       MON,
-      {
-        interval: '5s',
-        kueue: { enabled: false },
-        gpuNodes: { enabled: false },
-        gpuHardware: { enabled: false },
-        workloads: { enabled: false },
-        capacity: { enabled: false },
-        logs: { enabled: false },
+      onlyChecks({
         operator: {
           metrics: { enabled: false },
           gpuPreemption: { metricsGrace: METRICS_GRACE, idleFor: '5s', maxPreemptingDuration: '2m', preemptionWindow: '30m' },
         },
-      },
+      }),
       state,
     );
   });

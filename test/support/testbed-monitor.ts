@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Monitors } from './fakes/monitors.js';
 import { MonitorRecorder } from './fakes/scenarios.js';
+import { CHECKS } from '../../src/checks/registry.js';
 import type { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { HttpStatusError } from '../../src/runtime/http.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
@@ -19,6 +20,14 @@ export async function watchTestBed(tb: TestBed, name: string, spec: Record<strin
   into.recorder = new MonitorRecorder(tb.kc, name);
   into.recorder.start();
   into.op = await OperatorProcess.start(tb.kubeconfigPath);
+}
+
+/** A spec evaluated every 5 s with only the given checks' sections (as given) and every other check disabled. */
+export function onlyChecks(sections: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  return {
+    interval: '5s',
+    ...Object.fromEntries(CHECKS.map((c) => [c.component, sections[c.component] ?? { enabled: false }])),
+  };
 }
 
 /** Stops the operator, the recorder and the test bed, in that order. */
