@@ -202,7 +202,9 @@ export function gpuPreemptionFindings(
     };
   const t = now.getTime();
   const findings: F[] = [];
-  const graceMs = durationMs(spec.metricsGrace);
+  // Never shorter than three of Kaiwo's polls: a slow poll is not blindness.
+  const graceMs = Math.max(durationMs(spec.metricsGrace), 3 * durationMs(settings.pollInterval));
+  const grace = graceMs === durationMs(spec.metricsGrace) ? spec.metricsGrace : `${graceMs / 1000}s (3 polls)`;
   const blind: KubeObject[] = [];
   const frozen: KubeObject[] = [];
   let moving = 0;
@@ -264,14 +266,14 @@ export function gpuPreemptionFindings(
       reason: 'GPUPreemptionBlind',
       message:
         `Kaiwo reads no GPU metrics from ${settings.endpoint} (polled every ${settings.pollInterval}): of its GpuWorkloads, ${parts.join('; ')} ` +
-        `for ${spec.metricsGrace}, and none moved meanwhile. It marks none Idle and protects none from preemption on stale values; ` +
+        `for ${grace}, and none moved meanwhile. It marks none Idle and protects none from preemption on stale values; ` +
         'check that the endpoint answers Kaiwo over plain HTTP(S) with gauge gpu_gfx_activity labelled namespace and pod',
     });
   } else if (blind.length) {
     findings.push({
       severity: 'Warning',
       reason: 'GPUWorkloadWithoutMetrics',
-      message: `${blind.length} Active GpuWorkload${blind.length > 1 ? 's have' : ' has'} had no GPU metric for ${spec.metricsGrace} while others get theirs: ${named(blind.map(nameOf))}; ${settings.endpoint} serves no gpu_gfx_activity for their pods (exporter missing on their nodes, or series without namespace/pod labels), so Kaiwo never marks them Idle`,
+      message: `${blind.length} Active GpuWorkload${blind.length > 1 ? 's have' : ' has'} had no GPU metric for ${grace} while others get theirs: ${named(blind.map(nameOf))}; ${settings.endpoint} serves no gpu_gfx_activity for their pods (exporter missing on their nodes, or series without namespace/pod labels), so Kaiwo never marks them Idle`,
     });
   }
   if (stuck.length)

@@ -137,6 +137,12 @@ describe('check: Kaiwo v0.2 GPU preemption (GpuWorkloads)', () => {
       /^Kaiwo reads no GPU metrics from http:\/\/exporter:5000\/metrics \(polled every 15s\): of its GpuWorkloads, 2 Active with running pods never got a GPU metric \(ml\/a, ml\/b\) for 5m/,
     );
     expect(later.counts).to.include({ gpuWorkloadsWithoutMetrics: 2 });
+    // Kaiwo polling slower than a third of the grace: the grace is three polls.
+    resetAbsences();
+    const slow = { ...ON, pollInterval: '4m' };
+    judge(ws, NOW, slow);
+    expect(judge(ws, at(5 * MIN), slow).findings).to.deep.equal([]);
+    expect(judge(ws, at(12 * MIN), slow).findings[0]?.message).to.include('for 720s (3 polls)');
     // A pending one (no pods) is not judged.
     resetAbsences();
     judge([gw('p', 'PendingOther', { pods: 0 })]);
