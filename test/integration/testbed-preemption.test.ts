@@ -75,6 +75,18 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
     detections.push([name, Math.max(0, x.at - since)]);
     log(`${name}: ${x.at - since} ms`);
   };
+  /** Serves a new value for `pod` every second (from + 0.75 k, wrapping after 30 steps) until the returned stop is called. */
+  const moveValues = (pod: string, from: number): (() => void) => {
+    let k = 0;
+    served = new Map([[pod, from]]);
+    const timer = setInterval(() => {
+      k = (k + 1) % 30;
+      served = new Map([[pod, from + 0.75 * k]]);
+    }, 1000);
+    return () => {
+      clearInterval(timer);
+    };
+  };
   const gpuWorkloads = async () =>
     (await req<{ items: GpuWorkload[] }>('GET', `/apis/kaiwo.silogen.ai/v1alpha1/namespaces/${NS}/gpuworkloads`)).items;
 
@@ -270,12 +282,7 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
     );
     const pod = gw.status?.trackedPods?.[0]?.podName ?? '';
     // Busy and moving, as a training job's GPUs are: the value changes on every poll.
-    let value = 37.5;
-    served = new Map([[pod, value]]);
-    const moving = setInterval(() => {
-      value = value >= 60 ? 30 : value + 0.75; // never the same value at two of Kaiwo's polls
-      served = new Map([[pod, value]]);
-    }, 1000);
+    let stopMoving = moveValues(pod, 30);
     try {
       await waitFor(
         'Kaiwo reads the busy values',
@@ -300,7 +307,7 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
       if (wrong.length) log(`GpuWorkload while blind was reported: ${JSON.stringify((await gpuWorkloads()).map((w) => w.status))}`);
       expect(wrong).to.deep.equal([]);
     } finally {
-      clearInterval(moving);
+      stopMoving();
     }
     // The exporter dies: Kaiwo's scrapes fail and write nothing; the values it holds stop moving.
     const diedAt = Date.now();
@@ -308,10 +315,12 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
     const blind = await seenSince('GPUPreemptionBlind on frozen values', diedAt, (m) => finding(m, 'GPUPreemptionBlind') !== undefined);
     detected(`exporter answering 503 under a busy job → Critical GPUPreemptionBlind (metricsGrace ${METRICS_GRACE})`, diedAt, blind);
     expect(finding(blind.monitor, 'GPUPreemptionBlind')?.message).to.include(`1 stopped getting new values (${NS}/${gw.metadata.name})`);
+    // The exporter is back, the job still busy: values in a range the frozen ones are not in.
     const backAt = Date.now();
-    served = new Map([[pod, 52.5]]);
-    const healed = await seenSince('GPUPreemptionBlind gone', backAt, (m) => finding(m, 'GPUPreemptionBlind') === undefined).catch(
-      async (err: unknown) => {
+    stopMoving = moveValues(pod, 61);
+    const healed = await seenSince('GPUPreemptionBlind gone', backAt, (m) => finding(m, 'GPUPreemptionBlind') === undefined)
+      .catch(async (err: unknown) => {
+        log(`GpuWorkloads: ${JSON.stringify((await gpuWorkloads()).map((w) => w.status))}`);
         const lines = (await readFile(tb.kaiwo.logFile, 'utf8').catch(() => '')).split('\n');
         log(
           `Kaiwo's log, errors:\n${lines
@@ -320,8 +329,8 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
             .join('\n')}`,
         );
         throw err;
-      },
-    );
+      })
+      .finally(stopMoving);
     detected('exporter back, values move → GPUPreemptionBlind gone', backAt, healed);
   });
 });
