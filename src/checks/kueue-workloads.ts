@@ -127,7 +127,7 @@ export function named(items: readonly string[]): string {
   return `${shown.join(', ')}${items.length > MAX_NAMED ? ` (+${items.length - MAX_NAMED} more)` : ''}`;
 }
 
-/** Evictions within the window, counted by reason, most frequent first: "Preempted 4, PodsReadyTimeout 2". */
+/** Evictions within the window, counted by reason, most frequent first: "Preempted 4, PodsReadyTimeout 2" (at most MAX_NAMED reasons). */
 export function evictionsByReason(fold: WorkloadFold, windowMs: number, now: Date, next: NextCheck): { total: number; byReason: string } {
   const counts = new Map<string, number>();
   let total = 0;
@@ -137,10 +137,12 @@ export function evictionsByReason(fold: WorkloadFold, windowMs: number, now: Dat
     counts.set(reason || 'no reason', (counts.get(reason || 'no reason') ?? 0) + 1);
     next.when(at, windowMs);
   }
-  const byReason = [...counts]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([r, n]) => `${r} ${n}`)
-    .join(', ');
+  const ranked = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const byReason =
+    ranked
+      .slice(0, MAX_NAMED)
+      .map(([r, n]) => `${r.slice(0, 128)} ${n}`)
+      .join(', ') + (ranked.length > MAX_NAMED ? ` (+${ranked.length - MAX_NAMED} more reasons)` : '');
   return { total, byReason };
 }
 
