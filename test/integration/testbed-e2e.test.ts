@@ -902,7 +902,7 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
 
     scenario(
       13,
-      'KaiwoQueueConfig deleted: Kaiwo recreates it and its queues; the monitor agrees with Kueue (no Critical once the queue is Active, ClusterQueueInactive if it is not)',
+      'KaiwoQueueConfig deleted: Kaiwo recreates it and its queues; the monitor agrees with Kueue (no Critical once the queue is Active, ClusterQueueInactive if it is not, no queue kaiwo if it is gone)',
       async () => {
         await settled();
         const t = Date.now();
@@ -934,6 +934,24 @@ for (const { kaiwoVersion, kueueVersion, only } of configs.filter(wanted)) {
           45_000,
           250,
         ).catch(() => false);
+        if (!active && (await req('GET', `${kueuePath('clusterqueues')}/kaiwo`).catch(() => undefined)) === undefined) {
+          // Also seen with v0.2.0-rc12: the garbage collector deletes the old queue (owned by the deleted config) after
+          // Kaiwo updated it, Kaiwo reports READY and does not look again. Kueue has no queue kaiwo: the monitor must
+          // agree (count the queues Kueue has, name no queue kaiwo), not keep the one it cached.
+          const have = (await req<{ items: unknown[] }>('GET', kueuePath('clusterqueues'))).items.length;
+          log(
+            `ClusterQueue kaiwo gone after the recreation (Kueue has ${have}); KaiwoQueueConfig status ${(await queueConfigStatus()) ?? ''}`,
+          );
+          await seenSince(
+            'the monitor agreeing that Kueue has no ClusterQueue kaiwo',
+            t,
+            (x) =>
+              x.monitor.status?.summary?.kueue?.counts?.clusterQueues === have &&
+              !findings(x.monitor).some((f) => f.object?.kind === 'ClusterQueue' && f.object.name === 'kaiwo'),
+            60_000,
+          );
+          return;
+        }
         if (!active) {
           // Seen with v0.2.0-rc12 on Kueue v0.12.3: Kaiwo recreates its ResourceFlavors and reports READY, while Kueue
           // keeps the queue on FlavorNotFound and admits nothing. That is what the monitor must say.
