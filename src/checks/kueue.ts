@@ -23,7 +23,7 @@ import {
   podFindings,
   podSource,
 } from './pods.js';
-import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
+import { type ComponentCheck, type ScrapeSpec, waitingForRequired } from './types.js';
 import { conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 import { slimWorkload } from './workload-projection.js';
 import { admissionCheckFindings, NEW_QUEUE_GRACE_MS, young } from './kueue-admission.js';
@@ -147,7 +147,8 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
         }
       : {},
   evaluate: ({ spec, data, scrapes, now, env }) => {
-    const waiting = waitingForData(data);
+    // Admission checks and MultiKueue clusters are optional: a list that fails (forbidden) is done without.
+    const waiting = waitingForRequired(data, ['admissionChecks', 'multiKueueClusters']);
     if (waiting) return waiting;
     if (data.clusterQueues?.state === 'absent') {
       return {

@@ -35,6 +35,8 @@ export type SourceState = 'pending' | 'synced' | 'absent' | 'failing';
 export interface SourceView {
   state: SourceState;
   error?: string;
+  /** The HTTP status of that error, when the API server answered one (403: not granted; 429, 5xx: try again). */
+  errorStatus?: number;
   objects: readonly KubeObject[];
 }
 
@@ -223,6 +225,19 @@ export type AnyCheck = ComponentCheck<{ enabled: boolean }>;
 /** A view to wait for: still listing for the first time, unless the source is optional and that list failed. */
 export const awaited = (v: SourceView, spec: SourceSpec | undefined): boolean =>
   v.state === 'pending' && !(spec?.optional && v.error !== undefined);
+
+/** The API server refused the request (401, 403): asking again will not help until credentials or RBAC change. */
+export const refused = (v: SourceView): boolean => v.errorStatus === 401 || v.errorStatus === 403;
+
+/**
+ * waitingForData over the sources a check cannot do without: an `optional` one (by name) whose first list failed
+ * is left out, and the check evaluates without it.
+ */
+export function waitingForRequired(data: Record<string, SourceView>, optional: readonly string[]): CheckResult | undefined {
+  return waitingForData(
+    Object.fromEntries(Object.entries(data).filter(([k, v]) => !(optional.includes(k) && v.state === 'pending' && v.error !== undefined))),
+  );
+}
 
 /** Shared rule for every check: Unknown until each source it needs has been listed at least once. */
 export function waitingForData(data: Record<string, SourceView>): CheckResult | undefined {

@@ -59,8 +59,14 @@ export class SourceManager {
     if (!inf) return PENDING;
     const objects = inf.list();
     const last = this.views.get(id);
-    if (last?.objects === objects && last.state === inf.state && last.error === inf.lastError) return last;
-    const view: SourceView = { state: inf.state, objects, ...(inf.lastError ? { error: inf.lastError } : {}) };
+    if (last?.objects === objects && last.state === inf.state && last.error === inf.lastError && last.errorStatus === inf.lastErrorStatus)
+      return last;
+    const view: SourceView = {
+      state: inf.state,
+      objects,
+      ...(inf.lastError ? { error: inf.lastError } : {}),
+      ...(inf.lastError && inf.lastErrorStatus !== undefined ? { errorStatus: inf.lastErrorStatus } : {}),
+    };
     this.views.set(id, view);
     return view;
   }

@@ -55,6 +55,8 @@ class StreamingRejected extends Error {}
 export class Informer {
   state: InformerState = 'pending';
   lastError: string | undefined;
+  /** The HTTP status of lastError, when the API server answered one. */
+  lastErrorStatus: number | undefined;
   private readonly cache = new Map<string, KubeObject>();
   /** Bumped on every change of the cached content (not on no-op updates); quiet updates bump it without telling anyone. */
   revision = 0;
@@ -124,8 +126,9 @@ export class Informer {
     this.loop = undefined;
   }
 
-  private setState(s: InformerState, error?: string): void {
+  private setState(s: InformerState, error?: string, status?: number): void {
     this.lastError = error;
+    this.lastErrorStatus = error === undefined ? undefined : status;
     if (s === this.state) return;
     this.state = s;
     for (const h of this.stateHandlers) h(s);
@@ -195,7 +198,11 @@ export class Informer {
         const delay = this.backoff.next();
         if (this.state !== 'failing')
           this.opts.log.warn('list/watch failed; retrying with backoff', { path: this.opts.path, error: message, retryInMs: delay });
-        this.setState(this.state === 'synced' || this.state === 'failing' ? 'failing' : this.state, message);
+        this.setState(
+          this.state === 'synced' || this.state === 'failing' ? 'failing' : this.state,
+          message,
+          err instanceof HttpStatusError ? err.status : undefined,
+        );
         // Like client-go's reflector, list again after a failure rather than resume the watch: the cache is known
         // current (synced, /readyz ok) as soon as that list succeeds, not only when the next watch event arrives.
         this.resourceVersion = '';

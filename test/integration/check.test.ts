@@ -10,6 +10,7 @@ import { SimulatedStack } from '../support/fakes/simulate.js';
 import { kaiwoMonitor } from '../support/commands.js';
 import { sharedCluster, skipWithoutBackend } from '../support/cluster.js';
 import { Monitors } from '../support/fakes/monitors.js';
+import { ApiProxy } from '../support/proxy.js';
 
 const check = (args: string[], kubeconfig: string) => kaiwoMonitor(['check', `--kubeconfig=${kubeconfig}`, '--timeout=20s', ...args]);
 
@@ -72,6 +73,34 @@ describe('integration: kaiwo-monitor check (one-shot, nothing installed by it)',
     const y = await check(['-f', specFile, '-o', 'yaml'], cluster.kubeconfigPath);
     expect(y.stdout).to.match(/^kind: KaiwoMonitor$/m);
     expect(y.stdout).to.match(/^status:\n/m);
+  });
+
+  it("waits out a server's 'try again' on an optional source, and does without one it is refused", async () => {
+    // Kueue's admission checks are optional (an older ClusterRole may not grant them). A CRD whose storage is being
+    // re-initialized answers 429 for a moment: a one-shot must wait for it rather than report without it — or, as it
+    // once did, hold the whole Kueue check in NotObserved and exit 2.
+    const proxy = await ApiProxy.start(cluster.kubeConfig());
+    try {
+      const kubeconfig = join(dir, 'proxied');
+      writeFileSync(kubeconfig, proxy.kubeConfig().exportConfig());
+      const status = (code: number, message: string) =>
+        JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code });
+      let busy = 3;
+      proxy.answer = (_m, path) =>
+        path.includes('/admissionchecks') && busy-- > 0 ? { status: 429, body: status(429, 'storage is (re)initializing') } : undefined;
+      const waited = await check(['-f', specFile, '-v'], kubeconfig);
+      expect(waited.code, waited.stderr).to.equal(0);
+      expect(waited.stderr).to.match(/admissionChecks: \d+ listed/);
+      expect(proxy.requests.filter((r) => r.path.includes('/admissionchecks') && r.status === 429)).to.have.length(3);
+
+      proxy.answer = (_m, path) => (path.includes('/admissionchecks') ? { status: 403, body: status(403, 'forbidden') } : undefined);
+      const without = await check(['-f', specFile, '-v'], kubeconfig);
+      expect(without.code, without.stderr).to.equal(0);
+      expect(without.stdout).to.match(/^KueueHealthy\s+True/m);
+      expect(without.stderr).to.match(/admissionChecks: cannot be listed \(.*HTTP 403.*\), done without/);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('exits 2 when it cannot evaluate: unreachable cluster, invalid spec, bad flags', async () => {

@@ -155,6 +155,10 @@ describe('check: Kueue — admission checks, MultiKueue clusters and the Workloa
     delete data.admissionChecks;
     delete data.multiKueueClusters;
     expect(run(data)).to.include({ status: 'True' });
+    const failed = (errorStatus: number): SourceView => ({ state: 'pending', objects: [], error: `HTTP ${errorStatus}`, errorStatus });
+    expect(run(world({ admissionChecks: failed(403), multiKueueClusters: failed(429) }))).to.include({ status: 'True' });
+    // Not yet listed and no error: waited for like any source.
+    expect(run(world({ admissionChecks: { state: 'pending', objects: [] } }))).to.include({ status: 'Unknown', reason: 'NotObserved' });
   });
 
   it("names why Kueue deactivated a Workload: DeactivatedDueTo<cause>, else the cause's message, or a person's choice", () => {
