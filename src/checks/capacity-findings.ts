@@ -103,8 +103,7 @@ function pendingFinding(row: CapacityRow, s: Supply, usage: FlavorUsage, where: 
       reason: 'PendingOnQuota',
       object,
       message:
-        `${where}: ${demand}; ${physFree} healthy GPUs are free but the quota is exhausted (${row.inUse} in use of nominal ${row.nominal}` +
-        `${row.borrowingLimit !== undefined ? `, borrowing limit ${row.borrowingLimit}` : ''}${row.cohort ? `, cohort ${row.cohort}` : ''}): a policy limit, not hardware` +
+        `${where}: ${demand}; ${physFree} healthy GPUs are free but the quota is exhausted (${quotaTerms(row, usage)}): a policy limit, not hardware` +
         (kueue ? ` (Kueue: ${kueue})` : ''),
     };
   }
@@ -122,6 +121,31 @@ function pendingFinding(row: CapacityRow, s: Supply, usage: FlavorUsage, where: 
   }
   row.why ||= 'capacity';
   return undefined;
+}
+
+/**
+ * The quota a row's pending work meets, as Kueue counts it: in use of nominal, the limits, the cohort chain and what
+ * it can still give (Cohort quotas and other queues' lending included), and Kueue's fair-sharing share.
+ */
+function quotaTerms(row: CapacityRow, usage: FlavorUsage): string {
+  const fk = flavorKey(row.flavor, row.resource);
+  const { tree } = usage;
+  const lends = tree.lendingLimit(row.cq, fk);
+  const path = tree.cohortPath(row.cq);
+  const cohortQuota = tree.cohortQuota(row.cq, fk);
+  const share = tree.weightedShare(row.cq);
+  return (
+    `${row.inUse} in use of nominal ${row.nominal}` +
+    (row.borrowingLimit !== undefined ? `, borrowing limit ${row.borrowingLimit}` : '') +
+    (lends !== undefined ? `, lending limit ${lends}` : '') +
+    (path
+      ? `; cohort ${path}${cohortQuota ? ` (${cohortQuota} of its own)` : ''}: ${usage.quotaFree(row)} more can be admitted, ` +
+        `at most ${tree.potential(row.cq, fk)} with nothing else in use`
+      : '') +
+    (share !== undefined
+      ? `; fair sharing: weighted share ${share} (0 within nominal quota; higher shares are admitted last, preempted first)`
+      : '')
+  );
 }
 
 /** One finding per ClusterQueue × resource with Workloads whose pods no node of its flavors can hold. */

@@ -1,4 +1,5 @@
 import { isRecord, type KubeObject } from '../runtime/objects.js';
+import type { CohortTree } from './cohort-tree.js';
 import { quantity } from './util.js';
 
 /** Pending demand of one Kueue QuotaReserved=False reason. */
@@ -115,24 +116,19 @@ function reservedOf(cq: KubeObject): Map<string, number> {
 /** What is in use on each flavor × resource (all queues share the flavor's nodes), and the quota a row has left. */
 export interface FlavorUsage {
   inUse: Map<string, number>;
-  /** The GPUs a row may still admit: its own quota left, bounded by what its cohort has left of the flavor. */
+  /** The GPUs a row may still admit by Kueue's arithmetic: its guaranteed quota left and what its cohort tree can give it. */
   quotaFree(row: CapacityRow): number;
+  /** The queues' cohort trees (borrowing and lending limits, Cohort quotas, fair sharing), for messages. */
+  tree: CohortTree;
 }
 
-export function flavorUsage(rows: readonly CapacityRow[]): FlavorUsage {
+export function flavorUsage(rows: readonly CapacityRow[], tree: CohortTree): FlavorUsage {
   const inUse = new Map<string, number>();
-  const cohortFree = new Map<string, number>();
   for (const row of rows) {
     const fk = flavorKey(row.flavor, row.resource);
     inUse.set(fk, (inUse.get(fk) ?? 0) + row.inUse);
-    if (row.cohort) cohortFree.set(`${row.cohort}|${fk}`, (cohortFree.get(`${row.cohort}|${fk}`) ?? 0) + row.nominal - row.inUse);
   }
-  const quotaFree = (row: CapacityRow) => {
-    const own = row.nominal + (row.borrowingLimit ?? (row.cohort ? Infinity : 0)) - row.inUse;
-    const pool = row.cohort ? (cohortFree.get(`${row.cohort}|${row.flavor}|${row.resource}`) ?? 0) : row.nominal - row.inUse;
-    return Math.max(0, Math.min(own, pool));
-  };
-  return { inUse, quotaFree };
+  return { inUse, quotaFree: (row) => tree.available(row.cq, flavorKey(row.flavor, row.resource)), tree };
 }
 
 /** The `max` Kueue reasons holding the most pending GPUs: "WaitingForQuota ×2: message; …". */

@@ -5,6 +5,7 @@ import { degradedFlavors, placeWorkloads, queueResources } from './capacity-dema
 import { kaiwoConfigFindings, rowFindings, tooLargeFindings } from './capacity-findings.js';
 import { flavorFindings } from './capacity-flavor-findings.js';
 import { flavorUsage, quotaRows } from './capacity-rows.js';
+import { CohortTree } from './cohort-tree.js';
 import { CAPACITY_METRIC, summarize } from './capacity-summary.js';
 import { flavorsByName, flavorSupply, selectedNodes, tolerationsMatter } from './capacity-supply.js';
 import { workloadQueues, workloadTolerations } from './capacity-workloads.js';
@@ -61,6 +62,7 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
     "with pods the scheduler marks Unschedulable cannot start, or with Kueue's PodsReady); " +
     'GPU nodes Kaiwo does not count (kaiwo/nodepool); GPUs at risk (healthy, but with a Critical hardware signal from gpuHardware); reads KaiwoConfig kaiwo',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
+  versionsOf: { cohorts: `cohorts.${KUEUE_GROUP}` },
   schema: obj('GPU capacity truth (CapacityHealthy)', {
     enabled: bool('compare Kueue quotas and pending demand with the GPUs the nodes really have', true),
     resourceNames: gpuResourceNames(
@@ -91,13 +93,13 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
     { apiGroups: [''], resources: ['nodes', 'namespaces', 'pods'], verbs: ['get', 'list', 'watch'] },
     {
       apiGroups: [KUEUE_GROUP],
-      resources: ['clusterqueues', 'localqueues', 'workloads', 'resourceflavors'],
+      resources: ['clusterqueues', 'localqueues', 'workloads', 'resourceflavors', 'cohorts'],
       verbs: ['get', 'list', 'watch'],
     },
     {
       apiGroups: ['apiextensions.k8s.io'],
       resources: ['customresourcedefinitions'],
-      resourceNames: [`clusterqueues.${KUEUE_GROUP}`],
+      resourceNames: [`clusterqueues.${KUEUE_GROUP}`, `cohorts.${KUEUE_GROUP}`],
       verbs: ['get'],
     },
     KAIWO_CONFIG_RBAC,
@@ -122,6 +124,12 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
       pendingPods: pendingPodsSource,
     };
     if (namespaces) out.namespaces = { apiVersion: 'v1', plural: 'namespaces', kind: 'Namespace', labelSelector: namespaces };
+    // What a queue can borrow depends on every queue and Cohort of its cohort tree, selected or not. Cohort objects are
+    // optional (served from Kueue v0.9: v1alpha1, then v1beta1/v1beta2; a queue naming a cohort without one is implicit).
+    if (selectorString(s.clusterQueueSelector))
+      out.allClusterQueues = { apiVersion: v, plural: 'clusterqueues', kind: 'ClusterQueue', optional: true };
+    const cohorts = env.versions?.cohorts;
+    if (cohorts) out.cohorts = { apiVersion: `${KUEUE_GROUP}/${cohorts}`, plural: 'cohorts', kind: 'Cohort', optional: true };
     return out;
   },
   gauges: {
@@ -179,6 +187,9 @@ export function evaluateCapacity(
   const nodes = selectedNodes(data.nodes?.objects ?? [], spec.nodeSelector, resources);
   const flavors = flavorsByName(data.resourceFlavors?.objects ?? []);
   const quota = quotaRows(data.clusterQueues?.objects ?? [], new Set(resources));
+  const all =
+    data.allClusterQueues?.state === 'synced' || data.allClusterQueues?.state === 'failing' ? data.allClusterQueues : data.clusterQueues;
+  const tree = new CohortTree(all?.objects ?? [], data.cohorts?.objects ?? [], new Set(resources));
   const workloads = data.workloads?.objects ?? [];
   const queues = workloadQueues(data.localQueues?.objects ?? [], data.namespaces?.objects);
   // The tolerations of the work on each flavor, read only when a node carries a taint Kaiwo's pods may not tolerate.
@@ -186,7 +197,7 @@ export function evaluateCapacity(
     ? workloadTolerations(workloads, quota.rows, (f) => (queues.selected(f) ? queues.queueOf(f) : undefined))
     : undefined;
   const supply = flavorSupply(quota.rows, flavors, nodes, resources, kaiwo, tolerations, atRisk);
-  const usage = flavorUsage(quota.rows);
+  const usage = flavorUsage(quota.rows, tree);
   const degraded = degradedFlavors(usage.inUse, supply);
   const placed = placeWorkloads(workloads, queues, queueResources(quota.byQueue, supply), degraded);
   const byFlavor = flavorFindings({
@@ -216,9 +227,11 @@ export function evaluateCapacity(
  * pods, Kueue's PodsReady tells running from waiting, where Kueue writes it).
  */
 function notEvaluable(data: CapacityData, apiVersion: string): CheckResult | undefined {
-  const { kaiwoConfig, pendingPods, ...required } = data;
+  const { kaiwoConfig, pendingPods, allClusterQueues, cohorts, ...required } = data;
   const waiting = waitingForData({
     ...required,
+    ...(allClusterQueues && !unreadable(allClusterQueues) ? { allClusterQueues } : {}),
+    ...(cohorts && !unreadable(cohorts) ? { cohorts } : {}),
     ...(kaiwoConfig && kaiwoConfigListing(kaiwoConfig) ? { kaiwoConfig } : {}),
     ...(pendingPods && !unreadable(pendingPods) ? { pendingPods } : {}),
   });

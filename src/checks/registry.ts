@@ -95,9 +95,14 @@ export async function discoverEnv(
   const env = new Map<string, CheckEnv>();
   for (const c of checks) {
     const enabled = (spec[c.component] as { enabled?: boolean } | undefined)?.enabled === true;
-    if (!enabled || !c.storageVersionOf) continue;
-    const storageVersion = await lookup(groupOf(c.storageVersionOf), c.storageVersionOf);
-    env.set(c.component, storageVersion ? { storageVersion } : {});
+    if (!enabled || (!c.storageVersionOf && !c.versionsOf)) continue;
+    const storageVersion = c.storageVersionOf ? await lookup(groupOf(c.storageVersionOf), c.storageVersionOf) : undefined;
+    const versions: Record<string, string> = {};
+    for (const [name, crd] of Object.entries(c.versionsOf ?? {})) {
+      const v = await lookup(groupOf(crd), crd);
+      if (v) versions[name] = v;
+    }
+    env.set(c.component, { ...(storageVersion ? { storageVersion } : {}), ...(Object.keys(versions).length ? { versions } : {}) });
   }
   return env;
 }

@@ -179,6 +179,8 @@ export interface PolicyRule {
 export interface CheckEnv {
   /** The version the API server stores for the check's `storageVersionOf` CRD; undefined when not served. */
   storageVersion?: string;
+  /** The storage versions of the check's `versionsOf` CRDs, by its local name; a CRD not served is left out. */
+  versions?: Record<string, string>;
 }
 
 /**
@@ -205,6 +207,8 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
   namespacedRbac?: readonly PolicyRule[];
   /** A CRD (plural.group) whose storage version the check reads, discovered before binding (CheckEnv). */
   storageVersionOf?: string;
+  /** More CRDs whose storage versions it reads, by local name (e.g. Kueue's Cohort: v1alpha1 up to Kueue v0.12). */
+  versionsOf?: Record<string, string>;
   /** The collections it needs, by local name. */
   sources(spec: S, env: CheckEnv): Record<string, SourceSpec>;
   /**

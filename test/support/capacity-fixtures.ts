@@ -2,6 +2,7 @@
 import type { KubeObject } from '../../src/runtime/objects.js';
 import type { RowInput } from '../../src/checks/capacity-findings.js';
 import { type CapacityRow, flavorUsage } from '../../src/checks/capacity-rows.js';
+import { CohortTree } from '../../src/checks/cohort-tree.js';
 import type { Supply } from '../../src/checks/capacity-supply.js';
 import { slimPendingPod } from '../../src/checks/pending-pods.js';
 import { slimWorkload } from '../../src/checks/workload-projection.js';
@@ -59,6 +60,7 @@ export interface QuotaOpts {
   name: string;
   nominal: number | string;
   borrowingLimit?: number | string;
+  lendingLimit?: number | string;
 }
 
 export interface CqOpts {
@@ -94,6 +96,7 @@ export function clusterQueue(name: string, o: CqOpts): KubeObject {
               name: r.name,
               nominalQuota: r.nominal,
               ...(r.borrowingLimit !== undefined ? { borrowingLimit: r.borrowingLimit } : {}),
+              ...(r.lendingLimit !== undefined ? { lendingLimit: r.lendingLimit } : {}),
             })),
           })),
         },
@@ -317,8 +320,39 @@ export function rowInput(rows: CapacityRow[], s: Supply, done: string[] = []): R
     apiVersion: 'kueue.x-k8s.io/v1beta2',
     rows,
     supply: new Map([['mi300x|amd.com/gpu', s]]),
-    usage: flavorUsage(rows),
+    usage: usageOf(rows),
     queues: new Map(),
     done: new Set(done),
   };
 }
+
+/** The ClusterQueues the rows stand for (cohort, quotas with their limits, reservation): what the cohort tree reads. */
+export function queuesOf(rows: readonly CapacityRow[]): KubeObject[] {
+  const byQueue = new Map<string, CapacityRow[]>();
+  for (const r of rows) byQueue.set(r.cq, [...(byQueue.get(r.cq) ?? []), r]);
+  return [...byQueue].map(([name, rs]) => ({
+    metadata: { name },
+    spec: {
+      ...(rs[0]?.cohort ? { cohort: rs[0].cohort } : {}),
+      resourceGroups: rs.map((r) => ({
+        flavors: [
+          {
+            name: r.flavor,
+            resources: [
+              {
+                name: r.resource,
+                nominalQuota: String(r.nominal),
+                ...(r.borrowingLimit !== undefined ? { borrowingLimit: String(r.borrowingLimit) } : {}),
+              },
+            ],
+          },
+        ],
+      })),
+    },
+    status: { flavorsReservation: rs.map((r) => ({ name: r.flavor, resources: [{ name: r.resource, total: String(r.inUse) }] })) },
+  }));
+}
+
+/** flavorUsage over the rows' own queues (no Cohort objects). */
+export const usageOf = (rows: readonly CapacityRow[], cohorts: KubeObject[] = []) =>
+  flavorUsage(rows, new CohortTree(queuesOf(rows), cohorts, new Set(rows.map((r) => r.resource))));

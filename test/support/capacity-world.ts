@@ -19,6 +19,10 @@ export interface World {
   kaiwoConfig?: SourceView;
   /** The unbound pending pods (none by default), or the source's view (e.g. a list that fails). */
   pods?: KubeObject[] | SourceView;
+  /** Kueue Cohort objects (the source is there only when given, as when the CRD is served). */
+  cohorts?: KubeObject[];
+  /** Every ClusterQueue, when the spec selects some (clusterQueueSelector). */
+  allCqs?: KubeObject[];
 }
 
 /**
@@ -36,6 +40,8 @@ export function world(w: World = {}): Record<string, SourceView> {
     workloads: view(w.wls ?? []),
     pendingPods: Array.isArray(w.pods) || !w.pods ? view(w.pods ?? []) : w.pods,
     ...(w.kaiwoConfig ? { kaiwoConfig: w.kaiwoConfig } : {}),
+    ...(w.cohorts ? { cohorts: view(w.cohorts) } : {}),
+    ...(w.allCqs ? { allClusterQueues: view(w.allCqs) } : {}),
   };
 }
 
@@ -47,14 +53,19 @@ export const cq = (
   name: string,
   nominal: number,
   reserved: number,
-  extra: { borrowingLimit?: number; cohort?: string; v?: Version; usageOnly?: boolean } = {},
+  extra: { borrowingLimit?: number; lendingLimit?: number; cohort?: string; v?: Version; usageOnly?: boolean } = {},
 ) =>
   clusterQueue(name, {
     flavors: [
       {
         name: 'mi300x',
         resources: [
-          { name: 'amd.com/gpu', nominal, ...(extra.borrowingLimit !== undefined ? { borrowingLimit: extra.borrowingLimit } : {}) },
+          {
+            name: 'amd.com/gpu',
+            nominal,
+            ...(extra.borrowingLimit !== undefined ? { borrowingLimit: extra.borrowingLimit } : {}),
+            ...(extra.lendingLimit !== undefined ? { lendingLimit: extra.lendingLimit } : {}),
+          },
         ],
       },
     ],

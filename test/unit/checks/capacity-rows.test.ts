@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { active, flavorUsage, quotaRows, topReason, topReasons } from '../../../src/checks/capacity-rows.js';
-import { clusterQueue, row } from '../../support/capacity-fixtures.js';
+import { active, quotaRows, topReason, topReasons } from '../../../src/checks/capacity-rows.js';
+import { clusterQueue, row, usageOf } from '../../support/capacity-fixtures.js';
 
 const AMD = 'amd.com/gpu';
 const NVIDIA = 'nvidia.com/gpu';
@@ -58,7 +58,7 @@ describe('capacity step: quota rows (what the ClusterQueues promise)', () => {
 
 describe('capacity step: flavor usage and free quota', () => {
   it('sums what is in use on a flavor over all queues', () => {
-    const u = flavorUsage([row('a', 'f', { inUse: 8 }), row('b', 'f', { inUse: 4 }), row('c', 'g', { inUse: 1 })]);
+    const u = usageOf([row('a', 'f', { inUse: 8 }), row('b', 'f', { inUse: 4 }), row('c', 'g', { inUse: 1 })]);
     expect([...u.inUse]).to.deep.equal([
       [`f|${AMD}`, 12],
       [`g|${AMD}`, 1],
@@ -66,7 +66,7 @@ describe('capacity step: flavor usage and free quota', () => {
   });
 
   it('without a cohort: the nominal quota left (a borrowing limit adds nothing: there is nobody to borrow from)', () => {
-    const u = flavorUsage([row('a', 'f', { nominal: 16, inUse: 10 }), row('b', 'f', { nominal: 4, borrowingLimit: 4, inUse: 6 })]);
+    const u = usageOf([row('a', 'f', { nominal: 16, inUse: 10 }), row('b', 'f', { nominal: 4, borrowingLimit: 4, inUse: 6 })]);
     expect(u.quotaFree(row('a', 'f', { nominal: 16, inUse: 10 }))).to.equal(6);
     expect(u.quotaFree(row('b', 'f', { nominal: 4, borrowingLimit: 4, inUse: 6 }))).to.equal(0);
   });
@@ -75,7 +75,7 @@ describe('capacity step: flavor usage and free quota', () => {
     const a = row('a', 'f', { cohort: 'c', nominal: 8, inUse: 8 });
     const b = row('b', 'f', { cohort: 'c', nominal: 8, inUse: 2 });
     const limited = row('l', 'f', { cohort: 'c', nominal: 8, borrowingLimit: 1, inUse: 8 });
-    const u = flavorUsage([a, b, limited]);
+    const u = usageOf([a, b, limited]);
     expect(u.quotaFree(a)).to.equal(6); // the cohort has 24 nominal - 18 in use = 6 left
     expect(u.quotaFree(limited)).to.equal(1);
   });

@@ -131,6 +131,47 @@ describe('check: capacity (why is it pending?)', () => {
     expect(reasons(capped)).to.deep.equal(['Warning:PendingOnQuota']);
   });
 
+  it("PendingOnQuota by Kueue's cohort arithmetic: a peer's lending limit, a Cohort's own quota, unselected peers, the fair share", () => {
+    const wls = [workload('ml', 'a', { admittedTo: 'team' }), workload('ml', 'p1')];
+    const cohortObj = (name: string, gpus: number) => ({
+      apiVersion: 'kueue.x-k8s.io/v1beta2',
+      kind: 'Cohort',
+      metadata: { name },
+      spec: {
+        resourceGroups: [
+          {
+            coveredResources: ['amd.com/gpu'],
+            flavors: [{ name: 'mi300x', resources: [{ name: 'amd.com/gpu', nominalQuota: String(gpus) }] }],
+          },
+        ],
+      },
+    });
+    // The peer's 8 idle GPUs would lend — but its lending limit 0 keeps them: the queue's quota is exhausted.
+    const kept = run(world({ cqs: [cq('team', 8, 8, { cohort: 'c' }), cq('other', 8, 0, { cohort: 'c', lendingLimit: 0 })], wls }));
+    expect(reasons(kept)).to.deep.equal(['Warning:PendingOnQuota']);
+    expect(finding(kept, 'PendingOnQuota')?.message).to.include(
+      '(8 in use of nominal 8; cohort c: 0 more can be admitted, at most 8 with nothing else in use)',
+    );
+    // A Cohort object with 8 GPUs of its own lends them: not a quota problem (Kueue admits; it waits for something else).
+    const lent = run(world({ cqs: [cq('team', 8, 8, { cohort: 'c' })], cohorts: [cohortObj('c', 8)], wls }));
+    expect(reasons(lent)).to.deep.equal([]);
+    // A monitor that selects only `team` still counts the queues it does not select: their use leaves nothing.
+    const busyPeer = cq('other', 0, 8, { cohort: 'c' });
+    const selected = run(
+      world({
+        cqs: [cq('team', 8, 8, { cohort: 'c' })],
+        allCqs: [cq('team', 8, 8, { cohort: 'c' }), busyPeer],
+        cohorts: [cohortObj('c', 8)],
+        wls,
+      }),
+    );
+    expect(finding(selected, 'PendingOnQuota')?.message).to.include('cohort c (8 of its own): 0 more can be admitted, at most 16');
+    // Kueue's fair sharing: the share it writes on the queue is quoted.
+    const shared = cq('team', 8, 8, { cohort: 'c', borrowingLimit: 0 });
+    shared.status = { ...(shared.status as object), fairSharing: { weightedShare: 0 } };
+    expect(finding(run(world({ cqs: [shared], wls })), 'PendingOnQuota')?.message).to.include('fair sharing: weighted share 0');
+  });
+
   it('counts a node tainted NoSchedule as lost unless the flavor tolerates the taint or lists it in nodeTaints', () => {
     const taint = { key: 'amd-gpu-unhealthy', value: 'true', effect: 'NoSchedule' };
     const nodes = [
