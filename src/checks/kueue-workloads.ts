@@ -137,13 +137,18 @@ export function evictionsByReason(fold: WorkloadFold, windowMs: number, now: Dat
     counts.set(reason || 'no reason', (counts.get(reason || 'no reason') ?? 0) + 1);
     next.when(at, windowMs);
   }
+  return { total, byReason: rankedReasons(counts) };
+}
+
+/** "Preempted 3, PodsReadyTimeout 1": the reasons with the most evictions first, at most MAX_NAMED named. */
+export function rankedReasons(counts: ReadonlyMap<string, number>): string {
   const ranked = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const byReason =
+  return (
     ranked
       .slice(0, MAX_NAMED)
       .map(([r, n]) => `${r.slice(0, 128)} ${n}`)
-      .join(', ') + (ranked.length > MAX_NAMED ? ` (+${ranked.length - MAX_NAMED} more reasons)` : '');
-  return { total, byReason };
+      .join(', ') + (ranked.length > MAX_NAMED ? ` (+${ranked.length - MAX_NAMED} more reasons)` : '')
+  );
 }
 
 /** What each deactivation cause means for the user, and how severe it is. Plain `Deactivated` (a person's choice) is not a finding. */

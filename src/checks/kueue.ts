@@ -24,10 +24,11 @@ import {
   podSource,
 } from './pods.js';
 import { type ComponentCheck, type ScrapeSpec, waitingForRequired } from './types.js';
-import { conditionOf, type F, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
+import { conditionOf, type F, humanDuration, leaseFindings, NextCheck, quantity, ref, verdict } from './util.js';
 import { slimWorkload } from './workload-projection.js';
 import { admissionCheckFindings, NEW_QUEUE_GRACE_MS, young } from './kueue-admission.js';
-import { evictionsByReason, foldWorkloads, lifecycleFindings } from './kueue-workloads.js';
+import { evictionsByReason, foldWorkloads, lifecycleFindings, rankedReasons } from './kueue-workloads.js';
+import { KUEUE_METRICS, kueueMetrics, queueMetricsNote } from './kueue-metrics.js';
 
 export { NEW_QUEUE_GRACE_MS } from './kueue-admission.js';
 
@@ -141,7 +142,7 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
       ? {
           metrics: scrapeSpecFor(
             s.metrics,
-            [...CONTROLLER_RUNTIME_METRICS, 'kueue_admission_attempts_total', 'kueue_pending_workloads'],
+            [...CONTROLLER_RUNTIME_METRICS, ...KUEUE_METRICS],
             Math.max(60_000, durationMs(s.metrics.workqueueDepthFor)),
           ),
         }
@@ -183,6 +184,8 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     );
     const inactive: string[] = [];
     let pendingTotal = 0;
+    const m = scrapes.metrics;
+    const km = m?.history.length ? kueueMetrics(m, durationMs(spec.evictionWindow)) : undefined;
     for (const cq of cqs) {
       const object = ref(cq, 'ClusterQueue', apiVersion);
       const active = conditionOf(cq, 'Active');
@@ -218,7 +221,7 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
           severity: 'Warning',
           reason: 'PendingBacklog',
           object,
-          message: `ClusterQueue ${cq.metadata.name} has ${st.pendingWorkloads ?? 0} pending workloads (threshold ${spec.maxPendingWorkloads})`,
+          message: `ClusterQueue ${cq.metadata.name} has ${st.pendingWorkloads ?? 0} pending workloads (threshold ${spec.maxPendingWorkloads})${queueMetricsNote(km?.queues.get(cq.metadata.name))}`,
         });
       }
       const nominal = new Map<string, number>();
@@ -265,7 +268,14 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
     );
     findings.push(...fold.rejected, ...lifecycleFindings(fold, spec.maxAdmissionCheckWait, apiVersion, now, next));
     const maxAge = durationMs(spec.maxPendingAge);
-    const { total: evictions, byReason } = evictionsByReason(fold, durationMs(spec.evictionWindow), now, next);
+    const fromConditions = evictionsByReason(fold, durationMs(spec.evictionWindow), now, next);
+    // Kueue's counter also counts the evictions of Workloads admitted again since (their Evicted condition is gone), over
+    // the part of the window the scrape history covers: the larger count is the better lower bound.
+    const fromCounter = km && km.evictionTotal > fromConditions.total ? km : undefined;
+    const evictions = fromCounter ? fromCounter.evictionTotal : fromConditions.total;
+    const byReason = fromCounter
+      ? `${rankedReasons(fromCounter.evictions)} (Kueue's kueue_evicted_workloads_total over the last ${humanDuration(fromCounter.spanMs)}, Workloads admitted again included)`
+      : fromConditions.byReason;
     for (const [cq, { w, sinceMs, since }] of fold.oldest) {
       const age = Number.isFinite(sinceMs) ? now.getTime() - sinceMs : 0;
       if (age >= maxAge) {
@@ -287,7 +297,6 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
         message: `${evictions} Workload${evictions === 1 ? '' : 's'} evicted in the last ${spec.evictionWindow} (threshold ${spec.maxEvictions}): ${byReason}`,
       });
     }
-    const m = scrapes.metrics;
     if (m && m.history.length >= 2) {
       findings.push(...controllerMetricsFindings('Kueue', m, spec.metrics, now, next));
       const capacityMs = historyCapacityMs(spec.metrics, Math.max(60_000, durationMs(spec.metrics.workqueueDepthFor)));
@@ -319,6 +328,13 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
             pendingWorkloads: pendingTotal,
             evictions,
             deactivatedWorkloads: [...fold.deactivated.values()].reduce((n, ws) => n + ws.length, 0),
+            ...(km
+              ? {
+                  inadmissibleWorkloads: [...km.queues.values()].reduce((n, q) => n + q.inadmissible, 0),
+                  clusterQueuesInactiveByKueue: [...km.queues.values()].filter((q) => q.status !== undefined && q.status !== 'active')
+                    .length,
+                }
+              : {}),
           },
         },
         next,
