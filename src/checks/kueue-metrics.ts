@@ -64,7 +64,7 @@ export function kueueMetrics(view: ScrapeView, windowMs: number): KueueMetrics {
   let evictionTotal = 0;
   for (const { labels, increase } of seriesIncreases(entries, 'kueue_evicted_workloads_total').values()) {
     if (labels.replica_role === 'follower' || increase <= 0) continue;
-    const reason = labels.reason ? labels.reason : 'no reason';
+    const reason = labels.reason?.length ? labels.reason : 'no reason';
     evictions.set(reason, (evictions.get(reason) ?? 0) + increase);
     evictionTotal += increase;
   }
