@@ -53,6 +53,8 @@ export interface CapacityInput {
   kaiwoConfig: readonly KubeObject[];
   /** Unbound Pending pods (projected like the capacity check's source): the scheduler's word on admitted work. */
   pendingPods?: readonly KubeObject[];
+  /** Kueue's Cohort objects (what a queue can borrow depends on them). */
+  cohorts?: readonly KubeObject[];
   /** Kueue's API version read. */
   version: string;
 }
@@ -77,6 +79,7 @@ export function capacityFor(input: CapacityInput, now: Date): CapacityView {
       workloads: view(input.workloads),
       kaiwoConfig: view(input.kaiwoConfig),
       ...(input.pendingPods ? { pendingPods: view(input.pendingPods) } : {}),
+      ...(input.cohorts ? { cohorts: view(input.cohorts) } : {}),
     },
   });
   const cq = input.clusterQueues.find((q) => q.metadata.name === input.clusterQueue);

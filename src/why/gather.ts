@@ -4,6 +4,7 @@ import { conditionOf } from '../checks/util.js';
 import { HttpStatusError } from '../runtime/http.js';
 import type { KubeConfig } from '../runtime/kubeconfig.js';
 import { isRecord, type KubeObject } from '../runtime/objects.js';
+import { VersionDiscovery } from '../runtime/discovery.js';
 import { rawJson } from '../runtime/rawrequest.js';
 import { capacityFor, flavorsOf, gpusLost, largestNode, maybeLost, taintsOf } from './capacity.js';
 import { str } from './link.js';
@@ -208,7 +209,7 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
     const strategy = str((snap.clusterQueue.spec as { queueingStrategy?: unknown } | undefined)?.queueingStrategy) || 'BestEffortFIFO';
     const listOf = (path: string) => async () => list(await rawJson(kc, { method: 'GET', path, timeoutMs }));
     // Independent reads at once: the queues, flavors, unbound pending pods and Kueue's visibility API.
-    const [localQueues = [], cqs, rfs, pendingPods, visible] = await Promise.all([
+    const [localQueues = [], cqs, rfs, pendingPods, visible, cohorts] = await Promise.all([
       soft('LocalQueues', listOf(`/apis/${KUEUE}/${v}/localqueues`)),
       soft('Capacity', listOf(`/apis/${KUEUE}/${v}/clusterqueues`)),
       soft('Capacity', listOf(`/apis/${KUEUE}/${v}/resourceflavors`)),
@@ -224,6 +225,11 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
         return list(page);
       }),
       visibilityPosition(kc, cqName, w, strategy, timeoutMs),
+      // Kueue's Cohort objects (their own quota, their parents), at the version served: v1alpha1 up to Kueue v0.12.
+      soft('Capacity', async () => {
+        const cv = await new VersionDiscovery(kc).version(KUEUE, `cohorts.${KUEUE}`);
+        return cv ? listOf(`/apis/${KUEUE}/${cv}/cohorts`)() : [];
+      }),
     ]);
     const nodes = await soft('Capacity', () => flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs));
     // The admitted Workloads matter only where GPUs are lost (work stuck on them); the pending ones only without
@@ -247,6 +253,7 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
           pendingPods: pendingPods.map(slimPendingPod),
           workloads: [projected(w), ...(queued?.admitted ?? [])],
           kaiwoConfig: kaiwoConfig ? [kaiwoConfig] : [],
+          ...(cohorts ? { cohorts } : {}),
           version: v,
         },
         snap.now,
