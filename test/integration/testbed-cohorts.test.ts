@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Finding, KaiwoMonitor } from '../../src/api/types.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { scraperSecret } from '../../src/localcluster/testbed/monitor.js';
-import { deleteJob, kueuePath as kueueCollection, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
+import { kueuePath as kueueCollection, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
 import { pinned } from '../../src/localcluster/versions.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { explain } from '../../src/why/explain.js';
@@ -86,7 +86,7 @@ for (const kueueVersion of [pinned('KUEUE_LEGACY_VERSION'), pinned('KUEUE_VERSIO
       if (viaKaiwo) {
         await editQueueConfig(tb.kc, (qc) => {
           const q = qc.spec.clusterQueues?.find((x) => x.name === name);
-          if (q?.spec) f(q.spec as Record<string, unknown>);
+          if (q?.spec) f(q.spec);
         });
         return;
       }
