@@ -58,7 +58,8 @@ export const capacityCheck: ComponentCheck<CapacitySpec, 'capacity'> = {
   description:
     "per ClusterQueue × ResourceFlavor × GPU resource: quota promised vs healthy and lost GPUs on the flavor's nodes (a taint " +
     "counts as lost only if neither the flavor, Kaiwo's pods nor its Workloads tolerate it), in use, pending demand by Kueue reason; " +
-    'why work is pending (lost hardware, quota, too large for any node, flavor without nodes) or runs on degraded nodes (admitted work ' +
+    "why work is pending (lost hardware, quota by Kueue's cohort arithmetic — Cohorts, lending and borrowing limits, fair share —, " +
+    'too large for any node, flavor without nodes) or runs on degraded nodes (admitted work ' +
     "with pods the scheduler marks Unschedulable cannot start, or with Kueue's PodsReady); " +
     'GPU nodes Kaiwo does not count (kaiwo/nodepool); GPUs at risk (healthy, but with a Critical hardware signal from gpuHardware); reads KaiwoConfig kaiwo',
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,

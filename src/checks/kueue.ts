@@ -72,7 +72,7 @@ export const kueueCheck: ComponentCheck<KueueSpec, 'kueue'> = {
   description:
     'controller Deployment, pods and leader Lease, ClusterQueue/LocalQueue Active, pending backlog and age, quota usage, ' +
     'admission checks and MultiKueue clusters, evictions by reason, deactivated Workloads, Workloads held by admission checks or on ' +
-    'unhealthy nodes, optional controller metrics',
+    "unhealthy nodes, optional controller metrics and Kueue's own (evictions by reason, inadmissible Workloads)",
   storageVersionOf: `clusterqueues.${KUEUE_GROUP}`,
   schema: obj('Kueue (KueueHealthy)', {
     ...controllerFields('Kueue', {
