@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Finding, KaiwoMonitor } from '../../src/api/types.js';
+import type { KaiwoMonitor } from '../../src/api/types.js';
 import { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { scraperSecret } from '../../src/localcluster/testbed/monitor.js';
 import { kueuePath as kueueCollection, quotaReserved, submitJob } from '../../src/localcluster/testbed/workloads.js';
@@ -7,8 +7,15 @@ import { pinned } from '../../src/localcluster/versions.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
 import { explain } from '../../src/why/explain.js';
 import { gather, parseTarget } from '../../src/why/gather.js';
-import type { MonitorRecorder } from '../support/fakes/scenarios.js';
-import { editQueueConfig, onlyChecks, stopTestBed, watchTestBed, type Watching } from '../support/testbed-monitor.js';
+import {
+  editQueueConfig,
+  findingLines,
+  observe,
+  onlyChecks,
+  stopTestBed,
+  watchTestBed,
+  type Watching,
+} from '../support/testbed-monitor.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -35,30 +42,15 @@ for (const kueueVersion of [pinned('KUEUE_LEGACY_VERSION'), pinned('KUEUE_VERSIO
     const tb = new TestBed({ kueueVersion, log, kueueConfig: { fairSharing: { enable: true } } });
     const viaKaiwo = kueueVersion === pinned('KUEUE_LEGACY_VERSION');
     const state: Watching = {};
-    const detections: [string, number][] = [];
-    const rec = (): MonitorRecorder => {
-      if (!state.recorder) throw new Error('monitor not recording');
-      return state.recorder;
-    };
+    const { rec, seenSince, detected, report } = observe(state, { log, show: (m) => findingLines(m), timeoutMs: 90_000 });
     const v = () => tb.kueue.apiVersion;
     const kueuePath = (plural: string, ns?: string) => kueueCollection(v(), plural, ns);
     const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
       rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
-    const findings = (m: KaiwoMonitor): Finding[] => m.status?.findings ?? [];
     const finding = (m: KaiwoMonitor, component: string, reason: string, name?: string) =>
-      findings(m).find((f) => f.component === component && f.reason === reason && (name === undefined || f.object?.name === name));
-    const lastFindings = () =>
-      JSON.stringify(
-        findings(rec().seen.at(-1)?.monitor ?? ({} as KaiwoMonitor)).map((f) => `${f.component} ${f.severity}/${f.reason}: ${f.message}`),
+      (m.status?.findings ?? []).find(
+        (f) => f.component === component && f.reason === reason && (name === undefined || f.object?.name === name),
       );
-    const seenSince = (what: string, since: number, f: (m: KaiwoMonitor) => boolean, timeoutMs = 90_000) =>
-      waitFor(what, () => rec().seen.find((x) => x.at >= since && f(x.monitor)), timeoutMs, 100).catch((err: unknown) => {
-        throw new Error(`${(err as Error).message}; last findings: ${lastFindings()}`, { cause: err });
-      });
-    const detected = (name: string, since: number, x: { at: number }) => {
-      detections.push([name, Math.max(0, x.at - since)]);
-      log(`${name}: ${x.at - since} ms`);
-    };
     /** GPUs of flavor FLAVOR (and CPUs enough for anything), with the limits given. */
     const gpuGroup = (gpus: number, limits: { lendingLimit?: string } = {}) => [
       {
@@ -189,10 +181,7 @@ for (const kueueVersion of [pinned('KUEUE_LEGACY_VERSION'), pinned('KUEUE_VERSIO
     after(async function () {
       this.timeout(120_000);
       await stopTestBed(tb, state);
-      if (detections.length)
-        process.stderr.write(
-          `\n      Kueue ${kueueVersion} cohorts on the test bed, cause → status:\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`,
-        );
+      report(`Kueue ${kueueVersion} cohorts on the test bed, cause → status`);
     });
 
     it("a queue borrowing its Cohort's own GPUs, the peer lending none: PendingOnQuota by Kueue's arithmetic, with the fair share; gone when the peer lends", async () => {

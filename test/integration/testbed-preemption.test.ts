@@ -8,8 +8,9 @@ import { TestBed } from '../../src/localcluster/testbed/testbed.js';
 import { kueuePath, submitKaiwoJob } from '../../src/localcluster/testbed/workloads.js';
 import { pinned } from '../../src/localcluster/versions.js';
 import { rawJson } from '../../src/runtime/rawrequest.js';
-import type { MonitorRecorder } from '../support/fakes/scenarios.js';
 import {
+  findingLines,
+  observe,
   bumpGeneration,
   editQueueConfig,
   onlyChecks,
@@ -51,30 +52,16 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
   this.timeout(300_000);
   const tb = new TestBed({ kaiwoVersion: pinned('KAIWO_NEXT_VERSION'), log });
   const state: Watching = {};
-  const detections: [string, number][] = [];
   /** What the fake exporter serves: gpu_gfx_activity per pod (8 GPUs each); undefined: HTTP 503. */
   let served: Map<string, number> | undefined = new Map();
   let exporter: Server | undefined;
   let endpoint = '';
-  const rec = (): MonitorRecorder => {
-    if (!state.recorder) throw new Error('monitor not recording');
-    return state.recorder;
-  };
+  const { rec, seenSince, detected, report } = observe(state, { log, show: (m) => findingLines(m, 'operator'), timeoutMs: 120_000 });
   const req = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
     rawJson<T>(tb.kc, { method, path, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
   const findings = (m: KaiwoMonitor): Finding[] => (m.status?.findings ?? []).filter((f) => f.component === 'operator');
   const finding = (m: KaiwoMonitor, reason: string) => findings(m).find((f) => f.reason === reason);
   const operatorCond = (m: KaiwoMonitor): Condition | undefined => m.status?.conditions?.find((c) => c.type === 'KaiwoOperatorHealthy');
-  const lastFindings = () =>
-    JSON.stringify(findings(rec().seen.at(-1)?.monitor ?? ({} as KaiwoMonitor)).map((f) => `${f.severity}/${f.reason}: ${f.message}`));
-  const seenSince = (what: string, since: number, f: (m: KaiwoMonitor) => boolean, timeoutMs = 120_000) =>
-    waitFor(what, () => rec().seen.find((x) => x.at >= since && f(x.monitor)), timeoutMs, 100).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}; last findings: ${lastFindings()}`, { cause: err });
-    });
-  const detected = (name: string, since: number, x: { at: number }) => {
-    detections.push([name, Math.max(0, x.at - since)]);
-    log(`${name}: ${x.at - since} ms`);
-  };
   /** Serves a new value for `pod` every second (from + 0.75 k, wrapping after 30 steps) until the returned stop is called. */
   const moveValues = (pod: string, from: number): (() => void) => {
     let k = 0;
@@ -191,10 +178,9 @@ describe(`e2e on the test bed: the real Kaiwo ${pinned('KAIWO_NEXT_VERSION')}'s 
     this.timeout(120_000);
     await stopTestBed(tb, state);
     await new Promise((r) => exporter?.close(r));
-    if (detections.length)
-      process.stderr.write(
-        `\n      Kaiwo ${pinned('KAIWO_NEXT_VERSION')} GPU preemption on the test bed (poll ${POLL}, metricsGrace ${METRICS_GRACE}), cause → status:\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`,
-      );
+    report(
+      `Kaiwo ${pinned('KAIWO_NEXT_VERSION')} GPU preemption on the test bed (poll ${POLL}, metricsGrace ${METRICS_GRACE}), cause → status`,
+    );
   });
 
   it('a job whose pod the exporter does not serve: Critical GPUPreemptionBlind naming the endpoint; healed when the series appears; then GPUsHeldIdle with the moment Kaiwo will preempt, and the preemption Kaiwo makes, with its reason', async () => {

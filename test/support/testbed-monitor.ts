@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { KaiwoMonitor } from '../../src/api/types.js';
 import { Monitors } from './fakes/monitors.js';
 import { MonitorRecorder } from './fakes/scenarios.js';
 import { CHECKS } from '../../src/checks/registry.js';
@@ -13,6 +14,55 @@ export interface Watching {
   op?: OperatorProcess;
   recorder?: MonitorRecorder;
 }
+
+/** One status the recorder saw, with when. */
+export type Seen = MonitorRecorder['seen'][number];
+
+/**
+ * What a test-bed suite does with its recorder: wait for the first status since a time that satisfies a rule (a
+ * timeout says what the last status held, as `show` renders it), and keep the measured cause → status times for the
+ * suite's closing report.
+ */
+export function observe(
+  state: Watching,
+  opts: { log: (m: string) => void; show: (m: KaiwoMonitor) => unknown; timeoutMs: number; pollMs?: number },
+) {
+  const rec = (): MonitorRecorder => {
+    if (!state.recorder) throw new Error('monitor not recording');
+    return state.recorder;
+  };
+  const detections: [string, number][] = [];
+  const last = () => JSON.stringify(opts.show(rec().seen.at(-1)?.monitor ?? ({} as KaiwoMonitor)));
+  return {
+    rec,
+    detections,
+    /** The first status written since `since` that satisfies `f`. */
+    seenSince: (what: string, since: number, f: (m: KaiwoMonitor, x: Seen) => boolean, timeoutMs = opts.timeoutMs) =>
+      waitFor(what, () => rec().seen.find((x) => x.at >= since && f(x.monitor, x)), timeoutMs, opts.pollMs ?? 100).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; last status: ${last()}`, { cause: err });
+      }),
+    /** Records (and logs) the time from `since` to the status `x`; returns it. */
+    detected: (name: string, since: number, x: { at: number }): number => {
+      const ms = Math.max(0, x.at - since);
+      detections.push([name, ms]);
+      opts.log(`${name}: ${ms} ms`);
+      return ms;
+    },
+    /** The measured times under `title`, for the suite's after hook. */
+    report: (title: string): void => {
+      if (detections.length)
+        process.stderr.write(
+          `\n      ${title}:\n${detections.map(([n, ms]) => `        ${String(ms).padStart(6)} ms  ${n}`).join('\n')}\n`,
+        );
+    },
+  };
+}
+
+/** The findings of a status as one line each, for a timeout's message. */
+export const findingLines = (m: KaiwoMonitor, component?: string): string[] =>
+  (m.status?.findings ?? [])
+    .filter((f) => component === undefined || f.component === component)
+    .map((f) => `${f.component} ${f.severity}/${f.reason}: ${f.message}`);
 
 /** Creates KaiwoMonitor `name` with `spec`, starts recording its statuses and runs the operator against the test bed. */
 export async function watchTestBed(tb: TestBed, name: string, spec: Record<string, unknown>, into: Watching): Promise<void> {
