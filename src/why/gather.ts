@@ -228,7 +228,13 @@ export async function gather(kc: KubeConfig, target: Target, opts: GatherOptions
       // Kueue's Cohort objects (their own quota, their parents), at the version served: v1alpha1 up to Kueue v0.12.
       soft('Capacity', async () => {
         const cv = await new VersionDiscovery(kc).version(KUEUE, `cohorts.${KUEUE}`);
-        return cv ? listOf(`/apis/${KUEUE}/${cv}/cohorts`)() : [];
+        // Not served (no CRD, or the group's preferred version when the CRD may not be read): implicit cohorts only.
+        return cv
+          ? listOf(`/apis/${KUEUE}/${cv}/cohorts`)().catch((err: unknown) => {
+              if (err instanceof HttpStatusError && err.status === 404) return [];
+              throw err;
+            })
+          : [];
       }),
     ]);
     const nodes = await soft('Capacity', () => flavorNodes(kc, flavorsOf(snap.clusterQueue ?? w), rfs ?? [], timeoutMs));
