@@ -50,8 +50,8 @@ export interface QuotaRows {
   queues: Map<string, KubeObject>;
 }
 
-const objs = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+export const objs = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** The key of a flavor × resource, shared by rows and supply ("mi300x|amd.com/gpu"). */
 export const flavorKey = (flavor: string, resource: string): string => `${flavor}|${resource}`;
@@ -104,7 +104,7 @@ export function quotaRows(clusterQueues: readonly KubeObject[], wanted: Readonly
 }
 
 /** "flavor|resource" → GPUs a ClusterQueue has reserved (status.flavorsReservation, else the older flavorsUsage). */
-function reservedOf(cq: KubeObject): Map<string, number> {
+export function reservedOf(cq: KubeObject): Map<string, number> {
   const st = isRecord(cq.status) ? cq.status : {};
   const usage = new Map<string, number>();
   const reservation = Array.isArray(st.flavorsReservation) ? st.flavorsReservation : st.flavorsUsage;

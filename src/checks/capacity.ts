@@ -16,7 +16,15 @@ import { KAIWO_CONFIG_RBAC, kaiwoConfigListing, kaiwoConfigSource, type KaiwoSet
 import { kaiwoPoolFindings } from './kaiwo-pool.js';
 import { KUEUE_GROUP } from './kueue.js';
 import { pendingPodsSource } from './pending-pods.js';
-import { type CheckResult, type ComponentCheck, type ScrapeView, type SourceSpec, type SourceView, waitingForData } from './types.js';
+import {
+  type CheckResult,
+  type ComponentCheck,
+  listFailed,
+  type ScrapeView,
+  type SourceSpec,
+  type SourceView,
+  waitingForData,
+} from './types.js';
 import { slimWorkload } from './workload-projection.js';
 
 export { CAPACITY_METRIC } from './capacity-summary.js';
@@ -35,9 +43,6 @@ export interface CapacitySpec {
 type CapacityData = Parameters<ComponentCheck<CapacitySpec>['evaluate']>[0]['data'];
 
 const EXTENDED = new RegExp(QUALIFIED_NAME);
-
-/** An optional source whose first list failed (forbidden): not waited for; the check does without it. */
-const unreadable = (v: SourceView | undefined): boolean => v?.state === 'pending' && v.error !== undefined;
 
 /** The resources compared: the spec's, and the GPU resource KaiwoConfig names (Kaiwo's pods request it). */
 export function comparedResources(names: readonly string[], kaiwo: KaiwoSettings): string[] {
@@ -231,10 +236,10 @@ function notEvaluable(data: CapacityData, apiVersion: string): CheckResult | und
   const { kaiwoConfig, pendingPods, allClusterQueues, cohorts, ...required } = data;
   const waiting = waitingForData({
     ...required,
-    ...(allClusterQueues && !unreadable(allClusterQueues) ? { allClusterQueues } : {}),
-    ...(cohorts && !unreadable(cohorts) ? { cohorts } : {}),
+    ...(allClusterQueues && !listFailed(allClusterQueues) ? { allClusterQueues } : {}),
+    ...(cohorts && !listFailed(cohorts) ? { cohorts } : {}),
     ...(kaiwoConfig && kaiwoConfigListing(kaiwoConfig) ? { kaiwoConfig } : {}),
-    ...(pendingPods && !unreadable(pendingPods) ? { pendingPods } : {}),
+    ...(pendingPods && !listFailed(pendingPods) ? { pendingPods } : {}),
   });
   if (waiting) return waiting;
   if (data.clusterQueues?.state === 'absent') {

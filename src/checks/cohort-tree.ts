@@ -1,5 +1,5 @@
 import { isRecord, type KubeObject } from '../runtime/objects.js';
-import { flavorKey } from './capacity-rows.js';
+import { flavorKey, objs, reservedOf, str } from './capacity-rows.js';
 import { quantity } from './util.js';
 
 /**
@@ -32,8 +32,6 @@ interface Node {
 /** The deepest Cohort chain followed; Kueue itself refuses cycles (a queue in one is inactive). */
 const MAX_DEPTH = 64;
 
-const objs = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const limit = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Math.max(0, quantity(v)));
 const get = (m: ReadonlyMap<string, number>, k: string): number => m.get(k) ?? 0;
 
@@ -58,17 +56,6 @@ function shareOf(o: KubeObject): number | undefined {
   const fs = isRecord(o.status) && isRecord(o.status.fairSharing) ? o.status.fairSharing : undefined;
   const n = typeof fs?.weightedShare === 'number' ? fs.weightedShare : Number.NaN;
   return Number.isFinite(n) ? n : undefined;
-}
-
-/** "flavor|resource" → reserved quantity of a ClusterQueue (status.flavorsReservation, else the older flavorsUsage). */
-function reservationOf(cq: KubeObject, wanted: ReadonlySet<string>): Map<string, number> {
-  const st = isRecord(cq.status) ? cq.status : {};
-  const usage = new Map<string, number>();
-  const reservation = Array.isArray(st.flavorsReservation) ? st.flavorsReservation : st.flavorsUsage;
-  for (const f of objs(reservation))
-    for (const r of objs(f.resources))
-      if (wanted.has(str(r.name))) usage.set(flavorKey(str(f.name), str(r.name)), Math.max(0, quantity(r.total)));
-  return usage;
 }
 
 /** Capacity only this node's subtree sees: what its lending limit keeps back from its parent. */
@@ -106,7 +93,7 @@ export class CohortTree {
     }
     for (const cq of clusterQueues) {
       const spec = isRecord(cq.spec) ? cq.spec : {};
-      const usage = reservationOf(cq, wanted);
+      const usage = reservedOf(cq);
       const quotas = quotasOf(spec, wanted);
       const n: Node = { kind: 'ClusterQueue', name: cq.metadata.name, quotas, children: [], subtree: new Map(), usage };
       for (const [fk, q] of quotas) n.subtree.set(fk, q.nominal);

@@ -26,7 +26,7 @@ import {
   gpuWorkloadSource,
   preemptionSettings,
 } from './gpu-preemption.js';
-import { type ComponentCheck, type ScrapeSpec, waitingForData } from './types.js';
+import { type ComponentCheck, type ScrapeSpec, waitingForRequired } from './types.js';
 import { deploymentAvailability, type F, leaseFindings, NextCheck, verdict } from './util.js';
 
 export interface OperatorSpec extends ControllerSpec {
@@ -40,6 +40,9 @@ export interface OperatorSpec extends ControllerSpec {
 const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
 
 /** The Kaiwo operator: its Deployment and pods, leader Lease, kaiwo-scheduler and KaiwoQueueConfig status. */
+/** The sources the check does without when their first list fails: the Kueue-fit CRDs, GpuWorkloads, KaiwoConfig. */
+const OPTIONAL_SOURCES = [...Object.keys(fitSources()), 'gpuWorkloads', 'kaiwoConfig'];
+
 export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   component: 'operator',
   conditionType: 'KaiwoOperatorHealthy',
@@ -108,14 +111,7 @@ export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
       : {},
   evaluate: ({ spec, data, scrapes, now }) => {
     // The CRD sources are optional: one whose first list failed (forbidden) is not waited for.
-    const waiting = waitingForData(
-      Object.fromEntries(
-        Object.entries(data).filter(
-          ([k, v]) =>
-            !((k.startsWith('crd') || k === 'gpuWorkloads' || k === 'kaiwoConfig') && v.state === 'pending' && v.error !== undefined),
-        ),
-      ),
-    );
+    const waiting = waitingForRequired(data, OPTIONAL_SOURCES);
     if (waiting) return waiting;
     const deployment = byName(data.deployments, spec.deploymentName);
     if (!deployment && data.queueConfigs?.state === 'absent') {

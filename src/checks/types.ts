@@ -226,9 +226,12 @@ export interface ComponentCheck<S extends { enabled: boolean }, C extends string
 /** Any registered check, for code that iterates over the registry. */
 export type AnyCheck = ComponentCheck<{ enabled: boolean }>;
 
+/** A source whose first list failed (e.g. forbidden): still pending, with an error. */
+export const listFailed = (v: SourceView | undefined): boolean => v?.state === 'pending' && v.error !== undefined;
+
 /** A view to wait for: still listing for the first time, unless the source is optional and that list failed. */
 export const awaited = (v: SourceView, spec: SourceSpec | undefined): boolean =>
-  v.state === 'pending' && !(spec?.optional && v.error !== undefined);
+  v.state === 'pending' && !(spec?.optional === true && listFailed(v));
 
 /** The API server refused the request (401, 403): asking again will not help until credentials or RBAC change. */
 export const refused = (v: SourceView): boolean => v.errorStatus === 401 || v.errorStatus === 403;
@@ -238,9 +241,7 @@ export const refused = (v: SourceView): boolean => v.errorStatus === 401 || v.er
  * is left out, and the check evaluates without it.
  */
 export function waitingForRequired(data: Record<string, SourceView>, optional: readonly string[]): CheckResult | undefined {
-  return waitingForData(
-    Object.fromEntries(Object.entries(data).filter(([k, v]) => !(optional.includes(k) && v.state === 'pending' && v.error !== undefined))),
-  );
+  return waitingForData(Object.fromEntries(Object.entries(data).filter(([k, v]) => !(optional.includes(k) && listFailed(v)))));
 }
 
 /** Shared rule for every check: Unknown until each source it needs has been listed at least once. */

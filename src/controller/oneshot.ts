@@ -1,7 +1,7 @@
 import type { KubeConfig } from '../runtime/kubeconfig.js';
 import type { KaiwoMonitorStatus } from '../api/types.js';
 import type { KaiwoMonitorSpec } from '../checks/registry.js';
-import { refused, type ScrapeSpec, type ScrapeView } from '../checks/types.js';
+import { listFailed, refused, type ScrapeSpec, type ScrapeView } from '../checks/types.js';
 import { VersionDiscovery } from '../runtime/discovery.js';
 import type { Logger } from '../runtime/log.js';
 import { LogManager, wantedLogs } from './logs.js';
@@ -44,7 +44,7 @@ export async function evaluateOnce(
         // An optional source whose list failed is done without, as the controller does — but only once the API
         // server refused it (403) or time ran out: a one-shot gets no later evaluation, and a 429 or 5xx (a CRD's
         // storage re-initializing, a busy server) passes within seconds.
-        const given = v.state === 'pending' && v.error !== undefined && s.optional && (late || refused(v));
+        const given = s.optional === true && listFailed(v) && (late || refused(v));
         if (v.state === 'pending' && !given) waiting++;
         else if (!reported.has(k)) {
           reported.add(k);
