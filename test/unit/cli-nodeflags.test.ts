@@ -35,9 +35,9 @@ function start(
   onLine?: (seen: Seen, pid: number | undefined) => void,
 ): Promise<{ code: number | null; seen: Seen; pid: number | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), 'kaiwo-monitor-nodeflags-'));
-  writeFileSync(join(dir, 'script.ts'), script);
+  writeFileSync(join(dir, 'script.mts'), script);
   const env0 = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== RELAUNCHED_ENV && k !== 'NODE_OPTIONS'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'script.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'script.mts'), ...args], {
     cwd: repoRoot,
     env: { ...env0, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
