@@ -12,19 +12,11 @@ import { workloadQueues, workloadTolerations } from './capacity-workloads.js';
 import type { GPUHardwareSpec } from './gpu-hardware.js';
 import { slimNode } from './gpu-nodes.js';
 import { gpusByNode, CRITICAL_FAMILIES, readSignals, signalScrapes } from './gpu-signals.js';
-import { KAIWO_CONFIG_RBAC, kaiwoConfigListing, kaiwoConfigSource, type KaiwoSettings, kaiwoSettings } from './kaiwo-config.js';
+import { KAIWO_CONFIG_RBAC, kaiwoConfigSource, type KaiwoSettings, kaiwoSettings } from './kaiwo-config.js';
 import { kaiwoPoolFindings } from './kaiwo-pool.js';
 import { KUEUE_GROUP } from './kueue.js';
 import { pendingPodsSource } from './pending-pods.js';
-import {
-  type CheckResult,
-  type ComponentCheck,
-  listFailed,
-  type ScrapeView,
-  type SourceSpec,
-  type SourceView,
-  waitingForData,
-} from './types.js';
+import { type CheckResult, type ComponentCheck, type ScrapeView, type SourceSpec, type SourceView, waitingForRequired } from './types.js';
 import { slimWorkload } from './workload-projection.js';
 
 export { CAPACITY_METRIC } from './capacity-summary.js';
@@ -227,20 +219,16 @@ export function evaluateCapacity(
   return summarize(spec.tableRows, quota.rows, supply, findings, pool.notInPool, atRisk !== undefined);
 }
 
+/** The sources evaluated without when their first list fails; the others are waited for. */
+const OPTIONAL_SOURCES = ['kaiwoConfig', 'pendingPods', 'allClusterQueues', 'cohorts'];
+
 /**
  * Unknown while a source waits for its first list, or when Kueue is not installed. KaiwoConfig and the pending pods
  * are optional: waited for like any source, but not when their list fails (KaiwoConfig's defaults then; without
  * pods, Kueue's PodsReady tells running from waiting, where Kueue writes it).
  */
 function notEvaluable(data: CapacityData, apiVersion: string): CheckResult | undefined {
-  const { kaiwoConfig, pendingPods, allClusterQueues, cohorts, ...required } = data;
-  const waiting = waitingForData({
-    ...required,
-    ...(allClusterQueues && !listFailed(allClusterQueues) ? { allClusterQueues } : {}),
-    ...(cohorts && !listFailed(cohorts) ? { cohorts } : {}),
-    ...(kaiwoConfig && kaiwoConfigListing(kaiwoConfig) ? { kaiwoConfig } : {}),
-    ...(pendingPods && !listFailed(pendingPods) ? { pendingPods } : {}),
-  });
+  const waiting = waitingForRequired(data, OPTIONAL_SOURCES);
   if (waiting) return waiting;
   if (data.clusterQueues?.state === 'absent') {
     return {

@@ -55,9 +55,6 @@ export const KAIWO_CONFIG_RBAC: PolicyRule = {
   verbs: ['get', 'list', 'watch'],
 };
 
-/** A source that is still listing for the first time: wait for it, unless its list fails (then the defaults do). */
-export const kaiwoConfigListing = (view: SourceView | undefined): boolean => view?.state === 'pending' && !view.error;
-
 const MAX_STRING = 317;
 const text = (v: unknown, def: string): string => (typeof v === 'string' ? v.slice(0, MAX_STRING) : def);
 const flag = (v: unknown, def: boolean): boolean => (typeof v === 'boolean' ? v : def);

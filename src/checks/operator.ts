@@ -39,9 +39,10 @@ export interface OperatorSpec extends ControllerSpec {
 
 const KAIWO = 'kaiwo.silogen.ai/v1alpha1';
 
-/** The Kaiwo operator: its Deployment and pods, leader Lease, kaiwo-scheduler and KaiwoQueueConfig status. */
 /** The sources the check does without when their first list fails: the Kueue-fit CRDs, GpuWorkloads, KaiwoConfig. */
 const OPTIONAL_SOURCES = [...Object.keys(fitSources()), 'gpuWorkloads', 'kaiwoConfig'];
+
+/** The Kaiwo operator: its Deployment and pods, leader Lease, kaiwo-scheduler and KaiwoQueueConfig status. */
 
 export const operatorCheck: ComponentCheck<OperatorSpec, 'operator'> = {
   component: 'operator',

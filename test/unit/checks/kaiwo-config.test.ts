@@ -1,8 +1,12 @@
 import { expect } from 'chai';
-import { KAIWO_DEFAULTS, kaiwoConfigListing, kaiwoConfigSource, kaiwoSettings, kaiwoToleration } from '../../../src/checks/kaiwo-config.js';
+import { KAIWO_DEFAULTS, kaiwoConfigSource, kaiwoSettings, kaiwoToleration } from '../../../src/checks/kaiwo-config.js';
 import { kaiwoPoolGpus } from '../../../src/checks/kaiwo-pool.js';
 import { kaiwoConfig } from '../../support/capacity-fixtures.js';
+import { type SourceView, waitingForRequired } from '../../../src/checks/types.js';
 import { view } from '../../support/fixtures.js';
+
+/** Whether a check with KaiwoConfig among its optional sources waits for this view of it. */
+const waited = (v: SourceView | undefined): boolean => waitingForRequired(v ? { kaiwoConfig: v } : {}, ['kaiwoConfig']) !== undefined;
 
 describe('KaiwoConfig kaiwo (config.kaiwo.silogen.ai/v1alpha1)', () => {
   it('is read from the object named kaiwo only (cluster-scoped, fieldSelector metadata.name=kaiwo)', () => {
@@ -55,16 +59,16 @@ describe('KaiwoConfig kaiwo (config.kaiwo.silogen.ai/v1alpha1)', () => {
   });
 
   it('waits for a first list that is under way, not for one that fails (then the defaults hold and say why)', () => {
-    expect(kaiwoConfigListing(view([], 'pending'))).to.equal(true);
+    expect(waited(view([], 'pending'))).to.equal(true);
     const failing = {
       state: 'pending' as const,
       objects: [],
       error: 'list /apis/config.kaiwo.silogen.ai/v1alpha1/kaiwoconfigs: HTTP 403: forbidden',
     };
-    expect(kaiwoConfigListing(failing)).to.equal(false);
+    expect(waited(failing)).to.equal(false);
     expect(kaiwoSettings(failing)).to.deep.include({ from: 'defaults', addTaintsToGpuNodes: false, unreadable: failing.error });
-    expect(kaiwoConfigListing(view([], 'absent'))).to.equal(false);
-    expect(kaiwoConfigListing(undefined)).to.equal(false);
+    expect(waited(view([], 'absent'))).to.equal(false);
+    expect(waited(undefined)).to.equal(false);
     // Failing after a successful list: the last objects listed still hold.
     expect(
       kaiwoSettings({ state: 'failing', error: 'x', objects: [kaiwoConfig({ addTaintsToGpuNodes: true })] }).addTaintsToGpuNodes,
